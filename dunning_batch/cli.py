@@ -1,0 +1,136 @@
+"""The `dunning-batch` command line: parses options, calls one library function, prints."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import UserError
+from .run import run as run_job
+from .run import validate as validate_inputs
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEMO_CONFIG = PROJECT_ROOT / "config" / "example.toml"
+DEMO_ITEMS = PROJECT_ROOT / "fixtures" / "demo" / "open_items.csv"
+DEMO_CUSTOMERS = PROJECT_ROOT / "fixtures" / "demo" / "customers.csv"
+DEMO_AS_OF = dt.date(2026, 11, 24)
+
+# Options shared by several commands, defined once.
+config_option = click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+                             help="The TOML config (SPEC §3).")
+items_option = click.option("--open-items", "open_items", required=True, type=click.Path(dir_okay=False),
+                            help="Open AR items export, .csv or .parquet.")
+customers_option = click.option("--customers", required=True, type=click.Path(dir_okay=False),
+                                help="Customers export, .csv or .parquet.")
+as_of_option = click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]),
+                            help="Run date D (YYYY-MM-DD).")
+
+
+def exits_cleanly(command):
+    """Turns the errors a user can act on into one line each and exit 2; never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except UserError as exc:
+            for line in exc.lines():
+                click.echo(line, err=True)
+            sys.exit(exc.exit_code)
+        except Exception as exc:  # a bug of ours: still one line, and a distinct exit code
+            click.echo(f"dunning-batch: internal error: {type(exc).__name__}: {exc}", err=True)
+            sys.exit(3)
+
+    return wrapper
+
+
+def _stage_printer():
+    """Stage progress on a terminal; quiet in CI and pipes."""
+    if not sys.stderr.isatty():
+        return None
+    return lambda stage, rows, seconds: click.echo(f"  {stage:<24} {rows:>12,} rows  {seconds:7.2f} s", err=True)
+
+
+@click.group()
+@click.version_option(package_name="dunning-batch")
+def main():
+    """Turns an ERP's accounts-receivable exports into dunning letters."""
+
+
+@main.command()
+@config_option
+@items_option
+@customers_option
+@as_of_option
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder (must not exist).")
+@click.option("--force", is_flag=True, help="Replace an existing output folder.")
+@click.option("--no-pdf", is_flag=True, help="Skip rendering the PDF letters.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes for rendering.")
+@click.option("--strict/--no-strict", default=None, help="Override [run] strict from the config.")
+@exits_cleanly
+def run(config_path, open_items, customers, as_of, out, force, no_pdf, workers, strict):
+    """The nightly job: decide every open item and write letters, levels and decisions.
+
+    Example: dunning-batch run --config config/example.toml --open-items items.csv
+    --customers customers.csv --as-of 2026-11-24 --out out/2026-11-24
+    """
+    if as_of is None:
+        raise click.UsageError("Missing option '--as-of'.")
+    result = run_job(config_path, open_items, customers, as_of.date(), out, force=force, strict=strict,
+                     on_stage=_stage_printer())
+    _print_summary(result.manifest, result.out)
+
+
+@main.command()
+@config_option
+@items_option
+@customers_option
+@as_of_option
+@exits_cleanly
+def validate(config_path, open_items, customers, as_of):
+    """Lists every problem in the config and the inputs; writes nothing.
+
+    Example: dunning-batch validate --config config/example.toml --open-items items.csv --customers customers.csv
+    """
+    problems = validate_inputs(config_path, open_items, customers, as_of.date() if as_of else None)
+    if problems:
+        raise UserError(problems)
+    click.echo("valid: no problems found")
+
+
+@main.command()
+@click.option("--out", default="demo-out", show_default=True, type=click.Path(file_okay=False))
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=str(DEMO_AS_OF),
+              show_default=True)
+@click.option("--force", is_flag=True, help="Replace an existing output folder.")
+@exits_cleanly
+def demo(out, as_of, force):
+    """Runs the bundled example (config/example.toml, fixtures/demo/) end to end.
+
+    Example: dunning-batch demo --out demo-out --force
+    """
+    result = run_job(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, as_of.date(), out, force=force,
+                     on_stage=_stage_printer())
+    _print_summary(result.manifest, result.out)
+
+
+def _print_summary(manifest: dict, out: Path) -> None:
+    inputs = manifest["inputs"]
+    letters = sum(t["letters"] for t in manifest["totals_per_currency"].values())
+    click.echo(f"dunning run {manifest['as_of']}: {inputs['open_items']['rows']} items, "
+               f"{inputs['customers']['rows']} customers -> {letters} letters"
+               + (f", {manifest['rejected_rows']} rows rejected" if manifest["rejected_rows"] else ""))
+    click.echo("letters per level: " + (", ".join(f"level {k}: {v}" for k, v in
+                                                 manifest["letters_per_level"].items()) or "none"))
+    click.echo("totals per currency:")
+    for currency, t in manifest["totals_per_currency"].items():
+        click.echo(f"  {currency}  {t['letters']:>4} letters  overdue {t['overdue_total']:>12}  "
+                   f"interest {t['interest_total']:>9}  fees {t['fee_total']:>8}  total due {t['total_due']:>12}")
+    click.echo("decisions per reason:")
+    for reason, n in manifest["decisions_per_reason"].items():
+        click.echo(f"  {reason:<32} {n:>8}")
+    click.echo(f"written to {out}")

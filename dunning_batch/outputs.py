@@ -1,0 +1,146 @@
+"""The output folder of a run (SPEC §5): written beside DIR, renamed into place only when complete.
+
+Also writes what describes the folder: run.json (the manifest with hashes and counts) and
+views.sql (views for analysts).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from .errors import UserError
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    name: str
+    relation: str
+    order_by: str
+    columns: str = "*"
+
+    @property
+    def is_csv(self) -> bool:
+        return self.name.endswith(".csv")
+
+
+# Every data file of the folder, the relation it holds and its row order (SPEC §5).
+OUTPUT_FILES = (
+    OutputFile("letters.parquet", "letters", "letter_id"),
+    OutputFile("letter_lines.parquet", "letter_lines", "letter_id, line_no"),
+    OutputFile("decisions.parquet", "decisions", "doc_id"),
+    OutputFile("levels_update.parquet", "levels_update", "doc_id"),
+    OutputFile("levels_update.csv", "levels_update", "doc_id"),
+    OutputFile("customer_actions.csv", "customer_actions", "letter_id, action"),
+    OutputFile("fee_documents.csv", "fee_documents", "letter_id"),
+    OutputFile("rejected.parquet", "rejected", "source, row_number",
+               "source_file, source, row_number, reason, row_text, currency, open_amount"),
+)
+
+# Column types of the CSV outputs, so analysts' views read amounts as DECIMAL, never DOUBLE.
+CSV_TYPES = {
+    "levels_update": {"doc_id": "VARCHAR", "customer_id": "VARCHAR", "level_before": "INTEGER",
+                      "level_after": "INTEGER", "last_dunned_before": "DATE", "last_dunned_on": "DATE",
+                      "letter_id": "VARCHAR"},
+    "customer_actions": {"customer_id": "VARCHAR", "action": "VARCHAR", "value": "VARCHAR",
+                         "letter_id": "VARCHAR", "run_date": "DATE"},
+    "fee_documents": {"fee_doc_id": "VARCHAR", "customer_id": "VARCHAR", "currency": "VARCHAR",
+                      "amount": "DECIMAL(18,2)", "doc_date": "DATE", "due_date": "DATE",
+                      "letter_id": "VARCHAR", "description": "VARCHAR"},
+}
+
+
+def check_target(out: Path, force: bool) -> None:
+    """Refuse an existing output folder unless --force: found before any work is done."""
+    if out.exists() and not force:
+        raise UserError(f"{out}: the output folder exists; choose another --out or pass --force to replace it")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a folder; choose another --out")
+
+
+class AtomicFolder:
+    """A temporary folder beside `target` that becomes `target` only on `commit()`.
+
+    A failed run removes it; a killed run leaves a hidden `.NAME.partial-PID` that the next
+    run into the same place removes, so no half-written DIR is ever visible.
+    """
+
+    def __init__(self, target: Path, force: bool):
+        self.target, self.force = target, force
+        self.path = target.parent / f".{target.name}.partial-{os.getpid()}"
+
+    def __enter__(self) -> "AtomicFolder":
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        for stale in self.target.parent.glob(f".{self.target.name}.partial-*"):
+            if not _pid_alive(stale.name.rsplit("-", 1)[-1]):
+                shutil.rmtree(stale, ignore_errors=True)
+        if self.path.exists():
+            shutil.rmtree(self.path)
+        self.path.mkdir()
+        return self
+
+    def commit(self) -> None:
+        check_target(self.target, self.force)
+        old = self.target.parent / f".{self.target.name}.old-{os.getpid()}"
+        if self.target.exists():
+            self.target.rename(old)
+        self.path.rename(self.target)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.path.exists():
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _pid_alive(text: str) -> bool:
+    try:
+        os.kill(int(text), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_data_files(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    for f in OUTPUT_FILES:
+        fmt = "(FORMAT csv, HEADER true, DATEFORMAT '%Y-%m-%d')" if f.is_csv else \
+              "(FORMAT parquet, COMPRESSION zstd)"
+        con.execute(f"COPY (SELECT {f.columns} FROM {f.relation} ORDER BY {f.order_by}) TO $path {fmt}",
+                    {"path": str(folder / f.name)})
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def views_sql() -> str:
+    """CREATE VIEW statements over the folder's files, relative to the folder itself."""
+    lines = ["-- Views over this run's outputs. Open DuckDB in this folder and run: .read views.sql", ""]
+    seen = set()
+    for f in OUTPUT_FILES:
+        if f.relation in seen:
+            continue
+        seen.add(f.relation)
+        if f.is_csv:
+            types = ", ".join(f"'{k}': '{v}'" for k, v in CSV_TYPES[f.relation].items())
+            source = f"read_csv('{f.name}', header = true, columns = {{{types}}})"
+        else:
+            source = f"read_parquet('{f.name}')"
+        lines.append(f"CREATE OR REPLACE VIEW {f.relation} AS SELECT * FROM {source};")
+    return "\n".join(lines) + "\n"
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")

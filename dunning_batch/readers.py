@@ -1,0 +1,193 @@
+"""Exports as they are (CSV or Parquet, mapped columns) -> raw all-text relations in DuckDB.
+
+Every value arrives as text with its row number (`_row`), so one set of SQL checks
+(`sql/0*_*.sql`) parses and validates CSV and Parquet alike. Problems that make the whole
+file unreadable (encoding, structure, header) stop here with a message naming the setting
+that would read the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from .config import InputFormat
+from .errors import InputError
+
+UTF8_BOM = b"\xef\xbb\xbf"
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+MAX_LISTED = 50
+
+
+@dataclass(frozen=True)
+class RawInput:
+    """An export loaded into DuckDB as table `table`: standard column names, text values, `_row`."""
+
+    role: str
+    path: Path
+    sha256: str
+    rows: int
+    table: str
+    row_offset: int  # _row of the first data row: 2 for CSV (the header is row 1), 1 for Parquet
+
+
+def load_raw(con: duckdb.DuckDBPyConnection, path: str | Path, role: str, fmt: InputFormat,
+             columns: tuple[str, ...], required: tuple[str, ...]) -> RawInput:
+    """Read `path` into table raw_<role>; raise InputError when the file as a whole is unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file (given for --{role.replace('_', '-')})")
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        table, offset = _parquet_table(path, data, fmt, columns, required), 1
+    elif suffix in CSV_SUFFIXES:
+        table, offset = _csv_table(path, data, fmt, columns, required), 2
+    else:
+        raise InputError(f"{path}: unsupported file type {suffix!r}; give a .csv or .parquet export")
+    rows = pl.int_range(offset, offset + table.num_rows, dtype=pl.Int64, eager=True)
+    table = table.append_column("_row", rows.to_arrow())
+    name = f"raw_{role}"
+    con.register(f"{name}_arrow", table)
+    con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")
+    con.unregister(f"{name}_arrow")
+    return RawInput(role, path, digest, table.num_rows, name, offset)
+
+
+def _check_header(path: Path, header: list[str], fmt: InputFormat, columns: tuple[str, ...],
+                  required: tuple[str, ...], csv_hint: bool) -> dict[str, str]:
+    """Standard column -> the export's column, for the columns the export has."""
+    names = [h.strip() for h in header]
+    dupes = sorted({n for n in names if names.count(n) > 1 and n})
+    if dupes:
+        raise InputError(f"{path}:1: header: column {dupes[0]!r} appears twice; each column must be named once")
+    present = {std: fmt.source_column(std) for std in columns if fmt.source_column(std) in names}
+    missing = [std for std in required if std not in present]
+    if missing:
+        wanted = ", ".join(repr(fmt.source_column(m)) for m in missing)
+        hint = ""
+        if csv_hint and len(names) == 1:
+            for delim, word in ((";", "';'"), ("\t", "'\\t'"), ("|", "'|'"), (",", "','")):
+                if delim in names[0] and delim != fmt.delimiter:
+                    hint = f"; the header looks {word}-separated: set delimiter = \"{delim if delim != chr(9) else chr(92) + 't'}\""
+                    break
+        if not hint:
+            hint = "; map the export's own names with [input.<file>] columns = { standard = \"Export name\" }"
+        raise InputError(f"{path}:1: header: missing required column(s) {wanted} "
+                         f"(found {', '.join(map(repr, names[:12]))}){hint}")
+    index = {n: h for n, h in zip(names, header)}
+    return {std: index[src] for std, src in present.items()}
+
+
+def _select_standard(table: pa.Table, present: dict[str, str], columns: tuple[str, ...]) -> pa.Table:
+    arrays = {std: table.column(present[std]) if std in present else pa.nulls(table.num_rows, pa.string())
+              for std in columns}
+    return pa.table(arrays)
+
+
+def _decode(path: Path, data: bytes, encoding: str) -> str:
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        other = "cp1252" if codecs.lookup(encoding).name == "utf-8" else "utf-8"
+        raise InputError(f"{path}:{line}: the bytes are not valid {encoding} (byte 0x{data[exc.start]:02x}); "
+                         f"if the export is {other}, set encoding = \"{other}\"") from None
+    if codecs.lookup(encoding).name != "utf-8" and not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return text
+        raise InputError(f"{path}: the file is UTF-8 but encoding = \"{encoding}\" is set; "
+                         f"remove the encoding setting (or set encoding = \"utf-8\")")
+    return text
+
+
+def _csv_table(path: Path, data: bytes, fmt: InputFormat, columns: tuple[str, ...],
+               required: tuple[str, ...]) -> pa.Table:
+    if data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM):]
+    text = _decode(path, data, fmt.encoding)
+    if not text.strip():
+        raise InputError(f"{path}: the file is empty; expected a header with {', '.join(required)}")
+    try:
+        header = next(csv.reader(io.StringIO(text), delimiter=fmt.delimiter, strict=True))
+    except csv.Error as exc:
+        raise InputError(f"{path}:1: header: cannot be read as CSV ({exc})") from None
+    present = _check_header(path, header, fmt, columns, required, csv_hint=True)
+    utf8 = data if codecs.lookup(fmt.encoding).name == "utf-8" else text.encode("utf-8")
+    invalid: list[int] = []
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(utf8),
+            parse_options=pacsv.ParseOptions(
+                delimiter=fmt.delimiter, newlines_in_values=True,
+                invalid_row_handler=lambda row: invalid.append(1) or "skip"),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header}, include_columns=list(present.values()),
+                strings_can_be_null=True, null_values=[""]),
+        )
+    except pa.ArrowInvalid as exc:
+        _raise_structure_problems(path, text, fmt, len(header), str(exc))
+    if invalid:
+        _raise_structure_problems(path, text, fmt, len(header), "")
+    return _select_standard(table, present, columns)
+
+
+def _raise_structure_problems(path: Path, text: str, fmt: InputFormat, width: int, detail: str) -> None:
+    """Error path only: re-read with the csv module to name the exact rows that do not fit."""
+    problems, count = [], 0
+    reader = csv.reader(io.StringIO(text), delimiter=fmt.delimiter, strict=True)
+    try:
+        for number, record in enumerate(reader, start=1):
+            if record and len(record) != width:
+                count += 1
+                if len(problems) < MAX_LISTED:
+                    problems.append(f"{path}:{number}: the row has {len(record)} field(s) where the header has "
+                                    f"{width}; the export is truncated or a field holds an unquoted "
+                                    f"'{fmt.delimiter}'")
+    except csv.Error as exc:
+        count += 1
+        problems.append(f"{path}:{reader.line_num}: {exc}: a quoted field is not closed "
+                        f"(the export may be truncated)")
+    if not problems:
+        problems.append(f"{path}: cannot be read as CSV ({detail})")
+    raise InputError(problems, more=max(0, count - len(problems)))
+
+
+def _parquet_table(path: Path, data: bytes, fmt: InputFormat, columns: tuple[str, ...],
+                   required: tuple[str, ...]) -> pa.Table:
+    try:
+        source = pq.ParquetFile(pa.BufferReader(data))
+        header = source.schema_arrow.names
+        present = _check_header(path, header, fmt, columns, required, csv_hint=False)
+        table = source.read(columns=list(present.values()))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+    texts = {present[std]: _as_text(table.column(present[std]), fmt) for std in present}
+    return _select_standard(pa.table(texts), present, columns)
+
+
+def _as_text(column: pa.ChunkedArray, fmt: InputFormat) -> pa.ChunkedArray:
+    """A typed Parquet column as the text the configured CSV format would have held."""
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return column.cast(pa.string())
+    if pa.types.is_date(kind) or pa.types.is_timestamp(kind):
+        return pc.strftime(column, format=fmt.date_format)
+    text = column.cast(pa.string())
+    if fmt.decimal_comma and (pa.types.is_decimal(kind) or pa.types.is_floating(kind)):
+        text = pc.replace_substring(text, ".", ",")
+    return text

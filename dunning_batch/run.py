@@ -1,0 +1,180 @@
+"""The nightly job as one library function: load -> validate -> decide -> price -> write.
+
+`run()` is what the CLI and the tests call; `validate()` stops after the checks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import duckdb
+
+from . import __version__
+from .config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, Config, load_config
+from .config_tables import config_tables
+from .errors import ConfigError, InputError
+from .outputs import OUTPUT_FILES, AtomicFolder, check_target, sha256_of, views_sql, write_data_files, write_json
+from .pipeline import DECISION_STAGES, INPUT_STAGES, StageLog, define_macros, run_stages
+from .readers import RawInput, load_raw
+
+MAX_PROBLEMS = 50
+REQUIRED_ITEM_COLUMNS = ("doc_id", "customer_id", "currency", "open_amount")
+REQUIRED_CUSTOMER_COLUMNS = ("customer_id", "name")
+
+
+@dataclass
+class RunResult:
+    out: Path | None
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Session:
+    """One DuckDB connection holding the config tables, the raw inputs and every stage."""
+
+    con: duckdb.DuckDBPyConnection
+    config: Config
+    inputs: dict[str, RawInput]
+    params: dict[str, Any]
+    log: StageLog
+
+
+def open_session(config_path: str | Path, open_items: str | Path, customers: str | Path,
+                 as_of: dt.date, on_stage: Callable | None = None) -> Session:
+    """Load config and inputs and run the input stages; raise on any unreadable file."""
+    config = load_config(config_path)
+    con = duckdb.connect()
+    for name, table in config_tables(config).items():
+        con.register(f"{name}_arrow", table)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_arrow")
+        con.unregister(f"{name}_arrow")
+    define_macros(con)
+    log = StageLog(on_stage=on_stage)
+    started = time.perf_counter()
+    inputs = {
+        "customers": load_raw(con, customers, "customers", config.customers, CUSTOMER_COLUMNS,
+                              REQUIRED_CUSTOMER_COLUMNS),
+        "open_items": load_raw(con, open_items, "open_items", config.open_items, OPEN_ITEM_COLUMNS,
+                               REQUIRED_ITEM_COLUMNS),
+    }
+    log.seconds["read_inputs"] = round(time.perf_counter() - started, 3)
+    params = {
+        "as_of": as_of,
+        "grouping": config.run.grouping,
+        "consolidate_branches": config.run.consolidate_branches,
+        "include_not_due": config.run.include_not_due,
+        "include_credits": config.run.include_credits,
+        "include_disputed": config.run.include_disputed,
+        "default_language": config.run.default_language,
+        "items_date_format": config.open_items.date_format,
+        "items_decimal_comma": config.open_items.decimal_comma,
+        "customers_date_format": config.customers.date_format,
+        "customers_decimal_comma": config.customers.decimal_comma,
+        "items_file": str(inputs["open_items"].path),
+        "customers_file": str(inputs["customers"].path),
+    }
+    run_stages(con, INPUT_STAGES, params, log)
+    return Session(con, config, inputs, params, log)
+
+
+def problem_lines(session: Session, limit: int = MAX_PROBLEMS) -> tuple[list[str], int]:
+    """`file:row: column: what is wrong` lines, one per kind of problem, and how many kinds."""
+    groups = session.con.execute(
+        """
+        SELECT source, min(_row) AS first_row, count(*) AS n, column_name, message
+        FROM problems GROUP BY source, column_name, message
+        ORDER BY CASE source WHEN 'open_items' THEN 1 ELSE 2 END, first_row, column_name, message
+        """
+    ).fetchall()
+    lines = []
+    for source, row, count, column, message in groups[:limit]:
+        more = f" (and {count - 1} more row(s) like it)" if count > 1 else ""
+        lines.append(f"{session.inputs[source].path}:{row}: {column}: {message}{more}")
+    return lines, len(groups)
+
+
+def validate(config_path: str | Path, open_items: str | Path, customers: str | Path,
+             as_of: dt.date | None = None) -> list[str]:
+    """Every problem in the config and inputs, as lines; an empty list when all is well."""
+    session = open_session(config_path, open_items, customers, as_of or dt.date.today())
+    lines, total = problem_lines(session)
+    return lines + ([f"... and {total - len(lines)} more problem(s)"] if total > len(lines) else [])
+
+
+def run(config_path: str | Path, open_items: str | Path, customers: str | Path, as_of: dt.date,
+        out: str | Path, *, force: bool = False, strict: bool | None = None,
+        on_stage: Callable | None = None) -> RunResult:
+    """The nightly job: decide every item, write every output of SPEC §5 into `out` atomically."""
+    out = Path(out)
+    check_target(out, force)
+    session = open_session(config_path, open_items, customers, as_of, on_stage)
+    strict = session.config.run.strict if strict is None else strict
+    if strict:
+        lines, total = problem_lines(session)
+        if lines:
+            raise InputError(lines, more=total - len(lines))
+    run_stages(session.con, DECISION_STAGES, session.params, session.log)
+    _check_rate_coverage(session)
+    with AtomicFolder(out, force) as folder:
+        started = time.perf_counter()
+        write_data_files(session.con, folder.path)
+        (folder.path / "views.sql").write_text(views_sql(), encoding="utf-8")
+        session.log.seconds["write_outputs"] = round(time.perf_counter() - started, 3)
+        manifest = build_manifest(session, folder.path)
+        write_json(folder.path / "run.json", manifest)
+        folder.commit()
+    return RunResult(out=out, manifest=manifest)
+
+
+def _check_rate_coverage(session: Session) -> None:
+    """A reference-rate table must cover every day it is needed for (SPEC §3.4)."""
+    gap = session.con.execute(
+        """SELECT l.policy, min(i.interest_from), any_value(i.doc_id)
+           FROM interest_lines AS i JOIN letter_heads AS l USING (letter_id)
+           WHERE i.rate_percent IS NULL GROUP BY l.policy ORDER BY l.policy LIMIT 1"""
+    ).fetchone()
+    if gap:
+        policy, day, doc_id = gap
+        source = session.config.policy(policy).interest.reference_path
+        raise ConfigError(f"{source}: the reference rates start after {day}, a day interest is charged for "
+                          f"(item {doc_id}, policy {policy!r}); add the rate in force on that day")
+
+
+def build_manifest(session: Session, folder: Path) -> dict[str, Any]:
+    con = session.con
+
+    def rows(sql: str) -> list[tuple]:
+        return con.execute(sql).fetchall()
+
+    outputs = {}
+    for f in OUTPUT_FILES:
+        count = con.execute(f"SELECT count(*) FROM {f.relation}").fetchone()[0]
+        outputs[f.name] = {"sha256": sha256_of(folder / f.name), "rows": count}
+    outputs["views.sql"] = {"sha256": sha256_of(folder / "views.sql"), "rows": None}
+    totals = {
+        currency: {"letters": n, "overdue_total": str(overdue), "interest_total": str(interest),
+                   "fee_total": str(fee), "total_due": str(due)}
+        for currency, n, overdue, interest, fee, due in rows(
+            """SELECT currency, count(*), sum(overdue_total), sum(interest_total), sum(fee), sum(total_due)
+               FROM letters GROUP BY currency ORDER BY currency""")
+    }
+    return {
+        "version": __version__,
+        "as_of": session.params["as_of"].isoformat(),
+        "config": {"path": str(session.config.path), "sha256": session.config.sha256},
+        "inputs": {role: {"path": str(raw.path), "sha256": raw.sha256, "rows": raw.rows}
+                   for role, raw in session.inputs.items()},
+        "outputs": outputs,
+        "rejected_rows": session.log.rows.get("04_rejected", 0),
+        "totals_per_currency": totals,
+        "letters_per_level": {str(level): n for level, n in rows(
+            "SELECT level, count(*) FROM letters GROUP BY level ORDER BY level")},
+        "decisions_per_reason": {f"{outcome}/{reason}": n for outcome, reason, n in rows(
+            "SELECT outcome, reason, count(*) FROM decisions GROUP BY ALL ORDER BY outcome, reason")},
+        "timings_seconds": dict(session.log.seconds),
+        "stage_rows": dict(session.log.rows),
+    }

@@ -1,0 +1,28 @@
+-- customers_parsed: one row per row of the customers export, values typed (NULL where
+-- the text does not parse; 03_problems says why) and the policy chosen (SPEC §3.3).
+-- Inputs: raw_customers (all text), cfg_policies, cfg_policy_classes.
+WITH parsed AS (
+    SELECT
+        _row,
+        blank(customer_id)                              AS customer_id,
+        blank(name)                                     AS name,
+        blank(address)                                  AS address,
+        upper(blank(country))                           AS country,
+        coalesce(lower(blank(language)), $default_language) AS language,
+        blank(email)                                    AS email,
+        blank(customer_class)                           AS customer_class,
+        blank(policy)                                   AS policy_named,
+        coalesce(parse_bool(dunning_blocked), false)    AS dunning_blocked,
+        parse_date(grace_until, $customers_date_format) AS grace_until,
+        parse_rate(interest_rate, $customers_decimal_comma) AS interest_rate
+    FROM raw_customers
+)
+SELECT
+    parsed.*,
+    -- explicit policy -> the policy holding the class -> the default policy -> none
+    CASE WHEN policy_named IS NOT NULL THEN named.policy
+         ELSE coalesce(by_class.policy, (SELECT policy FROM cfg_policies WHERE is_default))
+    END AS policy
+FROM parsed
+LEFT JOIN cfg_policies AS named ON named.policy = parsed.policy_named
+LEFT JOIN cfg_policy_classes AS by_class ON by_class.customer_class = parsed.customer_class

@@ -1,0 +1,165 @@
+-- problems: one row per problem found in the inputs (SPEC §2.3), before anything is written.
+-- Grain: (source, _row, column_name, message); source is 'customers' or 'open_items'.
+-- Inputs: raw_* (text as exported), *_parsed (typed, NULL where unparseable), cfg_*.
+WITH
+c AS (
+    SELECT p.*, r.customer_id AS t_customer_id, r.name AS t_name, r.dunning_blocked AS t_blocked,
+           r.grace_until AS t_grace, r.interest_rate AS t_rate, r.country AS t_country,
+           r.language AS t_language
+    FROM customers_parsed AS p JOIN raw_customers AS r USING (_row)
+),
+customer_ids AS (
+    SELECT customer_id, count(*) AS n, min(_row) AS first_row FROM c
+    WHERE customer_id IS NOT NULL GROUP BY customer_id
+),
+i AS (
+    SELECT p.*, r.doc_id AS t_doc_id, r.customer_id AS t_customer_id, r.doc_type AS t_doc_type,
+           r.doc_date AS t_doc_date, r.due_date AS t_due_date, r.currency AS t_currency,
+           r.amount AS t_amount, r.open_amount AS t_open_amount, r.dunning_level AS t_level,
+           r.last_dunned_on AS t_last_dunned, r.blocked AS t_blocked, r.disputed AS t_disputed,
+           r.grace_until AS t_grace, r.branch AS t_branch,
+           p.doc_type IN ('invoice', 'debit_memo', 'fee', 'refund') AS is_raising,
+           cust.policy, pol.last_level
+    FROM open_items_parsed AS p
+    JOIN raw_open_items AS r USING (_row)
+    LEFT JOIN (SELECT customer_id, any_value(policy) AS policy FROM customers_parsed GROUP BY ALL) AS cust
+           ON cust.customer_id = p.customer_id
+    LEFT JOIN cfg_policies AS pol ON pol.policy = cust.policy
+),
+doc_ids AS (
+    SELECT doc_id, count(*) AS n, min(_row) AS first_row FROM i WHERE doc_id IS NOT NULL GROUP BY doc_id
+),
+-- (policy, currency) pairs whose config tables lack the currency (SPEC §3.2)
+money_gaps AS (
+    SELECT DISTINCT i.policy, i.currency, 'min_amount' AS setting
+    FROM i JOIN cfg_policies AS p USING (policy)
+    WHERE p.has_min_amount
+      AND NOT EXISTS (SELECT 1 FROM cfg_min_amounts m WHERE m.policy = i.policy AND m.currency = i.currency)
+    UNION ALL
+    SELECT DISTINCT i.policy, i.currency, 'fee of level ' || l.level
+    FROM i JOIN cfg_levels AS l USING (policy)
+    WHERE l.has_fee_table
+      AND NOT EXISTS (SELECT 1 FROM cfg_level_fees f
+                      WHERE f.policy = i.policy AND f.level = l.level AND f.currency = i.currency)
+    UNION ALL
+    SELECT DISTINCT i.policy, i.currency, 'interest min_amount'
+    FROM i JOIN cfg_policies AS p USING (policy)
+    WHERE p.has_interest_min AND p.charges_interest
+      AND NOT EXISTS (SELECT 1 FROM cfg_interest_min_amounts m
+                      WHERE m.policy = i.policy AND m.currency = i.currency)
+)
+
+-- customers -------------------------------------------------------------------------
+SELECT 'customers' AS source, _row, 'customer_id' AS column_name,
+       CASE WHEN t_customer_id IS NULL OR blank(t_customer_id) IS NULL THEN 'is empty; every customer needs an id'
+            ELSE not_a(t_customer_id, 'a customer id') END AS message
+FROM c WHERE customer_id IS NULL OR is_null_word(customer_id)
+UNION ALL
+SELECT 'customers', c._row, 'customer_id',
+       '''' || c.customer_id || ''' appears ' || ids.n || ' times (first at row ' || ids.first_row
+       || '); each customer must be listed once'
+FROM c JOIN customer_ids AS ids USING (customer_id) WHERE ids.n > 1
+UNION ALL
+SELECT 'customers', _row, 'name',
+       CASE WHEN name IS NULL THEN 'is empty; every customer needs a name' ELSE not_a(name, 'a name') END
+FROM c WHERE name IS NULL OR is_null_word(name)
+UNION ALL
+SELECT 'customers', _row, 'dunning_blocked', not_a(t_blocked, 'true or false')
+FROM c WHERE blank(t_blocked) IS NOT NULL AND parse_bool(t_blocked) IS NULL
+UNION ALL
+SELECT 'customers', _row, 'grace_until', not_a(t_grace, 'a date in the format ' || $customers_date_format)
+FROM c WHERE blank(t_grace) IS NOT NULL AND grace_until IS NULL
+UNION ALL
+SELECT 'customers', _row, 'interest_rate',
+       CASE WHEN interest_rate < 0 THEN 'must not be negative, not ' || trim(t_rate)
+            ELSE not_a(t_rate, 'a percent rate (a plain decimal, at most 6 decimals)') END
+FROM c WHERE blank(t_rate) IS NOT NULL AND (interest_rate IS NULL OR interest_rate < 0)
+UNION ALL
+SELECT 'customers', _row, 'country', not_a(t_country, 'an ISO 3166-1 alpha-2 country code')
+FROM c WHERE country IS NOT NULL AND NOT regexp_full_match(country, '[A-Z]{2}')
+UNION ALL
+SELECT 'customers', _row, 'language', not_a(t_language, 'a language code such as en, de, fr or pl')
+FROM c WHERE NOT regexp_full_match(language, '[a-z]{2,3}([_-][a-z]{2})?')
+UNION ALL
+SELECT 'customers', _row, 'policy',
+       'names policy ''' || policy_named || ''', which the config does not define'
+FROM c WHERE policy_named IS NOT NULL AND policy IS NULL
+
+-- open items ------------------------------------------------------------------------
+UNION ALL
+SELECT 'open_items', _row, 'doc_id',
+       CASE WHEN doc_id IS NULL THEN 'is empty; every item needs a document id' ELSE not_a(doc_id, 'a document id') END
+FROM i WHERE doc_id IS NULL OR is_null_word(doc_id)
+UNION ALL
+SELECT 'open_items', i._row, 'doc_id',
+       '''' || i.doc_id || ''' appears ' || ids.n || ' times (first at row ' || ids.first_row
+       || '); document ids must be unique'
+FROM i JOIN doc_ids AS ids USING (doc_id) WHERE ids.n > 1
+UNION ALL
+SELECT 'open_items', _row, 'customer_id',
+       CASE WHEN customer_id IS NULL THEN 'is empty; every item needs a customer'
+            WHEN is_null_word(customer_id) THEN not_a(customer_id, '')
+            ELSE 'customer ''' || customer_id || ''' is not in the customers file' END
+FROM i WHERE customer_id IS NULL OR is_null_word(customer_id)
+          OR customer_id NOT IN (SELECT customer_id FROM customer_ids)
+UNION ALL
+SELECT 'open_items', _row, 'doc_type',
+       not_a(t_doc_type, 'a known document type (invoice, debit_memo, fee, refund, credit_memo, payment, '
+                         || 'prepayment, or one mapped in [input.open_items] doc_types)')
+FROM i WHERE doc_type IS NULL
+UNION ALL
+SELECT 'open_items', _row, 'due_date',
+       CASE WHEN blank(t_due_date) IS NULL THEN 'is empty; a ' || doc_type || ' needs a due date'
+            ELSE not_a(t_due_date, 'a date in the format ' || $items_date_format) END
+FROM i WHERE due_date IS NULL AND (blank(t_due_date) IS NOT NULL OR is_raising)
+UNION ALL
+SELECT 'open_items', _row, col, not_a(t, 'a date in the format ' || $items_date_format)
+FROM (SELECT _row, 'doc_date' AS col, t_doc_date AS t, doc_date AS v FROM i
+      UNION ALL SELECT _row, 'last_dunned_on', t_last_dunned, last_dunned_before FROM i
+      UNION ALL SELECT _row, 'grace_until', t_grace, grace_until FROM i)
+WHERE blank(t) IS NOT NULL AND v IS NULL
+UNION ALL
+SELECT 'open_items', _row, 'currency',
+       CASE WHEN blank(t_currency) IS NULL THEN 'is empty; every item needs its ISO 4217 currency code'
+            ELSE not_a(t_currency, 'a known ISO 4217 currency code') END
+FROM i WHERE currency IS NULL
+UNION ALL
+SELECT 'open_items', _row, col,
+       CASE WHEN blank(t) IS NULL THEN 'is empty; every item needs its open amount'
+            WHEN v IS NOT NULL THEN trim(t) || ' has more decimals than ' || currency || ' allows ('
+                                    || minor_unit || ')'
+            ELSE not_a(t, 'a plain decimal amount (digits, one decimal ' ||
+                          CASE WHEN $items_decimal_comma THEN 'comma' ELSE 'point' END ||
+                          ', at most 2 decimals, at most 16 integer digits)') END
+FROM (SELECT _row, 'open_amount' AS col, t_open_amount AS t, open_amount AS v, currency, minor_unit FROM i
+      UNION ALL SELECT _row, 'amount', t_amount, amount, currency, minor_unit FROM i)
+WHERE (col = 'open_amount' AND blank(t) IS NULL)
+   OR (blank(t) IS NOT NULL AND v IS NULL)
+   OR (v IS NOT NULL AND CASE minor_unit WHEN 0 THEN round(v, 0) <> v WHEN 1 THEN round(v, 1) <> v
+                                       ELSE false END)
+UNION ALL
+SELECT 'open_items', _row, 'open_amount',
+       trim(t_open_amount) || ' contradicts doc_type ' || doc_type || ' (' ||
+       CASE WHEN is_raising THEN 'an open ' || doc_type || ' is positive'
+            ELSE 'an open ' || doc_type || ' is negative' END || ')'
+FROM i WHERE (is_raising AND open_amount < 0) OR (NOT is_raising AND open_amount > 0)
+UNION ALL
+SELECT 'open_items', _row, 'dunning_level',
+       CASE WHEN level_before IS NULL THEN not_a(t_level, 'a whole number')
+            WHEN level_before < 0 THEN 'must not be negative, not ' || level_before
+            ELSE 'level ' || level_before || ' is above the last level (' || last_level
+                 || ') of policy ''' || policy || '''' END
+FROM i WHERE level_before IS NULL OR level_before < 0 OR level_before > last_level
+UNION ALL
+SELECT 'open_items', _row, col, not_a(t, 'true or false')
+FROM (SELECT _row, 'blocked' AS col, t_blocked AS t FROM i
+      UNION ALL SELECT _row, 'disputed', t_disputed FROM i)
+WHERE blank(t) IS NOT NULL AND parse_bool(t) IS NULL
+UNION ALL
+SELECT 'open_items', _row, 'branch', not_a(t_branch, '')
+FROM i WHERE is_null_word(t_branch)
+UNION ALL
+SELECT 'open_items', i._row, 'currency',
+       'policy ''' || g.policy || ''' has no ' || g.setting || ' for ' || g.currency
+       || '; add ' || g.currency || ' to that table in the config'
+FROM i JOIN money_gaps AS g USING (policy, currency)

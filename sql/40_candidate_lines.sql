@@ -1,0 +1,55 @@
+-- candidate_lines: one row per item that goes into a letter if the letter passes its
+-- thresholds (SPEC §4.4), with the letter it belongs to, its line type, the level it will
+-- have and the reason. Grain: doc_id. Inputs: items, exclusions, advance.
+WITH
+status AS (
+    SELECT i.*, a.target_level, a.advance_reason,
+           CASE WHEN $consolidate_branches THEN '' ELSE coalesce(i.branch, '') END AS branch_part
+    FROM items AS i
+    JOIN exclusions AS e USING (doc_id)
+    LEFT JOIN advance AS a USING (doc_id)
+    WHERE e.exclusion IS NULL                       -- only non-excluded items are ever listed
+),
+keyed AS (
+    SELECT *,
+           advance_reason = 'advanced' AS is_trigger,
+           CASE $grouping WHEN 'customer'       THEN ''
+                          WHEN 'customer_level' THEN CAST(target_level AS VARCHAR)
+                          ELSE doc_id
+           END AS key_extra
+    FROM status
+),
+letter_keys AS (
+    -- a key with at least one trigger gets a letter
+    SELECT DISTINCT customer_id, currency, branch_part, key_extra FROM keyed WHERE is_trigger
+),
+lines AS (
+    SELECT k.*,
+           CASE WHEN k.is_raising AND k.days_past_due > 0 THEN 'overdue'
+                WHEN k.is_raising                         THEN 'current'
+                ELSE 'credit'
+           END AS line_type
+    FROM keyed AS k
+    JOIN letter_keys AS lk
+      ON lk.customer_id = k.customer_id AND lk.currency = k.currency AND lk.branch_part = k.branch_part
+     AND (lk.key_extra = k.key_extra OR $grouping = 'customer')
+    WHERE k.is_trigger
+       OR ($grouping = 'customer' AND (
+              (k.is_raising AND k.days_past_due > 0)
+           OR (k.is_raising AND $include_not_due)
+           OR (NOT k.is_raising AND $include_credits)))
+)
+SELECT
+    letter_id_of($as_of::DATE, customer_id || '|' || currency || '|' || branch_part || '|'
+                               || CASE WHEN is_trigger THEN key_extra ELSE '' END) AS letter_id,
+    doc_id, customer_id, currency, branch_part, policy, line_type,
+    CASE WHEN is_trigger                                   THEN target_level
+         WHEN line_type = 'overdue' AND level_before = 0   THEN 1
+         ELSE level_before
+    END AS level_after,
+    CASE WHEN is_trigger                                   THEN 'advanced'
+         WHEN line_type = 'overdue' AND level_before = 0   THEN 'piggyback'
+         WHEN line_type = 'overdue'                        THEN 'listed'
+         ELSE line_type
+    END AS line_reason
+FROM lines

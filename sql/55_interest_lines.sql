@@ -1,0 +1,85 @@
+-- interest_lines: one row per interest line (SPEC §4.6): per overdue invoice, debit memo
+-- or refund of a letter whose level charges interest, one line per maximal run of days
+-- with one rate, from due_date + 1 through the letter's interest end date.
+-- Grain: (letter_id, doc_id, interest_from). A line with a NULL rate is a day no
+-- reference rate covers; the pipeline reports it as a config error.
+-- Inputs: letter_heads, candidate_lines, items, cfg_policies, cfg_reference_rates,
+-- cfg_interest_min_amounts.
+WITH
+charged AS (
+    SELECT h.letter_id, h.policy, h.currency, h.interest_to, i.doc_id, i.open_amount, i.due_date,
+           i.minor_unit, i.customer_interest_rate, p.basis, p.fixed_rate
+    FROM letter_heads AS h
+    JOIN candidate_lines AS c USING (letter_id)
+    JOIN items AS i USING (doc_id)
+    JOIN cfg_policies AS p ON p.policy = h.policy
+    WHERE h.interest AND c.line_type = 'overdue'
+      AND i.doc_type IN ('invoice', 'debit_memo', 'refund')   -- no interest on fees or credits
+      AND i.due_date < h.interest_to
+),
+steps AS (
+    SELECT policy, effective_from, rate_percent,
+           lag(rate_percent) OVER (PARTITION BY policy ORDER BY effective_from) AS previous_rate,
+           lead(effective_from) OVER (PARTITION BY policy ORDER BY effective_from) - 1 AS valid_to
+    FROM cfg_reference_rates
+),
+runs AS (
+    -- consecutive steps with an equal rate form one run: a repeated rate does not split
+    SELECT policy, rate_percent, min(effective_from) AS run_from,
+           CASE WHEN count(*) = count(valid_to) THEN max(valid_to) END AS run_to   -- NULL: open-ended
+    FROM (SELECT *, sum(CASE WHEN rate_percent IS DISTINCT FROM previous_rate THEN 1 ELSE 0 END)
+                        OVER (PARTITION BY policy ORDER BY effective_from) AS run_no
+          FROM steps)
+    GROUP BY policy, run_no, rate_percent
+),
+segments AS (
+    SELECT *, due_date + 1 AS seg_from, interest_to AS seg_to,
+           coalesce(customer_interest_rate, fixed_rate) AS rate_percent
+    FROM charged WHERE customer_interest_rate IS NOT NULL OR fixed_rate IS NOT NULL
+    UNION ALL
+    SELECT c.*, greatest(c.due_date + 1, r.run_from), least(c.interest_to, coalesce(r.run_to, c.interest_to)),
+           r.rate_percent
+    FROM charged AS c
+    JOIN runs AS r ON r.policy = c.policy AND r.run_from <= c.interest_to
+                  AND coalesce(r.run_to, c.interest_to) >= c.due_date + 1
+    WHERE c.customer_interest_rate IS NULL AND c.fixed_rate IS NULL
+    UNION ALL
+    SELECT c.*, c.due_date + 1, least(c.interest_to, f.first_from - 1), NULL
+    FROM charged AS c
+    JOIN (SELECT policy, min(effective_from) AS first_from FROM cfg_reference_rates GROUP BY policy) AS f
+      ON f.policy = c.policy AND c.due_date + 1 < f.first_from
+    WHERE c.customer_interest_rate IS NULL AND c.fixed_rate IS NULL
+),
+counted AS (
+    SELECT *,
+           CASE WHEN basis = '30e/360' THEN days_30e(seg_from - 1, seg_to)
+                ELSE datediff('day', seg_from - 1, seg_to) END AS interest_days,
+           CASE WHEN basis = 'act/365' THEN 365 ELSE 360 END AS year_days
+    FROM segments
+),
+rounded AS (
+    -- open_amount x days x rate / 100 / basis in exact integers (cents x micro-percent),
+    -- rounded half-up (away from zero) to the currency's minor unit
+    SELECT *,
+           CAST(open_amount * 100 AS HUGEINT) * interest_days * CAST(rate_percent * 1000000 AS HUGEINT)
+           * CASE minor_unit WHEN 0 THEN 1 WHEN 1 THEN 10 ELSE 100 END AS numerator,
+           CAST(10000000000 AS HUGEINT) * year_days AS denominator  -- cents x percent x micro
+    FROM counted
+),
+priced AS (
+    SELECT *,
+           CAST(CAST(CASE WHEN numerator < 0 THEN -1 ELSE 1 END
+                     * ((abs(numerator) * 2 + denominator) // (2 * denominator)) AS DECIMAL(38, 0))
+                * CASE minor_unit WHEN 0 THEN 1.00 WHEN 1 THEN 0.10 ELSE 0.01 END
+                AS DECIMAL(18, 2)) AS interest_amount
+    FROM rounded
+),
+with_totals AS (
+    SELECT *, sum(interest_amount) OVER (PARTITION BY letter_id) AS letter_interest FROM priced
+)
+SELECT w.letter_id, w.doc_id, w.seg_from AS interest_from, w.seg_to AS interest_to, w.interest_days,
+       w.rate_percent, w.interest_amount
+FROM with_totals AS w
+LEFT JOIN cfg_interest_min_amounts AS m USING (policy, currency)
+-- a letter whose interest total is below the minimum carries none
+WHERE w.rate_percent IS NULL OR m.min_amount IS NULL OR w.letter_interest >= m.min_amount
