@@ -6,7 +6,6 @@ views.sql (views for analysts).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -16,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from .digest import sha256_of
 from .errors import UserError
 
 
@@ -115,14 +115,6 @@ def write_data_files(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
               "(FORMAT parquet, COMPRESSION zstd)"
         con.execute(f"COPY (SELECT {f.columns} FROM {f.relation} ORDER BY {f.order_by}) TO $path {fmt}",
                     {"path": str(folder / f.name)})
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def views_sql() -> str:

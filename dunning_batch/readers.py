@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +17,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .config import InputFormat
+from .digest import sha256_of
 from .errors import InputError
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -48,22 +47,20 @@ def load_raw(con: duckdb.DuckDBPyConnection, path: str | Path, role: str, fmt: I
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file (given for --{role.replace('_', '-')})")
-    data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
+    digest = sha256_of(path)
     suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        table, offset = _parquet_table(path, data, fmt, columns, required), 1
-    elif suffix in CSV_SUFFIXES:
-        table, offset = _csv_table(path, data, fmt, columns, required), 2
-    else:
-        raise InputError(f"{path}: unsupported file type {suffix!r}; give a .csv or .parquet export")
-    rows = pl.int_range(offset, offset + table.num_rows, dtype=pl.Int64, eager=True)
-    table = table.append_column("_row", rows.to_arrow())
     name = f"raw_{role}"
+    if suffix == ".parquet":
+        return RawInput(role, path, digest, _parquet_table(con, path, fmt, columns, required, name), name, 1)
+    if suffix not in CSV_SUFFIXES:
+        raise InputError(f"{path}: unsupported file type {suffix!r}; give a .csv or .parquet export")
+    table = _csv_table(path, path.read_bytes(), fmt, columns, required)
+    rows = pl.int_range(2, 2 + table.num_rows, dtype=pl.Int64, eager=True)
+    table = table.append_column("_row", rows.to_arrow())
     con.register(f"{name}_arrow", table)
     con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")
     con.unregister(f"{name}_arrow")
-    return RawInput(role, path, digest, table.num_rows, name, offset)
+    return RawInput(role, path, digest, table.num_rows, name, 2)
 
 
 def _check_header(path: Path, header: list[str], fmt: InputFormat, columns: tuple[str, ...],
@@ -167,27 +164,37 @@ def _raise_structure_problems(path: Path, text: str, fmt: InputFormat, width: in
     raise InputError(problems, more=max(0, count - len(problems)))
 
 
-def _parquet_table(path: Path, data: bytes, fmt: InputFormat, columns: tuple[str, ...],
-                   required: tuple[str, ...]) -> pa.Table:
+def _parquet_table(con: duckdb.DuckDBPyConnection, path: Path, fmt: InputFormat, columns: tuple[str, ...],
+                   required: tuple[str, ...], name: str) -> int:
+    """Parquet straight into DuckDB (parallel): each typed column as the text CSV would hold."""
     try:
-        source = pq.ParquetFile(pa.BufferReader(data))
-        header = source.schema_arrow.names
-        present = _check_header(path, header, fmt, columns, required, csv_hint=False)
-        table = source.read(columns=list(present.values()))
+        schema = pq.read_schema(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
-    texts = {present[std]: _as_text(table.column(present[std]), fmt) for std in present}
-    return _select_standard(pa.table(texts), present, columns)
+    present = _check_header(path, schema.names, fmt, columns, required, csv_hint=False)
+    selects = []
+    for std in columns:
+        if std in present:
+            selects.append(f"{_as_text(_quote(present[std]), schema.field(present[std]).type, fmt)} AS {std}")
+        else:
+            selects.append(f"NULL::VARCHAR AS {std}")
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT {', '.join(selects)}, "
+                    f"file_row_number + 1 AS _row FROM read_parquet($path, file_row_number = true)",
+                    {"path": str(path), "date_format": fmt.date_format})
+    except duckdb.Error as exc:
+        raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+    return con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
 
 
-def _as_text(column: pa.ChunkedArray, fmt: InputFormat) -> pa.ChunkedArray:
-    """A typed Parquet column as the text the configured CSV format would have held."""
-    kind = column.type
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return column.cast(pa.string())
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _as_text(column: str, kind: pa.DataType, fmt: InputFormat) -> str:
+    """SQL for a typed Parquet column as the text the configured CSV format would have held."""
     if pa.types.is_date(kind) or pa.types.is_timestamp(kind):
-        return pc.strftime(column, format=fmt.date_format)
-    text = column.cast(pa.string())
+        return f"strftime({column}, $date_format)"
     if fmt.decimal_comma and (pa.types.is_decimal(kind) or pa.types.is_floating(kind)):
-        text = pc.replace_substring(text, ".", ",")
-    return text
+        return f"replace(CAST({column} AS VARCHAR), '.', ',')"
+    return f"CAST({column} AS VARCHAR)"

@@ -16,8 +16,9 @@ import duckdb
 from . import __version__
 from .config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, Config, load_config
 from .config_tables import config_tables
+from .digest import sha256_of
 from .errors import ConfigError, InputError
-from .outputs import OUTPUT_FILES, AtomicFolder, check_target, sha256_of, views_sql, write_data_files, write_json
+from .outputs import OUTPUT_FILES, AtomicFolder, check_target, views_sql, write_data_files, write_json
 from .pipeline import DECISION_STAGES, INPUT_STAGES, StageLog, define_macros, run_stages
 from .readers import RawInput, load_raw
 
@@ -48,6 +49,7 @@ def open_session(config_path: str | Path, open_items: str | Path, customers: str
     """Load config and inputs and run the input stages; raise on any unreadable file."""
     config = load_config(config_path)
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     for name, table in config_tables(config).items():
         con.register(f"{name}_arrow", table)
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_arrow")

@@ -2,7 +2,7 @@
 -- Grain: (source, _row, column_name, message); source is 'customers' or 'open_items'.
 -- Inputs: raw_* (text as exported), *_parsed (typed, NULL where unparseable), cfg_*.
 WITH
-c AS (
+c AS MATERIALIZED (
     SELECT p.*, r.customer_id AS t_customer_id, r.name AS t_name, r.dunning_blocked AS t_blocked,
            r.grace_until AS t_grace, r.interest_rate AS t_rate, r.country AS t_country,
            r.language AS t_language
@@ -12,7 +12,7 @@ customer_ids AS (
     SELECT customer_id, count(*) AS n, min(_row) AS first_row FROM c
     WHERE customer_id IS NOT NULL GROUP BY customer_id
 ),
-i AS (
+i AS MATERIALIZED (
     SELECT p.*, r.doc_id AS t_doc_id, r.customer_id AS t_customer_id, r.doc_type AS t_doc_type,
            r.doc_date AS t_doc_date, r.due_date AS t_due_date, r.currency AS t_currency,
            r.amount AS t_amount, r.open_amount AS t_open_amount, r.dunning_level AS t_level,

@@ -1,0 +1,195 @@
+"""Shared test helpers: write a small config and exports, run the job, read the outputs back."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from dunning_batch.config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS
+from dunning_batch.run import run
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The config of SPEC §3, trimmed to what the rules need: one default policy, three levels.
+SPEC_CONFIG = """
+[run]
+grouping = "customer"
+consolidate_branches = true
+include_not_due = false
+include_credits = false
+include_disputed = false
+default_language = "en"
+strict = true
+
+[sender]
+name = "Example GmbH"
+address = ["Hauptstr. 1", "10115 Berlin", "Germany"]
+email = "ar@example.com"
+iban = "DE89370400440532013000"
+bic = "COBADEFFXXX"
+
+[interest]
+basis = "act/365"
+calculate_to = "letter_date"
+include_in_total = true
+fixed_rate = 8.0
+min_amount = { EUR = 1.00 }
+
+[[policy]]
+name = "standard"
+default = true
+customer_classes = ["B2B"]
+sequential = true
+min_days_between_letters = 0
+min_amount = { EUR = 5.00 }
+
+  [[policy.level]]
+  days_past_due = 7
+  days_to_settle = 10
+  fee = { EUR = 0.00 }
+  interest = false
+  template = "reminder"
+
+  [[policy.level]]
+  days_past_due = 21
+  days_to_settle = 7
+  fee = { EUR = 5.00 }
+  interest = true
+  template = "second_reminder"
+
+  [[policy.level]]
+  days_past_due = 45
+  days_to_settle = 7
+  fee = { EUR = 10.00 }
+  interest = true
+  template = "final_notice"
+  credit_hold = true
+  payment_term = "IMMEDIATE"
+"""
+
+AS_OF = dt.date(2026, 11, 24)
+
+
+def days_before(days: int, as_of: dt.date = AS_OF) -> str:
+    """The ISO date `days` days before the run date: an item due then is `days` days past due."""
+    return (as_of - dt.timedelta(days=days)).isoformat()
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    return path
+
+
+def item(doc_id: str, days_past_due: int, open_amount: str = "100.00", **fields: Any) -> dict[str, Any]:
+    """An open item of customer C1 in EUR, due `days_past_due` days before the run date."""
+    row = {"doc_id": doc_id, "customer_id": "C1", "doc_type": "invoice", "currency": "EUR",
+           "due_date": days_before(days_past_due), "open_amount": open_amount, "dunning_level": 0}
+    row.update(fields)
+    return row
+
+
+def customer(customer_id: str = "C1", **fields: Any) -> dict[str, Any]:
+    row = {"customer_id": customer_id, "name": f"Customer {customer_id}"}
+    row.update(fields)
+    return row
+
+
+@dataclass
+class Outcome:
+    """A finished run's outputs, read back as plain Python values."""
+
+    out: Path
+
+    def _rows(self, sql: str) -> list[dict[str, Any]]:
+        con = duckdb.connect()
+        con.execute(f"SET file_search_path = '{self.out}'")
+        con.execute((self.out / "views.sql").read_text())
+        result = con.execute(sql)
+        names = [d[0] for d in result.description]
+        return [dict(zip(names, r)) for r in result.fetchall()]
+
+    @property
+    def decisions(self) -> dict[str, dict[str, Any]]:
+        return {r["doc_id"]: r for r in self._rows("SELECT * FROM decisions")}
+
+    @property
+    def letters(self) -> list[dict[str, Any]]:
+        return self._rows("SELECT * FROM letters ORDER BY letter_id")
+
+    @property
+    def lines(self) -> list[dict[str, Any]]:
+        return self._rows("SELECT * FROM letter_lines ORDER BY letter_id, line_no")
+
+    @property
+    def levels_update(self) -> list[dict[str, Any]]:
+        return self._rows("SELECT * FROM levels_update ORDER BY doc_id")
+
+    @property
+    def actions(self) -> list[dict[str, Any]]:
+        return self._rows("SELECT * FROM customer_actions ORDER BY letter_id, action")
+
+    @property
+    def fees(self) -> list[dict[str, Any]]:
+        return self._rows("SELECT * FROM fee_documents ORDER BY letter_id")
+
+    @property
+    def rejected(self) -> list[dict[str, Any]]:
+        return self._rows("SELECT * FROM rejected ORDER BY source, row_number")
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return json.loads((self.out / "run.json").read_text())
+
+    def reason(self, doc_id: str) -> str:
+        return self.decisions[doc_id]["reason"]
+
+
+class Scenario:
+    """Writes exports and a config into a temporary folder and runs the job on them."""
+
+    def __init__(self, tmp_path: Path):
+        self.tmp_path = tmp_path
+        self.runs = 0
+
+    def files(self, items: list[dict], customers: list[dict] | None = None,
+              config: str = SPEC_CONFIG) -> tuple[Path, Path, Path]:
+        self.runs += 1
+        folder = self.tmp_path / f"in{self.runs}"
+        folder.mkdir()
+        items_path = write_csv(folder / "open_items.csv", items, OPEN_ITEM_COLUMNS)
+        customers_path = write_csv(folder / "customers.csv", customers or [customer()], CUSTOMER_COLUMNS)
+        config_path = folder / "config.toml"
+        config_path.write_text(config, encoding="utf-8")
+        return config_path, items_path, customers_path
+
+    def run(self, items: list[dict], customers: list[dict] | None = None, config: str = SPEC_CONFIG,
+            as_of: dt.date = AS_OF, **options: Any) -> Outcome:
+        config_path, items_path, customers_path = self.files(items, customers, config)
+        out = self.tmp_path / f"out{self.runs}"
+        run(config_path, items_path, customers_path, as_of, out, **options)
+        return Outcome(out)
+
+
+@pytest.fixture
+def scenario(tmp_path: Path) -> Scenario:
+    return Scenario(tmp_path)
+
+
+def with_config(replacements: dict[str, str], base: str = SPEC_CONFIG) -> str:
+    """SPEC_CONFIG with text replaced: with_config({'grouping = "customer"': 'grouping = "document"'})."""
+    text = base
+    for old, new in replacements.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
