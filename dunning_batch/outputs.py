@@ -40,6 +40,7 @@ OUTPUT_FILES = (
     OutputFile("levels_update.csv", "levels_update", "doc_id"),
     OutputFile("customer_actions.csv", "customer_actions", "letter_id, action"),
     OutputFile("fee_documents.csv", "fee_documents", "letter_id"),
+    OutputFile("recipients.parquet", "recipients", "letter_id"),
     OutputFile("rejected.parquet", "rejected", "source, row_number",
                "source_file, source, row_number, reason, row_text, currency, open_amount"),
 )

@@ -37,6 +37,7 @@ DECISION_STAGES = (
     "72_levels_update",
     "73_customer_actions",
     "74_fee_documents",
+    "75_recipients",
 )
 _PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 

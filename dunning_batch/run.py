@@ -20,6 +20,8 @@ from .digest import sha256_of
 from .errors import ConfigError, InputError
 from .outputs import OUTPUT_FILES, AtomicFolder, check_target, views_sql, write_data_files, write_json
 from .pipeline import DECISION_STAGES, INPUT_STAGES, StageLog, define_macros, run_stages
+from .letters.batches import pdf_digest, render_letters
+from .letters.templating import template_names
 from .readers import RawInput, load_raw
 
 MAX_PROBLEMS = 50
@@ -108,12 +110,16 @@ def validate(config_path: str | Path, open_items: str | Path, customers: str | P
 
 
 def run(config_path: str | Path, open_items: str | Path, customers: str | Path, as_of: dt.date,
-        out: str | Path, *, force: bool = False, strict: bool | None = None,
-        on_stage: Callable | None = None) -> RunResult:
+        out: str | Path, *, force: bool = False, strict: bool | None = None, pdf: bool = True,
+        workers: int | None = None, on_stage: Callable | None = None,
+        on_progress: Callable | None = None) -> RunResult:
     """The nightly job: decide every item, write every output of SPEC §5 into `out` atomically."""
     out = Path(out)
     check_target(out, force)
     session = open_session(config_path, open_items, customers, as_of, on_stage)
+    session.params["render_pdf"] = pdf
+    if pdf:
+        _check_templates(session.config)
     strict = session.config.run.strict if strict is None else strict
     if strict:
         lines, total = problem_lines(session)
@@ -126,10 +132,24 @@ def run(config_path: str | Path, open_items: str | Path, customers: str | Path, 
         write_data_files(session.con, folder.path)
         (folder.path / "views.sql").write_text(views_sql(), encoding="utf-8")
         session.log.seconds["write_outputs"] = round(time.perf_counter() - started, 3)
+        if pdf:
+            started = time.perf_counter()
+            render_letters(folder.path, session.config.sender, workers, on_progress=on_progress)
+            session.log.seconds["render_pdfs"] = round(time.perf_counter() - started, 3)
         manifest = build_manifest(session, folder.path)
         write_json(folder.path / "run.json", manifest)
         folder.commit()
     return RunResult(out=out, manifest=manifest)
+
+
+def _check_templates(config: Config) -> None:
+    """Every level's template must exist before anything is rendered."""
+    known = template_names()
+    for policy in config.policies:
+        for level in policy.levels:
+            if level.template not in known:
+                raise ConfigError(f"{config.path}: [[policy]] {policy.name!r} level {level.number} key 'template': "
+                                  f"no template {level.template!r} in templates/ (have: {', '.join(sorted(known))})")
 
 
 def _check_rate_coverage(session: Session) -> None:
@@ -157,6 +177,7 @@ def build_manifest(session: Session, folder: Path) -> dict[str, Any]:
         count = con.execute(f"SELECT count(*) FROM {f.relation}").fetchone()[0]
         outputs[f.name] = {"sha256": sha256_of(folder / f.name), "rows": count}
     outputs["views.sql"] = {"sha256": sha256_of(folder / "views.sql"), "rows": None}
+    outputs["pdf/"] = pdf_digest(folder)
     totals = {
         currency: {"letters": n, "overdue_total": str(overdue), "interest_total": str(interest),
                    "fee_total": str(fee), "total_due": str(due)}
@@ -168,6 +189,7 @@ def build_manifest(session: Session, folder: Path) -> dict[str, Any]:
         "version": __version__,
         "as_of": session.params["as_of"].isoformat(),
         "config": {"path": str(session.config.path), "sha256": session.config.sha256},
+        "sender": session.config.sender,
         "inputs": {role: {"path": str(raw.path), "sha256": raw.sha256, "rows": raw.rows}
                    for role, raw in session.inputs.items()},
         "outputs": outputs,

@@ -40,6 +40,6 @@ SELECT
     CAST(overdue_total + credit_total + fee
          + CASE WHEN include_in_total THEN interest_total ELSE 0 END AS DECIMAL(18, 2)) AS total_due,
     pay_by,
-    NULL::VARCHAR                                    AS pdf_path
+    CASE WHEN $render_pdf THEN 'pdf/' || letter_id || '.pdf' END AS pdf_path
 FROM priced
 ORDER BY letter_id

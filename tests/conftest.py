@@ -177,6 +177,7 @@ class Scenario:
             as_of: dt.date = AS_OF, **options: Any) -> Outcome:
         config_path, items_path, customers_path = self.files(items, customers, config)
         out = self.tmp_path / f"out{self.runs}"
+        options.setdefault("pdf", False)  # the rules need no letters rendered; tests/test_letters.py does
         run(config_path, items_path, customers_path, as_of, out, **options)
         return Outcome(out)
 

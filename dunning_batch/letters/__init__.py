@@ -1,0 +1,1 @@
+"""PDF letters: contexts from a run's outputs, Jinja2 + WeasyPrint rendering, batched workers."""

@@ -1,0 +1,73 @@
+"""Renders an output folder's letters: contexts from its files, batches over worker processes.
+
+Used by `run` (into the folder being written) and by `render` (re-rendering from the
+outputs alone). Progress shows on a terminal only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Callable
+
+import duckdb
+
+from ..pipeline import SQL_DIR
+from .render import render_batch
+
+BATCH_SIZE = 60  # letters per WeasyPrint document: spreads write_pdf's fixed cost
+
+
+def letter_contexts(folder: Path, letter_id: str | None = None) -> list[dict[str, Any]]:
+    """One dict per letter with its lines, interest lines and actions (sql/letter_context.sql)."""
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET file_search_path = $folder", {"folder": str(folder)})
+    con.execute((folder / "views.sql").read_text(encoding="utf-8"))
+    sql = (SQL_DIR / "letter_context.sql").read_text(encoding="utf-8")
+    return con.sql(sql, params={"letter_id": letter_id}).to_arrow_table().to_pylist()
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def render_letters(folder: Path, sender: dict[str, Any], workers: int | None = None,
+                   letter_id: str | None = None, on_progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Write `folder/pdf/LETTER_ID.pdf` for every letter (or one); returns pages per letter."""
+    contexts = letter_contexts(folder, letter_id)
+    pdf_dir = folder / "pdf"
+    pdf_dir.mkdir(exist_ok=True)
+    workers = workers or default_workers()
+    batches = [contexts[i:i + BATCH_SIZE] for i in range(0, len(contexts), BATCH_SIZE)]
+    pages: dict[str, int] = {}
+    if workers == 1 or len(batches) <= 1:
+        for batch in batches:
+            pages.update(render_batch(batch, sender, pdf_dir))
+            if on_progress:
+                on_progress(len(batch))
+        return pages
+    # spawn, not fork: the parent holds DuckDB's threads, which a forked child must not inherit
+    with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(render_batch, batch, sender, pdf_dir): len(batch) for batch in batches}
+        for future in as_completed(futures):
+            pages.update(future.result())
+            if on_progress:
+                on_progress(futures[future])
+    return pages
+
+
+def pdf_digest(folder: Path) -> dict[str, Any]:
+    """One fingerprint for all PDFs: sha256 over the sorted lines 'name sha256'."""
+    pdf_dir = folder / "pdf"
+    files = sorted(pdf_dir.glob("*.pdf")) if pdf_dir.is_dir() else []
+    listing = "".join(f"{p.name} {hashlib.sha256(p.read_bytes()).hexdigest()}\n" for p in files)
+    return {"files": len(files), "sha256": hashlib.sha256(listing.encode()).hexdigest()}
+
+
+def sender_of(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / "run.json").read_text(encoding="utf-8"))["sender"]

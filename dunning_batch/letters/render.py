@@ -1,0 +1,62 @@
+"""Letters -> PDF files: many letters laid out as one WeasyPrint document, split per letter.
+
+Every `write_pdf()` pays a fixed cost (fonts) that one document per batch spreads over all
+its letters; pypdf then cuts the batch into `pdf/LETTER_ID.pdf` by each page's letter.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from pypdf import PdfReader, PdfWriter
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher
+
+from .templating import TEMPLATES_DIR, environment
+
+
+class RefuseAll(URLFetcher):
+    """Loads nothing: styles are inlined and fonts come from the system, so no URL a
+    customer's data might smuggle in (file://, http://) is ever opened."""
+
+    refused: list[str] = []
+
+    def fetch(self, url: str, headers: Any = None) -> Any:
+        RefuseAll.refused.append(url)
+        raise ValueError(f"dunning_batch loads no external resources (refused {url})")
+
+
+def letters_html(letters: list[dict[str, Any]], sender: dict[str, Any]) -> str:
+    return environment().get_template("document.html.j2").render(letters=letters, sender=sender)
+
+
+def render_batch(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path) -> list[tuple[str, int]]:
+    """Render `letters` into one document, write one PDF per letter; returns (letter_id, pages)."""
+    document = HTML(string=letters_html(letters, sender), base_url=str(TEMPLATES_DIR),
+                    url_fetcher=RefuseAll()).render()
+    owners = [_page_owner(page.anchors) for page in document.pages]
+    reader = PdfReader(io.BytesIO(document.write_pdf()))
+    pages_by_letter: dict[str, list[int]] = {}
+    for number, owner in enumerate(owners):
+        pages_by_letter.setdefault(owner, []).append(number)
+    written = []
+    for letter in letters:
+        letter_id = letter["letter_id"]
+        writer = PdfWriter()
+        for number in pages_by_letter[letter_id]:
+            writer.add_page(reader.pages[number])
+        writer.add_metadata({"/Title": letter_id, "/Producer": "dunning_batch"})
+        with (pdf_dir / f"{letter_id}.pdf").open("wb") as handle:
+            writer.write(handle)
+        written.append((letter_id, len(pages_by_letter[letter_id])))
+    return written
+
+
+def _page_owner(anchors: dict[str, Any]) -> str:
+    """The letter a page belongs to: the id of its letter section (the only anchor we set)."""
+    ids = [a for a in anchors if a.startswith("DL-")]
+    if len(ids) != 1:
+        raise RuntimeError(f"a rendered page belongs to {len(ids)} letters ({ids}); letters must start on new pages")
+    return ids[0]

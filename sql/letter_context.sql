@@ -1,0 +1,45 @@
+-- letter_context: one row per letter with everything its PDF shows, read from an output
+-- folder's views (not a pipeline stage: `render` runs it over finished outputs).
+-- Grain: letter_id. Inputs: letters, letter_lines, recipients, customer_actions.
+WITH
+item_interest AS (
+    SELECT letter_id, doc_id, sum(interest_amount) AS interest
+    FROM letter_lines WHERE line_type = 'interest' GROUP BY ALL
+),
+items AS (
+    SELECT l.letter_id,
+           list(struct_pack(
+                   line_no := l.line_no, line_type := l.line_type, doc_id := l.doc_id,
+                   due_date := l.due_date, days_past_due := l.days_past_due,
+                   open_amount := l.open_amount, interest := i.interest,
+                   section := CASE l.line_type WHEN 'overdue' THEN 1 WHEN 'current' THEN 2 ELSE 3 END)
+                ORDER BY l.line_no) AS lines
+    FROM letter_lines AS l
+    LEFT JOIN item_interest AS i USING (letter_id, doc_id)
+    WHERE l.line_type <> 'interest'
+    GROUP BY l.letter_id
+),
+interest AS (
+    SELECT letter_id,
+           list(struct_pack(doc_id := doc_id, interest_from := interest_from, interest_to := interest_to,
+                            interest_days := interest_days, rate_percent := rate_percent,
+                            interest_amount := interest_amount) ORDER BY line_no) AS interest_lines
+    FROM letter_lines WHERE line_type = 'interest' GROUP BY letter_id
+),
+actions AS (
+    SELECT letter_id, list(struct_pack(action := action, value := value) ORDER BY action) AS actions
+    FROM customer_actions GROUP BY letter_id
+)
+SELECT
+    l.letter_id, l.run_date, l.customer_id, l.customer_name, l.currency, l.language, l.template,
+    l.level, l.is_final, l.overdue_total, l.current_total, l.credit_total, l.interest_total, l.fee,
+    l.total_due, l.pay_by, r.address, r.country, r.email,
+    items.lines, coalesce(interest.interest_lines, []) AS interest_lines,
+    coalesce(actions.actions, []) AS actions
+FROM letters AS l
+JOIN recipients AS r USING (letter_id)
+JOIN items USING (letter_id)
+LEFT JOIN interest USING (letter_id)
+LEFT JOIN actions USING (letter_id)
+WHERE $letter_id IS NULL OR l.letter_id = $letter_id
+ORDER BY l.letter_id
