@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import click
 
 from .errors import UserError
+from .run import render_folder
 from .run import run as run_job
 from .run import validate as validate_inputs
 
@@ -48,6 +50,19 @@ def exits_cleanly(command):
     return wrapper
 
 
+@contextlib.contextmanager
+def _letter_progress():
+    """A progress bar over rendered letters on a terminal; nothing in CI and pipes."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=0, label="rendering letters", file=sys.stderr) as bar:
+        def advance(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done)
+        yield advance
+
+
 def _stage_printer():
     """Stage progress on a terminal; quiet in CI and pipes."""
     if not sys.stderr.isatty():
@@ -80,8 +95,9 @@ def run(config_path, open_items, customers, as_of, out, force, no_pdf, workers, 
     """
     if as_of is None:
         raise click.UsageError("Missing option '--as-of'.")
-    result = run_job(config_path, open_items, customers, as_of.date(), out, force=force, strict=strict,
-                     on_stage=_stage_printer())
+    with _letter_progress() as on_progress:
+        result = run_job(config_path, open_items, customers, as_of.date(), out, force=force, strict=strict,
+                         pdf=not no_pdf, workers=workers, on_stage=_stage_printer(), on_progress=on_progress)
     _print_summary(result.manifest, result.out)
 
 
@@ -113,9 +129,25 @@ def demo(out, as_of, force):
 
     Example: dunning-batch demo --out demo-out --force
     """
-    result = run_job(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, as_of.date(), out, force=force,
-                     on_stage=_stage_printer())
+    with _letter_progress() as on_progress:
+        result = run_job(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, as_of.date(), out, force=force,
+                         on_stage=_stage_printer(), on_progress=on_progress)
     _print_summary(result.manifest, result.out)
+
+
+@main.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False))
+@click.option("--letter", "letter_id", default=None, help="Re-render only this letter.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes (default: all cores).")
+@exits_cleanly
+def render(out, letter_id, workers):
+    """Re-renders the PDF letters of an output folder from its files alone.
+
+    Example: dunning-batch render out/2026-11-24 --letter DL-20261124-0123456789
+    """
+    with _letter_progress() as on_progress:
+        pages = render_folder(Path(out), letter_id, workers, on_progress)
+    click.echo(f"rendered {len(pages)} letter(s), {sum(pages.values())} page(s) into {Path(out) / 'pdf'}")
 
 
 def _print_summary(manifest: dict, out: Path) -> None:

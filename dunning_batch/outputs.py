@@ -15,7 +15,6 @@ from typing import Any
 
 import duckdb
 
-from .digest import sha256_of
 from .errors import UserError
 
 

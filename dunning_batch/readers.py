@@ -124,6 +124,10 @@ def _csv_table(path: Path, data: bytes, fmt: InputFormat, columns: tuple[str, ..
     except csv.Error as exc:
         raise InputError(f"{path}:1: header: cannot be read as CSV ({exc})") from None
     present = _check_header(path, header, fmt, columns, required, csv_hint=True)
+    if text.count('"') % 2:
+        # RFC 4180 quotes come in pairs; an odd count is a quote left open, which a parser
+        # would read on to the end of the file and swallow the rows after it.
+        _raise_structure_problems(path, text, fmt, len(header), "a quoted field is never closed")
     utf8 = data if codecs.lookup(fmt.encoding).name == "utf-8" else text.encode("utf-8")
     invalid: list[int] = []
     try:
@@ -160,7 +164,8 @@ def _raise_structure_problems(path: Path, text: str, fmt: InputFormat, width: in
         problems.append(f"{path}:{reader.line_num}: {exc}: a quoted field is not closed "
                         f"(the export may be truncated)")
     if not problems:
-        problems.append(f"{path}: cannot be read as CSV ({detail})")
+        problems.append(f"{path}: cannot be read as CSV: {detail} (fields are quoted with \" and a quote "
+                        f"inside a field is written twice)")
     raise InputError(problems, more=max(0, count - len(problems)))
 
 
@@ -178,10 +183,11 @@ def _parquet_table(con: duckdb.DuckDBPyConnection, path: Path, fmt: InputFormat,
             selects.append(f"{_as_text(_quote(present[std]), schema.field(present[std]).type, fmt)} AS {std}")
         else:
             selects.append(f"NULL::VARCHAR AS {std}")
+    sql = (f"CREATE OR REPLACE TABLE {name} AS SELECT {', '.join(selects)}, "
+           f"file_row_number + 1 AS _row FROM read_parquet($path, file_row_number = true)")
+    params = {"path": str(path)} | ({"date_format": fmt.date_format} if "$date_format" in sql else {})
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT {', '.join(selects)}, "
-                    f"file_row_number + 1 AS _row FROM read_parquet($path, file_row_number = true)",
-                    {"path": str(path), "date_format": fmt.date_format})
+        con.execute(sql, params)
     except duckdb.Error as exc:
         raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
     return con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +18,10 @@ from . import __version__
 from .config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, Config, load_config
 from .config_tables import config_tables
 from .digest import sha256_of
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, UserError
 from .outputs import OUTPUT_FILES, AtomicFolder, check_target, views_sql, write_data_files, write_json
 from .pipeline import DECISION_STAGES, INPUT_STAGES, StageLog, define_macros, run_stages
-from .letters.batches import pdf_digest, render_letters
+from .letters.batches import has_letter, pdf_digest, render_letters
 from .letters.templating import template_names
 from .readers import RawInput, load_raw
 
@@ -106,7 +107,16 @@ def validate(config_path: str | Path, open_items: str | Path, customers: str | P
     """Every problem in the config and inputs, as lines; an empty list when all is well."""
     session = open_session(config_path, open_items, customers, as_of or dt.date.today())
     lines, total = problem_lines(session)
-    return lines + ([f"... and {total - len(lines)} more problem(s)"] if total > len(lines) else [])
+    if lines:
+        return lines + ([f"... and {total - len(lines)} more problem(s)"] if total > len(lines) else [])
+    # the inputs are clean: decide the night too, for problems only a run finds (rate coverage)
+    session.params["render_pdf"] = False
+    run_stages(session.con, DECISION_STAGES, session.params, session.log)
+    try:
+        _check_rate_coverage(session)
+    except ConfigError as exc:
+        return exc.lines()
+    return []
 
 
 def run(config_path: str | Path, open_items: str | Path, customers: str | Path, as_of: dt.date,
@@ -140,6 +150,21 @@ def run(config_path: str | Path, open_items: str | Path, customers: str | Path, 
         write_json(folder.path / "run.json", manifest)
         folder.commit()
     return RunResult(out=out, manifest=manifest)
+
+
+def render_folder(out: Path, letter_id: str | None = None, workers: int | None = None,
+                  on_progress: Callable | None = None) -> dict[str, int]:
+    """Re-render the PDFs of a finished output folder from its files alone (`render`)."""
+    if not (out / "run.json").is_file() or not (out / "views.sql").is_file():
+        raise UserError(f"{out}: not an output folder of dunning-batch run (no run.json / views.sql)")
+    manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    if letter_id and not has_letter(out, letter_id):
+        raise UserError(f"{out}: no letter {letter_id!r} in letters.parquet")
+    pages = render_letters(out, manifest["sender"], workers, letter_id, on_progress)
+    if pdf_digest(out) != manifest["outputs"].get("pdf/"):
+        manifest["outputs"]["pdf/"] = pdf_digest(out)  # e.g. a run made with --no-pdf
+        write_json(out / "run.json", manifest)
+    return pages
 
 
 def _check_templates(config: Config) -> None:

@@ -32,16 +32,27 @@ def letter_contexts(folder: Path, letter_id: str | None = None) -> list[dict[str
     return con.sql(sql, params={"letter_id": letter_id}).to_arrow_table().to_pylist()
 
 
+def has_letter(folder: Path, letter_id: str) -> bool:
+    found = duckdb.connect().execute("SELECT count(*) FROM read_parquet($path) WHERE letter_id = $id",
+                                     {"path": str(folder / "letters.parquet"), "id": letter_id}).fetchone()
+    return found[0] > 0
+
+
 def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def render_letters(folder: Path, sender: dict[str, Any], workers: int | None = None,
-                   letter_id: str | None = None, on_progress: Callable[[int], None] | None = None) -> dict[str, int]:
+                   letter_id: str | None = None, on_progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
     """Write `folder/pdf/LETTER_ID.pdf` for every letter (or one); returns pages per letter."""
-    contexts = letter_contexts(folder, letter_id)
     pdf_dir = folder / "pdf"
     pdf_dir.mkdir(exist_ok=True)
+    return render_contexts(letter_contexts(folder, letter_id), sender, pdf_dir, workers, on_progress)
+
+
+def render_contexts(contexts: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path,
+                    workers: int | None = None, on_progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+    """Render letter contexts in batches over `workers` processes into `pdf_dir`."""
     workers = workers or default_workers()
     batches = [contexts[i:i + BATCH_SIZE] for i in range(0, len(contexts), BATCH_SIZE)]
     pages: dict[str, int] = {}
@@ -49,7 +60,7 @@ def render_letters(folder: Path, sender: dict[str, Any], workers: int | None = N
         for batch in batches:
             pages.update(render_batch(batch, sender, pdf_dir))
             if on_progress:
-                on_progress(len(batch))
+                on_progress(len(batch), len(contexts))
         return pages
     # spawn, not fork: the parent holds DuckDB's threads, which a forked child must not inherit
     with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=get_context("spawn")) as pool:
@@ -57,7 +68,7 @@ def render_letters(folder: Path, sender: dict[str, Any], workers: int | None = N
         for future in as_completed(futures):
             pages.update(future.result())
             if on_progress:
-                on_progress(futures[future])
+                on_progress(futures[future], len(contexts))
     return pages
 
 

@@ -6,7 +6,9 @@ its letters; pypdf then cuts the batch into `pdf/LETTER_ID.pdf` by each page's l
 
 from __future__ import annotations
 
+import calendar
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,10 @@ def letters_html(letters: list[dict[str, Any]], sender: dict[str, Any]) -> str:
 
 def render_batch(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path) -> list[tuple[str, int]]:
     """Render `letters` into one document, write one PDF per letter; returns (letter_id, pages)."""
+    # fontTools stamps subset fonts with "now" unless SOURCE_DATE_EPOCH is set: use the run date
+    # so that reruns give byte-identical PDFs (SPEC §4.11).
+    run_date = letters[0]["run_date"]
+    os.environ["SOURCE_DATE_EPOCH"] = str(calendar.timegm(run_date.timetuple()))
     document = HTML(string=letters_html(letters, sender), base_url=str(TEMPLATES_DIR),
                     url_fetcher=RefuseAll()).render()
     owners = [_page_owner(page.anchors) for page in document.pages]

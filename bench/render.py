@@ -1,0 +1,80 @@
+"""Benchmark: letters per second, one write_pdf() per letter (naive) vs batched, 1 and 2 workers.
+
+Reproduce: .venv/bin/python bench/render.py [--letters 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from weasyprint import HTML
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from dunning_batch.letters.batches import letter_contexts, render_contexts  # noqa: E402
+from dunning_batch.letters.render import RefuseAll, letters_html  # noqa: E402
+from dunning_batch.letters.templating import TEMPLATES_DIR  # noqa: E402
+from dunning_batch.run import run  # noqa: E402
+from dunning_batch.synth import write_synthetic  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+AS_OF = dt.date(2026, 11, 24)
+
+
+def naive(contexts, sender, pdf_dir: Path) -> None:
+    for letter in contexts:
+        HTML(string=letters_html([letter], sender), base_url=str(TEMPLATES_DIR),
+             url_fetcher=RefuseAll()).write_pdf(pdf_dir / f"{letter['letter_id']}.pdf")
+
+
+def timed(label: str, fn, count: int, repeats: int) -> float:
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        seconds.append(time.perf_counter() - started)
+    rate = count / statistics.median(seconds)
+    print(f"{label:<34} {rate:8.1f} letters/s   (median of {repeats}: {statistics.median(seconds):.2f} s)")
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--letters", type=int, default=500)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-render-"))
+    try:
+        write_synthetic(work / "in", customers=args.letters * 120, seed=1, as_of=AS_OF)
+        out = work / "out"
+        run(ROOT / "config" / "example.toml", work / "in" / "open_items.parquet",
+            work / "in" / "customers.parquet", AS_OF, out, pdf=False)
+        contexts = letter_contexts(out)[: args.letters]
+        sender = __import__("json").loads((out / "run.json").read_text())["sender"]
+        n = len(contexts)
+        print(f"{n} letters, {sum(len(c['lines']) for c in contexts)} item lines")
+
+        def fresh() -> Path:
+            target = work / "pdf"
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir()
+            return target
+
+        base = timed("naive, one write_pdf per letter", lambda: naive(contexts, sender, fresh()), n, 1)
+        one = timed("batched, 1 worker", lambda: render_contexts(contexts, sender, fresh(), 1), n, args.repeats)
+        two = timed("batched, 2 workers", lambda: render_contexts(contexts, sender, fresh(), 2), n, args.repeats)
+        print(f"batched 1 worker vs naive: {one / base:.1f}x; 2 workers vs 1: {two / one:.2f}x")
+        print(f"reproduce: .venv/bin/python bench/render.py --letters {args.letters} --repeats {args.repeats}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

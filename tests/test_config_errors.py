@@ -1,0 +1,264 @@
+"""Config problems (SPEC §3.4, §2.3, §7): every one stops the run with exit code 2 and a
+message naming the key and the file, never a traceback, and nothing is written — in
+non-strict mode too ("A config problem always stops the run")."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from conftest import AS_OF, SPEC_CONFIG, item, with_config
+from dunning_batch.cli import main
+
+# A second policy appended to SPEC_CONFIG; the tests edit it into each conflict.
+SECOND_POLICY = """
+[[policy]]
+name = "second"
+customer_classes = ["B2C"]
+min_amount = { EUR = 5.00 }
+
+  [[policy.level]]
+  days_past_due = 10
+  days_to_settle = 10
+  template = "reminder"
+"""
+
+RATES_HEADER = "effective_from,rate_percent\n"
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def run_cli(scenario, config: str, items=None, *extra: str, rates: str | None = None):
+    """Run the CLI on `config`; `rates` is written as rates.csv beside the config."""
+    config_path, items_path, customers_path = scenario.files(items or [item("I-1", 8, "250.00")], None, config)
+    if rates is not None:
+        (config_path.parent / "rates.csv").write_text(rates, encoding="utf-8")
+    out = scenario.tmp_path / "out"
+    result = CliRunner().invoke(main, [
+        "run", "--config", str(config_path), "--open-items", str(items_path),
+        "--customers", str(customers_path), "--as-of", AS_OF.isoformat(), "--out", str(out), *extra])
+    return result, config_path, out
+
+
+def assert_stopped(scenario, result: Result, out: Path) -> list[str]:
+    """Exit 2 by sys.exit, no traceback, nothing written; returns the stderr lines."""
+    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    assert "internal error" not in result.output
+    assert not out.exists()
+    left = sorted(p.name for p in scenario.tmp_path.iterdir())
+    assert all(name.startswith("in") for name in left), left
+    return [line for line in result.stderr.splitlines() if line.strip()]
+
+
+def config_line(lines: list[str], config_path: Path, key_pattern: str) -> str:
+    """The line that names the config file and matches the key (a regex)."""
+    found = [ln for ln in lines if ln.startswith(str(config_path)) and re.search(key_pattern, ln)]
+    assert found, f"no line naming {config_path} and matching {key_pattern!r} in: {lines}"
+    return found[0]
+
+
+def check_config_error(scenario, config: str, key_pattern: str, **kwargs) -> str:
+    result, config_path, out = run_cli(scenario, config, **kwargs)
+    lines = assert_stopped(scenario, result, out)
+    return config_line(lines, config_path, key_pattern)
+
+
+# ------------------------------------------------------------------------ §3.4 problems
+
+
+def test_the_spec_config_itself_runs(scenario):
+    # The control: every case below is this config with one thing broken.
+    result, _, out = run_cli(scenario, SPEC_CONFIG)
+    assert result.exit_code == 0, result.output
+    assert out.is_dir()
+
+
+@pytest.mark.parametrize("old, new, key", [
+    ('grouping = "customer"', 'grupping = "customer"', "grupping"),
+    ('days_to_settle = 10', 'days_to_settle = 10\n  tempalte = "reminder"', "tempalte"),
+    ('bic = "COBADEFFXXX"', 'bic = "COBADEFFXXX"\nibna = "x"', "ibna"),
+    ('sequential = true', 'sequentiel = true', "sequentiel"),
+    ('basis = "act/365"', 'bassis = "act/365"', "bassis"),
+])
+def test_unknown_key(scenario, old, new, key):
+    line = check_config_error(scenario, with_config({old: new}), re.escape(key))
+    assert "'" + key + "'" in line or '"' + key + '"' in line or f" {key}" in line
+
+
+def test_unknown_top_level_table(scenario):
+    check_config_error(scenario, SPEC_CONFIG + '\n[polcy]\nname = "x"\n', "polcy")
+
+
+@pytest.mark.parametrize("old, new, key", [
+    ("days_to_settle = 10", 'days_to_settle = "10"', "days_to_settle"),
+    ("strict = true", 'strict = "yes"', "strict"),
+    ("days_past_due = 7", "days_past_due = 7.5", "days_past_due"),
+    ("interest = false", 'interest = "no"', "interest"),
+    ('customer_classes = ["B2B"]', 'customer_classes = "B2B"', "customer_classes"),
+    ("fixed_rate = 8.0", 'fixed_rate = "8 %"', "fixed_rate"),
+    ('grouping = "customer"', 'grouping = "per_customer"', "grouping"),
+])
+def test_wrong_type_or_value(scenario, old, new, key):
+    check_config_error(scenario, with_config({old: new}), re.escape(key))
+
+
+def test_thresholds_not_rising(scenario):
+    check_config_error(scenario, with_config({"days_past_due = 21": "days_past_due = 5"}), "days_past_due")
+
+
+def test_equal_thresholds_are_not_rising(scenario):
+    check_config_error(scenario, with_config({"days_past_due = 21": "days_past_due = 7"}), "days_past_due")
+
+
+@pytest.mark.parametrize("old, new, key", [
+    ("days_past_due = 7", "days_past_due = -7", "days_past_due"),
+    ("days_to_settle = 10", "days_to_settle = -1", "days_to_settle"),
+    ("min_days_between_letters = 0", "min_days_between_letters = -3", "min_days_between_letters"),
+])
+def test_negative_days(scenario, old, new, key):
+    line = check_config_error(scenario, with_config({old: new}), re.escape(key))
+    assert "negative" in line or "-" in line
+
+
+def test_policy_without_levels(scenario):
+    config = SPEC_CONFIG.split("  [[policy.level]]")[0]
+    check_config_error(scenario, config, r"\blevel")
+
+
+def test_two_default_policies(scenario):
+    config = SPEC_CONFIG + SECOND_POLICY.replace('name = "second"', 'name = "second"\ndefault = true')
+    check_config_error(scenario, config, r"\bdefault\b")
+
+
+def test_class_in_two_policies(scenario):
+    config = SPEC_CONFIG + SECOND_POLICY.replace('["B2C"]', '["B2C", "B2B"]')
+    line = check_config_error(scenario, config, r"customer[_ ]class")
+    assert "B2B" in line
+
+
+def test_duplicate_policy_names(scenario):
+    config = SPEC_CONFIG + SECOND_POLICY.replace('name = "second"', 'name = "standard"')
+    line = check_config_error(scenario, config, r"\bnamed?\b")
+    assert "standard" in line
+
+
+def test_interest_level_with_no_rate_source(scenario):
+    config = with_config({"fixed_rate = 8.0\n": ""})
+    check_config_error(scenario, config, r"fixed_rate|reference_rates")
+
+
+def test_policy_interest_without_rate_source_when_global_has_none(scenario):
+    config = with_config({"fixed_rate = 8.0\n": "", "min_amount = { EUR = 5.00 }":
+                          'min_amount = { EUR = 5.00 }\n\n  [policy.interest]\n  basis = "act/360"'})
+    check_config_error(scenario, config, r"fixed_rate|reference_rates")
+
+
+def test_fixed_rate_and_reference_rates_in_one_table(scenario):
+    config = with_config({"fixed_rate = 8.0\n": 'fixed_rate = 8.0\nreference_rates = "rates.csv"\n'})
+    line = check_config_error(scenario, config, "fixed_rate", rates=RATES_HEADER + "2020-01-01,2.00\n")
+    assert "reference_rates" in line
+
+
+@pytest.mark.parametrize("old, new, key", [
+    ("fee = { EUR = 5.00 }", "fee = { EUR = 5.00, EUX = 1.00 }", "fee"),
+    ("min_amount = { EUR = 5.00 }", "min_amount = { EUR = 5.00, eur = 1.00 }", "min_amount"),
+])
+def test_money_table_with_unknown_currency_code(scenario, old, new, key):
+    line = check_config_error(scenario, with_config({old: new}), rf"\b{key}\b")
+    assert "EUX" in line or "eur" in line
+
+
+def test_invalid_toml(scenario):
+    config = with_config({'grouping = "customer"': 'grouping = "customer'})
+    line = check_config_error(scenario, config, "TOML|toml")
+    assert "line" in line  # where in the file
+
+
+# ----------------------------------------------------------------- reference-rate coverage
+
+REFERENCE_CONFIG = with_config({"fixed_rate = 8.0\n": 'reference_rates = "rates.csv"\nmargin = 5.0\n'})
+# Due 2026-08-01, at level 1, 115 days past due: advances to level 2, which charges interest
+# from 2026-08-02 to the run date.
+INTEREST_ITEM = [item("I-1", 115, "1000.00", dunning_level=1)]
+
+
+def test_reference_rates_that_do_not_cover_an_interest_day(scenario):
+    assert INTEREST_ITEM[0]["due_date"] == "2026-08-01"
+    result, config_path, out = run_cli(scenario, REFERENCE_CONFIG, INTEREST_ITEM,
+                                       rates=RATES_HEADER + "2026-10-01,2.00\n")
+    lines = assert_stopped(scenario, result, out)
+    rates_path = config_path.parent / "rates.csv"
+    found = [ln for ln in lines if str(rates_path) in ln]
+    assert found, lines
+    assert "2026-08" in found[0]  # the first day not covered
+
+
+def test_reference_rates_covering_every_day_run(scenario):
+    # The control for the test above: the same run with rates from before the due date.
+    result, _, out = run_cli(scenario, REFERENCE_CONFIG, INTEREST_ITEM,
+                             rates=RATES_HEADER + "2026-01-01,2.00\n2026-10-01,2.50\n")
+    assert result.exit_code == 0, result.output
+    assert out.is_dir()
+
+
+def test_reference_rates_gap_stops_in_non_strict_mode_too(scenario):
+    result, config_path, out = run_cli(scenario, REFERENCE_CONFIG, INTEREST_ITEM, "--no-strict",
+                                       rates=RATES_HEADER + "2026-10-01,2.00\n")
+    lines = assert_stopped(scenario, result, out)
+    assert any(str(config_path.parent / "rates.csv") in ln for ln in lines), lines
+
+
+# ------------------------------------------------------------ config problems always stop
+
+
+@pytest.mark.parametrize("how", ["flag", "config"])
+def test_config_problem_stops_in_non_strict_mode(scenario, how):
+    config = with_config({'grouping = "customer"': 'grupping = "customer"'})
+    extra: tuple[str, ...] = ()
+    if how == "flag":
+        extra = ("--no-strict",)
+    else:
+        config = with_config({"strict = true": "strict = false"}, base=config)
+    result, config_path, out = run_cli(scenario, config, None, *extra)
+    lines = assert_stopped(scenario, result, out)
+    config_line(lines, config_path, "grupping")
+
+
+def test_every_config_problem_is_listed(scenario):
+    config = with_config({'grouping = "customer"': 'grupping = "customer"',
+                          "days_to_settle = 10": "days_to_settle = -1",
+                          "fee = { EUR = 5.00 }": "fee = { EUX = 5.00 }"})
+    result, config_path, out = run_cli(scenario, config)
+    lines = assert_stopped(scenario, result, out)
+    config_line(lines, config_path, "grupping")
+    config_line(lines, config_path, "days_to_settle")
+    config_line(lines, config_path, "EUX")
+
+
+def test_validate_reports_config_problems(scenario):
+    config = with_config({'grouping = "customer"': 'grupping = "customer"'})
+    config_path, items_path, customers_path = scenario.files([item("I-1", 8)], None, config)
+    result = CliRunner().invoke(main, ["validate", "--config", str(config_path), "--open-items",
+                                       str(items_path), "--customers", str(customers_path)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    config_line([ln for ln in result.stderr.splitlines()], config_path, "grupping")
+
+
+def test_validate_reports_a_reference_rate_gap(scenario):
+    # §7: validate lists all problems; §3.4: a rate table that does not cover a day it is
+    # needed for is one. With the run date given, validate can tell.
+    config_path, items_path, customers_path = scenario.files(INTEREST_ITEM, None, REFERENCE_CONFIG)
+    rates_path = config_path.parent / "rates.csv"
+    rates_path.write_text(RATES_HEADER + "2026-10-01,2.00\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", "--config", str(config_path), "--open-items", str(items_path),
+                                       "--customers", str(customers_path), "--as-of", AS_OF.isoformat()])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert any(str(rates_path) in ln for ln in result.stderr.splitlines()), result.output
