@@ -30,6 +30,8 @@ class OutputFile:
         return self.name.endswith(".csv")
 
 
+ANALYST_VIEWS_DIR = Path(__file__).resolve().parent.parent / "sql" / "views"
+
 # Every data file of the folder, the relation it holds and its row order (SPEC §5).
 OUTPUT_FILES = (
     OutputFile("letters.parquet", "letters", "letter_id"),
@@ -40,6 +42,7 @@ OUTPUT_FILES = (
     OutputFile("customer_actions.csv", "customer_actions", "letter_id, action"),
     OutputFile("fee_documents.csv", "fee_documents", "letter_id"),
     OutputFile("recipients.parquet", "recipients", "letter_id"),
+    OutputFile("item_details.parquet", "item_details", "doc_id"),
     OutputFile("rejected.parquet", "rejected", "source, row_number",
                "source_file, source, row_number, reason, row_text, currency, open_amount"),
 )
@@ -131,6 +134,9 @@ def views_sql() -> str:
         else:
             source = f"read_parquet('{f.name}')"
         lines.append(f"CREATE OR REPLACE VIEW {f.relation} AS SELECT * FROM {source};")
+    lines += ["", "-- Analyst views (sql/views/*.sql)."]
+    for view in sorted(ANALYST_VIEWS_DIR.glob("*.sql")):
+        lines += ["", f"CREATE OR REPLACE VIEW {view.stem} AS", view.read_text(encoding="utf-8").strip() + ";"]
     return "\n".join(lines) + "\n"
 
 

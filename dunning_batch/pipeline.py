@@ -38,6 +38,7 @@ DECISION_STAGES = (
     "73_customer_actions",
     "74_fee_documents",
     "75_recipients",
+    "76_item_details",
 )
 _PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 

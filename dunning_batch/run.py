@@ -14,12 +14,11 @@ from typing import Any, Callable
 
 import duckdb
 
-from . import __version__
 from .config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, Config, load_config
 from .config_tables import config_tables
-from .digest import sha256_of
 from .errors import ConfigError, InputError, UserError
-from .outputs import OUTPUT_FILES, AtomicFolder, check_target, views_sql, write_data_files, write_json
+from .manifest import build_manifest
+from .outputs import AtomicFolder, check_target, views_sql, write_data_files, write_json
 from .pipeline import DECISION_STAGES, INPUT_STAGES, StageLog, define_macros, run_stages
 from .letters.batches import has_letter, pdf_digest, render_letters
 from .letters.templating import template_names
@@ -146,7 +145,7 @@ def run(config_path: str | Path, open_items: str | Path, customers: str | Path, 
             started = time.perf_counter()
             render_letters(folder.path, session.config.sender, workers, on_progress=on_progress)
             session.log.seconds["render_pdfs"] = round(time.perf_counter() - started, 3)
-        manifest = build_manifest(session, folder.path)
+        manifest = build_manifest(session, folder.path, pdf)
         write_json(folder.path / "run.json", manifest)
         folder.commit()
     return RunResult(out=out, manifest=manifest)
@@ -189,41 +188,3 @@ def _check_rate_coverage(session: Session) -> None:
         source = session.config.policy(policy).interest.reference_path
         raise ConfigError(f"{source}: the reference rates start after {day}, a day interest is charged for "
                           f"(item {doc_id}, policy {policy!r}); add the rate in force on that day")
-
-
-def build_manifest(session: Session, folder: Path) -> dict[str, Any]:
-    con = session.con
-
-    def rows(sql: str) -> list[tuple]:
-        return con.execute(sql).fetchall()
-
-    outputs = {}
-    for f in OUTPUT_FILES:
-        count = con.execute(f"SELECT count(*) FROM {f.relation}").fetchone()[0]
-        outputs[f.name] = {"sha256": sha256_of(folder / f.name), "rows": count}
-    outputs["views.sql"] = {"sha256": sha256_of(folder / "views.sql"), "rows": None}
-    outputs["pdf/"] = pdf_digest(folder)
-    totals = {
-        currency: {"letters": n, "overdue_total": str(overdue), "interest_total": str(interest),
-                   "fee_total": str(fee), "total_due": str(due)}
-        for currency, n, overdue, interest, fee, due in rows(
-            """SELECT currency, count(*), sum(overdue_total), sum(interest_total), sum(fee), sum(total_due)
-               FROM letters GROUP BY currency ORDER BY currency""")
-    }
-    return {
-        "version": __version__,
-        "as_of": session.params["as_of"].isoformat(),
-        "config": {"path": str(session.config.path), "sha256": session.config.sha256},
-        "sender": session.config.sender,
-        "inputs": {role: {"path": str(raw.path), "sha256": raw.sha256, "rows": raw.rows}
-                   for role, raw in session.inputs.items()},
-        "outputs": outputs,
-        "rejected_rows": session.log.rows.get("04_rejected", 0),
-        "totals_per_currency": totals,
-        "letters_per_level": {str(level): n for level, n in rows(
-            "SELECT level, count(*) FROM letters GROUP BY level ORDER BY level")},
-        "decisions_per_reason": {f"{outcome}/{reason}": n for outcome, reason, n in rows(
-            "SELECT outcome, reason, count(*) FROM decisions GROUP BY ALL ORDER BY outcome, reason")},
-        "timings_seconds": dict(session.log.seconds),
-        "stage_rows": dict(session.log.rows),
-    }

@@ -1,0 +1,86 @@
+"""run.json: what a run read, wrote and decided, with the fingerprints `reconcile` checks (SPEC §5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from .config import Config
+from .digest import sha256_of
+from .letters.batches import pdf_digest
+from .outputs import OUTPUT_FILES
+
+if TYPE_CHECKING:
+    from .run import Session
+
+
+def build_manifest(session: "Session", folder: Path, pdf: bool) -> dict[str, Any]:
+    con = session.con
+
+    def rows(sql: str) -> list[tuple]:
+        return con.execute(sql).fetchall()  # small grouped results only
+
+    outputs = {}
+    for f in OUTPUT_FILES:
+        count = con.execute(f"SELECT count(*) FROM {f.relation}").fetchone()[0]
+        outputs[f.name] = {"sha256": sha256_of(folder / f.name), "rows": count}
+    outputs["views.sql"] = {"sha256": sha256_of(folder / "views.sql"), "rows": None}
+    outputs["pdf/"] = pdf_digest(folder)
+    totals = {
+        currency: {"letters": n, "overdue_total": str(overdue), "interest_total": str(interest),
+                   "fee_total": str(fee), "total_due": str(due)}
+        for currency, n, overdue, interest, fee, due in rows(
+            """SELECT currency, count(*), sum(overdue_total), sum(interest_total), sum(fee), sum(total_due)
+               FROM letters GROUP BY currency ORDER BY currency""")
+    }
+    # what the export held, per currency, before anything was decided or set aside (SPEC §8.2)
+    input_totals = {
+        currency: {"items": n, "open_amount": str(amount)}
+        for currency, n, amount in rows(
+            """SELECT coalesce(currency, '?'), count(*), coalesce(sum(open_amount), 0)
+               FROM open_items_parsed GROUP BY ALL ORDER BY 1""")
+    }
+    return {
+        "version": __version__,
+        "as_of": session.params["as_of"].isoformat(),
+        "config": {"path": str(session.config.path), "sha256": session.config.sha256},
+        "sender": session.config.sender,
+        "run": {"grouping": session.config.run.grouping,
+                "consolidate_branches": session.config.run.consolidate_branches, "pdf": pdf},
+        "policies": policies_summary(session.config),
+        "inputs": {role: {"path": str(raw.path), "sha256": raw.sha256, "rows": raw.rows}
+                   for role, raw in session.inputs.items()},
+        "input_totals": input_totals,
+        "outputs": outputs,
+        "rejected_rows": con.execute("SELECT count(*) FROM rejected").fetchone()[0],
+        "totals_per_currency": totals,
+        "letters_per_level": {str(level): n for level, n in rows(
+            "SELECT level, count(*) FROM letters GROUP BY level ORDER BY level")},
+        "decisions_per_reason": {f"{outcome}/{reason}": n for outcome, reason, n in rows(
+            "SELECT outcome, reason, count(*) FROM decisions GROUP BY ALL ORDER BY outcome, reason")},
+        "timings_seconds": dict(session.log.seconds),
+        "stage_rows": dict(session.log.rows),
+    }
+
+
+def policies_summary(config: Config) -> dict[str, Any]:
+    """The rules each policy applied, so `explain` and `reconcile` need only the folder."""
+    return {
+        p.name: {
+            "sequential": p.sequential,
+            "min_days_between_letters": p.min_days_between_letters,
+            "min_amount": {c: str(a) for c, a in (p.min_amount or {}).items()},
+            "interest": {"basis": p.interest.basis, "calculate_to": p.interest.calculate_to,
+                         "include_in_total": p.interest.include_in_total,
+                         "fixed_rate": None if p.interest.fixed_rate is None else str(p.interest.fixed_rate),
+                         "reference_rates": p.interest.reference_path,
+                         "margin": str(p.interest.margin)},
+            "levels": [{"level": lv.number, "days_past_due": lv.days_past_due,
+                        "days_to_settle": lv.days_to_settle, "interest": lv.interest,
+                        "template": lv.template, "fee": {c: str(a) for c, a in (lv.fee or {}).items()},
+                        "credit_hold": lv.credit_hold, "payment_term": lv.payment_term}
+                       for lv in p.levels],
+        }
+        for p in config.policies
+    }
