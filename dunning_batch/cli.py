@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from .checks.reconcile import reconcile as reconcile_folder
+from .checks.reconcile import report as reconcile_report
 from .errors import UserError
 from .run import render_folder
 from .run import run as run_job
@@ -148,6 +150,21 @@ def render(out, letter_id, workers):
     with _letter_progress() as on_progress:
         pages = render_folder(Path(out), letter_id, workers, on_progress)
     click.echo(f"rendered {len(pages)} letter(s), {sum(pages.values())} page(s) into {Path(out) / 'pdf'}")
+
+
+@main.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False))
+@click.option("--open-items", "open_items", type=click.Path(exists=True, dir_okay=False),
+              help="The original export: also check that nothing was lost between it and decisions.")
+@exits_cleanly
+def reconcile(out, open_items):
+    """Proves the invariants of SPEC §8 on an output folder; exit 1 on any failed check.
+
+    Example: dunning-batch reconcile out/2026-11-24 --open-items export/open_items.csv
+    """
+    checks = reconcile_folder(Path(out), Path(open_items) if open_items else None)
+    click.echo(reconcile_report(checks))
+    sys.exit(0 if all(c.ok for c in checks) else 1)
 
 
 def _print_summary(manifest: dict, out: Path) -> None:

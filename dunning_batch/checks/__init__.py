@@ -1,0 +1,1 @@
+"""Commands that question a finished output folder: query, explain, reconcile, diff, summary."""

@@ -1,0 +1,145 @@
+"""`reconcile`: proves the invariants of SPEC §8 on an output folder, one PASS/FAIL line per check.
+
+Checks 1-5 are SQL files in `sql/checks/`; check 6 compares the files with run.json.
+With the original export, it also re-reads it and checks that nothing was lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ..config import OPEN_ITEM_COLUMNS, InputFormat, load_config
+from ..config_tables import config_tables
+from ..digest import sha256_of
+from ..errors import UserError
+from ..letters.batches import pdf_digest
+from ..pipeline import SQL_DIR, StageLog, define_macros, run_stage
+from ..readers import load_raw
+from .folder import open_folder
+
+CHECKS_DIR = SQL_DIR / "checks"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{'PASS' if self.ok else 'FAIL'}  {self.name:<18} {self.detail}"
+
+
+def reconcile(out: Path, open_items: Path | None = None) -> list[Check]:
+    """Every check of SPEC §8 on `out`, in order; with `open_items`, also input against outputs."""
+    con, manifest = open_folder(out)
+    policies = manifest["policies"]
+    totals = manifest["input_totals"]
+    params = {
+        "input_rows": manifest["inputs"]["open_items"]["rows"],
+        "input_currencies": list(totals), "input_amounts": [t["open_amount"] for t in totals.values()],
+        "interest_outside_total": [n for n, p in policies.items() if not p["interest"]["include_in_total"]],
+        "sequential_policies": [n for n, p in policies.items() if p["sequential"]],
+    }
+    names = {"1_decisions": "1 decisions", "2_amounts": "2 amounts", "3_letter_totals": "3 letter totals",
+             "4_levels_update": "4 levels update", "5_fee_documents": "5 fee documents"}
+    checks = []
+    for stem, name in names.items():
+        sql = (CHECKS_DIR / f"{stem}.sql").read_text(encoding="utf-8")
+        used = {k: v for k, v in params.items() if f"${k}" in sql}
+        ok, detail = con.execute(sql, used).fetchone()
+        checks.append(Check(name, bool(ok), detail))
+    checks.append(_check_files(con, out, manifest))
+    if open_items is not None:
+        checks.append(_check_export(con, out, manifest, Path(open_items)))
+    return checks
+
+
+def _check_files(con: duckdb.DuckDBPyConnection, out: Path, manifest: dict) -> Check:
+    """§8.6 Every letter has its PDF (unless --no-pdf), and run.json's hashes match the files."""
+    problems = []
+    for name, recorded in manifest["outputs"].items():
+        if name == "pdf/":
+            if pdf_digest(out) != recorded:
+                problems.append(f"pdf/ has {pdf_digest(out)['files']} files, digest differs from run.json")
+        elif not (out / name).is_file():
+            problems.append(f"{name} is missing")
+        elif sha256_of(out / name) != recorded["sha256"]:
+            problems.append(f"{name} changed since the run")
+    letters, missing, unlisted = con.execute(
+        """SELECT count(*),
+                  count(*) FILTER (WHERE pdf_path IS NOT NULL
+                                   AND $folder || '/' || pdf_path NOT IN (SELECT file FROM glob($pattern))),
+                  count(*) FILTER (WHERE pdf_path IS NULL)
+           FROM letters""",
+        {"folder": str(out), "pattern": str(out / "pdf" / "*.pdf")}).fetchone()
+    if missing:
+        problems.append(f"{missing} letter(s) without their PDF")
+    if manifest["run"]["pdf"] and unlisted:
+        problems.append(f"{unlisted} letter(s) with no pdf_path although PDFs were rendered")
+    detail = f"{len(manifest['outputs'])} outputs and {letters} letters' PDFs checked"
+    return Check("6 files", not problems, detail + ("; " + "; ".join(problems) if problems else ""))
+
+
+def _check_export(con: duckdb.DuckDBPyConnection, out: Path, manifest: dict, path: Path) -> Check:
+    """The original export, re-read: every row is decided or rejected, and the sums agree."""
+    fmt = _export_format(manifest)
+    export = duckdb.connect()
+    export.execute("SET enable_progress_bar = false")
+    config_path = Path(manifest["config"]["path"])
+    if config_path.is_file():
+        for name, table in config_tables(load_config(config_path)).items():
+            export.register(name, table)
+    raw = load_raw(export, path, "open_items", fmt, OPEN_ITEM_COLUMNS, ("doc_id",))
+    define_macros(export)
+    run_stage(export, "02_open_items_parsed", {"items_date_format": fmt.date_format,
+                                               "items_decimal_comma": fmt.decimal_comma}, StageLog())
+    rows, ids, amounts = export.execute(
+        """SELECT count(*), list(DISTINCT doc_id ORDER BY doc_id),
+                  list(struct_pack(c := coalesce(currency, '?'), a := open_amount))
+           FROM open_items_parsed""").fetchone()
+    problems = []
+    if raw.sha256 != manifest["inputs"]["open_items"]["sha256"]:
+        problems.append("the export's sha256 differs from the one the run read")
+    decided, rejected = con.execute(
+        "SELECT (SELECT count(*) FROM decisions), (SELECT count(*) FROM rejected WHERE source = 'open_items')"
+    ).fetchone()
+    if rows != decided + rejected:
+        problems.append(f"{rows} export rows vs {decided} decided + {rejected} rejected")
+    lost = con.execute(
+        """SELECT count(*) FROM unnest($ids) AS t(doc_id)
+           WHERE doc_id NOT IN (SELECT doc_id FROM decisions)
+             AND doc_id NOT IN (SELECT json_extract_string(row_text, '$.doc_id') FROM rejected)""",
+        {"ids": ids}).fetchone()[0]
+    if lost:
+        problems.append(f"{lost} doc_id(s) of the export are neither decided nor rejected")
+    by_currency = con.execute(
+        """WITH e AS (SELECT x.c AS currency, sum(x.a) AS amount FROM (SELECT unnest($amounts) AS x) GROUP BY 1),
+                d AS (SELECT currency, sum(open_amount) AS amount FROM (
+                        SELECT currency, open_amount FROM decisions UNION ALL
+                        SELECT coalesce(currency, '?'), coalesce(open_amount, 0) FROM rejected
+                        WHERE source = 'open_items') GROUP BY 1)
+           SELECT count(*) FROM e FULL JOIN d USING (currency)
+           WHERE coalesce(e.amount, 0) <> coalesce(d.amount, 0)""", {"amounts": amounts}).fetchone()[0]
+    if by_currency:
+        problems.append(f"{by_currency} currency total(s) differ between the export and the outputs")
+    detail = f"{path}: {rows} rows, {len(ids)} doc_ids"
+    return Check("7 export", not problems, detail + ("; " + "; ".join(problems) if problems else ""))
+
+
+def _export_format(manifest: dict) -> InputFormat:
+    config_path = Path(manifest["config"]["path"])
+    if not config_path.is_file():
+        raise UserError(f"{config_path}: the run's config is gone; it is needed to read the export's columns")
+    return load_config(config_path).open_items
+
+
+def report(checks: list[Check]) -> str:
+    failed = sum(not c.ok for c in checks)
+    summary = "all checks passed" if not failed else f"{failed} check(s) failed"
+    return "\n".join([c.line() for c in checks] + [summary])
+
+

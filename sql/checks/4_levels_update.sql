@@ -1,0 +1,23 @@
+-- §8.4 levels_update holds exactly the dunned items whose level changed, and
+-- level_after = level_before + 1 in sequential policies.
+-- One row: ok, detail. Parameters: $sequential_policies.
+WITH changed AS (
+    SELECT doc_id, level_before, level_after, letter_id FROM decisions WHERE level_after <> level_before
+),
+mismatched AS (
+    SELECT coalesce(c.doc_id, u.doc_id) AS doc_id
+    FROM changed AS c FULL JOIN levels_update AS u USING (doc_id)
+    WHERE c.doc_id IS NULL OR u.doc_id IS NULL
+       OR c.level_before <> u.level_before OR c.level_after <> u.level_after
+       OR c.letter_id IS DISTINCT FROM u.letter_id
+),
+skipped AS (
+    SELECT u.doc_id FROM levels_update AS u JOIN item_details AS i USING (doc_id)
+    WHERE list_contains($sequential_policies, i.policy) AND u.level_after <> u.level_before + 1
+)
+SELECT NOT EXISTS (SELECT 1 FROM mismatched) AND NOT EXISTS (SELECT 1 FROM skipped)
+       AND NOT EXISTS (SELECT 1 FROM changed WHERE letter_id IS NULL) AS ok,
+       (SELECT count(*) FROM levels_update) || ' level updates vs ' || (SELECT count(*) FROM changed)
+       || ' changed decisions; ' || (SELECT count(*) FROM mismatched) || ' mismatched'
+       || coalesce(' (first: ' || (SELECT min(doc_id) FROM mismatched) || ')', '')
+       || ', ' || (SELECT count(*) FROM skipped) || ' skipping a level in a sequential policy' AS detail

@@ -1,0 +1,129 @@
+"""`reconcile` proves SPEC §8 on an output folder and fails the right check on a tampered one."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, main
+from dunning_batch.digest import sha256_of
+from dunning_batch.run import run
+
+
+@pytest.fixture(scope="module")
+def demo_folder(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("reconcile") / "demo"
+    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, out)
+    return out
+
+
+@pytest.fixture
+def folder(demo_folder, tmp_path) -> Path:
+    copy = tmp_path / "copy"
+    shutil.copytree(demo_folder, copy)
+    return copy
+
+
+def reconcile(folder: Path, *extra: str) -> tuple[int, dict[str, str]]:
+    result = CliRunner().invoke(main, ["reconcile", str(folder), *extra])
+    status = {line[6:24].strip(): line[:4] for line in result.output.splitlines() if line[:4] in ("PASS", "FAIL")}
+    return result.exit_code, status
+
+
+def rewrite_parquet(path: Path, sql: str) -> None:
+    """Replace a Parquet file by `sql` over its own rows (table name t)."""
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE t AS SELECT * FROM read_parquet('{path}')")
+    con.execute(f"CREATE TABLE u AS {sql}")
+    con.execute(f"COPY u TO '{path}' (FORMAT parquet)")
+
+
+def rehash(folder: Path, name: str) -> None:
+    """What a careful forger does: update run.json so that the hashes match again."""
+    manifest = json.loads((folder / "run.json").read_text())
+    manifest["outputs"][name]["sha256"] = sha256_of(folder / name)
+    (folder / "run.json").write_text(json.dumps(manifest))
+
+
+def test_untouched_run_passes_every_check(folder):
+    code, status = reconcile(folder, "--open-items", str(DEMO_ITEMS))
+    assert code == 0
+    assert status == {name: "PASS" for name in ("1 decisions", "2 amounts", "3 letter totals", "4 levels update",
+                                                 "5 fee documents", "6 files", "7 export")}
+
+
+def test_deleted_line_fails_letter_totals(folder):
+    rewrite_parquet(folder / "letter_lines.parquet",
+                    "SELECT * FROM t WHERE NOT (line_no = 1 AND letter_id = (SELECT min(letter_id) FROM t))")
+    rehash(folder, "letter_lines.parquet")
+    code, status = reconcile(folder)
+    assert code == 1
+    assert status["3 letter totals"] == "FAIL"
+    assert status["1 decisions"] == status["6 files"] == "PASS"
+
+
+def test_changed_total_fails_letter_totals_and_files(folder):
+    rewrite_parquet(folder / "letters.parquet",
+                    "SELECT * REPLACE (CASE WHEN letter_id = (SELECT min(letter_id) FROM t) "
+                    "THEN total_due + 1 ELSE total_due END AS total_due) FROM t")
+    code, status = reconcile(folder)
+    assert code == 1
+    assert status["3 letter totals"] == "FAIL" and status["6 files"] == "FAIL"
+    assert status["5 fee documents"] == "PASS"
+
+
+def test_removed_pdf_fails_files(folder):
+    next((folder / "pdf").glob("*.pdf")).unlink()
+    code, status = reconcile(folder)
+    assert code == 1
+    assert status["6 files"] == "FAIL"
+    assert [s for s in status.values()].count("FAIL") == 1
+
+
+def test_file_edited_after_manifest_fails_files(folder):
+    with (folder / "customer_actions.csv").open("a") as handle:
+        handle.write("C999,credit_hold,true,DL-20261124-0000000000,2026-11-24\n")
+    code, status = reconcile(folder)
+    assert code == 1
+    assert status["6 files"] == "FAIL"
+
+
+def test_dropped_decision_fails_decisions_and_amounts(folder):
+    rewrite_parquet(folder / "decisions.parquet", "SELECT * FROM t WHERE doc_id <> (SELECT min(doc_id) FROM t)")
+    rehash(folder, "decisions.parquet")
+    code, status = reconcile(folder)
+    assert code == 1
+    assert status["1 decisions"] == "FAIL" and status["2 amounts"] == "FAIL"
+
+
+def test_forged_level_update_fails_levels_update(folder):
+    rewrite_parquet(folder / "levels_update.parquet", "SELECT * REPLACE (level_after + 1 AS level_after) FROM t")
+    # the analysts' view reads the CSV; forge both the same way
+    csv = folder / "levels_update.csv"
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * FROM read_parquet('{folder / 'levels_update.parquet'}')) TO '{csv}' (HEADER)")
+    rehash(folder, "levels_update.csv")
+    rehash(folder, "levels_update.parquet")
+    code, status = reconcile(folder)
+    assert code == 1
+    assert status["4 levels update"] == "FAIL"
+
+
+def test_missing_fee_document_fails_fee_documents(folder):
+    lines = (folder / "fee_documents.csv").read_text().splitlines()
+    (folder / "fee_documents.csv").write_text("\n".join(lines[:-1]) + "\n")
+    rehash(folder, "fee_documents.csv")
+    code, status = reconcile(folder)
+    assert code == 1
+    assert status["5 fee documents"] == "FAIL" and status["6 files"] == "PASS"
+
+
+def test_not_an_output_folder_is_exit_2(tmp_path):
+    result = CliRunner().invoke(main, ["reconcile", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "not an output folder" in result.output
