@@ -12,8 +12,10 @@ import click
 
 from .checks.reconcile import reconcile as reconcile_folder
 from .checks.reconcile import report as reconcile_report
+from .checks.void import void_letters
 from .errors import UserError
 from .run import render_folder
+from .synth import write_synthetic
 from .run import run as run_job
 from .run import validate as validate_inputs
 
@@ -88,8 +90,9 @@ def main():
 @click.option("--no-pdf", is_flag=True, help="Skip rendering the PDF letters.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes for rendering.")
 @click.option("--strict/--no-strict", default=None, help="Override [run] strict from the config.")
+@click.option("--memory-limit", default=None, help="DuckDB memory limit, e.g. 4GB; beyond it work spills to disk.")
 @exits_cleanly
-def run(config_path, open_items, customers, as_of, out, force, no_pdf, workers, strict):
+def run(config_path, open_items, customers, as_of, out, force, no_pdf, workers, strict, memory_limit):
     """The nightly job: decide every open item and write letters, levels and decisions.
 
     Example: dunning-batch run --config config/example.toml --open-items items.csv
@@ -99,7 +102,8 @@ def run(config_path, open_items, customers, as_of, out, force, no_pdf, workers, 
         raise click.UsageError("Missing option '--as-of'.")
     with _letter_progress() as on_progress:
         result = run_job(config_path, open_items, customers, as_of.date(), out, force=force, strict=strict,
-                         pdf=not no_pdf, workers=workers, on_stage=_stage_printer(), on_progress=on_progress)
+                         pdf=not no_pdf, workers=workers, memory_limit=memory_limit,
+                         on_stage=_stage_printer(), on_progress=on_progress)
     _print_summary(result.manifest, result.out)
 
 
@@ -165,6 +169,42 @@ def reconcile(out, open_items):
     checks = reconcile_folder(Path(out), Path(open_items) if open_items else None)
     click.echo(reconcile_report(checks))
     sys.exit(0 if all(c.ok for c in checks) else 1)
+
+
+@main.command()
+@click.option("--customers", "customer_count", required=True, type=click.IntRange(min=1),
+              help="Number of customers; items follow a long-tailed count per customer.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the export files.")
+@click.option("--seed", default=1, show_default=True, type=int, help="Same seed, same export.")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=str(DEMO_AS_OF),
+              show_default=True, help="The run date the export is made for.")
+@exits_cleanly
+def synth(customer_count, out, seed, fmt, as_of):
+    """Writes a realistic synthetic export (open items and customers) of any size.
+
+    Example: dunning-batch synth --customers 200000 --out /tmp/export --seed 7
+    """
+    counts = write_synthetic(Path(out), customer_count, seed, as_of.date(), fmt)
+    click.echo(f"wrote {counts['open_items']:,} open items and {counts['customers']:,} customers to {out} "
+               f"(run it with config/example.toml, --as-of {as_of.date()})")
+
+
+@main.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False))
+@click.argument("letter_ids", nargs=-1, required=True)
+@click.option("--out", "target", type=click.Path(file_okay=False), default=None,
+              help="Folder for the void's files (default OUT/voids/VOID_ID).")
+@exits_cleanly
+def void(out, letter_ids, target):
+    """Undoes letters sent by mistake: restoring levels file and fee reversals.
+
+    Example: dunning-batch void out/2026-11-24 DL-20261124-0123456789
+    """
+    record = void_letters(Path(out), list(letter_ids), Path(target) if target else None)
+    click.echo(f"{record['void_id']}: {len(record['letters'])} letter(s) voided, "
+               f"{record['levels_restored']} level(s) restored, {record['fee_reversals']} fee reversal(s) "
+               f"-> {record['folder']}")
 
 
 def _print_summary(manifest: dict, out: Path) -> None:

@@ -81,9 +81,10 @@ class AtomicFolder:
 
     def __enter__(self) -> "AtomicFolder":
         self.target.parent.mkdir(parents=True, exist_ok=True)
-        for stale in self.target.parent.glob(f".{self.target.name}.partial-*"):
-            if not _pid_alive(stale.name.rsplit("-", 1)[-1]):
-                shutil.rmtree(stale, ignore_errors=True)
+        for kind in ("partial", "spill"):  # left by a killed run (spill: DuckDB's temp files)
+            for stale in self.target.parent.glob(f".{self.target.name}.{kind}-*"):
+                if not _pid_alive(stale.name.rsplit("-", 1)[-1]):
+                    shutil.rmtree(stale, ignore_errors=True)
         if self.path.exists():
             shutil.rmtree(self.path)
         self.path.mkdir()

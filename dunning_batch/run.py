@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import re
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,11 +50,11 @@ class Session:
 
 
 def open_session(config_path: str | Path, open_items: str | Path, customers: str | Path,
-                 as_of: dt.date, on_stage: Callable | None = None) -> Session:
+                 as_of: dt.date, on_stage: Callable | None = None, memory_limit: str | None = None,
+                 temp_dir: Path | None = None) -> Session:
     """Load config and inputs and run the input stages; raise on any unreadable file."""
     config = load_config(config_path)
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
+    con = connect(memory_limit, temp_dir)
     for name, table in config_tables(config).items():
         con.register(f"{name}_arrow", table)
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_arrow")
@@ -83,6 +86,23 @@ def open_session(config_path: str | Path, open_items: str | Path, customers: str
     }
     run_stages(con, INPUT_STAGES, params, log)
     return Session(con, config, inputs, params, log)
+
+
+MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def connect(memory_limit: str | None = None, temp_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection; with a memory limit, work beyond it spills to `temp_dir`."""
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    if memory_limit is not None:
+        if not MEMORY_LIMIT.fullmatch(memory_limit.strip()):
+            raise UserError(f"--memory-limit {memory_limit!r}: give a size such as 4GB or 512MiB")
+        # SET takes no bind parameters; the value is checked against MEMORY_LIMIT above
+        con.execute(f"SET memory_limit = '{memory_limit.strip()}'")
+    if temp_dir is not None:
+        con.execute("SET temp_directory = $dir", {"dir": str(temp_dir)})
+    return con
 
 
 def problem_lines(session: Session, limit: int = MAX_PROBLEMS) -> tuple[list[str], int]:
@@ -120,12 +140,22 @@ def validate(config_path: str | Path, open_items: str | Path, customers: str | P
 
 def run(config_path: str | Path, open_items: str | Path, customers: str | Path, as_of: dt.date,
         out: str | Path, *, force: bool = False, strict: bool | None = None, pdf: bool = True,
-        workers: int | None = None, on_stage: Callable | None = None,
+        workers: int | None = None, memory_limit: str | None = None, on_stage: Callable | None = None,
         on_progress: Callable | None = None) -> RunResult:
     """The nightly job: decide every item, write every output of SPEC §5 into `out` atomically."""
     out = Path(out)
     check_target(out, force)
-    session = open_session(config_path, open_items, customers, as_of, on_stage)
+    spill = out.parent / f".{out.name}.spill-{os.getpid()}"  # DuckDB's temp files, removed at the end
+    try:
+        return _run(config_path, open_items, customers, as_of, out, force, strict, pdf, workers,
+                    memory_limit, spill, on_stage, on_progress)
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+def _run(config_path, open_items, customers, as_of, out, force, strict, pdf, workers, memory_limit, spill,
+         on_stage, on_progress) -> RunResult:
+    session = open_session(config_path, open_items, customers, as_of, on_stage, memory_limit, spill)
     session.params["render_pdf"] = pdf
     if pdf:
         _check_templates(session.config)
