@@ -1,7 +1,12 @@
 -- letter_context: one row per letter with everything its PDF shows, read from an output
 -- folder's views (not a pipeline stage: `render` runs it over finished outputs).
 -- Grain: letter_id. Inputs: letters, letter_lines, recipients, customer_actions.
+-- With $letter_id, the letters of that letter's render batch: a PDF embeds the font subset
+-- of its whole batch, so re-rendering one letter byte-identically means laying out its batch.
 WITH
+numbered AS (
+    SELECT letter_id, (row_number() OVER (ORDER BY letter_id) - 1) // $batch_size AS batch FROM letters
+),
 item_interest AS (
     SELECT letter_id, doc_id, sum(interest_amount) AS interest
     FROM letter_lines WHERE line_type = 'interest' GROUP BY ALL
@@ -41,5 +46,6 @@ JOIN recipients AS r USING (letter_id)
 JOIN items USING (letter_id)
 LEFT JOIN interest USING (letter_id)
 LEFT JOIN actions USING (letter_id)
-WHERE $letter_id IS NULL OR l.letter_id = $letter_id
+JOIN numbered USING (letter_id)
+WHERE $letter_id IS NULL OR numbered.batch = (SELECT batch FROM numbered WHERE letter_id = $letter_id)
 ORDER BY l.letter_id

@@ -23,13 +23,14 @@ BATCH_SIZE = 60  # letters per WeasyPrint document: spreads write_pdf's fixed co
 
 
 def letter_contexts(folder: Path, letter_id: str | None = None) -> list[dict[str, Any]]:
-    """One dict per letter with its lines, interest lines and actions (sql/letter_context.sql)."""
+    """One dict per letter with its lines, interest lines and actions (sql/letter_context.sql);
+    with `letter_id`, the letters of its render batch."""
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     con.execute("SET file_search_path = $folder", {"folder": str(folder)})
     con.execute((folder / "views.sql").read_text(encoding="utf-8"))
     sql = (SQL_DIR / "letter_context.sql").read_text(encoding="utf-8")
-    return con.sql(sql, params={"letter_id": letter_id}).to_arrow_table().to_pylist()
+    return con.sql(sql, params={"letter_id": letter_id, "batch_size": BATCH_SIZE}).to_arrow_table().to_pylist()
 
 
 def has_letter(folder: Path, letter_id: str) -> bool:
@@ -47,7 +48,9 @@ def render_letters(folder: Path, sender: dict[str, Any], workers: int | None = N
     """Write `folder/pdf/LETTER_ID.pdf` for every letter (or one); returns pages per letter."""
     pdf_dir = folder / "pdf"
     pdf_dir.mkdir(exist_ok=True)
-    return render_contexts(letter_contexts(folder, letter_id), sender, pdf_dir, workers, on_progress)
+    if letter_id is not None:
+        return dict(render_batch(letter_contexts(folder, letter_id), sender, pdf_dir, only=letter_id))
+    return render_contexts(letter_contexts(folder), sender, pdf_dir, workers, on_progress)
 
 
 def render_contexts(contexts: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path,

@@ -7,10 +7,12 @@ its letters; pypdf then cuts the batch into `pdf/LETTER_ID.pdf` by each page's l
 from __future__ import annotations
 
 import calendar
+import contextlib
+import datetime as dt
 import io
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from pypdf import PdfReader, PdfWriter
 from weasyprint import HTML
@@ -34,22 +36,24 @@ def letters_html(letters: list[dict[str, Any]], sender: dict[str, Any]) -> str:
     return environment().get_template("document.html.j2").render(letters=letters, sender=sender)
 
 
-def render_batch(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path) -> list[tuple[str, int]]:
-    """Render `letters` into one document, write one PDF per letter; returns (letter_id, pages)."""
-    # fontTools stamps subset fonts with "now" unless SOURCE_DATE_EPOCH is set: use the run date
-    # so that reruns give byte-identical PDFs (SPEC §4.11).
-    run_date = letters[0]["run_date"]
-    os.environ["SOURCE_DATE_EPOCH"] = str(calendar.timegm(run_date.timetuple()))
-    document = HTML(string=letters_html(letters, sender), base_url=str(TEMPLATES_DIR),
-                    url_fetcher=RefuseAll()).render()
+def render_batch(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path,
+                 only: str | None = None) -> list[tuple[str, int]]:
+    """Render `letters` into one document, write one PDF per letter (or only `only`);
+    returns (letter_id, pages) for the letters written."""
+    with _source_date(letters[0]["run_date"]):
+        document = HTML(string=letters_html(letters, sender), base_url=str(TEMPLATES_DIR),
+                        url_fetcher=RefuseAll()).render()
+        pdf = document.write_pdf()
     owners = [_page_owner(page.anchors) for page in document.pages]
-    reader = PdfReader(io.BytesIO(document.write_pdf()))
+    reader = PdfReader(io.BytesIO(pdf))
     pages_by_letter: dict[str, list[int]] = {}
     for number, owner in enumerate(owners):
         pages_by_letter.setdefault(owner, []).append(number)
     written = []
     for letter in letters:
         letter_id = letter["letter_id"]
+        if only is not None and letter_id != only:
+            continue
         writer = PdfWriter()
         for number in pages_by_letter[letter_id]:
             writer.add_page(reader.pages[number])
@@ -58,6 +62,21 @@ def render_batch(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir:
             writer.write(handle)
         written.append((letter_id, len(pages_by_letter[letter_id])))
     return written
+
+
+@contextlib.contextmanager
+def _source_date(run_date: dt.date) -> Iterator[None]:
+    """fontTools stamps subset fonts with "now" unless SOURCE_DATE_EPOCH is set: use the run
+    date, so that reruns give byte-identical PDFs (SPEC §4.11)."""
+    before = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(calendar.timegm(run_date.timetuple()))
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = before
 
 
 def _page_owner(anchors: dict[str, Any]) -> str:

@@ -68,6 +68,7 @@ def environment() -> Environment:
 
 
 def template_names() -> set[str]:
-    """Level kinds that have a template: `templates/<kind>.html.j2` other than the layouts."""
-    layouts = {"document", "letter"}
+    """Level kinds that have a template: `templates/<kind>.html.j2` other than the layouts
+    and the run's summary page (summary.html.j2, not a letter)."""
+    layouts = {"document", "letter", "summary"}
     return {p.name.removesuffix(".html.j2") for p in TEMPLATES_DIR.glob("*.html.j2")} - layouts
