@@ -12,6 +12,10 @@ import click
 
 from .checks.reconcile import reconcile as reconcile_folder
 from .checks.reconcile import report as reconcile_report
+from .checks.diff import diff_runs
+from .checks.explain import explain as explain_outcome
+from .checks.query import FORMATS as QUERY_FORMATS
+from .checks.query import query as query_folder
 from .checks.void import void_letters
 from .errors import UserError
 from .run import render_folder
@@ -34,6 +38,7 @@ customers_option = click.option("--customers", required=True, type=click.Path(di
                                 help="Customers export, .csv or .parquet.")
 as_of_option = click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]),
                             help="Run date D (YYYY-MM-DD).")
+folder_argument = click.argument("out", metavar="OUT", type=click.Path(file_okay=False))
 
 
 def exits_cleanly(command):
@@ -205,6 +210,55 @@ def void(out, letter_ids, target):
     click.echo(f"{record['void_id']}: {len(record['letters'])} letter(s) voided, "
                f"{record['levels_restored']} level(s) restored, {record['fee_reversals']} fee reversal(s) "
                f"-> {record['folder']}")
+
+
+@main.command()
+@folder_argument
+@click.argument("sql")
+@click.option("--format", "fmt", type=click.Choice(QUERY_FORMATS), default="table", show_default=True,
+              help="An aligned table, or csv / json / parquet for scripts.")
+@click.option("--to", "to", type=click.Path(dir_okay=False), default=None,
+              help="Write the result to this file instead of stdout (required for parquet).")
+@exits_cleanly
+def query(out, sql, fmt, to):
+    """Runs SQL over an output folder's views (letters, decisions, aging_buckets, ...).
+
+    Example: dunning-batch query out/2026-11-24 "SELECT * FROM letters_by_level" --format csv
+    """
+    result = query_folder(Path(out), sql, fmt, to)
+    if result.path is not None:
+        click.echo(f"wrote {result.rows} row(s) to {result.path}", err=True)
+    else:
+        click.echo(result.text, nl=False)
+
+
+@main.command()
+@folder_argument
+@click.argument("doc_id", required=False)
+@click.option("--customer", "customer_id", default=None, help="Explain every item of this customer instead.")
+@exits_cleanly
+def explain(out, doc_id, customer_id):
+    """Says in plain sentences why an item, or each item of a customer, got its outcome.
+
+    Example: dunning-batch explain out/2026-11-24 INV-10006
+    (or: dunning-batch explain out/2026-11-24 --customer C002)
+    """
+    click.echo(explain_outcome(Path(out), doc_id, customer_id), nl=False)
+
+
+@main.command()
+@click.argument("out_a", metavar="OUT_A", type=click.Path(file_okay=False))
+@click.argument("out_b", metavar="OUT_B", type=click.Path(file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@exits_cleanly
+def diff(out_a, out_b, fmt):
+    """Letters, level changes and decisions per reason that differ between two runs; exit 1 when any.
+
+    Example: dunning-batch diff out/2026-11-24 out/2026-11-24-new-thresholds --format json
+    """
+    result = diff_runs(Path(out_a), Path(out_b))
+    click.echo(result.to_json() if fmt == "json" else result.to_text(), nl=False)
+    sys.exit(1 if result.differ else 0)
 
 
 def _print_summary(manifest: dict, out: Path) -> None:

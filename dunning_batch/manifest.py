@@ -25,7 +25,8 @@ def build_manifest(session: "Session", folder: Path, pdf: bool) -> dict[str, Any
     for f in OUTPUT_FILES:
         count = con.execute(f"SELECT count(*) FROM {f.relation}").fetchone()[0]
         outputs[f.name] = {"sha256": sha256_of(folder / f.name), "rows": count}
-    outputs["views.sql"] = {"sha256": sha256_of(folder / "views.sql"), "rows": None}
+    for derived in ("views.sql", "summary.html"):
+        outputs[derived] = {"sha256": sha256_of(folder / derived), "rows": None}
     outputs["pdf/"] = pdf_digest(folder)
     totals = {
         currency: {"letters": n, "overdue_total": str(overdue), "interest_total": str(interest),

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import duckdb
 
+from .checks.summary import write_summary
 from .config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, Config, load_config
 from .config_tables import config_tables
 from .errors import ConfigError, InputError, UserError
@@ -170,6 +171,7 @@ def _run(config_path, open_items, customers, as_of, out, force, strict, pdf, wor
         started = time.perf_counter()
         write_data_files(session.con, folder.path)
         (folder.path / "views.sql").write_text(views_sql(), encoding="utf-8")
+        write_summary(folder.path, as_of)
         session.log.seconds["write_outputs"] = round(time.perf_counter() - started, 3)
         if pdf:
             started = time.perf_counter()

@@ -1,0 +1,166 @@
+"""`query`: runs an analyst's SQL over an output folder's views and formats the result.
+
+Formats: an aligned text table (the default), CSV and JSON (to stdout or a file), Parquet
+(to a file only, column types kept). Decimals are printed exactly, never through a float.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ..errors import UserError
+from .folder import open_folder
+
+FORMATS = ("table", "csv", "json", "parquet")
+# DuckDB type ids whose values are right-aligned in the table
+NUMERIC_TYPES = {"tinyint", "smallint", "integer", "bigint", "hugeint", "utinyint", "usmallint", "uinteger",
+                 "ubigint", "uhugeint", "float", "double", "decimal"}
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """What `query` produced: the text to print, or the file it wrote instead."""
+
+    rows: int
+    text: str = ""
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class Rows:
+    columns: list[str]
+    numeric: list[bool]
+    values: list[tuple]
+
+
+def query(out: str | Path, sql: str, fmt: str = "table", to: str | Path | None = None) -> QueryResult:
+    """Run `sql` against the views of output folder `out`; format the result as `fmt`.
+
+    With `to`, the result is written to that file instead of returned as text; `parquet`
+    needs `to`. Bad SQL is a UserError carrying DuckDB's message on one line.
+    """
+    if fmt not in FORMATS:
+        raise UserError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt == "parquet" and to is None:
+        raise UserError("--format parquet writes a binary file: name it with --to FILE")
+    target = _check_target(Path(out), Path(to)) if to is not None else None
+    con, _ = open_folder(out)
+    try:
+        relation = con.sql(sql)
+        if relation is None:  # a statement without a result (SET, CREATE ...)
+            return QueryResult(rows=0)
+        if fmt == "parquet":
+            relation.write_parquet(str(target), compression="zstd")
+            count = con.execute("SELECT count(*) FROM read_parquet($path)", {"path": str(target)}).fetchone()[0]
+            return QueryResult(rows=count, path=target)
+        rows = Rows(list(relation.columns), [t.id in NUMERIC_TYPES for t in relation.types], relation.fetchall())
+    except duckdb.Error as exc:
+        raise UserError(f"query failed: {one_line(str(exc))}") from None
+    text = {"table": format_table, "csv": format_csv, "json": format_json}[fmt](rows)
+    if target is None:
+        return QueryResult(rows=len(rows.values), text=text)
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{target}: cannot write the result ({exc.strerror})") from None
+    return QueryResult(rows=len(rows.values), path=target)
+
+
+def one_line(message: str) -> str:
+    """DuckDB's message without its line breaks and the ^^^ marker under the SQL."""
+    parts = [line.strip() for line in message.splitlines()]
+    return " ".join(p for p in parts if p and set(p) != {"^"})
+
+
+def _check_target(out: Path, to: Path) -> Path:
+    """The file `--to` names; never inside the output folder, which is the run's record."""
+    if to.resolve().is_relative_to(out.resolve()):
+        raise UserError(f"{to}: --to must not write into the output folder {out}; choose a file elsewhere")
+    if not to.parent.is_dir():
+        raise UserError(f"{to}: the folder {to.parent} does not exist")
+    return to
+
+
+# ---- formatting ------------------------------------------------------------------------------
+
+def cell_text(value: Any) -> str:
+    """A value as an analyst reads it: decimals exactly, ISO dates, NULL for null."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(cell_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{cell_text(k)}: {cell_text(v)}" for k, v in value.items()) + "}"
+    return str(value).replace("\r", "\\r").replace("\n", "\\n")
+
+
+def format_table(rows: Rows) -> str:
+    """Columns as wide as their widest value, numbers right-aligned, a row count at the end."""
+    cells = [[cell_text(v) for v in row] for row in rows.values]
+    widths = [max([len(name)] + [len(row[i]) for row in cells]) for i, name in enumerate(rows.columns)]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(v.rjust(w) if numeric else v.ljust(w)
+                         for v, w, numeric in zip(values, widths, rows.numeric)).rstrip()
+
+    body = [line(rows.columns), line(["-" * w for w in widths])] + [line(row) for row in cells]
+    count = len(cells)
+    return "\n".join(body) + f"\n({count} row{'' if count == 1 else 's'})\n"
+
+
+def format_csv(rows: Rows) -> str:
+    """RFC 4180 CSV with a header; NULL is an empty field."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(rows.columns)
+    for row in rows.values:
+        writer.writerow(["" if v is None else cell_text(v) for v in row])
+    return buffer.getvalue()
+
+
+def format_json(rows: Rows) -> str:
+    """A JSON array with one object per row; decimals as exact JSON numbers, dates as ISO strings."""
+    if not rows.values:
+        return "[]\n"
+    objects = ["{" + ", ".join(f"{json.dumps(name, ensure_ascii=False)}: {json_value(v)}"
+                               for name, v in zip(rows.columns, row)) + "}" for row in rows.values]
+    return "[\n  " + ",\n  ".join(objects) + "\n]\n"
+
+
+def json_value(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal):
+        return format(value, "f") if value.is_finite() else "null"
+    if isinstance(value, float):
+        return json.dumps(value) if math.isfinite(value) else "null"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(json_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)}: {json_value(v)}"
+                               for k, v in value.items()) + "}"
+    if isinstance(value, (dt.date, dt.time)):
+        return json.dumps(value.isoformat())
+    return json.dumps(str(value), ensure_ascii=False)

@@ -1,0 +1,125 @@
+"""The sentences of `explain`, in one place: one template per fact or reason, filled by `say`.
+
+explain.py decides which facts hold for an item and supplies their figures; every word an
+analyst reads comes from here. Placeholders are `str.format` fields.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+SENTENCES = {
+    # the item and what happened to it
+    "header": "{doc_id}: {doc_type} of customer {customer_id}, {open_amount} {currency} open{due}, "
+              "level {level_before} before the run{policy}.",
+    "due_on": ", due {due_date}",
+    "no_due_date": ", no due date",
+    "under_policy": " (policy {policy})",
+    "outcome_changed": "Outcome: {outcome} ({reason}), level {level_before} -> {level_after}.",
+    "outcome_kept": "Outcome: {outcome} ({reason}), level stays at {level_before}.",
+
+    # exclusions of SPEC §4.2
+    "customer_blocked": "Customer {customer_id} is blocked from dunning (dunning_blocked = true), "
+                        "so none of its items is dunned.",
+    "no_policy": "No dunning policy applies to customer {customer_id}: the customer names none, its "
+                 "customer class is in no policy's customer_classes, and no policy is the default.",
+    "customer_final": "Customer {customer_id} has had its final reminder: {final_doc} is at level "
+                      "{final_level}, the last level of policy {final_policy}. Collection has taken over, "
+                      "so none of the customer's items is dunned.",
+    "customer_final_elsewhere": "Customer {customer_id} has had its final reminder (an item at its "
+                                "policy's last level); collection has taken over, so none of the "
+                                "customer's items is dunned.",
+    "blocked": "The item is blocked for dunning (blocked = true).",
+    "disputed": "The item is in dispute (disputed = true), and this run does not dun disputed items.",
+    "in_grace_item": "The item is in grace until {grace_until}: the run date {as_of} is not after it.",
+    "in_grace_customer": "Customer {customer_id} is in grace until {grace_until}: the run date {as_of} "
+                         "is not after it.",
+    "max_level": "The item is already at level {level_before}, the last level of policy {policy}.",
+
+    # days past due against the thresholds (SPEC §4.3)
+    "not_due": "It is not yet due: due {due_date}, {days} after the run date {as_of}.",
+    "due_today": "It falls due on the run date {as_of} and is not overdue yet.",
+    "exceeds": "{dpd} past due exceeds level {level}'s threshold of {threshold} (policy {policy}).",
+    "not_exceeds": "{dpd} past due does not exceed level {level}'s threshold of {threshold} "
+                   "(policy {policy}), so it does not reach level {level} on its own.",
+    "sequential_cap": "Policy {policy} is sequential: an item advances one level per run, although "
+                      "{dpd} also exceeds level {higher}'s threshold of {higher_threshold}.",
+    "jump": "Policy {policy} is not sequential: it goes straight to the highest level it exceeds.",
+    "spacing_met": "Spacing: the last letter was on {last}, {ago} ago; level {level_from} -> {level_to} "
+                   "needs {needed}: max({days_to} - {days_from}, min_days_between_letters {min_days}) = "
+                   "{needed_n}. Met.",
+    "spacing_not_met": "Spacing: the last letter was on {last}, only {ago} ago; level {level_from} -> "
+                       "{level_to} needs {needed}: max({days_to} - {days_from}, min_days_between_letters "
+                       "{min_days}) = {needed_n}. Too soon, so it stays at level {level_from}.",
+    "spacing_unknown": "No last letter date is recorded, so the spacing rule does not apply.",
+
+    # riding along in a letter (SPEC §4.4)
+    "piggyback": "It rides in letter {letter_id}, which {triggers} triggered for customer {customer_id} in "
+                 "{currency}, and is raised to level 1 with it.",
+    "listed": "It is listed at its level {level_before} in letter {letter_id}, which {triggers} triggered.",
+    "current": "It is listed as a current (not yet due) item in letter {letter_id}, which {triggers} "
+               "triggered; current items are shown but not part of the total due.",
+    "credit_listed": "It lowers the balance and is listed as a credit in letter {letter_id}, which "
+                     "{triggers} triggered; the credit is deducted from the total due.",
+    "credit_no_letter": "It lowers the balance; no letter goes out for customer {customer_id} in "
+                        "{currency} tonight, so it is not listed anywhere.",
+    "credit_not_listed": "It lowers the balance; this run does not list credits in letters "
+                         "(include_credits = false).",
+    "no_letter_for_key": "No item of customer {customer_id} in {currency} advanced tonight, so no letter "
+                         "goes out for it.",
+
+    # suppressed letters (SPEC §4.5)
+    "below_min_amount": "It would have gone into letter {letter_id}, but that letter's overdue total "
+                        "{overdue_total} {currency} is below policy {policy}'s minimum of {min_amount} "
+                        "{currency}: no letter went out, and none of its items changed level.",
+    "customer_in_credit": "It would have gone into letter {letter_id}, but the customer is in credit: "
+                          "overdue total {overdue_total} plus credits {credit_total} is {balance} "
+                          "{currency}, not above zero. No letter went out, and none of its items "
+                          "changed level.",
+
+    # the letter and its interest (SPEC §4.6-§4.8)
+    "letter": "Letter {letter_id}: level {level} ({template}{final}), pay by {pay_by}, total due "
+              "{total_due} {currency}.",
+    "final": ", the final reminder",
+    "interest_line": "Interest on {open_amount} {currency}: {rate} % a year ({basis}) for {days}, "
+                     "{date_from} to {date_to} = {amount} {currency}.",
+    "no_interest_level": "Level {level} letters of policy {policy} charge no interest.",
+    "no_interest_type": "No interest on this line: interest is charged on overdue invoices, debit memos "
+                        "and refunds only.",
+    "interest_dropped": "Level {level} charges interest, but the letter's interest came to less than "
+                        "the interest minimum for {currency} and was dropped.",
+
+    # a whole customer
+    "customer_header": "Customer {customer_id}: {items} in this run, {letters}.",
+}
+
+
+def say(key: str, **values: object) -> str:
+    """The sentence `key` with its figures filled in."""
+    return SENTENCES[key].format_map(values)
+
+
+def days(n: int) -> str:
+    return f"{n} day" if abs(n) == 1 else f"{n} days"
+
+
+def count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def money(amount: Decimal | None) -> str:
+    """An amount exactly, with thousands separators: 2,200.40."""
+    return "0.00" if amount is None else format(amount, ",f")
+
+
+def rate(percent: Decimal) -> str:
+    """A rate without trailing zeros: 8.000000 -> 8, 6.270000 -> 6.27."""
+    text = format(percent, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def listing(names: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
