@@ -28,7 +28,7 @@ OPEN_ITEM_COLUMNS = (
 )
 CUSTOMER_COLUMNS = (
     "customer_id", "name", "address", "country", "language", "email", "customer_class",
-    "policy", "dunning_blocked", "grace_until", "interest_rate",
+    "policy", "dunning_blocked", "grace_until", "interest_rate", "delivery", "postal_code",
 )
 RATE_DECIMALS = 6  # rates are carried as DECIMAL(18,6) percent
 

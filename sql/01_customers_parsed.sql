@@ -14,7 +14,11 @@ WITH parsed AS (
         blank(policy)                                   AS policy_named,
         coalesce(parse_bool(dunning_blocked), false)    AS dunning_blocked,
         parse_date(grace_until, $customers_date_format) AS grace_until,
-        parse_rate(interest_rate, $customers_decimal_comma) AS interest_rate
+        parse_rate(interest_rate, $customers_decimal_comma) AS interest_rate,
+        -- SPEC §10.1: email when the customer has an address, else print
+        coalesce(lower(blank(delivery)), CASE WHEN blank(email) IS NOT NULL THEN 'email' ELSE 'print' END)
+                                                        AS delivery,
+        blank(postal_code)                              AS postal_code
     FROM raw_customers
 )
 SELECT

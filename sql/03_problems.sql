@@ -81,6 +81,16 @@ UNION ALL
 SELECT 'customers', _row, 'language', not_a(t_language, 'a language code such as en, de, fr or pl')
 FROM c WHERE NOT regexp_full_match(language, '[a-z]{2,3}([_-][a-z]{2})?')
 UNION ALL
+SELECT 'customers', _row, 'delivery', not_a(delivery, 'a delivery channel (email, print or both)')
+FROM c WHERE delivery NOT IN ('email', 'print', 'both')
+UNION ALL
+SELECT 'customers', _row, 'email',
+       CASE WHEN email IS NULL THEN 'is empty, but delivery ''' || delivery || ''' needs an email address'
+            ELSE '''' || email || ''' is not a well-formed email address (separate several with ;)' END
+FROM c WHERE delivery IN ('email', 'both')
+         AND (email IS NULL OR NOT list_bool_and(list_transform(string_split(email, ';'),
+                  lambda a: regexp_full_match(trim(a), '[^@\s;,<>]+@[^@\s;,<>]+\.[^@\s;,<>.]+'))))
+UNION ALL
 SELECT 'customers', _row, 'policy',
        'names policy ''' || policy_named || ''', which the config does not define'
 FROM c WHERE policy_named IS NOT NULL AND policy IS NULL
