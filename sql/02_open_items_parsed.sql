@@ -1,28 +1,74 @@
 -- open_items_parsed: one row per row of the open-items export, values typed (NULL where
--- the text does not parse; 03_problems says why). doc_type is mapped to the standard
--- types through [input.open_items] doc_types; an empty doc_type means invoice.
--- Inputs: raw_open_items (all text), cfg_doc_types, cfg_currencies.
+-- the text does not parse), joined with its customer, and flagged `suspect` when a check
+-- of a single row will fail (03_problems then reads only those rows' text again).
+-- doc_type is mapped through [input.open_items] doc_types; an empty doc_type means invoice.
+-- Inputs: raw_open_items (all text), customers_parsed, cfg_doc_types, cfg_currencies, cfg_policies.
+WITH
+customers AS (
+    -- one row per customer id; an id listed twice is a problem of the customers file
+    SELECT customer_id, any_value(name) AS customer_name, any_value(language) AS language,
+           any_value(dunning_blocked) AS dunning_blocked, any_value(grace_until) AS customer_grace_until,
+           any_value(interest_rate) AS customer_interest_rate, any_value(policy) AS policy
+    FROM customers_parsed WHERE customer_id IS NOT NULL GROUP BY customer_id
+),
+parsed AS (
+    SELECT
+        r._row,
+        blank(r.doc_id)                                   AS doc_id,
+        blank(r.customer_id)                              AS customer_id,
+        CASE WHEN blank(r.doc_type) IS NULL THEN 'invoice'
+             ELSE coalesce(mapped.doc_type, standard.doc_type)
+        END                                               AS doc_type,
+        parse_date(r.doc_date, $items_date_format)        AS doc_date,
+        parse_date(r.due_date, $items_date_format)        AS due_date,
+        cur.currency                                      AS currency,
+        cur.minor_unit                                    AS minor_unit,
+        parse_amount(r.amount, $items_decimal_comma)      AS amount,
+        parse_amount(r.open_amount, $items_decimal_comma) AS open_amount,
+        CASE WHEN blank(r.dunning_level) IS NULL THEN 0 ELSE parse_int(r.dunning_level) END AS level_before,
+        parse_date(r.last_dunned_on, $items_date_format)  AS last_dunned_before,
+        parse_bool(r.blocked)                             AS blocked,
+        parse_bool(r.disputed)                            AS disputed,
+        parse_date(r.grace_until, $items_date_format)     AS grace_until,
+        blank(r.branch)                                   AS branch,
+        -- the text, only to tell "empty" from "does not parse" below
+        blank(r.doc_date) AS t_doc_date, blank(r.due_date) AS t_due_date, blank(r.amount) AS t_amount,
+        blank(r.last_dunned_on) AS t_last_dunned, blank(r.blocked) AS t_blocked,
+        blank(r.disputed) AS t_disputed, blank(r.grace_until) AS t_grace
+    FROM raw_open_items AS r
+    LEFT JOIN cfg_doc_types AS mapped ON mapped.export_value = trim(r.doc_type)
+    LEFT JOIN cfg_doc_types AS standard
+           ON standard.export_value IS NULL AND standard.doc_type = lower(trim(r.doc_type))
+    LEFT JOIN cfg_currencies AS cur ON cur.currency = upper(trim(r.currency))
+),
+typed AS (
+    SELECT p.*, p.doc_type IN ('invoice', 'debit_memo', 'fee', 'refund') AS is_raising
+    FROM parsed AS p
+)
 SELECT
-    r._row,
-    blank(r.doc_id)                                   AS doc_id,
-    blank(r.customer_id)                              AS customer_id,
-    CASE WHEN blank(r.doc_type) IS NULL THEN 'invoice'
-         ELSE coalesce(mapped.doc_type, standard.doc_type)
-    END                                               AS doc_type,
-    parse_date(r.doc_date, $items_date_format)        AS doc_date,
-    parse_date(r.due_date, $items_date_format)        AS due_date,
-    cur.currency                                      AS currency,
-    cur.minor_unit                                    AS minor_unit,
-    parse_amount(r.amount, $items_decimal_comma)      AS amount,
-    parse_amount(r.open_amount, $items_decimal_comma) AS open_amount,
-    CASE WHEN blank(r.dunning_level) IS NULL THEN 0 ELSE parse_int(r.dunning_level) END AS level_before,
-    parse_date(r.last_dunned_on, $items_date_format)  AS last_dunned_before,
-    coalesce(parse_bool(r.blocked), false)            AS blocked,
-    coalesce(parse_bool(r.disputed), false)           AS disputed,
-    parse_date(r.grace_until, $items_date_format)     AS grace_until,
-    blank(r.branch)                                   AS branch
-FROM raw_open_items AS r
-LEFT JOIN cfg_doc_types AS mapped ON mapped.export_value = trim(r.doc_type)
-LEFT JOIN cfg_doc_types AS standard
-       ON standard.export_value IS NULL AND standard.doc_type = lower(trim(r.doc_type))
-LEFT JOIN cfg_currencies AS cur ON cur.currency = upper(trim(r.currency))
+    t._row, t.doc_id, t.customer_id, t.doc_type, t.is_raising, t.doc_date, t.due_date, t.currency,
+    t.minor_unit, t.amount, t.open_amount, t.level_before, t.last_dunned_before,
+    coalesce(t.blocked, false) AS blocked, coalesce(t.disputed, false) AS disputed,
+    t.grace_until, t.branch,
+    c.customer_id IS NOT NULL AS customer_known,
+    c.customer_name, c.language, c.dunning_blocked, c.customer_grace_until, c.customer_interest_rate,
+    c.policy, pol.last_level,
+    -- a check of this row alone will fail (the checks themselves are in 03_problems)
+    t.doc_id IS NULL OR is_null_word(t.doc_id) OR t.customer_id IS NULL OR is_null_word(t.customer_id)
+    OR t.doc_type IS NULL OR t.currency IS NULL OR t.open_amount IS NULL
+    OR (t.due_date IS NULL AND (t.t_due_date IS NOT NULL OR t.is_raising))
+    OR (t.doc_date IS NULL AND t.t_doc_date IS NOT NULL)
+    OR (t.last_dunned_before IS NULL AND t.t_last_dunned IS NOT NULL)
+    OR (t.grace_until IS NULL AND t.t_grace IS NOT NULL)
+    OR (t.amount IS NULL AND t.t_amount IS NOT NULL)
+    OR (t.blocked IS NULL AND t.t_blocked IS NOT NULL) OR (t.disputed IS NULL AND t.t_disputed IS NOT NULL)
+    OR t.level_before IS NULL OR t.level_before < 0
+    OR (t.is_raising AND t.open_amount < 0) OR (NOT t.is_raising AND t.open_amount > 0)
+    OR (t.minor_unit < 2 AND (round(t.open_amount, 1) <> t.open_amount OR round(t.amount, 1) <> t.amount
+                              OR (t.minor_unit = 0 AND (round(t.open_amount, 0) <> t.open_amount
+                                                        OR round(t.amount, 0) <> t.amount))))
+    OR is_null_word(t.branch)
+    AS suspect
+FROM typed AS t
+LEFT JOIN customers AS c USING (customer_id)
+LEFT JOIN cfg_policies AS pol ON pol.policy = c.policy

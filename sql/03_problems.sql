@@ -13,37 +13,35 @@ customer_ids AS (
     WHERE customer_id IS NOT NULL GROUP BY customer_id
 ),
 i AS MATERIALIZED (
+    -- only the rows 02 flagged, with their text as exported, for the messages
     SELECT p.*, r.doc_id AS t_doc_id, r.customer_id AS t_customer_id, r.doc_type AS t_doc_type,
            r.doc_date AS t_doc_date, r.due_date AS t_due_date, r.currency AS t_currency,
            r.amount AS t_amount, r.open_amount AS t_open_amount, r.dunning_level AS t_level,
            r.last_dunned_on AS t_last_dunned, r.blocked AS t_blocked, r.disputed AS t_disputed,
-           r.grace_until AS t_grace, r.branch AS t_branch,
-           p.doc_type IN ('invoice', 'debit_memo', 'fee', 'refund') AS is_raising,
-           cust.policy, pol.last_level
+           r.grace_until AS t_grace, r.branch AS t_branch
     FROM open_items_parsed AS p
     JOIN raw_open_items AS r USING (_row)
-    LEFT JOIN (SELECT customer_id, any_value(policy) AS policy FROM customers_parsed GROUP BY ALL) AS cust
-           ON cust.customer_id = p.customer_id
-    LEFT JOIN cfg_policies AS pol ON pol.policy = cust.policy
+    WHERE p.suspect
 ),
 doc_ids AS (
-    SELECT doc_id, count(*) AS n, min(_row) AS first_row FROM i WHERE doc_id IS NOT NULL GROUP BY doc_id
+    SELECT doc_id, count(*) AS n, min(_row) AS first_row FROM open_items_parsed
+    WHERE doc_id IS NOT NULL GROUP BY doc_id HAVING count(*) > 1
 ),
 -- (policy, currency) pairs whose config tables lack the currency (SPEC §3.2)
 money_gaps AS (
     SELECT DISTINCT i.policy, i.currency, 'min_amount' AS setting
-    FROM i JOIN cfg_policies AS p USING (policy)
+    FROM open_items_parsed AS i JOIN cfg_policies AS p USING (policy)
     WHERE p.has_min_amount
       AND NOT EXISTS (SELECT 1 FROM cfg_min_amounts m WHERE m.policy = i.policy AND m.currency = i.currency)
     UNION ALL
     SELECT DISTINCT i.policy, i.currency, 'fee of level ' || l.level
-    FROM i JOIN cfg_levels AS l USING (policy)
+    FROM open_items_parsed AS i JOIN cfg_levels AS l USING (policy)
     WHERE l.has_fee_table
       AND NOT EXISTS (SELECT 1 FROM cfg_level_fees f
                       WHERE f.policy = i.policy AND f.level = l.level AND f.currency = i.currency)
     UNION ALL
     SELECT DISTINCT i.policy, i.currency, 'interest min_amount'
-    FROM i JOIN cfg_policies AS p USING (policy)
+    FROM open_items_parsed AS i JOIN cfg_policies AS p USING (policy)
     WHERE p.has_interest_min AND p.charges_interest
       AND NOT EXISTS (SELECT 1 FROM cfg_interest_min_amounts m
                       WHERE m.policy = i.policy AND m.currency = i.currency)
@@ -101,17 +99,17 @@ SELECT 'open_items', _row, 'doc_id',
        CASE WHEN doc_id IS NULL THEN 'is empty; every item needs a document id' ELSE not_a(doc_id, 'a document id') END
 FROM i WHERE doc_id IS NULL OR is_null_word(doc_id)
 UNION ALL
-SELECT 'open_items', i._row, 'doc_id',
-       '''' || i.doc_id || ''' appears ' || ids.n || ' times (first at row ' || ids.first_row
+SELECT 'open_items', p._row, 'doc_id',
+       '''' || p.doc_id || ''' appears ' || ids.n || ' times (first at row ' || ids.first_row
        || '); document ids must be unique'
-FROM i JOIN doc_ids AS ids USING (doc_id) WHERE ids.n > 1
+FROM open_items_parsed AS p JOIN doc_ids AS ids USING (doc_id)
 UNION ALL
 SELECT 'open_items', _row, 'customer_id',
        CASE WHEN customer_id IS NULL THEN 'is empty; every item needs a customer'
             WHEN is_null_word(customer_id) THEN not_a(customer_id, '')
             ELSE 'customer ''' || customer_id || ''' is not in the customers file' END
-FROM i WHERE customer_id IS NULL OR is_null_word(customer_id)
-          OR customer_id NOT IN (SELECT customer_id FROM customer_ids)
+FROM open_items_parsed
+WHERE customer_id IS NULL OR is_null_word(customer_id) OR NOT customer_known
 UNION ALL
 SELECT 'open_items', _row, 'doc_type',
        not_a(t_doc_type, 'a known document type (invoice, debit_memo, fee, refund, credit_memo, payment, '
@@ -156,10 +154,13 @@ FROM i WHERE (is_raising AND open_amount < 0) OR (NOT is_raising AND open_amount
 UNION ALL
 SELECT 'open_items', _row, 'dunning_level',
        CASE WHEN level_before IS NULL THEN not_a(t_level, 'a whole number')
-            WHEN level_before < 0 THEN 'must not be negative, not ' || level_before
-            ELSE 'level ' || level_before || ' is above the last level (' || last_level
-                 || ') of policy ''' || policy || '''' END
-FROM i WHERE level_before IS NULL OR level_before < 0 OR level_before > last_level
+            ELSE 'must not be negative, not ' || level_before END
+FROM i WHERE level_before IS NULL OR level_before < 0
+UNION ALL
+SELECT 'open_items', _row, 'dunning_level',
+       'level ' || level_before || ' is above the last level (' || last_level
+       || ') of policy ''' || policy || ''''
+FROM open_items_parsed WHERE level_before > last_level
 UNION ALL
 SELECT 'open_items', _row, col, not_a(t, 'true or false')
 FROM (SELECT _row, 'blocked' AS col, t_blocked AS t FROM i
@@ -172,4 +173,4 @@ UNION ALL
 SELECT 'open_items', i._row, 'currency',
        'policy ''' || g.policy || ''' has no ' || g.setting || ' for ' || g.currency
        || '; add ' || g.currency || ' to that table in the config'
-FROM i JOIN money_gaps AS g USING (policy, currency)
+FROM open_items_parsed AS i JOIN money_gaps AS g USING (policy, currency)

@@ -1,12 +1,12 @@
 -- exclusions: one row per item with the first exclusion of SPEC §4.2 that applies to it,
--- or NULL when none does. The order of the CASE is the order of the SPEC.
+-- or NULL when none does. The order of the CASE is the order of the SPEC. Grain: _row.
 -- Inputs: items.
 WITH final_customers AS (
     -- the final reminder was sent: collection took over (grouping "customer" only)
     SELECT DISTINCT customer_id FROM items WHERE level_before >= last_level
 )
 SELECT
-    i.doc_id,
+    i._row,
     CASE
         WHEN i.dunning_blocked                                             THEN 'customer_blocked'
         WHEN i.policy IS NULL                                              THEN 'no_policy'

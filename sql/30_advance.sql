@@ -1,23 +1,23 @@
 -- advance: one row per raising item that no exclusion stopped, with the level it reaches
 -- tonight (SPEC §4.3) or the reason it does not: advanced, too_soon, not_due,
--- below_level_threshold. Grain: doc_id. Inputs: items, exclusions, cfg_levels.
+-- below_level_threshold. Grain: _row. Inputs: items, exclusions, cfg_levels.
 WITH
 candidates AS (
-    SELECT i.* FROM items AS i JOIN exclusions AS e USING (doc_id)
+    SELECT i.* FROM items AS i JOIN exclusions AS e USING (_row)
     WHERE e.exclusion IS NULL AND i.is_raising
 ),
 reached AS (
     -- the highest level whose days_past_due the item exceeds (thresholds rise strictly)
-    SELECT c.doc_id, max(l.level) AS reached
+    SELECT c._row, max(l.level) AS reached
     FROM candidates AS c JOIN cfg_levels AS l ON l.policy = c.policy AND c.days_past_due > l.days_past_due
-    GROUP BY c.doc_id
+    GROUP BY c._row
 ),
 targets AS (
     SELECT c.*,
            CASE WHEN c.sequential THEN CASE WHEN r.reached >= c.level_before + 1 THEN c.level_before + 1 END
                 WHEN r.reached > c.level_before THEN r.reached
            END AS target_level
-    FROM candidates AS c LEFT JOIN reached AS r USING (doc_id)
+    FROM candidates AS c LEFT JOIN reached AS r USING (_row)
 ),
 spaced AS (
     SELECT t.*,
@@ -30,7 +30,7 @@ spaced AS (
     LEFT JOIN cfg_levels AS lc ON lc.policy = t.policy AND lc.level = t.level_before
 )
 SELECT
-    doc_id,
+    _row,
     CASE WHEN target_level IS NOT NULL AND spacing_ok THEN target_level END AS target_level,
     CASE WHEN target_level IS NULL AND days_past_due <= 0 THEN 'not_due'
          WHEN target_level IS NULL                        THEN 'below_level_threshold'

@@ -1,13 +1,14 @@
 -- candidate_lines: one row per item that goes into a letter if the letter passes its
 -- thresholds (SPEC §4.4), with the letter it belongs to, its line type, the level it will
--- have and the reason. Grain: doc_id. Inputs: items, exclusions, advance.
+-- have and the reason, carrying the item columns later stages need (so they join no
+-- 10-million-row table again). Grain: _row. Inputs: items, exclusions, advance.
 WITH
 status AS (
     SELECT i.*, a.target_level, a.advance_reason,
            CASE WHEN $consolidate_branches THEN '' ELSE coalesce(i.branch, '') END AS branch_part
     FROM items AS i
-    JOIN exclusions AS e USING (doc_id)
-    LEFT JOIN advance AS a USING (doc_id)
+    JOIN exclusions AS e USING (_row)
+    LEFT JOIN advance AS a USING (_row)
     WHERE e.exclusion IS NULL                       -- only non-excluded items are ever listed
 ),
 keyed AS (
@@ -42,7 +43,9 @@ lines AS (
 SELECT
     letter_id_of($as_of::DATE, customer_id || '|' || currency || '|' || branch_part || '|'
                                || CASE WHEN is_trigger THEN key_extra ELSE '' END) AS letter_id,
-    doc_id, customer_id, currency, branch_part, policy, line_type,
+    _row, doc_id, customer_id, currency, branch_part, policy, line_type, doc_type, doc_date, due_date,
+    days_past_due, open_amount, minor_unit, level_before, last_dunned_before, customer_name, language,
+    customer_interest_rate,
     CASE WHEN is_trigger                                   THEN target_level
          WHEN line_type = 'overdue' AND level_before = 0   THEN 1
          ELSE level_before

@@ -1,12 +1,12 @@
 -- letter_gates: one row per candidate letter with its overdue and credit totals and the
 -- threshold that suppresses it (SPEC §4.5), NULL when it goes out.
--- Grain: letter_id. Inputs: candidate_lines, items, cfg_min_amounts.
+-- Grain: letter_id. Inputs: candidate_lines, cfg_min_amounts.
 WITH totals AS (
     SELECT c.letter_id, any_value(c.policy) AS policy, any_value(c.currency) AS currency,
-           coalesce(sum(i.open_amount) FILTER (WHERE c.line_type = 'overdue'), 0) AS overdue_total,
-           coalesce(sum(i.open_amount) FILTER (WHERE c.line_type = 'credit'), 0)  AS credit_total,
+           coalesce(sum(c.open_amount) FILTER (WHERE c.line_type = 'overdue'), 0) AS overdue_total,
+           coalesce(sum(c.open_amount) FILTER (WHERE c.line_type = 'credit'), 0)  AS credit_total,
            count(*) FILTER (WHERE c.line_type = 'credit')                          AS credit_lines
-    FROM candidate_lines AS c JOIN items AS i USING (doc_id)
+    FROM candidate_lines AS c
     GROUP BY c.letter_id
 )
 SELECT

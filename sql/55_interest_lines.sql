@@ -3,17 +3,16 @@
 -- with one rate, from due_date + 1 through the letter's interest end date.
 -- Grain: (letter_id, doc_id, interest_from). A line with a NULL rate is a day no
 -- reference rate covers; the pipeline reports it as a config error.
--- Inputs: letter_heads, candidate_lines, items, cfg_policies, cfg_reference_rates,
+-- Inputs: letter_heads, candidate_lines, cfg_policies, cfg_reference_rates,
 -- cfg_interest_min_amounts.
 WITH
 charged AS (
     SELECT h.letter_id, h.policy, h.currency, h.interest_to, i.doc_id, i.open_amount, i.due_date,
            i.minor_unit, i.customer_interest_rate, p.basis, p.fixed_rate
     FROM letter_heads AS h
-    JOIN candidate_lines AS c USING (letter_id)
-    JOIN items AS i USING (doc_id)
+    JOIN candidate_lines AS i USING (letter_id)
     JOIN cfg_policies AS p ON p.policy = h.policy
-    WHERE h.interest AND c.line_type = 'overdue'
+    WHERE h.interest AND i.line_type = 'overdue'
       AND i.doc_type IN ('invoice', 'debit_memo', 'refund')   -- no interest on fees or credits
       AND i.due_date < h.interest_to
 ),

@@ -1,14 +1,14 @@
 -- letters: one row per letter (SPEC §5 letters.parquet) with its totals (§4.5–§4.8).
--- Grain: letter_id. Inputs: letter_heads, candidate_lines, items, interest_lines,
+-- Grain: letter_id. Inputs: letter_heads, candidate_lines, interest_lines,
 -- cfg_level_fees.
 WITH
 line_totals AS (
     SELECT c.letter_id,
-           coalesce(sum(i.open_amount) FILTER (WHERE c.line_type = 'overdue'), 0) AS overdue_total,
-           coalesce(sum(i.open_amount) FILTER (WHERE c.line_type = 'current'), 0) AS current_total,
-           coalesce(sum(i.open_amount) FILTER (WHERE c.line_type = 'credit'), 0)  AS credit_total,
-           any_value(i.customer_name) AS customer_name, any_value(i.language) AS language
-    FROM candidate_lines AS c JOIN items AS i USING (doc_id)
+           coalesce(sum(c.open_amount) FILTER (WHERE c.line_type = 'overdue'), 0) AS overdue_total,
+           coalesce(sum(c.open_amount) FILTER (WHERE c.line_type = 'current'), 0) AS current_total,
+           coalesce(sum(c.open_amount) FILTER (WHERE c.line_type = 'credit'), 0)  AS credit_total,
+           any_value(c.customer_name) AS customer_name, any_value(c.language) AS language
+    FROM candidate_lines AS c
     WHERE c.letter_id IN (SELECT letter_id FROM letter_heads)
     GROUP BY c.letter_id
 ),

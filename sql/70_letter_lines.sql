@@ -1,15 +1,14 @@
 -- letter_lines: one row per line of a letter (SPEC §5): overdue, current, credit lines
 -- each by (due_date, doc_id), then the interest lines in the order of their items.
--- Grain: (letter_id, line_no). Inputs: letters, candidate_lines, items, interest_lines.
+-- Grain: (letter_id, line_no). Inputs: letters, candidate_lines, interest_lines.
 WITH
 item_lines AS (
-    SELECT c.letter_id, c.line_type, i.doc_id, i.doc_type, i.doc_date, i.due_date,
-           i.days_past_due, i.open_amount, i.level_before, c.level_after,
+    SELECT c.letter_id, c.line_type, c.doc_id, c.doc_type, c.doc_date, c.due_date,
+           c.days_past_due, c.open_amount, c.level_before, c.level_after,
            row_number() OVER (PARTITION BY c.letter_id
                               ORDER BY CASE c.line_type WHEN 'overdue' THEN 1 WHEN 'current' THEN 2 ELSE 3 END,
-                                       i.due_date NULLS LAST, i.doc_id) AS item_order
+                                       c.due_date NULLS LAST, c.doc_id) AS item_order
     FROM candidate_lines AS c
-    JOIN items AS i USING (doc_id)
     WHERE c.letter_id IN (SELECT letter_id FROM letters)
 ),
 all_lines AS (

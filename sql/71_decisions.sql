@@ -18,9 +18,9 @@ SELECT
     END AS reason,
     sent.letter_id
 FROM items AS i
-JOIN exclusions AS e USING (doc_id)
-LEFT JOIN advance AS a USING (doc_id)
-LEFT JOIN candidate_lines AS c USING (doc_id)
+JOIN exclusions AS e USING (_row)
+LEFT JOIN advance AS a USING (_row)
+LEFT JOIN candidate_lines AS c USING (_row)
 LEFT JOIN letter_gates AS g ON g.letter_id = c.letter_id
 LEFT JOIN letters AS sent ON sent.letter_id = c.letter_id
-ORDER BY i.doc_id
+-- rows are sorted by doc_id when written (outputs.py)

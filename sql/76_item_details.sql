@@ -7,8 +7,7 @@ SELECT
     a.target_level, a.advance_reason, c.letter_id AS candidate_letter_id, c.line_type,
     g.suppressed_by, g.overdue_total AS candidate_overdue_total, g.credit_total AS candidate_credit_total
 FROM items AS i
-JOIN exclusions AS e USING (doc_id)
-LEFT JOIN advance AS a USING (doc_id)
-LEFT JOIN candidate_lines AS c USING (doc_id)
+JOIN exclusions AS e USING (_row)
+LEFT JOIN advance AS a USING (_row)
+LEFT JOIN candidate_lines AS c USING (_row)
 LEFT JOIN letter_gates AS g ON g.letter_id = c.letter_id
-ORDER BY i.doc_id
