@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from .checks.explain import explain as explain_outcome
 from .checks.query import FORMATS as QUERY_FORMATS
 from .checks.query import query as query_folder
 from .checks.void import void_letters
+from .delivery.send import Pacing, SendResult, SmtpServer, parse_server, send_outbox
 from .errors import UserError
 from .run import render_folder
 from .synth import write_synthetic
@@ -27,6 +29,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = PROJECT_ROOT / "config" / "example.toml"
 DEMO_ITEMS = PROJECT_ROOT / "fixtures" / "demo" / "open_items.csv"
 DEMO_CUSTOMERS = PROJECT_ROOT / "fixtures" / "demo" / "customers.csv"
+DEMO_PAYMENTS = PROJECT_ROOT / "fixtures" / "demo" / "payments.csv"
 DEMO_AS_OF = dt.date(2026, 11, 24)
 
 # Options shared by several commands, defined once.
@@ -36,6 +39,9 @@ items_option = click.option("--open-items", "open_items", required=True, type=cl
                             help="Open AR items export, .csv or .parquet.")
 customers_option = click.option("--customers", required=True, type=click.Path(dir_okay=False),
                                 help="Customers export, .csv or .parquet.")
+payments_option = click.option("--payments", default=None, type=click.Path(dir_okay=False),
+                               help="Optional payments export, .csv or .parquet: interest on late payments "
+                                    "(SPEC §9.5).")
 as_of_option = click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]),
                             help="Run date D (YYYY-MM-DD).")
 folder_argument = click.argument("out", metavar="OUT", type=click.Path(file_okay=False))
@@ -52,6 +58,8 @@ def exits_cleanly(command):
             for line in exc.lines():
                 click.echo(line, err=True)
             sys.exit(exc.exit_code)
+        except click.ClickException:  # usage errors: click prints them with the usage line, exit 2
+            raise
         except Exception as exc:  # a bug of ours: still one line, and a distinct exit code
             click.echo(f"dunning-batch: internal error: {type(exc).__name__}: {exc}", err=True)
             sys.exit(3)
@@ -60,12 +68,12 @@ def exits_cleanly(command):
 
 
 @contextlib.contextmanager
-def _letter_progress():
-    """A progress bar over rendered letters on a terminal; nothing in CI and pipes."""
+def _letter_progress(label: str = "rendering letters"):
+    """A progress bar over letters on a terminal; nothing in CI and pipes."""
     if not sys.stderr.isatty():
         yield None
         return
-    with click.progressbar(length=0, label="rendering letters", file=sys.stderr) as bar:
+    with click.progressbar(length=0, label=label, file=sys.stderr) as bar:
         def advance(done: int, total: int) -> None:
             bar.length = total
             bar.update(done)
@@ -89,6 +97,7 @@ def main():
 @config_option
 @items_option
 @customers_option
+@payments_option
 @as_of_option
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder (must not exist).")
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
@@ -96,8 +105,11 @@ def main():
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes for rendering.")
 @click.option("--strict/--no-strict", default=None, help="Override [run] strict from the config.")
 @click.option("--memory-limit", default=None, help="DuckDB memory limit, e.g. 4GB; beyond it work spills to disk.")
+@click.option("--dask", "dask_address", default=None,
+              help="Run on a Dask cluster: a scheduler address, or local:N for N local workers.")
 @exits_cleanly
-def run(config_path, open_items, customers, as_of, out, force, no_pdf, workers, strict, memory_limit):
+def run(config_path, open_items, customers, payments, as_of, out, force, no_pdf, workers, strict, memory_limit,
+        dask_address):
     """The nightly job: decide every open item and write letters, levels and decisions.
 
     Example: dunning-batch run --config config/example.toml --open-items items.csv
@@ -107,8 +119,8 @@ def run(config_path, open_items, customers, as_of, out, force, no_pdf, workers, 
         raise click.UsageError("Missing option '--as-of'.")
     with _letter_progress() as on_progress:
         result = run_job(config_path, open_items, customers, as_of.date(), out, force=force, strict=strict,
-                         pdf=not no_pdf, workers=workers, memory_limit=memory_limit,
-                         on_stage=_stage_printer(), on_progress=on_progress)
+                         pdf=not no_pdf, workers=workers, memory_limit=memory_limit, dask=dask_address,
+                         on_stage=_stage_printer(), on_progress=on_progress, payments=payments)
     _print_summary(result.manifest, result.out)
 
 
@@ -116,14 +128,15 @@ def run(config_path, open_items, customers, as_of, out, force, no_pdf, workers, 
 @config_option
 @items_option
 @customers_option
+@payments_option
 @as_of_option
 @exits_cleanly
-def validate(config_path, open_items, customers, as_of):
+def validate(config_path, open_items, customers, payments, as_of):
     """Lists every problem in the config and the inputs; writes nothing.
 
     Example: dunning-batch validate --config config/example.toml --open-items items.csv --customers customers.csv
     """
-    problems = validate_inputs(config_path, open_items, customers, as_of.date() if as_of else None)
+    problems = validate_inputs(config_path, open_items, customers, as_of.date() if as_of else None, payments)
     if problems:
         raise UserError(problems)
     click.echo("valid: no problems found")
@@ -142,7 +155,8 @@ def demo(out, as_of, force):
     """
     with _letter_progress() as on_progress:
         result = run_job(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, as_of.date(), out, force=force,
-                         on_stage=_stage_printer(), on_progress=on_progress)
+                         on_stage=_stage_printer(), on_progress=on_progress,
+                         payments=DEMO_PAYMENTS if DEMO_PAYMENTS.is_file() else None)
     _print_summary(result.manifest, result.out)
 
 
@@ -259,6 +273,81 @@ def diff(out_a, out_b, fmt):
     result = diff_runs(Path(out_a), Path(out_b))
     click.echo(result.to_json() if fmt == "json" else result.to_text(), nl=False)
     sys.exit(1 if result.differ else 0)
+
+
+@main.command()
+@click.argument("out", metavar="OUT", type=click.Path(exists=True, file_okay=False))
+@click.option("--smtp", "smtp", metavar="HOST[:PORT]", default=None,
+              help="The SMTP server (port default 25, 587 with --starttls, 465 with --ssl).")
+@click.option("--starttls", is_flag=True, help="Upgrade the connection with STARTTLS.")
+@click.option("--ssl", "use_ssl", is_flag=True, help="Connect over TLS from the start (SMTPS).")
+@click.option("--user", default=None, help="Log in as this user (needs --password-env).")
+@click.option("--password-env", "password_env", metavar="VAR", default=None,
+              help="The environment variable holding the password (never given on the command line).")
+@click.option("--max-per-minute", "max_per_minute", type=click.IntRange(min=1), default=None,
+              help="Send at most this many messages a minute.")
+@click.option("--dry-run", is_flag=True, help="List what would be sent; connect to nothing.")
+@exits_cleanly
+def send(out, smtp, starttls, use_ssl, user, password_env, max_per_minute, dry_run):
+    """Delivers the outbox of an output folder by SMTP, never a letter twice (journal: OUT/delivery/sent.jsonl).
+
+    Exit 0 when every letter is accepted, 1 when some were not (each named), 2 for bad usage.
+
+    Example: SMTP_PASSWORD=... dunning-batch send out/2026-11-24 --smtp mail.example.com --starttls
+    --user dunning@example.com --password-env SMTP_PASSWORD --max-per-minute 60
+    """
+    if starttls and use_ssl:
+        raise click.UsageError("--starttls and --ssl exclude each other: STARTTLS upgrades a plain connection, "
+                               "--ssl starts with TLS.")
+    security = "starttls" if starttls else "ssl" if use_ssl else "plain"
+    server = _smtp_server(smtp, security, user, password_env, dry_run)
+    with _letter_progress("sending letters") as on_progress:
+        result = send_outbox(Path(out), server, Pacing(max_per_minute=max_per_minute), dry_run=dry_run,
+                             on_progress=on_progress)
+    _print_delivery(result)
+    sys.exit(0 if result.ok else 1)
+
+
+def _smtp_server(smtp, security, user, password_env, dry_run) -> SmtpServer | None:
+    """The server options checked together; the password is read from the environment only."""
+    if smtp is None:
+        if dry_run:
+            return None
+        raise click.UsageError("Missing option '--smtp'.")
+    if bool(user) != bool(password_env):
+        raise click.UsageError("--user and --password-env go together: the password is read from that variable.")
+    password = None
+    if password_env:
+        password = os.environ.get(password_env)
+        if not password:
+            raise UserError(f"--password-env {password_env}: the environment variable {password_env} is not set "
+                            f"or empty; export it with the SMTP password")
+    host, port = parse_server(smtp, security)
+    return SmtpServer(host, port, security, user, password)
+
+
+def _print_delivery(result: SendResult) -> None:
+    """What was sent, what was not (each named), and one summary line."""
+    if result.dry_run:
+        for letter in result.pending:
+            click.echo(f"would send {letter['letter_id']} to {letter['to']}: {letter['subject']}")
+        click.echo(f"dry run: {len(result.pending)} of {result.outbox} letter(s) to send, "
+                   f"{result.already_sent} already accepted earlier")
+        return
+    for outcome in result.not_accepted:
+        click.echo(f"not accepted: {outcome.letter_id} to {outcome.to}: {outcome.status} after "
+                   f"{outcome.attempts} attempt(s): {outcome.reply}", err=True)
+    for outcome in result.partly_refused:
+        click.echo(f"partly refused (not sent again): {outcome.letter_id} to {outcome.to}: {outcome.reply}",
+                   err=True)
+    for letter in result.not_attempted:
+        click.echo(f"not sent: {letter['letter_id']} to {letter['to']}", err=True)
+    if result.stopped:
+        click.echo(f"stopped: {result.stopped}; run send again to deliver the rest", err=True)
+    accepted = len(result.outcomes) - len(result.not_accepted)
+    click.echo(f"sent {accepted} of {len(result.pending)} letter(s) to send ({result.outbox} in the outbox, "
+               f"{result.already_sent} accepted earlier); {len(result.not_accepted) + len(result.not_attempted)} "
+               f"not accepted" + (f", {len(result.partly_refused)} partly refused" if result.partly_refused else ""))
 
 
 def _print_summary(manifest: dict, out: Path) -> None:

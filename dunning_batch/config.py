@@ -24,15 +24,32 @@ DOC_TYPES = RAISING_TYPES + LOWERING_TYPES
 OPEN_ITEM_COLUMNS = (
     "doc_id", "customer_id", "doc_type", "doc_date", "due_date", "currency", "amount",
     "open_amount", "dunning_level", "last_dunned_on", "blocked", "disputed", "grace_until",
-    "branch",
+    "branch", "compensation_charged", "interest_paid_to",   # the last two: SPEC §9.2, §9.4
 )
 CUSTOMER_COLUMNS = (
     "customer_id", "name", "address", "country", "language", "email", "customer_class",
     "policy", "dunning_blocked", "grace_until", "interest_rate", "delivery", "postal_code",
 )
+# The optional --payments input of SPEC §9.5: parts of documents that were settled.
+PAYMENT_COLUMNS = (
+    "payment_id", "customer_id", "doc_id", "currency", "due_date", "paid_on", "amount", "branch",
+    "interest_charged",
+)
 RATE_DECIMALS = 6  # rates are carried as DECIMAL(18,6) percent
+FEE_TIER_MODES = ("single", "accumulated")
+COMPENSATION_KINDS = ("eu", "uk")
+EU_COMPENSATION = {"EUR": Decimal("40.00")}  # SPEC §9.2: Directive 2011/7/EU art. 6, BGB §288(5)
 
 MISSING = object()
+
+
+@dataclass(frozen=True)
+class FeeTier:
+    """One step of a tiered fee (SPEC §9.1): applies to the part of the overdue total above `over`."""
+
+    over: Decimal
+    fixed: Decimal = Decimal(0)
+    percent: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -45,6 +62,24 @@ class Level:
     template: str
     credit_hold: bool
     payment_term: str | None
+    # SPEC §9: all None / False unless configured
+    fee_percent: Decimal | None = None
+    fee_tiers: dict[str, tuple[FeeTier, ...]] | None = None
+    fee_tier_mode: str | None = None
+    fee_min: dict[str, Decimal] | None = None
+    fee_max: dict[str, Decimal] | None = None
+    compensation: str | None = None
+    post_interest: bool = False
+    late_payment_interest: bool = False
+
+    @property
+    def fee_kind(self) -> str | None:
+        """How the level's fee is priced: 'fixed' (§4.7), 'percent' or 'tiers' (§9.1), or None."""
+        if self.fee_percent is not None:
+            return "percent"
+        if self.fee_tiers is not None:
+            return "tiers"
+        return "fixed" if self.fee is not None else None
 
 
 @dataclass(frozen=True)
@@ -73,6 +108,10 @@ class Policy:
     min_amount: dict[str, Decimal] | None
     levels: tuple[Level, ...]
     interest: Interest
+    # SPEC §9: None unless configured
+    min_percent: Decimal | None = None
+    pre_due_days: int | None = None
+    compensation_amount: dict[str, Decimal] | None = None   # set when a level has compensation = "eu"
 
 
 @dataclass(frozen=True)
@@ -108,9 +147,26 @@ class Config:
     policies: tuple[Policy, ...]
     open_items: InputFormat
     customers: InputFormat
+    payments: InputFormat = field(default_factory=InputFormat)
 
     def policy(self, name: str) -> Policy:
         return next(p for p in self.policies if p.name == name)
+
+    @property
+    def money_rules(self) -> frozenset[str]:
+        """The rules of SPEC §9 this config switches on. Outputs gain columns and files only
+        for these (`outputs.output_files`): with none, they are those of §5 byte for byte."""
+        levels = [lv for p in self.policies for lv in p.levels]
+        rules = {
+            "fee_percent": any(lv.fee_percent is not None for lv in levels),
+            "fee_tiers": any(lv.fee_tiers is not None for lv in levels),
+            "compensation": any(lv.compensation for lv in levels),
+            "min_percent": any(p.min_percent is not None for p in self.policies),
+            "post_interest": any(lv.post_interest for lv in levels),
+            "late_payment_interest": any(lv.late_payment_interest for lv in levels),
+            "pre_due": any(p.pre_due_days is not None for p in self.policies),
+        }
+        return frozenset(name for name, on in rules.items() if on)
 
 
 class _Table:
@@ -228,6 +284,7 @@ def load_config(path: str | Path) -> Config:
     inputs = _Table(top.get("input", "table", {}), "[input]", problems, file)
     open_items = _read_format(inputs, "open_items", OPEN_ITEM_COLUMNS, problems, file)
     customer_fmt = _read_format(inputs, "customers", CUSTOMER_COLUMNS, problems, file)
+    payments_fmt = _read_format(inputs, "payments", PAYMENT_COLUMNS, problems, file)
     inputs.done()
     policies = [
         _read_policy(_Table(p, f"[[policy]] #{i}", problems, file), interest, path)
@@ -235,11 +292,12 @@ def load_config(path: str | Path) -> Config:
     ]
     top.done()
     _check_policies(policies, problems, file)
+    _check_money_rules(policies, run, problems, file)
     if problems:
         raise ConfigError(problems)
     return Config(
         path=path, sha256=hashlib.sha256(raw_bytes).hexdigest(), run=run, sender=sender,
-        policies=tuple(policies), open_items=open_items, customers=customer_fmt,
+        policies=tuple(policies), open_items=open_items, customers=customer_fmt, payments=payments_fmt,
     )
 
 
@@ -380,6 +438,7 @@ def _read_policy(t: _Table, global_interest: Interest, config_path: Path) -> Pol
             template=lt.get("template", "str"),
             credit_hold=lt.get("credit_hold", "bool", False),
             payment_term=lt.get("payment_term", "str", None),
+            **_read_level_money_rules(lt),
         ))
         lt.done()
     policy = Policy(
@@ -391,6 +450,7 @@ def _read_policy(t: _Table, global_interest: Interest, config_path: Path) -> Pol
         min_amount=t.money("min_amount"),
         levels=tuple(levels),
         interest=_read_interest(interest_table, global_interest, config_path),
+        **_read_policy_money_rules(t, levels),
     )
     if not levels:
         t._problem("level", "is missing: a policy needs at least one [[policy.level]]")
@@ -419,3 +479,119 @@ def _check_policies(policies: list[Policy], problems: list[str], file: str) -> N
                 problems.append(f"{file}: [[policy]] {p.name!r}: customer class {cls!r} is already "
                                 f"in policy {owner[cls]!r}")
             owner.setdefault(cls, p.name)
+
+
+# ---------------------------------------------------------------- SPEC §9: money rules
+
+def _percent(t: _Table, key: str, value: Any, what: str = "") -> Decimal | None:
+    """A percent from 0 to 100 with at most RATE_DECIMALS decimals; None (and a problem) otherwise."""
+    if value is None:
+        return None
+    if not 0 <= value <= 100:
+        t._problem(key, f"{what}must be a percent from 0 to 100, not {value}")
+        return None
+    if -value.as_tuple().exponent > RATE_DECIMALS:
+        t._problem(key, f"{what}has more than {RATE_DECIMALS} decimals")
+        return None
+    return value
+
+
+def _read_level_money_rules(lt: _Table) -> dict[str, Any]:
+    """The level keys of SPEC §9.1, §9.2, §9.4, §9.5, checked one by one and together."""
+    fee_percent = _percent(lt, "fee_percent", lt.get("fee_percent", "decimal", None))
+    fee_tiers = _read_fee_tiers(lt) if lt.has("fee_tiers") else None
+    lt.get("fee_tiers", "table", None)  # marks the key as read; its content was checked above
+    mode = lt.get("fee_tier_mode", "str", None, FEE_TIER_MODES)
+    fee_min, fee_max = lt.money("fee_min"), lt.money("fee_max")
+    given = [k for k in ("fee", "fee_percent", "fee_tiers") if lt.has(k)]
+    if len(given) > 1:
+        lt._problem(given[1], f"a level sets at most one of 'fee', 'fee_percent' and 'fee_tiers' "
+                              f"(SPEC §9.1); this one sets {' and '.join(map(repr, given))}")
+    if lt.has("fee_tiers") and not lt.has("fee_tier_mode"):
+        lt._problem("fee_tier_mode", "is required with 'fee_tiers': \"single\" (the highest tier reached "
+                                     "applies) or \"accumulated\" (every tier reached adds its part)")
+    if lt.has("fee_tier_mode") and not lt.has("fee_tiers"):
+        lt._problem("fee_tier_mode", "is set but the level has no 'fee_tiers'")
+    for key in ("fee_min", "fee_max"):
+        if lt.has(key) and not (lt.has("fee_percent") or lt.has("fee_tiers")):
+            lt._problem(key, "clamps a percentage or tiered fee; the level has neither "
+                             "'fee_percent' nor 'fee_tiers'")
+    for code in sorted(set(fee_min or {}) & set(fee_max or {})):
+        if fee_min[code] > fee_max[code]:
+            lt._problem("fee_min", f"{code} {fee_min[code]} is above fee_max {code} {fee_max[code]}")
+    interest = lt.data.get("interest") is True
+    post = lt.get("post_interest", "bool", False)
+    late = lt.get("late_payment_interest", "bool", False)
+    for key, on in (("post_interest", post), ("late_payment_interest", late)):
+        if on and not interest:
+            lt._problem(key, "needs interest = true on the same level (it is interest the level charges)")
+    return {
+        "fee_percent": fee_percent, "fee_tiers": fee_tiers, "fee_tier_mode": mode,
+        "fee_min": fee_min, "fee_max": fee_max,
+        "compensation": lt.get("compensation", "str", None, COMPENSATION_KINDS),
+        "post_interest": post, "late_payment_interest": late,
+    }
+
+
+def _read_fee_tiers(lt: _Table) -> dict[str, tuple[FeeTier, ...]] | None:
+    """fee_tiers = { EUR = [ {over = 0.00, fixed = 5.00}, {over = 1000.00, percent = 1.0} ] }."""
+    raw = lt.data["fee_tiers"]
+    if not isinstance(raw, dict):
+        return None  # lt.get reports the wrong type
+    tiers: dict[str, tuple[FeeTier, ...]] = {}
+    for code, steps in raw.items():
+        if not currencies.is_known(code):
+            lt._problem("fee_tiers", f"names unknown currency code {code!r} (ISO 4217, upper case)")
+            continue
+        if not isinstance(steps, list) or not steps or not all(isinstance(s, dict) for s in steps):
+            lt._problem("fee_tiers", f"{code} must be a non-empty list of tables such as "
+                                     f"{{over = 0.00, fixed = 5.00}}, not {steps!r}")
+            continue
+        parsed = []
+        for number, step in enumerate(steps, start=1):
+            st = _Table(step, f"{lt.where} key 'fee_tiers' {code} tier {number}", lt.problems, lt.file)
+            over, fixed = st.get("over", "decimal"), st.get("fixed", "decimal", Decimal(0))
+            percent = _percent(st, "percent", st.get("percent", "decimal", Decimal(0)))
+            st.done()
+            for key, amount in (("over", over), ("fixed", fixed)):
+                if amount is not None and amount < 0:
+                    st._problem(key, f"must not be negative, not {amount}")
+                elif amount is not None and not currencies.fits_minor_unit(code, amount):
+                    st._problem(key, f"{code} {amount} has more decimals than {code} allows")
+            if over is not None and fixed is not None and percent is not None:
+                parsed.append(FeeTier(over=over, fixed=fixed, percent=percent))
+        if len(parsed) == len(steps):
+            overs = [tier.over for tier in parsed]
+            if overs[0] != 0 or any(b <= a for a, b in zip(overs, overs[1:])):
+                lt._problem("fee_tiers", f"{code}: 'over' must start at 0.00 and rise strictly from tier to "
+                                         f"tier, got {', '.join(map(str, overs))}")
+            tiers[code] = tuple(parsed)
+    return tiers
+
+
+def _read_policy_money_rules(t: _Table, levels: list[Level]) -> dict[str, Any]:
+    """The policy keys of SPEC §9.2, §9.3 and §9.6."""
+    min_percent = _percent(t, "min_percent", t.get("min_percent", "decimal", None))
+    pre_due_days = t.get("pre_due_days", "int", None)
+    if pre_due_days is not None and not 1 <= pre_due_days <= 99:
+        t._problem("pre_due_days", f"must be a number of days from 1 to 99, not {pre_due_days}")
+        pre_due_days = None
+    eu = any(lv.compensation == "eu" for lv in levels)
+    amounts = t.money("compensation_amount")
+    if amounts is not None and not eu:
+        t._problem("compensation_amount", "is set but no level of the policy has compensation = \"eu\"")
+    return {"min_percent": min_percent, "pre_due_days": pre_due_days,
+            "compensation_amount": (amounts if amounts is not None else dict(EU_COMPENSATION)) if eu else None}
+
+
+def _check_money_rules(policies: list[Policy], run: RunSettings, problems: list[str], file: str) -> None:
+    """Checks across tables: rules that need a grouping or an interest setting of the policy."""
+    for p in policies:
+        for lv in p.levels:
+            where = f"{file}: [[policy]] {p.name!r} level {lv.number}"
+            if lv.late_payment_interest and run.grouping != "customer":
+                problems.append(f"{where} key 'late_payment_interest': needs [run] grouping = \"customer\" "
+                                f"(SPEC §9.5), not {run.grouping!r}")
+            if lv.post_interest and not p.interest.include_in_total:
+                problems.append(f"{where} key 'post_interest': posted interest is a receivable, so the "
+                                f"letter's total due must include it; set include_in_total = true")

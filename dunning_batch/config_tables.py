@@ -14,6 +14,7 @@ RATE = pa.decimal128(18, 6)
 def config_tables(config: Config) -> dict[str, pa.Table]:
     """cfg_* relations: policies, classes, levels, fees, minimums, reference rates, currencies."""
     policies, classes, levels, fees, minimums, interest_minimums, rates = [], [], [], [], [], [], []
+    tiers, fee_limits, compensation = [], [], []   # SPEC §9
     for p in config.policies:
         i = p.interest
         policies.append({
@@ -24,6 +25,7 @@ def config_tables(config: Config) -> dict[str, pa.Table]:
             "fixed_rate": i.fixed_rate, "uses_reference_rates": i.reference_rates is not None,
             "has_interest_min": i.min_amount is not None,
             "charges_interest": any(lv.interest for lv in p.levels),
+            "min_percent": p.min_percent, "pre_due_days": p.pre_due_days,
         })
         classes += [{"customer_class": c, "policy": p.name} for c in p.customer_classes]
         for lv in p.levels:
@@ -33,15 +35,29 @@ def config_tables(config: Config) -> dict[str, pa.Table]:
                 "template": lv.template, "credit_hold": lv.credit_hold,
                 "payment_term": lv.payment_term, "is_last": lv.number == len(p.levels),
                 "has_fee_table": lv.fee is not None,
+                "fee_kind": lv.fee_kind, "fee_percent": lv.fee_percent, "fee_tier_mode": lv.fee_tier_mode,
+                "has_fee_min_table": lv.fee_min is not None, "has_fee_max_table": lv.fee_max is not None,
+                "compensation": lv.compensation, "post_interest": lv.post_interest,
+                "late_payment_interest": lv.late_payment_interest,
             })
             fees += [{"policy": p.name, "level": lv.number, "currency": c, "fee": a}
                      for c, a in (lv.fee or {}).items()]
+            for c, steps in (lv.fee_tiers or {}).items():
+                # next_over: where the tier's part of the overdue total ends (NULL for the top tier)
+                nexts = [s.over for s in steps[1:]] + [None]
+                tiers += [{"policy": p.name, "level": lv.number, "currency": c, "over": s.over,
+                           "fixed": s.fixed, "percent": s.percent, "next_over": n} for s, n in zip(steps, nexts)]
+            for c in sorted(set(lv.fee_min or {}) | set(lv.fee_max or {})):
+                fee_limits.append({"policy": p.name, "level": lv.number, "currency": c,
+                                   "fee_min": (lv.fee_min or {}).get(c), "fee_max": (lv.fee_max or {}).get(c)})
         minimums += [{"policy": p.name, "currency": c, "min_amount": a} for c, a in (p.min_amount or {}).items()]
         interest_minimums += [{"policy": p.name, "currency": c, "min_amount": a}
                               for c, a in (i.min_amount or {}).items()]
         # The margin is folded in here: SQL sees the rate in force, reference + margin.
         rates += [{"policy": p.name, "effective_from": day, "rate_percent": rate + i.margin}
                   for day, rate in (i.reference_rates or ())]
+        compensation += [{"policy": p.name, "currency": c, "amount": a}
+                         for c, a in (p.compensation_amount or {}).items()]
     units = currencies.minor_units()
     # Standard type names are always understood (export_value NULL); the mapping adds the export's own.
     doc_types = [{"export_value": None, "doc_type": t} for t in DOC_TYPES] + [
@@ -52,15 +68,26 @@ def config_tables(config: Config) -> dict[str, pa.Table]:
             "min_days_between_letters": pa.int32(), "last_level": pa.int32(),
             "has_min_amount": pa.bool_(), "basis": pa.string(), "calculate_to": pa.string(),
             "include_in_total": pa.bool_(), "fixed_rate": RATE, "uses_reference_rates": pa.bool_(),
-            "has_interest_min": pa.bool_(), "charges_interest": pa.bool_()}),
+            "has_interest_min": pa.bool_(), "charges_interest": pa.bool_(),
+            "min_percent": RATE, "pre_due_days": pa.int32()}),
         "cfg_policy_classes": _table(classes, {"customer_class": pa.string(), "policy": pa.string()}),
         "cfg_levels": _table(levels, {
             "policy": pa.string(), "level": pa.int32(), "days_past_due": pa.int32(),
             "days_to_settle": pa.int32(), "interest": pa.bool_(), "template": pa.string(),
             "credit_hold": pa.bool_(), "payment_term": pa.string(), "is_last": pa.bool_(),
-            "has_fee_table": pa.bool_()}),
+            "has_fee_table": pa.bool_(), "fee_kind": pa.string(), "fee_percent": RATE,
+            "fee_tier_mode": pa.string(), "has_fee_min_table": pa.bool_(), "has_fee_max_table": pa.bool_(),
+            "compensation": pa.string(), "post_interest": pa.bool_(), "late_payment_interest": pa.bool_()}),
         "cfg_level_fees": _table(fees, {"policy": pa.string(), "level": pa.int32(),
                                         "currency": pa.string(), "fee": MONEY}),
+        # SPEC §9.1: fee tiers and the clamps of percentage and tiered fees
+        "cfg_fee_tiers": _table(tiers, {"policy": pa.string(), "level": pa.int32(), "currency": pa.string(),
+                                        "over": MONEY, "fixed": MONEY, "percent": RATE, "next_over": MONEY}),
+        "cfg_fee_limits": _table(fee_limits, {"policy": pa.string(), "level": pa.int32(),
+                                              "currency": pa.string(), "fee_min": MONEY, "fee_max": MONEY}),
+        # SPEC §9.2: the EU compensation per currency of policies with a compensation = "eu" level
+        "cfg_compensation_amounts": _table(compensation, {"policy": pa.string(), "currency": pa.string(),
+                                                          "amount": MONEY}),
         "cfg_min_amounts": _table(minimums, {"policy": pa.string(), "currency": pa.string(),
                                              "min_amount": MONEY}),
         "cfg_interest_min_amounts": _table(interest_minimums, {

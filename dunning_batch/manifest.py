@@ -5,11 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
+
 from . import __version__
 from .config import Config
-from .digest import sha256_of
-from .letters.batches import pdf_digest
-from .outputs import OUTPUT_FILES
+from .delivery.outbox import OUTBOX_FILE
+from .delivery.print_batch import BATCH_CSV, BATCH_PDF
+from .digest import files_digest, sha256_of
+from .outputs import output_files
+
+# Folders of files fingerprinted as a whole (name -> the files it holds); `reconcile` checks them.
+FILE_FOLDERS = {"pdf/": "*.pdf", "outbox/": "*.eml"}
 
 if TYPE_CHECKING:
     from .run import Session
@@ -22,12 +28,13 @@ def build_manifest(session: "Session", folder: Path, pdf: bool) -> dict[str, Any
         return con.execute(sql).fetchall()  # small grouped results only
 
     outputs = {}
-    for f in OUTPUT_FILES:
+    for f in output_files(session.config.money_rules):  # SPEC §9 files only where configured
         count = con.execute(f"SELECT count(*) FROM {f.relation}").fetchone()[0]
         outputs[f.name] = {"sha256": sha256_of(folder / f.name), "rows": count}
     for derived in ("views.sql", "summary.html"):
         outputs[derived] = {"sha256": sha256_of(folder / derived), "rows": None}
-    outputs["pdf/"] = pdf_digest(folder)
+    outputs["pdf/"] = folder_digest(folder, "pdf/")
+    outputs.update(delivery_outputs(folder))
     totals = {
         currency: {"letters": n, "overdue_total": str(overdue), "interest_total": str(interest),
                    "fee_total": str(fee), "total_due": str(due)}
@@ -65,6 +72,27 @@ def build_manifest(session: "Session", folder: Path, pdf: bool) -> dict[str, Any
     }
 
 
+def folder_digest(folder: Path, name: str) -> dict[str, Any]:
+    return files_digest(folder / name.rstrip("/"), FILE_FOLDERS[name])
+
+
+def delivery_outputs(folder: Path) -> dict[str, Any]:
+    """The outbox and the print batch (SPEC §10.2, §10.3), when the run rendered PDFs."""
+    if not (folder / OUTBOX_FILE).is_file():
+        return {}
+    con = duckdb.connect()
+    outputs = {
+        OUTBOX_FILE: {"sha256": sha256_of(folder / OUTBOX_FILE), "rows": con.execute(
+            "SELECT count(*) FROM read_parquet($path)", {"path": str(folder / OUTBOX_FILE)}).fetchone()[0]},
+        "outbox/": folder_digest(folder, "outbox/"),
+        BATCH_CSV: {"sha256": sha256_of(folder / BATCH_CSV), "rows": con.execute(
+            "SELECT count(*) FROM read_csv($path, header = true)", {"path": str(folder / BATCH_CSV)}).fetchone()[0]},
+    }
+    if (folder / BATCH_PDF).is_file():  # none when no letter goes to print
+        outputs[BATCH_PDF] = {"sha256": sha256_of(folder / BATCH_PDF), "rows": None}
+    return outputs
+
+
 def policies_summary(config: Config) -> dict[str, Any]:
     """The rules each policy applied, so `explain` and `reconcile` need only the folder."""
     return {
@@ -80,8 +108,27 @@ def policies_summary(config: Config) -> dict[str, Any]:
             "levels": [{"level": lv.number, "days_past_due": lv.days_past_due,
                         "days_to_settle": lv.days_to_settle, "interest": lv.interest,
                         "template": lv.template, "fee": {c: str(a) for c, a in (lv.fee or {}).items()},
-                        "credit_hold": lv.credit_hold, "payment_term": lv.payment_term}
+                        "credit_hold": lv.credit_hold, "payment_term": lv.payment_term,
+                        **_level_money_rules(lv)}
                        for lv in p.levels],
+            "min_percent": None if p.min_percent is None else str(p.min_percent),
+            "pre_due_days": p.pre_due_days,
+            "compensation_amount": {c: str(a) for c, a in (p.compensation_amount or {}).items()},
         }
         for p in config.policies
+    }
+
+
+def _level_money_rules(level) -> dict[str, Any]:
+    """A level's keys of SPEC §9, as run.json records them."""
+    return {
+        "fee_percent": None if level.fee_percent is None else str(level.fee_percent),
+        "fee_tiers": {c: [{"over": str(t.over), "fixed": str(t.fixed), "percent": str(t.percent)} for t in tiers]
+                      for c, tiers in (level.fee_tiers or {}).items()},
+        "fee_tier_mode": level.fee_tier_mode,
+        "fee_min": {c: str(a) for c, a in (level.fee_min or {}).items()},
+        "fee_max": {c: str(a) for c, a in (level.fee_max or {}).items()},
+        "compensation": level.compensation,
+        "post_interest": level.post_interest,
+        "late_payment_interest": level.late_payment_interest,
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,17 @@ class OutputFile:
     relation: str
     order_by: str
     columns: str = "*"
+    rule: str | None = None          # a file of SPEC §9: written only when this rule is configured
+    without: tuple[str, ...] = ()    # columns of §9 rules that are not configured, left out
 
     @property
     def is_csv(self) -> bool:
         return self.name.endswith(".csv")
+
+    @property
+    def select(self) -> str:
+        """The select list written: the columns minus those of rules not configured."""
+        return f"* EXCLUDE ({', '.join(self.without)})" if self.without else self.columns
 
 
 ANALYST_VIEWS_DIR = Path(__file__).resolve().parent.parent / "sql" / "views"
@@ -45,7 +52,34 @@ OUTPUT_FILES = (
     OutputFile("item_details.parquet", "item_details", "doc_id"),
     OutputFile("rejected.parquet", "rejected", "source, row_number",
                "source_file, source, row_number, reason, row_text, currency, open_amount"),
+    # SPEC §9.2, §9.4, §9.5: only when their rules are configured
+    OutputFile("compensation_documents.csv", "compensation_documents", "letter_id, fee_doc_id",
+               rule="compensation"),
+    OutputFile("interest_documents.csv", "interest_documents", "letter_id", rule="post_interest"),
+    OutputFile("payments_charged.csv", "payments_charged", "payment_id", rule="late_payment_interest"),
 )
+
+# Columns the rules of SPEC §9 add to the files of §5 (relation -> column -> rule): every
+# stage computes them, but a file has them only when their rule is configured, so that a
+# config without §9 keys writes the files of §5 byte for byte.
+RULE_COLUMNS = {
+    "letters": {"compensation_total": "compensation"},
+    "letter_lines": {"compensation_amount": "compensation"},
+    "levels_update": {"compensation_charged": "compensation", "interest_paid_to": "post_interest"},
+    "item_details": {"open_balance": "min_percent", "compensation_charged": "compensation",
+                     "interest_paid_to": "post_interest"},
+}
+
+
+def output_files(rules: frozenset[str] = frozenset()) -> tuple[OutputFile, ...]:
+    """The data files of a run whose config switches on `rules` (Config.money_rules)."""
+    files = []
+    for f in OUTPUT_FILES:
+        if f.rule is not None and f.rule not in rules:
+            continue
+        without = tuple(c for c, rule in RULE_COLUMNS.get(f.relation, {}).items() if rule not in rules)
+        files.append(replace(f, without=without))
+    return tuple(files)
 
 # Column types of the CSV outputs, so analysts' views read amounts as DECIMAL, never DOUBLE.
 CSV_TYPES = {
@@ -58,6 +92,10 @@ CSV_TYPES = {
                       "amount": "DECIMAL(18,2)", "doc_date": "DATE", "due_date": "DATE",
                       "letter_id": "VARCHAR", "description": "VARCHAR"},
 }
+CSV_TYPES["levels_update"].update(compensation_charged="BOOLEAN", interest_paid_to="DATE")
+CSV_TYPES["compensation_documents"] = CSV_TYPES["interest_documents"] = dict(CSV_TYPES["fee_documents"])
+CSV_TYPES["payments_charged"] = {"payment_id": "VARCHAR", "letter_id": "VARCHAR",
+                                 "interest_amount": "DECIMAL(18,2)"}
 
 
 def check_target(out: Path, force: bool) -> None:
@@ -113,24 +151,25 @@ def _pid_alive(text: str) -> bool:
     return True
 
 
-def write_data_files(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
-    for f in OUTPUT_FILES:
+def write_data_files(con: duckdb.DuckDBPyConnection, folder: Path,
+                     files: tuple[OutputFile, ...] = output_files()) -> None:
+    for f in files:
         fmt = "(FORMAT csv, HEADER true, DATEFORMAT '%Y-%m-%d')" if f.is_csv else \
               "(FORMAT parquet, COMPRESSION zstd)"
-        con.execute(f"COPY (SELECT {f.columns} FROM {f.relation} ORDER BY {f.order_by}) TO $path {fmt}",
+        con.execute(f"COPY (SELECT {f.select} FROM {f.relation} ORDER BY {f.order_by}) TO $path {fmt}",
                     {"path": str(folder / f.name)})
 
 
-def views_sql() -> str:
+def views_sql(files: tuple[OutputFile, ...] = output_files()) -> str:
     """CREATE VIEW statements over the folder's files, relative to the folder itself."""
     lines = ["-- Views over this run's outputs. Open DuckDB in this folder and run: .read views.sql", ""]
     seen = set()
-    for f in OUTPUT_FILES:
+    for f in files:
         if f.relation in seen:
             continue
         seen.add(f.relation)
         if f.is_csv:
-            types = ", ".join(f"'{k}': '{v}'" for k, v in CSV_TYPES[f.relation].items())
+            types = ", ".join(f"'{k}': '{v}'" for k, v in CSV_TYPES[f.relation].items() if k not in f.without)
             source = f"read_csv('{f.name}', header = true, columns = {{{types}}})"
         else:
             source = f"read_parquet('{f.name}')"

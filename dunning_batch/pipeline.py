@@ -20,17 +20,22 @@ SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 MACROS = "00_macros"
 
 # Inputs as typed relations and every problem in them (SPEC §2.3).
-INPUT_STAGES = ("01_customers_parsed", "02_open_items_parsed", "03_problems")
+INPUT_STAGES = ("01_customers_parsed", "02_open_items_parsed", "02_payments_parsed", "03_problems")
 # From accepted items to every output relation (SPEC §4, §5).
 DECISION_STAGES = (
     "04_rejected",
     "05_items",
+    "06_payments",              # SPEC §9.5
     "20_exclusions",
     "30_advance",
     "40_candidate_lines",
     "45_letter_gates",
+    "46_pre_due_lines",         # SPEC §9.6
+    "47_letter_items",
     "50_letter_heads",
     "55_interest_lines",
+    "56_compensation_lines",    # SPEC §9.2
+    "57_letter_fees",           # SPEC §4.7, §9.1
     "60_letters",
     "70_letter_lines",
     "71_decisions",
@@ -39,6 +44,9 @@ DECISION_STAGES = (
     "74_fee_documents",
     "75_recipients",
     "76_item_details",
+    "77_compensation_documents",  # SPEC §9.2
+    "78_interest_documents",      # SPEC §9.4
+    "79_payments_charged",        # SPEC §9.5
 )
 _PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -68,7 +76,7 @@ def run_stage(con: duckdb.DuckDBPyConnection, stage: str, params: dict[str, Any]
     started = time.perf_counter()
     try:
         con.execute(f"CREATE OR REPLACE TABLE {name} AS\n{sql}", bound)
-        rows = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+        [(rows,)] = con.execute(f"SELECT count(*) FROM {name}").fetchall()  # fetchall: leaves no open result
     except duckdb.Error as exc:
         raise StageError(f"stage {stage} (sql/{stage}.sql) failed: {exc}") from exc
     except KeyError as exc:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import re
@@ -22,8 +23,11 @@ from .config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, Config, load_config
 from .config_tables import config_tables
 from .errors import ConfigError, InputError, UserError
 from .manifest import build_manifest
-from .outputs import AtomicFolder, check_target, views_sql, write_data_files, write_json
+from .outputs import AtomicFolder, check_target, output_files, views_sql, write_data_files, write_json
+from .payments import load_payments, payment_params
 from .pipeline import DECISION_STAGES, INPUT_STAGES, StageLog, define_macros, run_stages
+from .delivery.outbox import write_outbox
+from .delivery.print_batch import write_print_batch
 from .letters.batches import has_letter, pdf_digest, render_letters
 from .letters.templating import template_names
 from .readers import RawInput, load_raw
@@ -52,8 +56,12 @@ class Session:
 
 def open_session(config_path: str | Path, open_items: str | Path, customers: str | Path,
                  as_of: dt.date, on_stage: Callable | None = None, memory_limit: str | None = None,
-                 temp_dir: Path | None = None) -> Session:
-    """Load config and inputs and run the input stages; raise on any unreadable file."""
+                 temp_dir: Path | None = None, shard: tuple[int, int] | None = None,
+                 stages: tuple[str, ...] = INPUT_STAGES, payments: str | Path | None = None) -> Session:
+    """Load config and inputs and run the input stages; raise on any unreadable file.
+
+    With `shard` = (k, n), only the customers of shard k of n (and their items) are kept.
+    """
     config = load_config(config_path)
     con = connect(memory_limit, temp_dir)
     for name, table in config_tables(config).items():
@@ -69,6 +77,11 @@ def open_session(config_path: str | Path, open_items: str | Path, customers: str
         "open_items": load_raw(con, open_items, "open_items", config.open_items, OPEN_ITEM_COLUMNS,
                                REQUIRED_ITEM_COLUMNS),
     }
+    raw_payments = load_payments(con, payments, config)  # SPEC §9.5; empty without --payments
+    if raw_payments is not None:
+        inputs["payments"] = raw_payments
+    if shard is not None:
+        keep_shard(con, shard)
     log.seconds["read_inputs"] = round(time.perf_counter() - started, 3)
     params = {
         "as_of": as_of,
@@ -84,9 +97,24 @@ def open_session(config_path: str | Path, open_items: str | Path, customers: str
         "customers_decimal_comma": config.customers.decimal_comma,
         "items_file": str(inputs["open_items"].path),
         "customers_file": str(inputs["customers"].path),
+        **payment_params(config, raw_payments),
     }
-    run_stages(con, INPUT_STAGES, params, log)
+    run_stages(con, stages, params, log)
     return Session(con, config, inputs, params, log)
+
+
+def keep_shard(con: duckdb.DuckDBPyConnection, shard: tuple[int, int]) -> None:
+    """Keep only shard k of n: customers by a stable hash of their id, items with them."""
+    k, n = shard
+    for table in ("raw_customers", "raw_open_items", "raw_payments"):
+        con.execute(f"ALTER {_kind(con, table)} {table} RENAME TO {table}_all")
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM {table}_all WHERE shard_of(customer_id, $n) = $k",
+                    {"n": n, "k": k})
+
+
+def _kind(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    [(is_view,)] = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = $n", {"n": name}).fetchall()
+    return "VIEW" if is_view else "TABLE"
 
 
 MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
@@ -112,7 +140,8 @@ def problem_lines(session: Session, limit: int = MAX_PROBLEMS) -> tuple[list[str
         """
         SELECT source, min(_row) AS first_row, count(*) AS n, column_name, message
         FROM problems GROUP BY source, column_name, message
-        ORDER BY CASE source WHEN 'open_items' THEN 1 ELSE 2 END, first_row, column_name, message
+        ORDER BY CASE source WHEN 'open_items' THEN 1 WHEN 'customers' THEN 2 ELSE 3 END, first_row,
+                 column_name, message
         """
     ).fetchall()
     lines = []
@@ -123,9 +152,9 @@ def problem_lines(session: Session, limit: int = MAX_PROBLEMS) -> tuple[list[str
 
 
 def validate(config_path: str | Path, open_items: str | Path, customers: str | Path,
-             as_of: dt.date | None = None) -> list[str]:
+             as_of: dt.date | None = None, payments: str | Path | None = None) -> list[str]:
     """Every problem in the config and inputs, as lines; an empty list when all is well."""
-    session = open_session(config_path, open_items, customers, as_of or dt.date.today())
+    session = open_session(config_path, open_items, customers, as_of or dt.date.today(), payments=payments)
     lines, total = problem_lines(session)
     if lines:
         return lines + ([f"... and {total - len(lines)} more problem(s)"] if total > len(lines) else [])
@@ -141,22 +170,46 @@ def validate(config_path: str | Path, open_items: str | Path, customers: str | P
 
 def run(config_path: str | Path, open_items: str | Path, customers: str | Path, as_of: dt.date,
         out: str | Path, *, force: bool = False, strict: bool | None = None, pdf: bool = True,
-        workers: int | None = None, memory_limit: str | None = None, on_stage: Callable | None = None,
-        on_progress: Callable | None = None) -> RunResult:
-    """The nightly job: decide every item, write every output of SPEC §5 into `out` atomically."""
+        workers: int | None = None, memory_limit: str | None = None, dask: str | None = None,
+        on_stage: Callable | None = None, on_progress: Callable | None = None,
+        payments: str | Path | None = None) -> RunResult:
+    """The nightly job: decide every item, write every output of SPEC §5 into `out` atomically.
+
+    `payments` is the optional payments export of SPEC §9.5 (`--payments`).
+
+    With `dask` (a scheduler address or "local:N"), shards of customers run on a Dask cluster.
+    """
     out = Path(out)
     check_target(out, force)
+    if dask is not None:
+        from .distributed import run_distributed  # dask is needed only here
+
+        if payments is not None:
+            raise UserError("--payments is not supported with --dask yet; run the night without --dask")
+        return run_distributed(dask, config_path, open_items, customers, as_of, out, force=force,
+                               strict=strict, pdf=pdf, on_stage=on_stage)
     spill = out.parent / f".{out.name}.spill-{os.getpid()}"  # DuckDB's temp files, removed at the end
     try:
         return _run(config_path, open_items, customers, as_of, out, force, strict, pdf, workers,
-                    memory_limit, spill, on_stage, on_progress)
+                    memory_limit, spill, on_stage, on_progress, payments)
     finally:
         shutil.rmtree(spill, ignore_errors=True)
 
 
 def _run(config_path, open_items, customers, as_of, out, force, strict, pdf, workers, memory_limit, spill,
-         on_stage, on_progress) -> RunResult:
-    session = open_session(config_path, open_items, customers, as_of, on_stage, memory_limit, spill)
+         on_stage, on_progress, payments=None) -> RunResult:
+    session = open_session(config_path, open_items, customers, as_of, on_stage, memory_limit, spill,
+                           payments=payments)
+    check_inputs(session, strict, pdf)
+    run_stages(session.con, DECISION_STAGES, session.params, session.log)
+    check_decisions(session, pdf)
+    render = functools.partial(render_letters, sender=session.config.sender, workers=workers,
+                               on_progress=on_progress)
+    return write_folder(session, out, force, pdf, render)
+
+
+def check_inputs(session: Session, strict: bool | None, pdf: bool) -> None:
+    """Stop before deciding anything when the inputs (strict) or the templates are wrong."""
     session.params["render_pdf"] = pdf
     if pdf:
         _check_templates(session.config)
@@ -165,18 +218,35 @@ def _run(config_path, open_items, customers, as_of, out, force, strict, pdf, wor
         lines, total = problem_lines(session)
         if lines:
             raise InputError(lines, more=total - len(lines))
-    run_stages(session.con, DECISION_STAGES, session.params, session.log)
+
+
+def check_decisions(session: Session, pdf: bool) -> None:
+    """Problems only the decided night shows (a rate table too short, no sender email)."""
     _check_rate_coverage(session)
+    if pdf:
+        _check_sender_email(session)
+
+
+def write_folder(session: Session, out: Path, force: bool, pdf: bool,
+                 render: Callable[[Path], Any]) -> RunResult:
+    """Write every output of the decided session into `out` atomically; `render` makes the PDFs."""
+    as_of = session.params["as_of"]
     with AtomicFolder(out, force) as folder:
         started = time.perf_counter()
-        write_data_files(session.con, folder.path)
-        (folder.path / "views.sql").write_text(views_sql(), encoding="utf-8")
+        files = output_files(session.config.money_rules)  # SPEC §9: columns and files of configured rules
+        write_data_files(session.con, folder.path, files)
+        (folder.path / "views.sql").write_text(views_sql(files), encoding="utf-8")
         write_summary(folder.path, as_of)
         session.log.seconds["write_outputs"] = round(time.perf_counter() - started, 3)
         if pdf:
             started = time.perf_counter()
-            render_letters(folder.path, session.config.sender, workers, on_progress=on_progress)
+            render(folder.path)
             session.log.seconds["render_pdfs"] = round(time.perf_counter() - started, 3)
+            started = time.perf_counter()
+            # SPEC §10.2, §10.3: the emails and the printer's batch, made from the PDFs just written
+            write_outbox(folder.path, session.config.sender)
+            write_print_batch(folder.path)
+            session.log.seconds["delivery_files"] = round(time.perf_counter() - started, 3)
         manifest = build_manifest(session, folder.path, pdf)
         write_json(folder.path / "run.json", manifest)
         folder.commit()
@@ -206,6 +276,18 @@ def _check_templates(config: Config) -> None:
             if level.template not in known:
                 raise ConfigError(f"{config.path}: [[policy]] {policy.name!r} level {level.number} key 'template': "
                                   f"no template {level.template!r} in templates/ (have: {', '.join(sorted(known))})")
+
+
+def _check_sender_email(session: Session) -> None:
+    """Letters going by email need the sender's address: their From and Message-ID (SPEC §10.2)."""
+    email = session.config.sender.get("email") or ""
+    if re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", email):
+        return
+    by_email = session.con.execute(
+        "SELECT count(*) FROM recipients WHERE delivery IN ('email', 'both')").fetchone()[0]
+    if by_email:
+        raise ConfigError(f"{session.config.path}: [sender] key 'email': {email!r} is not an email address, "
+                          f"and {by_email} letter(s) go by email (From and Message-ID need it)")
 
 
 def _check_rate_coverage(session: Session) -> None:

@@ -68,3 +68,8 @@ CREATE OR REPLACE MACRO days_30e(d1, d2) AS
 -- The deterministic letter id of SPEC §5.
 CREATE OR REPLACE MACRO letter_id_of(run_date, letter_key) AS
     'DL-' || strftime(run_date, '%Y%m%d') || '-' || left(sha256(letter_key), 10);
+
+-- The shard of a customer id for distributed runs: a stable hash (md5), the same on
+-- every machine and every run.
+CREATE OR REPLACE MACRO shard_of(customer_id, shards) AS
+    coalesce(CAST(('0x' || left(md5(trim(customer_id)), 8)) AS UBIGINT) % shards, 0);

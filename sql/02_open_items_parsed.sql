@@ -31,10 +31,13 @@ parsed AS (
         parse_bool(r.disputed)                            AS disputed,
         parse_date(r.grace_until, $items_date_format)     AS grace_until,
         blank(r.branch)                                   AS branch,
+        parse_bool(r.compensation_charged)                AS compensation_charged,  -- SPEC §9.2
+        parse_date(r.interest_paid_to, $items_date_format) AS interest_paid_to,    -- SPEC §9.4
         -- the text, only to tell "empty" from "does not parse" below
         blank(r.doc_date) AS t_doc_date, blank(r.due_date) AS t_due_date, blank(r.amount) AS t_amount,
         blank(r.last_dunned_on) AS t_last_dunned, blank(r.blocked) AS t_blocked,
-        blank(r.disputed) AS t_disputed, blank(r.grace_until) AS t_grace
+        blank(r.disputed) AS t_disputed, blank(r.grace_until) AS t_grace,
+        blank(r.compensation_charged) AS t_compensation_charged, blank(r.interest_paid_to) AS t_interest_paid_to
     FROM raw_open_items AS r
     LEFT JOIN cfg_doc_types AS mapped ON mapped.export_value = trim(r.doc_type)
     LEFT JOIN cfg_doc_types AS standard
@@ -50,6 +53,7 @@ SELECT
     t.minor_unit, t.amount, t.open_amount, t.level_before, t.last_dunned_before,
     coalesce(t.blocked, false) AS blocked, coalesce(t.disputed, false) AS disputed,
     t.grace_until, t.branch,
+    coalesce(t.compensation_charged, false) AS compensation_charged, t.interest_paid_to,
     c.customer_id IS NOT NULL AS customer_known,
     c.customer_name, c.language, c.dunning_blocked, c.customer_grace_until, c.customer_interest_rate,
     c.policy, pol.last_level,
@@ -68,6 +72,8 @@ SELECT
                               OR (t.minor_unit = 0 AND (round(t.open_amount, 0) <> t.open_amount
                                                         OR round(t.amount, 0) <> t.amount))))
     OR is_null_word(t.branch)
+    OR (t.compensation_charged IS NULL AND t.t_compensation_charged IS NOT NULL)
+    OR (t.interest_paid_to IS NULL AND t.t_interest_paid_to IS NOT NULL)
     AS suspect
 FROM typed AS t
 LEFT JOIN customers AS c USING (customer_id)

@@ -1,6 +1,7 @@
 -- problems: one row per problem found in the inputs (SPEC §2.3), before anything is written.
--- Grain: (source, _row, column_name, message); source is 'customers' or 'open_items'.
--- Inputs: raw_* (text as exported), *_parsed (typed, NULL where unparseable), cfg_*.
+-- Grain: (source, _row, column_name, message); source is 'customers', 'open_items' or
+-- 'payments' (SPEC §9.5). Inputs: raw_* (text as exported), *_parsed (typed, NULL where
+-- unparseable), cfg_*.
 WITH
 c AS MATERIALIZED (
     SELECT p.*, r.customer_id AS t_customer_id, r.name AS t_name, r.dunning_blocked AS t_blocked,
@@ -18,7 +19,8 @@ i AS MATERIALIZED (
            r.doc_date AS t_doc_date, r.due_date AS t_due_date, r.currency AS t_currency,
            r.amount AS t_amount, r.open_amount AS t_open_amount, r.dunning_level AS t_level,
            r.last_dunned_on AS t_last_dunned, r.blocked AS t_blocked, r.disputed AS t_disputed,
-           r.grace_until AS t_grace, r.branch AS t_branch
+           r.grace_until AS t_grace, r.branch AS t_branch,
+           r.compensation_charged AS t_compensation_charged, r.interest_paid_to AS t_interest_paid_to
     FROM open_items_parsed AS p
     JOIN raw_open_items AS r USING (_row)
     WHERE p.suspect
@@ -26,6 +28,13 @@ i AS MATERIALIZED (
 doc_ids AS (
     SELECT doc_id, count(*) AS n, min(_row) AS first_row FROM open_items_parsed
     WHERE doc_id IS NOT NULL GROUP BY doc_id HAVING count(*) > 1
+),
+policy_currencies AS MATERIALIZED (
+    -- only for the policies whose levels have per-currency tables of SPEC §9 (none: no scan)
+    SELECT DISTINCT policy, currency FROM open_items_parsed
+    WHERE currency IS NOT NULL
+      AND policy IN (SELECT policy FROM cfg_levels
+                     WHERE fee_kind = 'tiers' OR has_fee_min_table OR has_fee_max_table OR compensation = 'eu')
 ),
 -- (policy, currency) pairs whose config tables lack the currency (SPEC §3.2)
 money_gaps AS (
@@ -45,6 +54,40 @@ money_gaps AS (
     WHERE p.has_interest_min AND p.charges_interest
       AND NOT EXISTS (SELECT 1 FROM cfg_interest_min_amounts m
                       WHERE m.policy = i.policy AND m.currency = i.currency)
+    UNION ALL
+    -- SPEC §9.1, §9.2: the money rules' own per-currency tables
+    SELECT pc.policy, pc.currency, kind.setting || ' of level ' || l.level
+    FROM policy_currencies AS pc JOIN cfg_levels AS l USING (policy)
+    CROSS JOIN LATERAL (
+        SELECT 'fee_tiers' AS setting WHERE l.fee_kind = 'tiers' AND NOT EXISTS (
+            SELECT 1 FROM cfg_fee_tiers t WHERE t.policy = pc.policy AND t.level = l.level AND t.currency = pc.currency)
+        UNION ALL
+        SELECT 'fee_min' WHERE l.has_fee_min_table AND NOT EXISTS (
+            SELECT 1 FROM cfg_fee_limits f WHERE f.policy = pc.policy AND f.level = l.level
+                                             AND f.currency = pc.currency AND f.fee_min IS NOT NULL)
+        UNION ALL
+        SELECT 'fee_max' WHERE l.has_fee_max_table AND NOT EXISTS (
+            SELECT 1 FROM cfg_fee_limits f WHERE f.policy = pc.policy AND f.level = l.level
+                                             AND f.currency = pc.currency AND f.fee_max IS NOT NULL)
+    ) AS kind
+    UNION ALL
+    SELECT pc.policy, pc.currency, 'compensation_amount (a level has compensation = "eu")'
+    FROM policy_currencies AS pc
+    WHERE pc.policy IN (SELECT policy FROM cfg_levels WHERE compensation = 'eu')
+      AND NOT EXISTS (SELECT 1 FROM cfg_compensation_amounts a WHERE a.policy = pc.policy AND a.currency = pc.currency)
+),
+-- SPEC §9.2: invoices of a policy that charges the UK compensation (GBP, by the original amount)
+uk_invoices AS (
+    SELECT i._row, i.currency, i.amount, i.compensation_charged, i.policy,
+           (SELECT min(level) FROM cfg_levels AS l WHERE l.policy = i.policy AND l.compensation = 'uk') AS uk_level
+    FROM open_items_parsed AS i
+    WHERE i.doc_type = 'invoice' AND i.policy IN (SELECT policy FROM cfg_levels WHERE compensation = 'uk')
+),
+-- SPEC §9.5: the payments input, when given
+pay AS MATERIALIZED (SELECT * FROM payments_parsed),
+payment_ids AS (
+    SELECT payment_id, count(*) AS n, min(_row) AS first_row FROM pay
+    WHERE payment_id IS NOT NULL GROUP BY payment_id HAVING count(*) > 1
 )
 
 -- customers -------------------------------------------------------------------------
@@ -174,3 +217,86 @@ SELECT 'open_items', i._row, 'currency',
        'policy ''' || g.policy || ''' has no ' || g.setting || ' for ' || g.currency
        || '; add ' || g.currency || ' to that table in the config'
 FROM open_items_parsed AS i JOIN money_gaps AS g USING (policy, currency)
+
+-- open items: the columns of SPEC §9.2 and §9.4 ----------------------------------
+UNION ALL
+SELECT 'open_items', _row, 'compensation_charged', not_a(t_compensation_charged, 'true or false')
+FROM i WHERE blank(t_compensation_charged) IS NOT NULL AND parse_bool(t_compensation_charged) IS NULL
+UNION ALL
+SELECT 'open_items', _row, 'interest_paid_to', not_a(t_interest_paid_to, 'a date in the format ' || $items_date_format)
+FROM i WHERE blank(t_interest_paid_to) IS NOT NULL AND interest_paid_to IS NULL
+UNION ALL
+SELECT 'open_items', _row, 'currency',
+       'is ' || currency || ', but policy ''' || policy || ''' charges the UK compensation (level ' || uk_level
+       || ' has compensation = "uk"), which is in GBP only'
+FROM uk_invoices WHERE currency <> 'GBP'
+UNION ALL
+SELECT 'open_items', _row, 'amount',
+       'is empty, but policy ''' || policy || ''' charges the UK compensation (level ' || uk_level
+       || ' has compensation = "uk"), which is set by the invoice''s original amount'
+FROM uk_invoices WHERE amount IS NULL AND NOT compensation_charged
+
+-- payments (SPEC §9.5) ------------------------------------------------------------
+UNION ALL
+SELECT 'payments', _row, 'payment_id',
+       CASE WHEN payment_id IS NULL THEN 'is empty; every payment needs an id' ELSE not_a(payment_id, 'a payment id') END
+FROM pay WHERE payment_id IS NULL OR is_null_word(payment_id)
+UNION ALL
+SELECT 'payments', pay._row, 'payment_id',
+       '''' || pay.payment_id || ''' appears ' || ids.n || ' times (first at row ' || ids.first_row
+       || '); payment ids must be unique'
+FROM pay JOIN payment_ids AS ids USING (payment_id)
+UNION ALL
+SELECT 'payments', _row, 'customer_id',
+       CASE WHEN customer_id IS NULL THEN 'is empty; every payment needs a customer'
+            WHEN is_null_word(customer_id) THEN not_a(customer_id, '')
+            ELSE 'customer ''' || customer_id || ''' is not in the customers file' END
+FROM pay WHERE customer_id IS NULL OR is_null_word(customer_id) OR NOT customer_known
+UNION ALL
+SELECT 'payments', _row, 'doc_id',
+       CASE WHEN doc_id IS NULL THEN 'is empty; every payment names the document it settled'
+            ELSE not_a(doc_id, 'a document id') END
+FROM pay WHERE doc_id IS NULL OR is_null_word(doc_id)
+UNION ALL
+SELECT 'payments', _row, 'currency',
+       CASE WHEN blank(t_currency) IS NULL THEN 'is empty; every payment needs its ISO 4217 currency code'
+            ELSE not_a(t_currency, 'a known ISO 4217 currency code') END
+FROM pay WHERE currency IS NULL
+UNION ALL
+SELECT 'payments', _row, 'currency',
+       'is ' || currency || ', but document ''' || doc_id || ''' is in ' || doc_currency
+       || ' in the open items; a payment settles its document in the document''s currency'
+FROM pay WHERE currency <> doc_currency
+UNION ALL
+SELECT 'payments', _row, 'customer_id',
+       'is ''' || customer_id || ''', but document ''' || doc_id || ''' belongs to customer '''
+       || doc_customer_id || ''' in the open items'
+FROM pay WHERE customer_id <> doc_customer_id
+UNION ALL
+SELECT 'payments', _row, col,
+       CASE WHEN blank(t) IS NULL THEN 'is empty; every payment needs its ' || what
+            ELSE not_a(t, 'a date in the format ' || $payments_date_format) END
+FROM (SELECT _row, 'due_date' AS col, t_due_date AS t, due_date AS v, 'document''s due date' AS what FROM pay
+      UNION ALL SELECT _row, 'paid_on', t_paid_on, paid_on, 'payment date' FROM pay)
+WHERE v IS NULL
+UNION ALL
+SELECT 'payments', _row, 'paid_on', 'is ' || paid_on || ', after the run date ' || $as_of::DATE
+       || '; a payment cannot have been made yet'
+FROM pay WHERE paid_on > $as_of::DATE
+UNION ALL
+SELECT 'payments', _row, 'amount',
+       CASE WHEN blank(t_amount) IS NULL THEN 'is empty; every payment needs the amount it settled'
+            WHEN amount IS NULL THEN not_a(t_amount, 'a plain decimal amount (digits, one decimal ' ||
+                 CASE WHEN $payments_decimal_comma THEN 'comma' ELSE 'point' END || ', at most 2 decimals)')
+            WHEN amount <= 0 THEN 'must be above zero (the part of the document the payment settled), not '
+                                  || trim(t_amount)
+            ELSE trim(t_amount) || ' has more decimals than ' || currency || ' allows (' || minor_unit || ')' END
+FROM pay
+WHERE amount IS NULL OR amount <= 0
+   OR CASE minor_unit WHEN 0 THEN round(amount, 0) <> amount WHEN 1 THEN round(amount, 1) <> amount ELSE false END
+UNION ALL
+SELECT 'payments', _row, 'interest_charged', not_a(t_interest_charged, 'true or false')
+FROM pay WHERE blank(t_interest_charged) IS NOT NULL AND parse_bool(t_interest_charged) IS NULL
+UNION ALL
+SELECT 'payments', _row, 'branch', not_a(t_branch, '')
+FROM pay WHERE is_null_word(t_branch)

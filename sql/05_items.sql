@@ -6,6 +6,7 @@ SELECT
     i.minor_unit, i.amount, i.open_amount, i.level_before, i.last_dunned_before, i.blocked,
     i.disputed, i.grace_until, i.branch, i.customer_name, i.language, i.dunning_blocked,
     i.customer_grace_until, i.customer_interest_rate, i.policy,
+    i.compensation_charged, i.interest_paid_to,          -- SPEC §9.2, §9.4
     p.last_level, p.sequential, p.min_days_between_letters,
     datediff('day', i.due_date, $as_of::DATE) AS days_past_due
 FROM open_items_parsed AS i

@@ -1,20 +1,36 @@
 -- interest_lines: one row per interest line (SPEC §4.6): per overdue invoice, debit memo
 -- or refund of a letter whose level charges interest, one line per maximal run of days
--- with one rate, from due_date + 1 through the letter's interest end date.
--- Grain: (letter_id, doc_id, interest_from). A line with a NULL rate is a day no
--- reference rate covers; the pipeline reports it as a config error.
--- Inputs: letter_heads, candidate_lines, cfg_policies, cfg_reference_rates,
+-- with one rate, from the day after max(due_date, interest_paid_to) (§9.4: a day posted
+-- before is never charged again) through the letter's interest end date.
+-- Lines of type 'late_interest' (§9.5, levels with late_payment_interest, grouping customer):
+-- per payment of the letter's key made after its due date and not yet charged, the interest
+-- on the paid amount from due_date + 1 through paid_on, split by rate the same way.
+-- Grain: (letter_id, line_type, doc_id, payment_id, interest_from). A line with a NULL rate
+-- is a day no reference rate covers; the pipeline reports it as a config error.
+-- Inputs: letter_heads, letter_items, payments, cfg_policies, cfg_reference_rates,
 -- cfg_interest_min_amounts.
 WITH
 charged AS (
-    SELECT h.letter_id, h.policy, h.currency, h.interest_to, i.doc_id, i.open_amount, i.due_date,
+    SELECT h.letter_id, h.policy, h.currency, h.interest_to, 'interest' AS line_type, i.doc_id,
+           NULL::VARCHAR AS payment_id, i.open_amount, i.due_date,
+           greatest(i.due_date, coalesce(i.interest_paid_to, i.due_date)) AS charged_after,
            i.minor_unit, i.customer_interest_rate, p.basis, p.fixed_rate
     FROM letter_heads AS h
-    JOIN candidate_lines AS i USING (letter_id)
+    JOIN letter_items AS i USING (letter_id)
     JOIN cfg_policies AS p ON p.policy = h.policy
     WHERE h.interest AND i.line_type = 'overdue'
       AND i.doc_type IN ('invoice', 'debit_memo', 'refund')   -- no interest on fees or credits
-      AND i.due_date < h.interest_to
+      AND greatest(i.due_date, coalesce(i.interest_paid_to, i.due_date)) < h.interest_to
+    UNION ALL
+    -- SPEC §9.5: interest on late payments, on the paid amount up to the payment date
+    SELECT h.letter_id, h.policy, h.currency, pm.paid_on, 'late_interest', pm.doc_id, pm.payment_id,
+           pm.amount, pm.due_date, pm.due_date, pm.minor_unit, pm.customer_interest_rate, p.basis, p.fixed_rate
+    FROM letter_heads AS h
+    JOIN payments AS pm
+      ON pm.customer_id = h.customer_id AND pm.currency = h.currency AND pm.branch_part = h.branch_part
+    JOIN cfg_policies AS p ON p.policy = h.policy
+    WHERE h.interest AND h.late_payment_interest AND $grouping = 'customer'
+      AND NOT pm.interest_charged AND pm.paid_on > pm.due_date
 ),
 steps AS (
     SELECT policy, effective_from, rate_percent,
@@ -32,21 +48,21 @@ runs AS (
     GROUP BY policy, run_no, rate_percent
 ),
 segments AS (
-    SELECT *, due_date + 1 AS seg_from, interest_to AS seg_to,
+    SELECT *, charged_after + 1 AS seg_from, interest_to AS seg_to,
            coalesce(customer_interest_rate, fixed_rate) AS rate_percent
     FROM charged WHERE customer_interest_rate IS NOT NULL OR fixed_rate IS NOT NULL
     UNION ALL
-    SELECT c.*, greatest(c.due_date + 1, r.run_from), least(c.interest_to, coalesce(r.run_to, c.interest_to)),
+    SELECT c.*, greatest(c.charged_after + 1, r.run_from), least(c.interest_to, coalesce(r.run_to, c.interest_to)),
            r.rate_percent
     FROM charged AS c
     JOIN runs AS r ON r.policy = c.policy AND r.run_from <= c.interest_to
-                  AND coalesce(r.run_to, c.interest_to) >= c.due_date + 1
+                  AND coalesce(r.run_to, c.interest_to) >= c.charged_after + 1
     WHERE c.customer_interest_rate IS NULL AND c.fixed_rate IS NULL
     UNION ALL
-    SELECT c.*, c.due_date + 1, least(c.interest_to, f.first_from - 1), NULL
+    SELECT c.*, c.charged_after + 1, least(c.interest_to, f.first_from - 1), NULL
     FROM charged AS c
     JOIN (SELECT policy, min(effective_from) AS first_from FROM cfg_reference_rates GROUP BY policy) AS f
-      ON f.policy = c.policy AND c.due_date + 1 < f.first_from
+      ON f.policy = c.policy AND c.charged_after + 1 < f.first_from
     WHERE c.customer_interest_rate IS NULL AND c.fixed_rate IS NULL
 ),
 counted AS (
@@ -77,7 +93,9 @@ with_totals AS (
     SELECT *, sum(interest_amount) OVER (PARTITION BY letter_id) AS letter_interest FROM priced
 )
 SELECT w.letter_id, w.doc_id, w.seg_from AS interest_from, w.seg_to AS interest_to, w.interest_days,
-       w.rate_percent, w.interest_amount
+       w.rate_percent, w.interest_amount,
+       -- SPEC §9.5: what a late-interest line shows instead of an item's columns
+       w.line_type, w.payment_id, w.due_date, w.open_amount AS charged_amount
 FROM with_totals AS w
 LEFT JOIN cfg_interest_min_amounts AS m USING (policy, currency)
 -- a letter whose interest total is below the minimum carries none

@@ -1,6 +1,9 @@
--- letters: one row per letter (SPEC §5 letters.parquet) with its totals (§4.5–§4.8).
--- Grain: letter_id. Inputs: letter_heads, candidate_lines, interest_lines,
--- cfg_level_fees.
+-- letters: one row per letter (SPEC §5 letters.parquet) with its totals (§4.5–§4.8, §9).
+-- total_due = overdue + credits + fee + compensation (§9.2) + interest (when included);
+-- a courtesy notice's (§9.6) is its current total. compensation_total is written only when
+-- a level charges compensation (outputs.py).
+-- Grain: letter_id. Inputs: letter_heads, letter_items, interest_lines, compensation_lines,
+-- letter_fees.
 WITH
 line_totals AS (
     SELECT c.letter_id,
@@ -8,20 +11,24 @@ line_totals AS (
            coalesce(sum(c.open_amount) FILTER (WHERE c.line_type = 'current'), 0) AS current_total,
            coalesce(sum(c.open_amount) FILTER (WHERE c.line_type = 'credit'), 0)  AS credit_total,
            any_value(c.customer_name) AS customer_name, any_value(c.language) AS language
-    FROM candidate_lines AS c
-    WHERE c.letter_id IN (SELECT letter_id FROM letter_heads)
+    FROM letter_items AS c
     GROUP BY c.letter_id
 ),
 interest_totals AS (
     SELECT letter_id, sum(interest_amount) AS interest_total FROM interest_lines GROUP BY letter_id
 ),
+compensation_totals AS (
+    SELECT letter_id, sum(compensation_amount) AS compensation_total FROM compensation_lines GROUP BY letter_id
+),
 priced AS (
     SELECT h.*, t.overdue_total, t.current_total, t.credit_total, t.customer_name, t.language,
-           coalesce(it.interest_total, 0) AS interest_total, coalesce(f.fee, 0) AS fee
+           coalesce(it.interest_total, 0) AS interest_total, f.fee,
+           coalesce(ct.compensation_total, 0) AS compensation_total
     FROM letter_heads AS h
     JOIN line_totals AS t USING (letter_id)
+    JOIN letter_fees AS f USING (letter_id)
     LEFT JOIN interest_totals AS it USING (letter_id)
-    LEFT JOIN cfg_level_fees AS f ON f.policy = h.policy AND f.level = h.level AND f.currency = h.currency
+    LEFT JOIN compensation_totals AS ct USING (letter_id)
 )
 SELECT
     letter_id,
@@ -37,8 +44,11 @@ SELECT
     CAST(credit_total AS DECIMAL(18, 2))             AS credit_total,
     CAST(interest_total AS DECIMAL(18, 2))           AS interest_total,
     CAST(fee AS DECIMAL(18, 2))                      AS fee,
-    CAST(overdue_total + credit_total + fee
-         + CASE WHEN include_in_total THEN interest_total ELSE 0 END AS DECIMAL(18, 2)) AS total_due,
+    CAST(compensation_total AS DECIMAL(18, 2))       AS compensation_total,
+    CAST(CASE WHEN kind = 'pre_due' THEN current_total
+              ELSE overdue_total + credit_total + fee + compensation_total
+                   + CASE WHEN include_in_total THEN interest_total ELSE 0 END
+         END AS DECIMAL(18, 2)) AS total_due,
     pay_by,
     CASE WHEN $render_pdf THEN 'pdf/' || letter_id || '.pdf' END AS pdf_path
 FROM priced

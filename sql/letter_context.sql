@@ -1,9 +1,17 @@
 -- letter_context: one row per letter with everything its PDF shows, read from an output
 -- folder's views (not a pipeline stage: `render` runs it over finished outputs).
 -- Grain: letter_id. Inputs: letters, letter_lines, recipients, customer_actions.
+-- The columns of SPEC §9.2 are in the files only when a level charges compensation, so they
+-- are read BY NAME (NULL when absent).
 -- With $letter_id, the letters of that letter's render batch: a PDF embeds the font subset
 -- of its whole batch, so re-rendering one letter byte-identically means laying out its batch.
 WITH
+all_letters AS (
+    FROM letters UNION ALL BY NAME SELECT NULL::DECIMAL(18, 2) AS compensation_total WHERE false
+),
+all_lines AS (
+    FROM letter_lines UNION ALL BY NAME SELECT NULL::DECIMAL(18, 2) AS compensation_amount WHERE false
+),
 numbered AS (
     SELECT letter_id, (row_number() OVER (ORDER BY letter_id) - 1) // $batch_size AS batch FROM letters
 ),
@@ -21,8 +29,24 @@ items AS (
                 ORDER BY l.line_no) AS lines
     FROM letter_lines AS l
     LEFT JOIN item_interest AS i USING (letter_id, doc_id)
-    WHERE l.line_type <> 'interest'
+    WHERE l.line_type IN ('overdue', 'current', 'credit')
     GROUP BY l.letter_id
+),
+late_interest AS (
+    -- SPEC §9.5: open_amount of a late-interest line is the paid amount, days_past_due the days late
+    SELECT letter_id,
+           list(struct_pack(doc_id := doc_id, due_date := due_date, paid_amount := open_amount,
+                            paid_on := due_date + days_past_due, interest_from := interest_from,
+                            interest_to := interest_to, interest_days := interest_days,
+                            rate_percent := rate_percent, interest_amount := interest_amount)
+                ORDER BY line_no) AS late_interest_lines
+    FROM letter_lines WHERE line_type = 'late_interest' GROUP BY letter_id
+),
+compensation AS (
+    SELECT letter_id,
+           list(struct_pack(doc_id := doc_id, compensation_amount := compensation_amount) ORDER BY line_no)
+               AS compensation_lines
+    FROM all_lines WHERE line_type = 'compensation' GROUP BY letter_id
 ),
 interest AS (
     SELECT letter_id,
@@ -40,12 +64,17 @@ SELECT
     l.level, l.is_final, l.overdue_total, l.current_total, l.credit_total, l.interest_total, l.fee,
     l.total_due, l.pay_by, r.address, r.country, r.email,
     items.lines, coalesce(interest.interest_lines, []) AS interest_lines,
-    coalesce(actions.actions, []) AS actions
-FROM letters AS l
+    coalesce(actions.actions, []) AS actions,
+    coalesce(late_interest.late_interest_lines, []) AS late_interest_lines,
+    coalesce(compensation.compensation_lines, []) AS compensation_lines,
+    coalesce(l.compensation_total, 0) AS compensation_total
+FROM all_letters AS l
 JOIN recipients AS r USING (letter_id)
 JOIN items USING (letter_id)
 LEFT JOIN interest USING (letter_id)
 LEFT JOIN actions USING (letter_id)
+LEFT JOIN late_interest USING (letter_id)
+LEFT JOIN compensation USING (letter_id)
 JOIN numbered USING (letter_id)
 WHERE $letter_id IS NULL OR numbered.batch = (SELECT batch FROM numbered WHERE letter_id = $letter_id)
 ORDER BY l.letter_id

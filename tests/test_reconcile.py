@@ -53,8 +53,9 @@ def rehash(folder: Path, name: str) -> None:
 def test_untouched_run_passes_every_check(folder):
     code, status = reconcile(folder, "--open-items", str(DEMO_ITEMS))
     assert code == 0
-    assert status == {name: "PASS" for name in ("1 decisions", "2 amounts", "3 letter totals", "4 levels update",
-                                                 "5 fee documents", "6 files", "7 export")}
+    assert {"1 decisions", "2 amounts", "3 letter totals", "4 levels update", "5 fee documents", "6 files",
+            "7 export"} <= set(status)
+    assert set(status.values()) == {"PASS"}
 
 
 def test_deleted_line_fails_letter_totals(folder):

@@ -29,7 +29,7 @@ SELECT d.doc_id, d.customer_id, d.doc_type, d.currency, d.open_amount, d.due_dat
        d.level_before, d.level_after, d.outcome, d.reason, d.letter_id,
        i.policy, i.last_dunned_before, i.grace_until, i.customer_grace_until, i.exclusion,
        i.advance_reason, i.candidate_letter_id, i.suppressed_by,
-       i.candidate_overdue_total, i.candidate_credit_total,
+       i.candidate_overdue_total, i.candidate_credit_total, i.open_balance,
        l.level AS letter_level, l.template, l.is_final, l.pay_by, l.total_due, l.interest_total,
        ll.line_type,
        (SELECT list(t.doc_id ORDER BY t.doc_id) FROM decisions AS t
@@ -37,10 +37,12 @@ SELECT d.doc_id, d.customer_id, d.doc_type, d.currency, d.open_amount, d.due_dat
        (SELECT count(*) FROM letters AS k
          WHERE k.customer_id = d.customer_id AND k.currency = d.currency) AS key_letters
 FROM decisions AS d
-LEFT JOIN item_details AS i USING (doc_id)
+-- open_balance (SPEC §9.3) is in item_details only when a policy sets min_percent
+LEFT JOIN (FROM item_details UNION ALL BY NAME SELECT NULL::DECIMAL(38, 2) AS open_balance WHERE false) AS i
+       USING (doc_id)
 LEFT JOIN letters AS l USING (letter_id)
 LEFT JOIN letter_lines AS ll
-  ON ll.letter_id = d.letter_id AND ll.doc_id = d.doc_id AND ll.line_type <> 'interest'
+  ON ll.letter_id = d.letter_id AND ll.doc_id = d.doc_id AND ll.line_type IN ('overdue', 'current', 'credit')
 WHERE d.doc_id = $doc_id OR d.customer_id = $customer_id
 ORDER BY d.doc_id
 """
@@ -53,6 +55,14 @@ FROM letter_lines AS ll
 JOIN decisions AS d ON d.doc_id = ll.doc_id AND d.letter_id = ll.letter_id
 WHERE ll.line_type = 'interest' AND (d.doc_id = $doc_id OR d.customer_id = $customer_id)
 ORDER BY ll.doc_id, ll.line_no
+"""
+
+# The compensation lines of those items (SPEC §9.2; the column exists only when a level charges it).
+COMPENSATION_SQL = """
+SELECT ll.doc_id, ll.compensation_amount
+FROM (FROM letter_lines UNION ALL BY NAME SELECT NULL::DECIMAL(18, 2) AS compensation_amount WHERE false) AS ll
+JOIN decisions AS d ON d.doc_id = ll.doc_id AND d.letter_id = ll.letter_id
+WHERE ll.line_type = 'compensation' AND (d.doc_id = $doc_id OR d.customer_id = $customer_id)
 """
 
 # The customer's items by level, highest first: the one at the last level made it final.
@@ -101,7 +111,10 @@ def explain(out: str | Path, doc_id: str | None = None, customer_id: str | None 
     interest: dict[str, list[SimpleNamespace]] = {}
     for line in ctx.rows(INTEREST_SQL, doc_id=doc_id, customer_id=customer_id):
         interest.setdefault(line.doc_id, []).append(line)
-    paragraphs = [explain_item(item, interest.get(item.doc_id, []), ctx) for item in items]
+    compensation = {r.doc_id: r.compensation_amount
+                    for r in ctx.rows(COMPENSATION_SQL, doc_id=doc_id, customer_id=customer_id)}
+    paragraphs = [explain_item(item, interest.get(item.doc_id, []), ctx, compensation.get(item.doc_id))
+                  for item in items]
     if customer_id is not None:
         letters = [r.letter_id for r in ctx.rows(CUSTOMER_LETTERS_SQL, customer_id=customer_id)]
         letter_text = count(len(letters), "letter") + (f" ({', '.join(letters)})" if letters else "")
@@ -110,7 +123,8 @@ def explain(out: str | Path, doc_id: str | None = None, customer_id: str | None 
     return "\n\n".join(paragraphs) + "\n"
 
 
-def explain_item(item: SimpleNamespace, interest: list[SimpleNamespace], ctx: Context) -> str:
+def explain_item(item: SimpleNamespace, interest: list[SimpleNamespace], ctx: Context,
+                 compensation: Decimal | None = None) -> str:
     """The header line, then one sentence per fact, indented under it."""
     sentences = [_outcome(item)]
     if item.exclusion:
@@ -121,6 +135,8 @@ def explain_item(item: SimpleNamespace, interest: list[SimpleNamespace], ctx: Co
         sentences += _placement(item, ctx)
     if item.letter_id:
         sentences += _letter(item, interest, ctx)
+    if compensation is not None:
+        sentences.append(say("compensation_line", amount=money(compensation), currency=item.currency))
     return "\n  ".join([_header(item)] + sentences)
 
 
@@ -204,6 +220,9 @@ def _placement(item: SimpleNamespace, ctx: Context) -> list[str]:
         return [_suppressed(item, ctx)]
     if item.reason in ("piggyback", "listed", "current"):
         return [say(item.reason, **common)]
+    if item.reason == "pre_due":
+        return [say("pre_due", letter_id=item.letter_id, days=days(-item.days_past_due),
+                    pre_due_days=ctx.policies[item.policy].get("pre_due_days"), policy=item.policy)]
     if item.reason == "credit":
         if item.letter_id:
             return [say("credit_listed", **common)]
@@ -215,10 +234,23 @@ def _suppressed(item: SimpleNamespace, ctx: Context) -> str:
     overdue, credit = item.candidate_overdue_total, item.candidate_credit_total
     if item.suppressed_by == "below_min_amount":
         minimum = Decimal(ctx.policies[item.policy]["min_amount"][item.currency])
-        return say("below_min_amount", letter_id=item.candidate_letter_id, overdue_total=money(overdue),
+        key = "pre_due_below_min_amount" if _in_notice(item, ctx) else "below_min_amount"
+        return say(key, letter_id=item.candidate_letter_id, overdue_total=money(overdue),
                    currency=item.currency, policy=item.policy, min_amount=money(minimum))
+    if item.suppressed_by == "below_min_percent":
+        percent = Decimal(ctx.policies[item.policy]["min_percent"])
+        return say("below_min_percent", letter_id=item.candidate_letter_id, overdue_total=money(overdue),
+                   currency=item.currency, policy=item.policy, min_percent=rate(percent),
+                   open_balance=money(item.open_balance))
     return say("customer_in_credit", letter_id=item.candidate_letter_id, overdue_total=money(overdue),
                credit_total=money(credit), balance=money(overdue + credit), currency=item.currency)
+
+
+def _in_notice(item: SimpleNamespace, ctx: Context) -> bool:
+    """Whether the item was a candidate for a courtesy notice (SPEC §9.6), not a dunning letter."""
+    days_before = ctx.policies[item.policy].get("pre_due_days")
+    return (days_before is not None and item.level_before == 0 and item.days_past_due is not None
+            and -days_before <= item.days_past_due <= 0 and item.line_type == "current")
 
 
 def _letter(item: SimpleNamespace, interest: list[SimpleNamespace], ctx: Context) -> list[str]:
@@ -232,7 +264,7 @@ def _letter(item: SimpleNamespace, interest: list[SimpleNamespace], ctx: Context
                              rate=rate(line.rate_percent), basis=basis, days=days(line.interest_days),
                              date_from=line.interest_from, date_to=line.interest_to,
                              amount=money(line.interest_amount)))
-    if not interest and item.line_type == "overdue":
+    if not interest and item.line_type == "overdue" and item.letter_level:
         level = ctx.levels(item.policy)[item.letter_level - 1]
         if not level["interest"]:
             sentences.append(say("no_interest_level", level=item.letter_level, policy=item.policy))

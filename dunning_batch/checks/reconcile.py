@@ -2,6 +2,8 @@
 
 Checks 1-5 are SQL files in `sql/checks/`; check 6 compares the files with run.json.
 With the original export, it also re-reads it and checks that nothing was lost.
+The money rules of SPEC §9 add a check per document file they write (`sql/checks/9_*.sql`),
+run when the folder has that file.
 """
 
 from __future__ import annotations
@@ -15,12 +17,18 @@ from ..config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, InputFormat, load_conf
 from ..config_tables import config_tables
 from ..digest import sha256_of
 from ..errors import UserError
-from ..letters.batches import pdf_digest
+from ..manifest import FILE_FOLDERS, folder_digest
 from ..pipeline import SQL_DIR, StageLog, define_macros, run_stage
 from ..readers import load_raw
 from .folder import open_folder
 
 CHECKS_DIR = SQL_DIR / "checks"
+# SPEC §9: check -> (its name, the file whose presence says the rule was configured)
+MONEY_RULE_CHECKS = {
+    "9_compensation": ("9.2 compensation", "compensation_documents.csv"),
+    "9_interest_documents": ("9.4 interest docs", "interest_documents.csv"),
+    "9_payments_charged": ("9.5 late payments", "payments_charged.csv"),
+}
 
 
 @dataclass(frozen=True)
@@ -43,9 +51,12 @@ def reconcile(out: Path, open_items: Path | None = None) -> list[Check]:
         "input_currencies": list(totals), "input_amounts": [t["open_amount"] for t in totals.values()],
         "interest_outside_total": [n for n, p in policies.items() if not p["interest"]["include_in_total"]],
         "sequential_policies": [n for n, p in policies.items() if p["sequential"]],
+        "posting_levels": [f"{n}|{lv['level']}" for n, p in policies.items() for lv in p["levels"]
+                           if lv.get("post_interest")],
     }
     names = {"1_decisions": "1 decisions", "2_amounts": "2 amounts", "3_letter_totals": "3 letter totals",
              "4_levels_update": "4 levels update", "5_fee_documents": "5 fee documents"}
+    names.update({stem: name for stem, (name, file) in MONEY_RULE_CHECKS.items() if (out / file).is_file()})
     checks = []
     for stem, name in names.items():
         sql = (CHECKS_DIR / f"{stem}.sql").read_text(encoding="utf-8")
@@ -62,9 +73,10 @@ def _check_files(con: duckdb.DuckDBPyConnection, out: Path, manifest: dict) -> C
     """§8.6 Every letter has its PDF (unless --no-pdf), and run.json's hashes match the files."""
     problems = []
     for name, recorded in manifest["outputs"].items():
-        if name == "pdf/":
-            if pdf_digest(out) != recorded:
-                problems.append(f"pdf/ has {pdf_digest(out)['files']} files, digest differs from run.json")
+        if name in FILE_FOLDERS:
+            found = folder_digest(out, name)
+            if found != recorded:
+                problems.append(f"{name} has {found['files']} files, digest differs from run.json")
         elif not (out / name).is_file():
             problems.append(f"{name} is missing")
         elif sha256_of(out / name) != recorded["sha256"]:

@@ -77,6 +77,19 @@ SENTENCES = {
                           "{currency}, not above zero. No letter went out, and none of its items "
                           "changed level.",
 
+    "below_min_percent": "It would have gone into letter {letter_id}, but that letter's overdue total "
+                         "{overdue_total} {currency} is below policy {policy}'s min_percent of {min_percent} % "
+                         "of the customer's open balance {open_balance} {currency}: no letter went out, and "
+                         "none of its items changed level.",
+    "pre_due_below_min_amount": "It would have gone into courtesy notice {letter_id} before its due date, but "
+                                "the notice's total {overdue_total} {currency} is below policy {policy}'s "
+                                "minimum of {min_amount} {currency}, so no notice went out.",
+
+    # a courtesy notice before the due date (SPEC §9.6)
+    "pre_due": "It falls due in {days} and goes into courtesy notice {letter_id}: policy {policy} sends a "
+               "notice up to {pre_due_days} days before the due date when no dunning letter goes out for "
+               "the customer tonight.",
+
     # the letter and its interest (SPEC §4.6-§4.8)
     "letter": "Letter {letter_id}: level {level} ({template}{final}), pay by {pay_by}, total due "
               "{total_due} {currency}.",
@@ -88,6 +101,8 @@ SENTENCES = {
                         "and refunds only.",
     "interest_dropped": "Level {level} charges interest, but the letter's interest came to less than "
                         "the interest minimum for {currency} and was dropped.",
+    "compensation_line": "Compensation for recovery costs (SPEC §9.2): {amount} {currency}, charged once "
+                         "for this invoice.",
 
     # a whole customer
     "customer_header": "Customer {customer_id}: {items} in this run, {letters}.",

@@ -6,9 +6,11 @@ outputs alone). Progress shows on a terminal only.
 
 from __future__ import annotations
 
-import hashlib
+import ctypes
+import ctypes.util
 import json
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any, Callable
 
 import duckdb
 
+from ..digest import files_digest
 from ..pipeline import SQL_DIR
 from .render import render_batch
 
@@ -66,7 +69,8 @@ def render_contexts(contexts: list[dict[str, Any]], sender: dict[str, Any], pdf_
                 on_progress(len(batch), len(contexts))
         return pages
     # spawn, not fork: the parent holds DuckDB's threads, which a forked child must not inherit
-    with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=get_context("spawn"),
+                             initializer=_die_with_parent) as pool:
         futures = {pool.submit(render_batch, batch, sender, pdf_dir): len(batch) for batch in batches}
         for future in as_completed(futures):
             pages.update(future.result())
@@ -75,12 +79,21 @@ def render_contexts(contexts: list[dict[str, Any]], sender: dict[str, Any], pdf_
     return pages
 
 
+def _die_with_parent() -> None:
+    """A worker must not outlive a killed run and go on writing into its hidden folder:
+    ask Linux to send it SIGKILL when the parent dies (elsewhere, nothing to do)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(1)
+
+
 def pdf_digest(folder: Path) -> dict[str, Any]:
     """One fingerprint for all PDFs: sha256 over the sorted lines 'name sha256'."""
-    pdf_dir = folder / "pdf"
-    files = sorted(pdf_dir.glob("*.pdf")) if pdf_dir.is_dir() else []
-    listing = "".join(f"{p.name} {hashlib.sha256(p.read_bytes()).hexdigest()}\n" for p in files)
-    return {"files": len(files), "sha256": hashlib.sha256(listing.encode()).hexdigest()}
+    return files_digest(folder / "pdf", "*.pdf")
 
 
 def sender_of(folder: Path) -> dict[str, Any]:

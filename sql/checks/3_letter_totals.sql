@@ -1,24 +1,37 @@
--- §8.3 Each letter's totals equal the sums of its lines; total_due follows §4.8.
+-- §8.3 Each letter's totals equal the sums of its lines; total_due follows §4.8 (with §9:
+-- plus compensation; a courtesy notice's, level 0, is its current total).
 -- One row: ok, detail. Parameters: $interest_outside_total (policies with include_in_total = false).
-WITH sums AS (
+-- compensation_total / compensation_amount exist only when a level charges compensation: read BY NAME.
+WITH
+all_letters AS (
+    FROM letters UNION ALL BY NAME SELECT NULL::DECIMAL(18, 2) AS compensation_total WHERE false
+),
+all_lines AS (
+    FROM letter_lines UNION ALL BY NAME SELECT NULL::DECIMAL(18, 2) AS compensation_amount WHERE false
+),
+sums AS (
     SELECT letter_id,
            coalesce(sum(open_amount) FILTER (WHERE line_type = 'overdue'), 0) AS overdue,
            coalesce(sum(open_amount) FILTER (WHERE line_type = 'current'), 0) AS current,
            coalesce(sum(open_amount) FILTER (WHERE line_type = 'credit'), 0) AS credit,
-           coalesce(sum(interest_amount) FILTER (WHERE line_type = 'interest'), 0) AS interest,
+           coalesce(sum(interest_amount) FILTER (WHERE line_type IN ('interest', 'late_interest')), 0) AS interest,
+           coalesce(sum(compensation_amount) FILTER (WHERE line_type = 'compensation'), 0) AS compensation,
            count(*) FILTER (WHERE line_type IN ('overdue', 'current', 'credit')) AS item_lines
-    FROM letter_lines GROUP BY letter_id
+    FROM all_lines GROUP BY letter_id
 ),
 checked AS (
     SELECT l.letter_id,
            s.letter_id IS NOT NULL
            AND l.overdue_total = s.overdue AND l.current_total = s.current
            AND l.credit_total = s.credit AND l.interest_total = s.interest
+           AND coalesce(l.compensation_total, 0) = s.compensation
            AND l.line_count = s.item_lines
-           AND l.total_due = l.overdue_total + l.credit_total + l.fee
-               + CASE WHEN list_contains($interest_outside_total, l.policy) THEN 0 ELSE l.interest_total END
+           AND l.total_due = CASE WHEN l.level = 0 THEN l.current_total
+                                  ELSE l.overdue_total + l.credit_total + l.fee + coalesce(l.compensation_total, 0)
+                                       + CASE WHEN list_contains($interest_outside_total, l.policy) THEN 0
+                                              ELSE l.interest_total END END
            AS ok
-    FROM letters AS l LEFT JOIN sums AS s USING (letter_id)
+    FROM all_letters AS l LEFT JOIN sums AS s USING (letter_id)
 )
 SELECT coalesce(bool_and(ok), true)
        AND NOT EXISTS (SELECT 1 FROM letter_lines WHERE letter_id NOT IN (SELECT letter_id FROM letters)) AS ok,

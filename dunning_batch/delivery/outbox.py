@@ -1,0 +1,113 @@
+"""The outbox (SPEC §10.2): one `outbox/LETTER_ID.eml` per letter whose channel includes
+email, built with the standard library's `email` package, and `outbox.parquet` listing them.
+
+Every byte of a message follows from the output folder: the Date is the run date at 00:00
+UTC and the MIME boundary is derived from the letter id, so a rerun writes the same files
+(SPEC §4.11). Subject and body come from the `[email]` table of the message catalogues.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from ..checks.folder import connect_views
+from ..letters.templating import catalog, date, fill, money
+from ..pipeline import SQL_DIR
+
+OUTBOX_DIR = "outbox"
+OUTBOX_FILE = "outbox.parquet"
+# SMTP's CRLF line ends; 8-bit text is encoded (quoted-printable, RFC 2047) so any server takes it
+POLICY = SMTP.clone(cte_type="7bit")
+
+
+def write_outbox(folder: Path, sender: dict[str, Any]) -> int:
+    """Write `outbox/*.eml` and `outbox.parquet` into an output folder; returns the letters."""
+    letters = email_letters(folder)
+    (folder / OUTBOX_DIR).mkdir(exist_ok=True)
+    rows = [write_message(folder, letter, sender) for letter in letters]
+    write_index(folder / OUTBOX_FILE, rows)
+    return len(rows)
+
+
+def email_letters(folder: Path) -> list[dict[str, Any]]:
+    """The letters whose channel includes email, with what their message says (sql/delivery)."""
+    con = connect_views(folder)
+    sql = (SQL_DIR / "delivery" / "email_letters.sql").read_text(encoding="utf-8")
+    return con.sql(sql).to_arrow_table().to_pylist()
+
+
+def write_message(folder: Path, letter: dict[str, Any], sender: dict[str, Any]) -> dict[str, Any]:
+    """Write one letter's .eml; returns its row of outbox.parquet."""
+    message = build_message(letter, sender, (folder / letter["pdf_path"]).read_bytes())
+    data = message.as_bytes(policy=POLICY)
+    eml_path = f"{OUTBOX_DIR}/{letter['letter_id']}.eml"
+    (folder / eml_path).write_bytes(data)
+    return {"letter_id": letter["letter_id"], "to": message["To"], "subject": str(message["Subject"]),
+            "message_id": message["Message-ID"], "eml_path": eml_path,
+            "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def build_message(letter: dict[str, Any], sender: dict[str, Any], pdf: bytes) -> EmailMessage:
+    """The MIME message of one letter: text body in the customer's language, the PDF attached."""
+    subject, body = email_texts(letter, sender)
+    message = EmailMessage(policy=POLICY)
+    message["From"] = Address(display_name=sender.get("name") or "", addr_spec=sender["email"])
+    message["To"] = ", ".join(letter["addresses"])
+    message["Subject"] = subject
+    message["Date"] = format_datetime(dt.datetime.combine(letter["run_date"], dt.time(), dt.timezone.utc))
+    message["Message-ID"] = message_id(letter["letter_id"], sender["email"])
+    message.set_content(body, cte="quoted-printable")
+    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"{letter['letter_id']}.pdf")
+    # without a boundary of ours, the generator draws a random one and no two runs agree
+    message.set_boundary(boundary(letter["letter_id"]))
+    return message
+
+
+def email_texts(letter: dict[str, Any], sender: dict[str, Any]) -> tuple[str, str]:
+    """(subject, body) from the catalogue of the letter's language."""
+    texts = catalog(letter["language"])
+    email, common = texts["email"], texts["common"]
+    tone = texts.get(letter["template"], {})  # a custom level template may have no table of its own
+    title = tone.get("subject", email["title"])
+    language = letter["language"]
+    values = {
+        "letter_id": letter["letter_id"], "title": title, "name": letter["customer_name"],
+        "salutation": fill(tone.get("salutation", ""), name=letter["customer_name"]),
+        "total": money(letter["total_due"], letter["currency"], language),
+        "pay_by": date(letter["pay_by"], language),
+        "already_paid": common["already_paid"], "regards": common["regards"],
+        "sender": sender.get("name") or sender["email"],
+    }
+    return fill(email["subject"], **values), fill(email["body"], **values).strip() + "\n"
+
+
+def message_id(letter_id: str, sender_email: str) -> str:
+    return f"<{letter_id}@{sender_email.rpartition('@')[2]}>"
+
+
+def boundary(letter_id: str) -> str:
+    # '=_' never occurs in base64 or quoted-printable text, so the parts cannot contain it
+    return "=_" + hashlib.sha256(letter_id.encode()).hexdigest()[:32]
+
+
+OUTBOX_SCHEMA = pa.schema([("letter_id", pa.string()), ("to", pa.string()), ("subject", pa.string()),
+                           ("message_id", pa.string()), ("eml_path", pa.string()), ("sha256", pa.string())])
+
+
+def write_index(path: Path, rows: list[dict[str, Any]]) -> None:
+    """outbox.parquet, written by DuckDB like the run's other Parquet files."""
+    table = pa.Table.from_pylist(rows, schema=OUTBOX_SCHEMA)
+    con = duckdb.connect()
+    con.register("outbox", table)
+    con.execute("COPY (SELECT * FROM outbox ORDER BY letter_id) TO $path (FORMAT parquet, COMPRESSION zstd)",
+                {"path": str(path)})

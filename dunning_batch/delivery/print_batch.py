@@ -1,0 +1,59 @@
+"""The print batch (SPEC §10.3): the letters whose channel includes print, merged with pypdf
+into `print/print_batch.pdf` in postal order, and its index `print/print_batch.csv`.
+
+Each letter starts on an odd page: after a letter with an odd page count comes a blank
+page, so a duplex printer never puts two customers on one sheet.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from pypdf import PdfReader, PdfWriter
+
+from ..checks.folder import connect_views
+from ..pipeline import SQL_DIR
+
+PRINT_DIR = "print"
+BATCH_PDF = f"{PRINT_DIR}/print_batch.pdf"
+BATCH_CSV = f"{PRINT_DIR}/print_batch.csv"
+
+
+def write_print_batch(folder: Path) -> int:
+    """Write the batch PDF (when any letter goes to print) and its index; returns the letters."""
+    letters = print_letters(folder)
+    (folder / PRINT_DIR).mkdir(exist_ok=True)
+    writer = PdfWriter()
+    index = [append_letter(writer, folder / letter["pdf_path"], letter["letter_id"]) for letter in letters]
+    if index:
+        with (folder / BATCH_PDF).open("wb") as handle:
+            writer.write(handle)
+    write_index(folder / BATCH_CSV, index)
+    return len(index)
+
+
+def print_letters(folder: Path) -> list[dict[str, Any]]:
+    """The letters whose channel includes print, in (country, postal_code, letter_id) order."""
+    sql = (SQL_DIR / "delivery" / "print_letters.sql").read_text(encoding="utf-8")
+    return connect_views(folder).sql(sql).to_arrow_table().to_pylist()
+
+
+def append_letter(writer: PdfWriter, pdf: Path, letter_id: str) -> dict[str, Any]:
+    """Append one letter, padded to an even page count; returns its row of the index."""
+    first_page = len(writer.pages) + 1
+    reader = PdfReader(pdf)
+    pages = len(reader.pages)
+    writer.append(reader)
+    if pages % 2:
+        last = reader.pages[-1].mediabox
+        writer.add_blank_page(width=last.width, height=last.height)
+    return {"letter_id": letter_id, "first_page": first_page, "pages": pages}
+
+
+def write_index(path: Path, rows: list[dict[str, Any]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["letter_id", "first_page", "pages"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)

@@ -1,0 +1,375 @@
+"""`send` (SPEC §10.4): delivers an output folder's outbox over SMTP, never a letter twice.
+
+Every attempt is appended to `OUT/delivery/sent.jsonl` and forced to disk before the next,
+and a letter the journal records as accepted is never sent again: a rerun after a crash,
+a dropped connection or a refused batch sends exactly the rest. Temporary failures (4xx
+replies, lost connections) are retried with exponential backoff; permanent ones (5xx) are
+reported. The waiting is injectable (`Pacing.sleep`, `Pacing.clock`) so tests do not wait.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import smtplib
+import ssl
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import duckdb
+
+from ..checks.folder import open_folder
+from ..errors import UserError
+from .outbox import OUTBOX_FILE
+
+JOURNAL = Path("delivery") / "sent.jsonl"
+DEFAULT_PORTS = {"plain": 25, "starttls": 587, "ssl": 465}
+# statuses in the journal: the first two end a letter for good (a partly refused letter is
+# not re-sent, or the recipients who took it would get it twice)
+DONE = ("accepted", "partial")
+TEMPORARY, PERMANENT, DISCONNECTED = "temporary", "permanent", "disconnected"
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """Where and how to connect. The password is kept out of repr(), so out of any log line."""
+
+    host: str
+    port: int
+    security: str = "plain"  # plain | starttls | ssl
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+    ssl_context: ssl.SSLContext | None = field(default=None, repr=False)  # tests trust their own CA
+
+    @property
+    def address(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass
+class Pacing:
+    """The rate limit and the retry schedule: `attempts` tries per letter, waiting
+    `backoff`, 2 x `backoff`, 4 x `backoff`, ... seconds between them."""
+
+    max_per_minute: int | None = None
+    attempts: int = 4
+    backoff: float = 2.0
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    _next_slot: float | None = None
+
+    def wait_for_slot(self) -> None:
+        """Space messages evenly so that no minute holds more than `max_per_minute`."""
+        if not self.max_per_minute:
+            return
+        now = self.clock()
+        if self._next_slot is not None and now < self._next_slot:
+            self.sleep(self._next_slot - now)
+            now = self._next_slot
+        self._next_slot = now + 60.0 / self.max_per_minute
+
+    def wait_before_retry(self, attempt: int) -> None:
+        self.sleep(self.backoff * 2 ** (attempt - 1))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one letter ended in this `send`: its last attempt's status and the server's reply."""
+
+    letter_id: str
+    to: str
+    status: str
+    reply: str
+    attempts: int
+
+    @property
+    def accepted(self) -> bool:
+        return self.status in DONE
+
+
+@dataclass
+class SendResult:
+    outbox: int  # letters in the outbox
+    already_sent: int  # accepted by an earlier `send`, skipped
+    pending: list[dict[str, Any]]  # the letters this `send` was to deliver
+    outcomes: list[Outcome] = field(default_factory=list)
+    stopped: str | None = None  # why the rest was not attempted (the server went away)
+    dry_run: bool = False
+
+    @property
+    def not_accepted(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.accepted]
+
+    @property
+    def not_attempted(self) -> list[dict[str, Any]]:
+        return self.pending[len(self.outcomes):] if not self.dry_run else []
+
+    @property
+    def partly_refused(self) -> list[Outcome]:
+        """Accepted for some addresses, refused for others: not re-sent, but to be looked at."""
+        return [o for o in self.outcomes if o.status == "partial"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.not_accepted and not self.not_attempted and not self.partly_refused
+
+
+def parse_server(text: str, security: str) -> tuple[str, int]:
+    """HOST[:PORT] (IPv6 in brackets) -> (host, port); the port defaults by security."""
+    host, port = text, None
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":") or None
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    if not host or (port is not None and not port.isdigit()):
+        raise UserError(f"--smtp {text!r}: give HOST or HOST:PORT, e.g. mail.example.com:587")
+    return host, int(port) if port else DEFAULT_PORTS[security]
+
+
+def send_outbox(out: str | Path, server: SmtpServer | None, pacing: Pacing | None = None, *,
+                dry_run: bool = False, on_progress: Callable[[int, int], None] | None = None,
+                now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> SendResult:
+    """Deliver every letter of `out`'s outbox that no earlier `send` got accepted."""
+    out = Path(out)
+    _, manifest = open_folder(out)
+    sender = manifest["sender"]["email"]
+    if dry_run:  # writes nothing, not even the journal's folder
+        outbox, pending = pending_letters(out)
+        return SendResult(outbox=outbox, already_sent=outbox - len(pending), pending=pending, dry_run=True)
+    with Journal(out / JOURNAL, now) as journal:
+        # read under the journal's lock, so a second `send` cannot pick the same letters
+        outbox, pending = pending_letters(out)
+        result = SendResult(outbox=outbox, already_sent=outbox - len(pending), pending=pending)
+        if not pending:
+            return result
+        check_unchanged(out, pending)
+        pacing = pacing or Pacing()
+        with Connection(server) as connection:
+            for letter in pending:
+                outcome = deliver(connection, sender, letter, out, journal, pacing)
+                result.outcomes.append(outcome)
+                if on_progress:
+                    on_progress(1, len(pending))
+                if outcome.status == DISCONNECTED:
+                    # the server stayed away through every retry: the rest would only wait for it too
+                    result.stopped = f"{server.address} unreachable: {outcome.reply}"
+                    break
+    return result
+
+
+def pending_letters(out: Path) -> tuple[int, list[dict[str, Any]]]:
+    """(letters in the outbox, those the journal does not record as accepted, by letter_id)."""
+    if not (out / OUTBOX_FILE).is_file():
+        raise UserError(f"{out}: no {OUTBOX_FILE}; the run wrote no outbox (it ran with --no-pdf, or "
+                        f"before delivery existed): run it again with PDFs")
+    con = duckdb.connect()
+    outbox = {"path": str(out / OUTBOX_FILE)}
+    total = con.execute("SELECT count(*) FROM read_parquet($path)", outbox).fetchone()[0]
+    pending = con.execute(
+        """SELECT letter_id, "to", subject, message_id, eml_path, sha256 FROM read_parquet($path)
+           WHERE NOT list_contains($done, letter_id) ORDER BY letter_id""",
+        {**outbox, "done": accepted_letters(con, out / JOURNAL)})
+    names = [d[0] for d in pending.description]
+    return total, [dict(zip(names, row)) for row in pending.fetchall()]
+
+
+def accepted_letters(con: duckdb.DuckDBPyConnection, journal: Path) -> list[str]:
+    """The letters the journal records as accepted (or partly accepted) by an earlier `send`."""
+    if not journal.is_file():
+        return []
+    # a line cut short by a crash reads as NULLs (ignore_errors): it never counts as accepted
+    done = con.execute(
+        """SELECT list(DISTINCT letter_id) FILTER (WHERE status IN $done AND letter_id IS NOT NULL)
+           FROM read_json($path, format = 'newline_delimited', ignore_errors = true,
+                          columns = {letter_id: 'VARCHAR', status: 'VARCHAR'})""",
+        {"path": str(journal), "done": list(DONE)}).fetchone()[0]
+    return done or []
+
+
+def check_unchanged(out: Path, pending: list[dict[str, Any]]) -> None:
+    """Send only what the run wrote: a missing or edited .eml stops `send` before anything goes out."""
+    changed = [letter["eml_path"] for letter in pending
+               if not (out / letter["eml_path"]).is_file()
+               or hashlib.sha256((out / letter["eml_path"]).read_bytes()).hexdigest() != letter["sha256"]]
+    if changed:
+        raise UserError(f"{out}: {', '.join(changed[:5])}{' ...' if len(changed) > 5 else ''} missing or changed "
+                        f"since the run (sha256 differs from {OUTBOX_FILE}); run the job again to rebuild the outbox")
+
+
+def deliver(connection: "Connection", sender: str, letter: dict[str, Any], out: Path, journal: "Journal",
+            pacing: Pacing) -> Outcome:
+    """Send one letter, retrying temporary failures; every attempt goes into the journal."""
+    recipients = letter["to"].split(", ")
+    data = (out / letter["eml_path"]).read_bytes()
+    for attempt in range(1, pacing.attempts + 1):
+        pacing.wait_for_slot()
+        status, reply = transmit(connection, sender, recipients, data)
+        journal.record(letter, status, reply, attempt)
+        if status not in (TEMPORARY, DISCONNECTED):
+            break
+        if attempt < pacing.attempts:
+            pacing.wait_before_retry(attempt)
+    return Outcome(letter["letter_id"], letter["to"], status, reply, attempt)
+
+
+def transmit(connection: "Connection", sender: str, recipients: list[str], data: bytes) -> tuple[str, str]:
+    """One attempt: (status, the server's reply). A lost connection is dropped, to reconnect next time."""
+    try:
+        smtp = connection.get()
+        status, reply, code = exchange(smtp, sender, recipients, data)
+    except smtplib.SMTPResponseException as exc:  # DATA refused before the message (SMTPDataError)
+        status, reply, code = classify(exc.smtp_code), _reply(exc.smtp_code, exc.smtp_error), exc.smtp_code
+    except (smtplib.SMTPServerDisconnected, OSError) as exc:  # also smtplib's other errors and TLS errors
+        connection.drop()
+        return DISCONNECTED, f"connection lost: {exc or type(exc).__name__}"
+    except UnicodeEncodeError:
+        connection.reset()
+        return PERMANENT, "an address is not ASCII and the message is sent without SMTPUTF8"
+    if code == 421:  # the server is closing the connection (RFC 5321 §3.8)
+        connection.drop()
+    elif status not in DONE:
+        connection.reset()
+    return status, reply
+
+
+def exchange(smtp: smtplib.SMTP, sender: str, recipients: list[str], data: bytes) -> tuple[str, str, int]:
+    """MAIL, RCPT per recipient, DATA: what `sendmail` does, keeping the server's final reply."""
+    smtp.ehlo_or_helo_if_needed()
+    code, text = smtp.mail(sender)
+    if code != 250:
+        return classify(code), _reply(code, text), code
+    replies = {r: smtp.rcpt(r) for r in recipients}
+    refused = {r: reply for r, reply in replies.items() if reply[0] not in (250, 251)}
+    refused_text = "; ".join(f"{r}: {_reply(*reply)}" for r, reply in refused.items())
+    if len(refused) == len(recipients):
+        worst = max(code for code, _ in refused.values())
+        return classify(worst), refused_text, worst
+    code, text = smtp.data(data)
+    if code != 250:
+        return classify(code), _reply(code, text), code
+    if refused:
+        return "partial", f"{_reply(code, text)}; refused {refused_text}", code
+    return "accepted", _reply(code, text), code
+
+
+def classify(code: int) -> str:
+    return TEMPORARY if 400 <= code < 500 else PERMANENT
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    return f"{code} {' '.join(text.split())}"
+
+
+class Connection:
+    """One SMTP session, opened on first use and again after it was lost."""
+
+    def __init__(self, server: SmtpServer):
+        self.server = server
+        self.smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> "Connection":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self.smtp = None
+
+    def get(self) -> smtplib.SMTP:
+        if self.smtp is None:
+            self.smtp = connect(self.server)
+        return self.smtp
+
+    def reset(self) -> None:
+        """RSET after a refusal, so the next letter starts a clean transaction."""
+        if self.smtp is None:  # the refusal came while connecting: nothing to reset
+            return
+        try:
+            self.smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self.drop()
+
+    def drop(self) -> None:
+        if self.smtp is not None:
+            self.smtp.close()
+        self.smtp = None
+
+
+def connect(server: SmtpServer) -> smtplib.SMTP:
+    """A session ready for MAIL: connected, encrypted as asked, logged in when a user is given.
+
+    A server that refuses STARTTLS or the login stops `send` with exit 2: retrying cannot help.
+    """
+    context = server.ssl_context or ssl.create_default_context()
+    if server.security == "ssl":
+        smtp = smtplib.SMTP_SSL(server.host, server.port, timeout=server.timeout, context=context)
+    else:
+        smtp = smtplib.SMTP(server.host, server.port, timeout=server.timeout)
+    try:
+        smtp.ehlo()
+        if server.security == "starttls":
+            smtp.starttls(context=context)
+            smtp.ehlo()
+        if server.user:
+            smtp.login(server.user, server.password or "")
+    except smtplib.SMTPNotSupportedError as exc:
+        smtp.close()
+        raise UserError(f"{server.address}: the server does not support {exc}; "
+                        f"try --ssl or another port") from None
+    except smtplib.SMTPAuthenticationError as exc:
+        smtp.close()
+        raise UserError(f"{server.address}: the server refused the login of user {server.user!r} "
+                        f"({_reply(exc.smtp_code, exc.smtp_error)}); check --user and the password variable") from None
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+class Journal:
+    """OUT/delivery/sent.jsonl: one JSON line per attempt, on disk before the next attempt.
+
+    Held under an exclusive lock, so two `send`s on one folder cannot both send a letter.
+    """
+
+    def __init__(self, path: Path, now: Callable[[], dt.datetime]):
+        self.path, self.now = path, now
+
+    def __enter__(self) -> "Journal":
+        self.path.parent.mkdir(exist_ok=True)
+        self.handle = self.path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.handle.close()
+            raise UserError(f"{self.path}: another `send` is delivering this folder; wait for it to finish") from None
+        if self.handle.tell() and not self._ends_with_newline():
+            self.handle.write("\n")  # a line cut short by a crash: the next record starts on its own line
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.handle.close()  # closing releases the lock
+
+    def _ends_with_newline(self) -> bool:
+        with self.path.open("rb") as handle:
+            handle.seek(-1, os.SEEK_END)
+            return handle.read(1) == b"\n"
+
+    def record(self, letter: dict[str, Any], status: str, reply: str, attempt: int) -> None:
+        entry = {"letter_id": letter["letter_id"], "message_id": letter["message_id"], "to": letter["to"],
+                 "time": self.now().isoformat(timespec="seconds"), "status": status, "reply": reply,
+                 "attempt": attempt}
+        self.handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self.handle.flush()
+        os.fsync(self.handle.fileno())

@@ -1,0 +1,108 @@
+"""The nightly run on a Dask cluster: customers split into shards by a stable hash, one task
+per shard, PDFs rendered on the workers, one output folder with the same bytes as a run on
+one machine.
+
+The coordinator validates the whole export first (a duplicate document id can span shards),
+so every shard decides exactly the rows a single run would accept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pyarrow as pa
+
+from .errors import UserError
+from .letters.batches import BATCH_SIZE, letter_contexts
+from .letters.render import render_batch
+from .outputs import OUTPUT_FILES
+from .pipeline import DECISION_STAGES, INPUT_STAGES, run_stage, run_stages
+from .run import RunResult, Session, check_decisions, check_inputs, open_session, write_folder
+
+SHARDS_PER_WORKER = 2   # small shards even out customers of very different sizes
+RETRIES = 2             # a shard that fails is tried again before the run gives up
+# Relations a shard hands back: every output but `rejected`, which the coordinator decides.
+SHARD_RELATIONS = tuple(dict.fromkeys(f.relation for f in OUTPUT_FILES if f.relation != "rejected"))
+
+
+def connect_client(address: str):
+    """A Dask client for ADDRESS, or for a LocalCluster of N workers with "local:N"."""
+    from dask.distributed import Client, LocalCluster
+
+    if address.startswith("local:"):
+        try:
+            workers = int(address.removeprefix("local:"))
+        except ValueError:
+            workers = 0
+        if workers < 1:
+            raise UserError(f"--dask {address!r}: give local:N with N workers, e.g. local:2")
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        return Client(cluster)
+    try:
+        return Client(address, timeout="10s")
+    except OSError as exc:
+        raise UserError(f"--dask {address}: no Dask scheduler answers there ({exc})") from None
+
+
+def run_shard(config_path: str, open_items: str, customers: str, as_of: dt.date, shard: tuple[int, int],
+              rejected: pa.Table, pdf: bool) -> dict[str, Any]:
+    """One shard's night: its customers' rows, decided by the same stages; Arrow tables back."""
+    session = open_session(config_path, open_items, customers, as_of, shard=shard,
+                           stages=tuple(s for s in INPUT_STAGES if s != "03_problems"))
+    session.params["render_pdf"] = pdf
+    session.con.register("rejected_arrow", rejected)
+    session.con.execute("CREATE TABLE rejected AS SELECT * FROM rejected_arrow")
+    run_stages(session.con, DECISION_STAGES[1:], session.params, session.log)  # 04_rejected came with us
+    check_decisions(session, pdf)
+    reader = session.con.cursor()  # a fresh cursor: the stages leave results open on the connection
+    tables = {name: reader.sql(f"SELECT * FROM {name}").to_arrow_table() for name in SHARD_RELATIONS}
+    return {"tables": tables, "rows": dict(session.log.rows)}
+
+
+def run_distributed(address: str, config_path: str | Path, open_items: str | Path, customers: str | Path,
+                    as_of: dt.date, out: Path, *, force: bool, strict: bool | None, pdf: bool,
+                    on_stage: Callable | None = None) -> RunResult:
+    client = connect_client(address)
+    try:
+        session = open_session(config_path, open_items, customers, as_of, on_stage)
+        check_inputs(session, strict, pdf)
+        run_stage(session.con, DECISION_STAGES[0], session.params, session.log)  # 04_rejected
+        shards = max(1, SHARDS_PER_WORKER * len(client.scheduler_info()["workers"]))
+        started = time.perf_counter()
+        rejected = session.con.cursor().sql("SELECT * FROM rejected").to_arrow_table()
+        futures = [client.submit(run_shard, str(config_path), str(open_items), str(customers), as_of,
+                                 (k, shards), rejected, pdf, retries=RETRIES, pure=False)
+                   for k in range(shards)]
+        _assemble(session, client.gather(futures))
+        session.log.seconds["shards"] = round(time.perf_counter() - started, 3)
+        render = functools.partial(_render_on_workers, client, sender=session.config.sender)
+        return write_folder(session, out, force, pdf, render)
+    finally:
+        client.close()
+
+
+def _assemble(session: Session, results: list[dict[str, Any]]) -> None:
+    """The shards' relations as one table each, and their row counts summed per stage."""
+    con = session.con
+    for name in SHARD_RELATIONS:
+        parts = [r["tables"][name] for r in results]
+        con.register(f"{name}_parts", pa.concat_tables(parts))
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_parts")
+        con.unregister(f"{name}_parts")
+    for stage in DECISION_STAGES[1:]:
+        session.log.rows[stage] = sum(r["rows"].get(stage, 0) for r in results)
+
+
+def _render_on_workers(client, folder: Path, sender: dict[str, Any]) -> None:
+    """The same batches as a local run (letter id order), so the PDFs have the same bytes."""
+    contexts = letter_contexts(folder)
+    batches = [contexts[i:i + BATCH_SIZE] for i in range(0, len(contexts), BATCH_SIZE)]
+    futures = client.map(render_batch, batches, sender=sender, pdf_dir=folder / "pdf",
+                         retries=RETRIES, pure=False)
+    (folder / "pdf").mkdir(exist_ok=True)
+    client.gather(futures)

@@ -1,0 +1,36 @@
+"""The optional payments input of SPEC §9.5 (`--payments PATH`): the parts of documents that
+customers paid, read like the other exports (CSV or Parquet, `[input.payments]` mapping).
+
+Without the option the run holds an empty `raw_payments`, so the stages read one relation
+either way and a night without payments decides exactly as before.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from .config import PAYMENT_COLUMNS, Config
+from .readers import RawInput, load_raw
+
+REQUIRED_PAYMENT_COLUMNS = ("payment_id", "customer_id", "doc_id", "currency", "due_date", "paid_on", "amount")
+
+
+def load_payments(con: duckdb.DuckDBPyConnection, path: str | Path | None, config: Config) -> RawInput | None:
+    """Table raw_payments from `path`, or empty (and None) when the run has no payments."""
+    if path is None:
+        columns = ", ".join(f"NULL::VARCHAR AS {c}" for c in PAYMENT_COLUMNS)
+        con.execute(f"CREATE OR REPLACE TABLE raw_payments AS SELECT {columns}, 0::BIGINT AS _row WHERE false")
+        return None
+    return load_raw(con, path, "payments", config.payments, PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS)
+
+
+def payment_params(config: Config, raw: RawInput | None) -> dict[str, Any]:
+    """The parameters the stages bind to read the payments (sql/02_payments_parsed.sql, 03, 04)."""
+    return {
+        "payments_date_format": config.payments.date_format,
+        "payments_decimal_comma": config.payments.decimal_comma,
+        "payments_file": str(raw.path) if raw is not None else "",
+    }

@@ -1,0 +1,44 @@
+-- payments_parsed: one row per row of the optional payments input (SPEC §9.5, `--payments`),
+-- values typed (NULL where the text does not parse; 03_problems says why), with what the
+-- checks compare it with: the customer, and the open item of the same doc_id when there is one.
+-- Empty when the run has no payments. Grain: _row.
+-- Inputs: raw_payments (all text), customers_parsed, open_items_parsed, cfg_currencies.
+WITH
+parsed AS (
+    SELECT
+        r._row,
+        blank(r.payment_id)                                  AS payment_id,
+        blank(r.customer_id)                                 AS customer_id,
+        blank(r.doc_id)                                      AS doc_id,
+        cur.currency                                         AS currency,
+        cur.minor_unit                                       AS minor_unit,
+        parse_date(r.due_date, $payments_date_format)        AS due_date,
+        parse_date(r.paid_on, $payments_date_format)         AS paid_on,
+        parse_amount(r.amount, $payments_decimal_comma)      AS amount,
+        blank(r.branch)                                      AS branch,
+        coalesce(parse_bool(r.interest_charged), false)      AS interest_charged,
+        -- the text as exported, for the messages of 03_problems
+        r.payment_id AS t_payment_id, r.customer_id AS t_customer_id, r.doc_id AS t_doc_id,
+        r.currency AS t_currency, r.due_date AS t_due_date, r.paid_on AS t_paid_on, r.amount AS t_amount,
+        r.branch AS t_branch, r.interest_charged AS t_interest_charged
+    FROM raw_payments AS r
+    LEFT JOIN cfg_currencies AS cur ON cur.currency = upper(trim(r.currency))
+),
+customers AS (
+    SELECT customer_id, any_value(policy) AS policy, any_value(interest_rate) AS customer_interest_rate
+    FROM customers_parsed WHERE customer_id IS NOT NULL GROUP BY customer_id
+),
+documents AS (
+    -- the open item a payment settled part of, when it is still open (a doc_id listed twice is
+    -- a problem of the open items; any one of its rows will do here)
+    SELECT doc_id, any_value(customer_id) AS doc_customer_id, any_value(currency) AS doc_currency,
+           any_value(branch) AS doc_branch
+    FROM open_items_parsed
+    WHERE doc_id IN (SELECT blank(doc_id) FROM raw_payments)
+    GROUP BY doc_id
+)
+SELECT p.*, c.customer_id IS NOT NULL AS customer_known, c.policy, c.customer_interest_rate,
+       d.doc_customer_id, d.doc_currency, d.doc_branch
+FROM parsed AS p
+LEFT JOIN customers AS c USING (customer_id)
+LEFT JOIN documents AS d USING (doc_id)

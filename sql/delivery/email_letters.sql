@@ -1,0 +1,11 @@
+-- email_letters: one row per letter whose channel includes email (SPEC §10.2), with what
+-- its message needs. Read from an output folder's views, not a pipeline stage.
+-- Grain: letter_id. Inputs: letters, recipients.
+SELECT l.letter_id, l.run_date, l.customer_name, l.language, l.template, l.currency,
+       l.total_due, l.pay_by, l.pdf_path,
+       -- the customer's addresses, `;`-separated in the export (03_problems checked each one)
+       list_transform(string_split(r.email, ';'), lambda a: trim(a)) AS addresses
+FROM letters AS l
+JOIN recipients AS r USING (letter_id)
+WHERE r.delivery IN ('email', 'both')
+ORDER BY l.letter_id

@@ -1,0 +1,89 @@
+"""`run --dask`: shards of customers on a Dask cluster give the same folder as one machine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+from dunning_batch import distributed as dunning_distributed  # noqa: E402
+from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS  # noqa: E402
+from dunning_batch.run import run  # noqa: E402
+from dunning_batch.synth import write_synthetic  # noqa: E402
+
+
+def assert_same_folder(a: Path, b: Path) -> None:
+    """Every file byte for byte; run.json too, but for its timings."""
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert files_a == files_b
+    for name in files_a:
+        if name.name == "run.json":
+            left, right = (json.loads((x / name).read_text()) for x in (a, b))
+            left.pop("timings_seconds"), right.pop("timings_seconds")
+            assert left == right
+        else:
+            assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as local:
+        yield local.scheduler_address
+
+
+def test_demo_on_two_workers_equals_one_machine(cluster, tmp_path):
+    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / "one")
+    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / "dask", dask=cluster)
+    assert (tmp_path / "one" / "pdf").is_dir()
+    assert_same_folder(tmp_path / "one", tmp_path / "dask")
+
+
+def test_synthetic_export_on_two_workers_equals_one_machine(cluster, tmp_path):
+    as_of = dt.date(2026, 11, 24)
+    write_synthetic(tmp_path / "in", 3000, seed=5, as_of=as_of)
+    args = (DEMO_CONFIG, tmp_path / "in" / "open_items.parquet", tmp_path / "in" / "customers.parquet", as_of)
+    run(*args, tmp_path / "one", pdf=False)
+    run(*args, tmp_path / "dask", pdf=False, dask=cluster)
+    manifest = json.loads((tmp_path / "one" / "run.json").read_text())
+    assert manifest["inputs"]["open_items"]["rows"] > 10_000 and manifest["letters_per_level"]
+    assert_same_folder(tmp_path / "one", tmp_path / "dask")
+
+
+@pytest.fixture
+def threads_cluster():
+    """Workers as threads of this process, so that a test can make a shard fail."""
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as local:
+        yield local.scheduler_address
+
+
+def test_a_shard_that_fails_once_is_retried(threads_cluster, tmp_path, monkeypatch):
+    real, calls = dunning_distributed.run_shard, []
+
+    def flaky(*args, **kwargs):
+        calls.append(args[4])
+        if calls.count(args[4]) == 1:
+            raise OSError("worker lost its disk for a moment")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dunning_distributed, "run_shard", flaky)
+    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / "out", pdf=False, dask=threads_cluster)
+    assert (tmp_path / "out" / "run.json").is_file()
+    assert len(calls) == 2 * len(set(calls))  # every shard: one failure, one success
+
+
+def test_a_shard_that_fails_for_good_leaves_no_folder(threads_cluster, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("this shard cannot be read")
+
+    monkeypatch.setattr(dunning_distributed, "run_shard", broken)
+    with pytest.raises(OSError):
+        run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / "out", pdf=False, dask=threads_cluster)
+    assert not (tmp_path / "out").exists()
+    assert not list(tmp_path.glob(".out.*"))

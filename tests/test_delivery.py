@@ -1,0 +1,558 @@
+"""Getting letters to customers (SPEC §10): channels, the outbox, the print batch and `send`.
+
+`send` is tested against a real SMTP server that each test starts on 127.0.0.1 (aiosmtpd's
+Controller on a free port): one that takes everything, one that answers 451 once for a
+recipient, one that drops the connection after three messages, one that answers 550.
+Waiting (backoff, rate limit) goes through an injected sleep, so no test waits for real.
+The demo (fixtures/demo) sends 16 letters by email and 8 to the printer, 3 of them both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import email
+import email.policy
+import functools
+import hashlib
+import io
+import json
+import shutil
+import socket
+import ssl
+import subprocess
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from click.testing import CliRunner, Result
+from pypdf import PdfReader
+
+from conftest import customer, item
+from dunning_batch import cli
+from dunning_batch.checks.reconcile import reconcile
+from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, main
+from dunning_batch.delivery.send import Pacing, SmtpServer, parse_server, send_outbox
+from dunning_batch.letters.templating import catalog
+from dunning_batch.run import run, validate
+
+PRINT_ONLY = {"C001", "C003", "C004", "C012", "C027"}  # delivery = print in the demo
+BOTH = {"C002", "C022"}  # delivery = both
+DROPPED_AFTER = 3
+
+
+# ------------------------------------------------------------------------------ the run
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "out"
+    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, out)
+    return out
+
+
+@pytest.fixture
+def folder(demo_run: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the demo's output folder: `send` writes its journal into it."""
+    copy = tmp_path / "out"
+    shutil.copytree(demo_run, copy)
+    return copy
+
+
+def rows(sql: str, **params: Any) -> list[dict[str, Any]]:
+    result = duckdb.connect().execute(sql, params)
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, r)) for r in result.fetchall()]
+
+
+def email_letters(out: Path) -> dict[str, dict[str, Any]]:
+    """What the outbox must hold: letters whose customer's channel includes email."""
+    found = rows("""SELECT r.letter_id, r.customer_id, r.email, l.language, l.template
+                    FROM read_parquet($r) AS r JOIN read_parquet($l) AS l USING (letter_id)
+                    WHERE r.delivery IN ('email', 'both')""",
+                 r=str(out / "recipients.parquet"), l=str(out / "letters.parquet"))
+    return {r["letter_id"]: r for r in found}
+
+
+def parse(data: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(data, policy=email.policy.default)
+
+
+def letter_of(message: email.message.EmailMessage) -> str:
+    return message["Message-ID"].strip("<>").split("@")[0]
+
+
+def assert_is_the_letter(message: email.message.EmailMessage, letter: dict[str, Any], out: Path) -> None:
+    """Right recipient, subject in the customer's language, the letter's PDF attached and readable."""
+    assert message["To"] == letter["email"]
+    title = catalog(letter["language"])[letter["template"]]["subject"]
+    assert message["Subject"] == f"{title} ({letter['letter_id']})"
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_filename() == f"{letter['letter_id']}.pdf"
+    pdf = attachment.get_content()
+    assert pdf == (out / "pdf" / f"{letter['letter_id']}.pdf").read_bytes()
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    assert len(pages) >= 1 and letter["letter_id"] in pages[0].extract_text()
+
+
+# --------------------------------------------------------------------- §10.1 channels
+
+def test_channel_defaults_to_email_when_there_is_an_address_else_print(scenario):
+    people = [customer("C1", email="a@example.com"), customer("C2"),
+              customer("C3", email="c@example.com", delivery="print"),
+              customer("C4", email="d@example.com; e@example.com", delivery="BOTH")]
+    items = [item(f"INV-{n}", 30, customer_id=f"C{n}") for n in range(1, 5)]
+    outcome = scenario.run(items, people)
+    found = {r["customer_id"]: r["delivery"] for r in outcome._rows("SELECT * FROM recipients")}
+    assert found == {"C1": "email", "C2": "print", "C3": "print", "C4": "both"}
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"delivery": "fax"}, "a delivery channel"),
+    ({"delivery": "email"}, "needs an email address"),
+    ({"delivery": "both", "email": "nobody-at-example.com"}, "not a well-formed email address"),
+    ({"email": "a@example.com; b@example"}, "not a well-formed email address"),
+])
+def test_a_bad_channel_is_an_input_error(scenario, fields, message):
+    config, items, customers = scenario.files([item("INV-1", 30)], [customer("C1", **fields)])
+    problems = validate(config, items, customers)
+    column = "delivery" if "channel" in message else "email"
+    assert any(p.startswith(f"{customers}:2: {column}: ") and message in p for p in problems), problems
+
+
+# ------------------------------------------------------------------------ §10.2 outbox
+
+def test_outbox_holds_one_message_per_email_letter_in_its_language(demo_run):
+    expected = email_letters(demo_run)
+    assert len(expected) == 16
+    assert not {r["customer_id"] for r in expected.values()} & PRINT_ONLY
+    index = {r["letter_id"]: r for r in rows("SELECT * FROM read_parquet($p)", p=str(demo_run / "outbox.parquet"))}
+    assert set(index) == set(expected)
+    assert sorted(p.name for p in (demo_run / "outbox").iterdir()) == sorted(f"{i}.eml" for i in expected)
+    languages = set()
+    for letter_id, letter in expected.items():
+        data = (demo_run / index[letter_id]["eml_path"]).read_bytes()
+        assert index[letter_id]["sha256"] == hashlib.sha256(data).hexdigest()
+        assert b"\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")  # SMTP line ends throughout
+        message = parse(data)
+        assert message["From"] == "Example GmbH <ar@example.com>"
+        assert message["Date"] == "Tue, 24 Nov 2026 00:00:00 +0000"  # the run date, not the clock
+        assert message["Message-ID"] == index[letter_id]["message_id"] == f"<{letter_id}@example.com>"
+        assert (message["To"], message["Subject"]) == (index[letter_id]["to"], index[letter_id]["subject"])
+        assert_is_the_letter(message, letter, demo_run)
+        body = message.get_body(("plain",)).get_content()
+        assert letter_id in body and catalog(letter["language"])["common"]["regards"] in body
+        languages.add(letter["language"])
+    assert languages == {"en", "de", "fr", "pl"}
+
+
+def test_several_addresses_all_go_into_to(scenario):
+    outcome = scenario.run([item("INV-1", 30)], [customer("C1", email="a@example.com;b@example.com")], pdf=True)
+    [eml] = (outcome.out / "outbox").iterdir()
+    assert parse(eml.read_bytes())["To"] == "a@example.com, b@example.com"
+
+
+def test_outbox_and_print_batch_are_byte_identical_on_rerun(demo_run, tmp_path):
+    again = tmp_path / "again"
+    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, again)
+    for name in ["outbox.parquet", "print/print_batch.pdf", "print/print_batch.csv",
+                 *(f"outbox/{p.name}" for p in (demo_run / "outbox").iterdir())]:
+        assert (again / name).read_bytes() == (demo_run / name).read_bytes(), name
+    first, second = (json.loads((f / "run.json").read_text())["outputs"] for f in (demo_run, again))
+    assert first == second
+    assert {"outbox.parquet", "outbox/", "print/print_batch.pdf", "print/print_batch.csv"} <= set(first)
+
+
+def test_no_pdf_run_writes_no_delivery_files(scenario):
+    outcome = scenario.run([item("INV-1", 30)], [customer("C1", email="a@example.com")])
+    assert not (outcome.out / "outbox").exists() and not (outcome.out / "print").exists()
+
+
+# ------------------------------------------------------------------- §10.3 print batch
+
+def test_print_batch_starts_each_letter_on_an_odd_page_in_postal_order(demo_run):
+    expected = rows("""SELECT letter_id FROM read_parquet($p) WHERE delivery IN ('print', 'both')
+                       ORDER BY country, postal_code, letter_id""", p=str(demo_run / "recipients.parquet"))
+    with (demo_run / "print" / "print_batch.csv").open(newline="", encoding="utf-8") as handle:
+        index = list(csv.DictReader(handle))
+    assert [r["letter_id"] for r in index] == [r["letter_id"] for r in expected]
+    assert len(index) == 8
+    batch = PdfReader(demo_run / "print" / "print_batch.pdf")
+    next_page = 1
+    for row in index:
+        first, pages = int(row["first_page"]), int(row["pages"])
+        assert first == next_page and first % 2 == 1, row
+        letter = PdfReader(demo_run / "pdf" / f"{row['letter_id']}.pdf")
+        assert pages == len(letter.pages)
+        for n in range(pages):  # the letter's own pages, in order, from its first page on
+            assert batch.pages[first - 1 + n].extract_text() == letter.pages[n].extract_text()
+        if pages % 2:  # the filler page: a blank back, so the next letter starts a new sheet
+            assert batch.pages[first - 1 + pages].extract_text().strip() == ""
+        next_page = first + pages + pages % 2
+    assert len(batch.pages) == next_page - 1
+    assert any(int(r["pages"]) % 2 for r in index) and any(int(r["pages"]) % 2 == 0 for r in index)
+
+
+# ------------------------------------------------------------------- §10.4 send: servers
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it accepts; subclasses refuse or drop."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append((list(envelope.rcpt_tos), envelope.original_content or envelope.content))
+        return "250 2.0.0 Ok: queued"
+
+    def letters(self) -> list[str]:
+        return [letter_of(parse(data)) for _, data in self.received]
+
+
+class RefusesOnce(Inbox):
+    """Answers `code` to one recipient, the first `times` times it is named (greylisting: 451)."""
+
+    def __init__(self, address: str, code: str, times: int = 1) -> None:
+        super().__init__()
+        self.address, self.code, self.times = address, code, times
+        self.refused = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address == self.address and self.refused < self.times:
+            self.refused += 1
+            return self.code
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 Ok"
+
+
+class DropsAfter(Inbox):
+    """Closes the connection at the MAIL after `after` messages; `stay_down` keeps doing so."""
+
+    def __init__(self, after: int, stay_down: bool) -> None:
+        super().__init__()
+        self.after, self.stay_down = after, stay_down
+        self.drops = 0
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if len(self.received) >= self.after and (self.stay_down or not self.drops):
+            self.drops += 1
+            server.transport.close()
+            return "421 4.3.2 going down"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 Ok"
+
+
+@contextlib.contextmanager
+def smtp_server(handler: Inbox, **options: Any) -> Iterator[SmtpServer]:
+    """A real SMTP server on 127.0.0.1 for the test's duration; yields where `send` finds it."""
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
+    controller.start()
+    try:
+        yield SmtpServer("127.0.0.1", port, timeout=5)
+    finally:
+        controller.stop()
+
+
+class Sleeps(list):
+    """An injected sleep: records the seconds asked for and returns at once."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def journal(out: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (out / "delivery" / "sent.jsonl").read_text().splitlines()]
+
+
+def send_cli(out: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(main, ["send", str(out), *args], env=env)
+
+
+# --------------------------------------------------------------------- §10.4 send: tests
+
+def test_every_email_letter_arrives_once_and_a_rerun_sends_nothing(folder):
+    inbox = Inbox()
+    with smtp_server(inbox) as server:
+        result = send_cli(folder, "--smtp", f"127.0.0.1:{server.port}")
+        assert result.exit_code == 0, result.output
+        assert "sent 16 of 16 letter(s) to send" in result.output
+        again = send_cli(folder, "--smtp", f"127.0.0.1:{server.port}")
+    assert again.exit_code == 0 and "sent 0 of 0 letter(s) to send" in again.output
+    assert "16 accepted earlier" in again.output
+    expected = email_letters(folder)
+    assert sorted(inbox.letters()) == sorted(expected)  # each once, and nothing for print-only customers
+    for recipients, data in inbox.received:
+        message = parse(data)
+        letter = expected[letter_of(message)]
+        assert recipients == [letter["email"]]
+        assert_is_the_letter(message, letter, folder)
+    records = journal(folder)
+    assert [r["status"] for r in records] == ["accepted"] * 16
+    assert all(r["reply"].startswith("250 ") and r["time"] for r in records)
+    assert all(reconcile(folder)), "send changed the run's outputs (§10.5)"
+
+
+def test_a_451_for_one_recipient_is_retried_with_backoff(folder):
+    letters = email_letters(folder)
+    target = min(letters)
+    inbox = RefusesOnce(letters[target]["email"], "451 4.7.1 Greylisted, try again later")
+    sleeps = Sleeps()
+    with smtp_server(inbox) as server:
+        result = send_outbox(folder, server, Pacing(sleep=sleeps, backoff=2.0))
+    assert result.ok and inbox.refused == 1
+    assert sorted(inbox.letters()) == sorted(letters)
+    attempts = [(r["status"], r["attempt"]) for r in journal(folder) if r["letter_id"] == target]
+    assert attempts == [("temporary", 1), ("accepted", 2)]
+    assert sleeps == [2.0]
+
+
+def test_temporary_failures_back_off_exponentially_then_report(folder):
+    letters = email_letters(folder)
+    target = min(letters)
+    inbox = RefusesOnce(letters[target]["email"], "452 4.2.2 Mailbox full", times=10)
+    sleeps = Sleeps()
+    with smtp_server(inbox) as server:
+        result = send_outbox(folder, server, Pacing(sleep=sleeps, attempts=4, backoff=1.5))
+    assert sleeps == [1.5, 3.0, 6.0]
+    [failed] = result.not_accepted
+    assert (failed.letter_id, failed.status, failed.attempts) == (target, "temporary", 4)
+    assert "452 4.2.2 Mailbox full" in failed.reply
+    assert len(inbox.received) == 15
+
+
+def test_a_dropped_connection_is_reopened_and_nothing_is_sent_twice(folder):
+    inbox = DropsAfter(DROPPED_AFTER, stay_down=False)
+    sleeps = Sleeps()
+    with smtp_server(inbox) as server:
+        result = send_outbox(folder, server, Pacing(sleep=sleeps))
+    assert result.ok and inbox.drops == 1
+    assert sorted(inbox.letters()) == sorted(email_letters(folder))
+    statuses = [r["status"] for r in journal(folder)]
+    assert statuses.count("disconnected") == 1 and statuses.count("accepted") == 16
+
+
+def test_a_server_that_goes_down_after_three_then_a_rerun_delivers_each_exactly_once(folder):
+    inbox = DropsAfter(DROPPED_AFTER, stay_down=True)
+    with smtp_server(inbox) as server:
+        first = send_outbox(folder, server, Pacing(sleep=Sleeps(), attempts=3))
+        assert not first.ok and first.stopped and "unreachable" in first.stopped
+        assert len(inbox.received) == DROPPED_AFTER
+        assert len(first.outcomes) == DROPPED_AFTER + 1 and len(first.not_attempted) == 16 - DROPPED_AFTER - 1
+        inbox.stay_down, inbox.after = False, 10**6  # the server is back
+        second = send_outbox(folder, server, Pacing(sleep=Sleeps()))
+    assert second.ok and second.already_sent == DROPPED_AFTER and len(second.outcomes) == 16 - DROPPED_AFTER
+    delivered = inbox.letters()
+    assert sorted(delivered) == sorted(email_letters(folder)) and len(set(delivered)) == len(delivered)
+
+
+@pytest.fixture(autouse=True)
+def cli_sleeps(monkeypatch) -> Sleeps:
+    """The CLI's backoff and rate limit, with a sleep that returns at once: no test waits."""
+    sleeps = Sleeps()
+    monkeypatch.setattr(cli, "Pacing", functools.partial(Pacing, sleep=sleeps))
+    return sleeps
+
+
+def test_the_cli_names_what_a_dead_server_left_unsent(folder, cli_sleeps):
+    sleeps = cli_sleeps
+    result = send_cli(folder, "--smtp", f"127.0.0.1:{free_port()}")  # nothing listens there
+    assert result.exit_code == 1, result.output
+    assert sleeps == [2.0, 4.0, 8.0]  # four attempts at the first letter, then it stops
+    assert "unreachable" in result.stderr and "run send again" in result.stderr
+    named = [line for line in result.stderr.splitlines() if line.startswith(("not sent:", "not accepted:"))]
+    assert len(named) == 16
+    assert [r["status"] for r in journal(folder)] == ["disconnected"] * 4
+
+
+def test_a_550_is_reported_and_exits_1(folder):
+    letters = email_letters(folder)
+    addresses = [r["email"] for r in letters.values()]
+    target = max(i for i, r in letters.items() if addresses.count(r["email"]) == 1)  # one letter only
+    inbox = RefusesOnce(letters[target]["email"], "550 5.1.1 Mailbox unavailable", times=10)
+    with smtp_server(inbox) as server:
+        result = send_cli(folder, "--smtp", f"127.0.0.1:{server.port}")
+    assert result.exit_code == 1, result.output
+    assert f"not accepted: {target} to {letters[target]['email']}: permanent" in result.stderr
+    assert "550 5.1.1 Mailbox unavailable" in result.stderr
+    assert "sent 15 of 16" in result.output and inbox.refused == 1  # a 5xx is not retried
+    assert [r["status"] for r in journal(folder) if r["letter_id"] == target] == ["permanent"]
+
+
+def test_a_letter_refused_for_one_of_two_addresses_is_reported_and_never_sent_again(scenario):
+    outcome = scenario.run([item("INV-1", 30)], [customer("C1", email="a@example.com; b@example.com")], pdf=True)
+    inbox = RefusesOnce("b@example.com", "550 5.1.1 No such user", times=10)
+    with smtp_server(inbox) as server:
+        first = send_cli(outcome.out, "--smtp", f"127.0.0.1:{server.port}")
+        again = send_cli(outcome.out, "--smtp", f"127.0.0.1:{server.port}")
+    assert first.exit_code == 1 and "partly refused (not sent again)" in first.stderr
+    assert "b@example.com: 550 5.1.1 No such user" in first.stderr
+    assert again.exit_code == 0 and "1 accepted earlier" in again.output
+    assert [recipients for recipients, _ in inbox.received] == [["a@example.com"]]
+    assert [r["status"] for r in journal(outcome.out)] == ["partial"]
+
+
+def test_login_reads_the_password_from_the_environment_and_never_shows_it(folder):
+    password = "s3cret-Pa55word"
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"dunning" \
+            and auth_data.password == password.encode()
+        return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535 itself
+
+    inbox = Inbox()
+    options = {"authenticator": authenticator, "auth_required": True, "auth_require_tls": False}
+    with smtp_server(inbox, **options) as server:
+        address = f"127.0.0.1:{server.port}"
+        wrong = send_cli(folder, "--smtp", address, "--user", "dunning", "--password-env", "SMTP_PW",
+                         env={"SMTP_PW": "not-it"})
+        right = send_cli(folder, "--smtp", address, "--user", "dunning", "--password-env", "SMTP_PW",
+                         env={"SMTP_PW": password})
+    assert wrong.exit_code == 2 and "refused the login of user 'dunning'" in wrong.stderr
+    assert right.exit_code == 0, right.output
+    assert len(inbox.received) == 16
+    for text in (wrong.output, right.output, (folder / "delivery" / "sent.jsonl").read_text()):
+        assert password not in text and "not-it" not in text
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, made with the openssl command."""
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl command to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_starttls_and_ssl_encrypt_the_session(folder, certificate, security):
+    cert, key = certificate
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    options = ({"tls_context": server_context, "require_starttls": True} if security == "starttls"
+               else {"ssl_context": server_context})
+    inbox = Inbox()
+    with smtp_server(inbox, **options) as plain:
+        server = SmtpServer(plain.host, plain.port, security, timeout=5,
+                            ssl_context=ssl.create_default_context(cafile=str(cert)))
+        result = send_outbox(folder, server, Pacing(sleep=Sleeps()))
+    assert result.ok and len(inbox.received) == 16
+
+
+def test_rate_limit_spaces_messages_evenly():
+    now = [100.0]
+    sleeps = Sleeps()
+
+    def sleep(seconds: float) -> None:
+        sleeps(seconds)
+        now[0] += seconds
+
+    pacing = Pacing(max_per_minute=30, sleep=sleep, clock=lambda: now[0])
+    starts = []
+    for _ in range(4):
+        pacing.wait_for_slot()
+        starts.append(now[0])
+        now[0] += 0.5  # sending takes half a second
+    assert starts == [100.0, 102.0, 104.0, 106.0] and sleeps == [1.5, 1.5, 1.5]
+
+
+def test_rate_limit_holds_a_real_send_to_the_pace(folder):
+    now = [0.0]
+    sleeps = Sleeps()
+
+    def sleep(seconds: float) -> None:  # time passes only while `send` waits
+        sleeps(seconds)
+        now[0] += seconds
+
+    inbox = Inbox()
+    with smtp_server(inbox) as server:
+        result = send_outbox(folder, server, Pacing(max_per_minute=60, sleep=sleep, clock=lambda: now[0]))
+    assert result.ok and len(inbox.received) == 16 and sleeps == [1.0] * 15
+
+
+def test_dry_run_lists_what_would_be_sent_and_writes_nothing(folder):
+    result = send_cli(folder, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert len([line for line in result.output.splitlines() if line.startswith("would send DL-")]) == 16
+    assert "16 of 16 letter(s) to send" in result.output
+    assert not (folder / "delivery").exists()
+
+
+def test_a_changed_message_is_not_sent(folder):
+    eml = sorted((folder / "outbox").iterdir())[0]
+    eml.write_bytes(eml.read_bytes().replace(b"Example GmbH", b"Exampel GmbH"))
+    inbox = Inbox()
+    with smtp_server(inbox) as server:
+        result = send_cli(folder, "--smtp", f"127.0.0.1:{server.port}")
+    assert result.exit_code == 2 and eml.name in result.stderr and "changed since the run" in result.stderr
+    assert inbox.received == []
+
+
+@pytest.mark.parametrize("args, env, message", [
+    (["--user", "u"], {}, "--user and --password-env go together"),
+    (["--password-env", "PW"], {}, "--user and --password-env go together"),
+    (["--user", "u", "--password-env", "NO_SUCH_VARIABLE_SET"], {}, "NO_SUCH_VARIABLE_SET is not set"),
+    (["--starttls", "--ssl"], {}, "exclude each other"),
+])
+def test_bad_usage_exits_2(folder, args, env, message):
+    result = send_cli(folder, "--smtp", "127.0.0.1:1", *args, env=env)
+    assert result.exit_code == 2 and message in result.output + result.stderr, result.output
+    assert not (folder / "delivery").exists()
+
+
+def test_send_needs_a_server_and_an_outbox(scenario, folder):
+    assert send_cli(folder).exit_code == 2  # no --smtp
+    outcome = scenario.run([item("INV-1", 30)], [customer("C1", email="a@example.com")])  # --no-pdf
+    result = send_cli(outcome.out, "--smtp", "127.0.0.1:1")
+    assert result.exit_code == 2 and "no outbox.parquet" in result.stderr
+
+
+@pytest.mark.parametrize("text, security, expected", [
+    ("mail.example.com", "plain", ("mail.example.com", 25)),
+    ("mail.example.com", "starttls", ("mail.example.com", 587)),
+    ("mail.example.com", "ssl", ("mail.example.com", 465)),
+    ("127.0.0.1:2525", "plain", ("127.0.0.1", 2525)),
+    ("[::1]:2525", "plain", ("::1", 2525)),
+])
+def test_parse_server(text, security, expected):
+    assert parse_server(text, security) == expected
+
+
+def test_a_line_cut_short_by_a_crash_does_not_count_as_sent(folder):
+    letters = sorted(email_letters(folder))
+    delivery = folder / "delivery"
+    delivery.mkdir()
+    (delivery / "sent.jsonl").write_text(
+        json.dumps({"letter_id": letters[0], "status": "accepted"}) + "\n"
+        + '{"letter_id": "' + letters[1] + '", "status": "accep')
+    inbox = Inbox()
+    with smtp_server(inbox) as server:
+        result = send_outbox(folder, server, Pacing(sleep=Sleeps()))
+    assert result.ok and result.already_sent == 1 and sorted(inbox.letters()) == letters[1:]
+    records = journal_lines = (delivery / "sent.jsonl").read_text().splitlines()
+    assert len(journal_lines) == 2 + 15 and json.loads(records[2])["letter_id"] == letters[1]
+
+
+# ------------------------------------------------------------------ §10.5 and reconcile
+
+def test_reconcile_checks_the_outbox_and_print_batch(folder):
+    assert all(c.ok for c in reconcile(folder))
+    eml = sorted((folder / "outbox").iterdir())[0]
+    eml.write_bytes(eml.read_bytes() + b"\r\n")
+    (folder / "print" / "print_batch.csv").write_text("letter_id,first_page,pages\n")
+    [files] = [c for c in reconcile(folder) if c.name == "6 files"]
+    assert not files.ok and "outbox/" in files.detail and "print/print_batch.csv changed" in files.detail
