@@ -2,6 +2,8 @@
 -- the text does not parse), joined with its customer, and flagged `suspect` when a check
 -- of a single row will fail (03_problems then reads only those rows' text again).
 -- doc_type is mapped through [input.open_items] doc_types; an empty doc_type means invoice.
+-- compensation_charged (default false) and interest_paid_to are the optional columns of
+-- SPEC §9.2 and §9.4.
 -- Inputs: raw_open_items (all text), customers_parsed, cfg_doc_types, cfg_currencies, cfg_policies.
 WITH
 customers AS (

@@ -49,10 +49,11 @@ def test_query_prints_an_aligned_table_with_numbers_right_aligned(demo):
     assert result.output == (
         "level  letters  total_due\n"
         "-----  -------  ---------\n"
+        "    0        1     750.00\n"   # C036's courtesy notice (SPEC §9.6)
         "    1       10   22449.39\n"
-        "    2       10   60963.54\n"
-        "    3        1    4759.65\n"
-        "(3 rows)\n")
+        "    2       13   69392.02\n"   # + C031 4293.07, C032 649.22, C037 3486.19 (GBP)
+        "    3        3   36109.88\n"   # + C033 25208.82, C034 6141.41
+        "(4 rows)\n")
 
 
 def test_query_table_left_aligns_text_and_prints_decimals_exactly(demo):
@@ -94,7 +95,7 @@ def test_query_csv_to_a_file(demo, tmp_path):
     lines = target.read_text().splitlines()
     assert lines[0] == "policy,level,currency,letters,overdue_total,interest_total,fees,total_due"
     assert "standard,3,EUR,1,4695.00,54.65,10.00,4759.65" in lines
-    assert "wrote 10 row(s)" in result.output  # the note goes to stderr, which CliRunner mixes in
+    assert "wrote 14 row(s)" in result.output  # the note goes to stderr, which CliRunner mixes in
 
 
 def test_query_parquet_to_a_file_keeps_the_types(demo, tmp_path):
@@ -107,7 +108,7 @@ def test_query_parquet_to_a_file_keeps_the_types(demo, tmp_path):
                              {"p": str(target)}).fetchall())
     assert types["overdue_amount"].startswith("DECIMAL")
     first = con.execute("SELECT * FROM read_parquet($p) LIMIT 1", {"p": str(target)}).fetchone()
-    assert first == ("C024", "PLN", Decimal("15425.50"))
+    assert first == ("C033", "EUR", Decimal("25000.00"))
 
 
 def test_query_parquet_needs_a_file(demo):
@@ -177,6 +178,12 @@ EXPLANATIONS = {
     ("listed", "listed"): [  # INV-10007, C002 EUR
         "15 days past due does not exceed level 2's threshold of 21 days", "listed at its level 1 in letter",
         "Interest on 920.50 EUR: 8 % a year (act/365) for 15 days, 2026-11-10 to 2026-11-24 = 3.03 EUR"],
+    ("excluded", "below_min_percent"): [  # INV-10206, C035 (SPEC §9.3)
+        "overdue total 100.00 EUR is below policy de_b2b's min_percent of 10 % of the customer's open "
+        "balance 2,600.00 EUR"],
+    ("listed", "pre_due"): [  # INV-10208, C036 (SPEC §9.6)
+        "goes into courtesy notice", "up to 5 days before the due date",
+        "level 0 (pre_due), pay by 2026-11-27, total due 750.00 EUR"],
 }
 
 
@@ -262,8 +269,8 @@ def test_diff_of_a_changed_threshold(demo, tmp_path):
     shutil.copytree(DEMO_CONFIG.parent, config_dir)
     config = config_dir / DEMO_CONFIG.name
     text = config.read_text()
-    assert text.count("days_past_due = 7\n") == 1
-    config.write_text(text.replace("days_past_due = 7\n", "days_past_due = 10\n"))
+    assert text.count("days_past_due = 7\n") == 3   # standard's level 1 comes first; de_b2b, uk_b2b keep 7
+    config.write_text(text.replace("days_past_due = 7\n", "days_past_due = 10\n", 1))
     changed = run_demo(tmp_path, "threshold-10", config=config)
 
     result = invoke("diff", demo, changed, "--format", "json")
@@ -277,9 +284,10 @@ def test_diff_of_a_changed_threshold(demo, tmp_path):
     assert [(r["doc_id"], r["level_after_a"], r["level_after_b"]) for r in report["level_changes"]] == \
         [("INV-10064", 1, None), ("INV-10100", None, 2)]
     shifts = {f"{r['outcome']}/{r['reason']}": (r["items_a"], r["items_b"]) for r in report["reason_counts"]}
-    assert shifts == {"dunned/advanced": (41, 36), "dunned/piggyback": (15, 20),
+    # (de_b2b's and uk_b2b's items add 6 advanced and 1 listed on both sides)
+    assert shifts == {"dunned/advanced": (47, 42), "dunned/piggyback": (15, 20),
                       "excluded/below_level_threshold": (4, 7), "excluded/below_min_amount": (2, 0),
-                      "listed/listed": (12, 11)}
+                      "listed/listed": (13, 12)}
 
     text_result = invoke("diff", demo, changed)
     assert text_result.exit_code == 1
@@ -331,12 +339,12 @@ def test_summary_html_is_one_offline_page_with_svg_charts_and_the_totals(demo, t
     assert path == folder / "summary.html"
     html = path.read_text(encoding="utf-8")
     assert "<svg" in html and "<rect" in html
-    for total_due in ("45,262.52", "23,859.28", "19,050.78"):  # totals per currency of run.json
+    for total_due in ("82,305.04", "3,486.19", "23,859.28", "19,050.78"):  # totals per currency of run.json
         assert total_due in html
     for heading in ("Letters per level", "Total due per level, EUR", "Aging of open items, PLN",
                     "Items excluded, by reason"):
         assert heading in html
-    assert "customer_final" in html and ">150<" in html  # exclusions and items decided
+    assert "customer_final" in html and ">162<" in html  # exclusions and items decided
     assert "<script" not in html.lower()
     assert "http" not in html.lower()
 

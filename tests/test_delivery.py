@@ -4,7 +4,7 @@
 Controller on a free port): one that takes everything, one that answers 451 once for a
 recipient, one that drops the connection after three messages, one that answers 550.
 Waiting (backoff, rate limit) goes through an injected sleep, so no test waits for real.
-The demo (fixtures/demo) sends 16 letters by email and 8 to the printer, 3 of them both.
+The demo (fixtures/demo) sends 21 letters by email and 9 to the printer, 3 of them both.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from dunning_batch.run import run, validate
 PRINT_ONLY = {"C001", "C003", "C004", "C012", "C027"}  # delivery = print in the demo
 BOTH = {"C002", "C022"}  # delivery = both
 DROPPED_AFTER = 3
+EMAIL_LETTERS, PRINT_LETTERS = 21, 9  # of the demo's 27 letters (C031-C037 of SPEC §9: 5 and 1)
 
 
 # ------------------------------------------------------------------------------ the run
@@ -127,7 +128,7 @@ def test_a_bad_channel_is_an_input_error(scenario, fields, message):
 
 def test_outbox_holds_one_message_per_email_letter_in_its_language(demo_run):
     expected = email_letters(demo_run)
-    assert len(expected) == 16
+    assert len(expected) == EMAIL_LETTERS
     assert not {r["customer_id"] for r in expected.values()} & PRINT_ONLY
     index = {r["letter_id"]: r for r in rows("SELECT * FROM read_parquet($p)", p=str(demo_run / "outbox.parquet"))}
     assert set(index) == set(expected)
@@ -179,7 +180,7 @@ def test_print_batch_starts_each_letter_on_an_odd_page_in_postal_order(demo_run)
     with (demo_run / "print" / "print_batch.csv").open(newline="", encoding="utf-8") as handle:
         index = list(csv.DictReader(handle))
     assert [r["letter_id"] for r in index] == [r["letter_id"] for r in expected]
-    assert len(index) == 8
+    assert len(index) == PRINT_LETTERS
     batch = PdfReader(demo_run / "print" / "print_batch.pdf")
     next_page = 1
     for row in index:
@@ -286,10 +287,10 @@ def test_every_email_letter_arrives_once_and_a_rerun_sends_nothing(folder):
     with smtp_server(inbox) as server:
         result = send_cli(folder, "--smtp", f"127.0.0.1:{server.port}")
         assert result.exit_code == 0, result.output
-        assert "sent 16 of 16 letter(s) to send" in result.output
+        assert f"sent {EMAIL_LETTERS} of {EMAIL_LETTERS} letter(s) to send" in result.output
         again = send_cli(folder, "--smtp", f"127.0.0.1:{server.port}")
     assert again.exit_code == 0 and "sent 0 of 0 letter(s) to send" in again.output
-    assert "16 accepted earlier" in again.output
+    assert f"{EMAIL_LETTERS} accepted earlier" in again.output
     expected = email_letters(folder)
     assert sorted(inbox.letters()) == sorted(expected)  # each once, and nothing for print-only customers
     for recipients, data in inbox.received:
@@ -298,7 +299,7 @@ def test_every_email_letter_arrives_once_and_a_rerun_sends_nothing(folder):
         assert recipients == [letter["email"]]
         assert_is_the_letter(message, letter, folder)
     records = journal(folder)
-    assert [r["status"] for r in records] == ["accepted"] * 16
+    assert [r["status"] for r in records] == ["accepted"] * EMAIL_LETTERS
     assert all(r["reply"].startswith("250 ") and r["time"] for r in records)
     assert all(reconcile(folder)), "send changed the run's outputs (§10.5)"
 
@@ -328,7 +329,7 @@ def test_temporary_failures_back_off_exponentially_then_report(folder):
     [failed] = result.not_accepted
     assert (failed.letter_id, failed.status, failed.attempts) == (target, "temporary", 4)
     assert "452 4.2.2 Mailbox full" in failed.reply
-    assert len(inbox.received) == 15
+    assert len(inbox.received) == EMAIL_LETTERS - 1
 
 
 def test_a_dropped_connection_is_reopened_and_nothing_is_sent_twice(folder):
@@ -339,7 +340,7 @@ def test_a_dropped_connection_is_reopened_and_nothing_is_sent_twice(folder):
     assert result.ok and inbox.drops == 1
     assert sorted(inbox.letters()) == sorted(email_letters(folder))
     statuses = [r["status"] for r in journal(folder)]
-    assert statuses.count("disconnected") == 1 and statuses.count("accepted") == 16
+    assert statuses.count("disconnected") == 1 and statuses.count("accepted") == EMAIL_LETTERS
 
 
 def test_a_server_that_goes_down_after_three_then_a_rerun_delivers_each_exactly_once(folder):
@@ -348,10 +349,10 @@ def test_a_server_that_goes_down_after_three_then_a_rerun_delivers_each_exactly_
         first = send_outbox(folder, server, Pacing(sleep=Sleeps(), attempts=3))
         assert not first.ok and first.stopped and "unreachable" in first.stopped
         assert len(inbox.received) == DROPPED_AFTER
-        assert len(first.outcomes) == DROPPED_AFTER + 1 and len(first.not_attempted) == 16 - DROPPED_AFTER - 1
+        assert len(first.outcomes) == DROPPED_AFTER + 1 and len(first.not_attempted) == EMAIL_LETTERS - DROPPED_AFTER - 1
         inbox.stay_down, inbox.after = False, 10**6  # the server is back
         second = send_outbox(folder, server, Pacing(sleep=Sleeps()))
-    assert second.ok and second.already_sent == DROPPED_AFTER and len(second.outcomes) == 16 - DROPPED_AFTER
+    assert second.ok and second.already_sent == DROPPED_AFTER and len(second.outcomes) == EMAIL_LETTERS - DROPPED_AFTER
     delivered = inbox.letters()
     assert sorted(delivered) == sorted(email_letters(folder)) and len(set(delivered)) == len(delivered)
 
@@ -371,7 +372,7 @@ def test_the_cli_names_what_a_dead_server_left_unsent(folder, cli_sleeps):
     assert sleeps == [2.0, 4.0, 8.0]  # four attempts at the first letter, then it stops
     assert "unreachable" in result.stderr and "run send again" in result.stderr
     named = [line for line in result.stderr.splitlines() if line.startswith(("not sent:", "not accepted:"))]
-    assert len(named) == 16
+    assert len(named) == EMAIL_LETTERS
     assert [r["status"] for r in journal(folder)] == ["disconnected"] * 4
 
 
@@ -385,7 +386,7 @@ def test_a_550_is_reported_and_exits_1(folder):
     assert result.exit_code == 1, result.output
     assert f"not accepted: {target} to {letters[target]['email']}: permanent" in result.stderr
     assert "550 5.1.1 Mailbox unavailable" in result.stderr
-    assert "sent 15 of 16" in result.output and inbox.refused == 1  # a 5xx is not retried
+    assert f"sent {EMAIL_LETTERS - 1} of {EMAIL_LETTERS}" in result.output and inbox.refused == 1  # a 5xx is not retried
     assert [r["status"] for r in journal(folder) if r["letter_id"] == target] == ["permanent"]
 
 
@@ -420,7 +421,7 @@ def test_login_reads_the_password_from_the_environment_and_never_shows_it(folder
                          env={"SMTP_PW": password})
     assert wrong.exit_code == 2 and "refused the login of user 'dunning'" in wrong.stderr
     assert right.exit_code == 0, right.output
-    assert len(inbox.received) == 16
+    assert len(inbox.received) == EMAIL_LETTERS
     for text in (wrong.output, right.output, (folder / "delivery" / "sent.jsonl").read_text()):
         assert password not in text and "not-it" not in text
 
@@ -450,7 +451,7 @@ def test_starttls_and_ssl_encrypt_the_session(folder, certificate, security):
         server = SmtpServer(plain.host, plain.port, security, timeout=5,
                             ssl_context=ssl.create_default_context(cafile=str(cert)))
         result = send_outbox(folder, server, Pacing(sleep=Sleeps()))
-    assert result.ok and len(inbox.received) == 16
+    assert result.ok and len(inbox.received) == EMAIL_LETTERS
 
 
 def test_rate_limit_spaces_messages_evenly():
@@ -481,14 +482,14 @@ def test_rate_limit_holds_a_real_send_to_the_pace(folder):
     inbox = Inbox()
     with smtp_server(inbox) as server:
         result = send_outbox(folder, server, Pacing(max_per_minute=60, sleep=sleep, clock=lambda: now[0]))
-    assert result.ok and len(inbox.received) == 16 and sleeps == [1.0] * 15
+    assert result.ok and len(inbox.received) == EMAIL_LETTERS and sleeps == [1.0] * (EMAIL_LETTERS - 1)
 
 
 def test_dry_run_lists_what_would_be_sent_and_writes_nothing(folder):
     result = send_cli(folder, "--dry-run")
     assert result.exit_code == 0, result.output
-    assert len([line for line in result.output.splitlines() if line.startswith("would send DL-")]) == 16
-    assert "16 of 16 letter(s) to send" in result.output
+    assert len([line for line in result.output.splitlines() if line.startswith("would send DL-")]) == EMAIL_LETTERS
+    assert f"{EMAIL_LETTERS} of {EMAIL_LETTERS} letter(s) to send" in result.output
     assert not (folder / "delivery").exists()
 
 
@@ -543,8 +544,8 @@ def test_a_line_cut_short_by_a_crash_does_not_count_as_sent(folder):
     with smtp_server(inbox) as server:
         result = send_outbox(folder, server, Pacing(sleep=Sleeps()))
     assert result.ok and result.already_sent == 1 and sorted(inbox.letters()) == letters[1:]
-    records = journal_lines = (delivery / "sent.jsonl").read_text().splitlines()
-    assert len(journal_lines) == 2 + 15 and json.loads(records[2])["letter_id"] == letters[1]
+    lines = (delivery / "sent.jsonl").read_text().splitlines()  # the cut line is left as it was
+    assert len(lines) == 2 + EMAIL_LETTERS - 1 and json.loads(lines[2])["letter_id"] == letters[1]
 
 
 # ------------------------------------------------------------------ §10.5 and reconcile

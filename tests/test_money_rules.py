@@ -10,6 +10,7 @@ Interest = amount x days x 10 / 36500, rounded half-up per line.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import re
@@ -363,6 +364,50 @@ def test_a_letter_with_every_money_rule_renders_and_reconciles(scenario):
     assert letter["total_due"] == D("1572.81")
     assert (outcome.out / letter["pdf_path"]).is_file()
     reconciles(outcome)
+
+
+def test_void_reverses_every_document_and_restores_the_state(scenario, tmp_path):
+    config = level_2('compensation = "eu"', "post_interest = true")
+    outcome = scenario.run([item("INV-1", 30, "1500.00", dunning_level=1, last_dunned_on=days_before(20))],
+                           config=config)
+    [letter] = outcome.letters
+    lid = letter["letter_id"]
+    target = tmp_path / "void"
+    result = CliRunner().invoke(main, ["void", str(outcome.out), lid, "--out", str(target)])
+    assert result.exit_code == 0, result.output
+    reversals = {r["fee_doc_id"]: r["amount"] for r in _read_csv(target / "fee_reversals.csv")}
+    # fee 5.00, compensation 40.00, interest 1500 * 30 * 10 / 36500 = 12.328.. -> 12.33
+    assert reversals == {f"REV-FEE-{lid}": "-5.00", f"REV-CMP-{lid}-INV-1": "-40.00", f"REV-INT-{lid}": "-12.33"}
+    [restore] = _read_csv(target / "levels_restore.csv")
+    assert (restore["level_after"], restore["last_dunned_on"], restore["compensation_charged"],
+            restore["interest_paid_to"]) == ("1", days_before(20), "false", "")
+
+
+def _read_csv(path):
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_the_demo_exercises_every_money_rule(tmp_path):
+    """`dunning-batch demo` (with fixtures/demo/payments.csv): the figures of fixtures/demo/README.md."""
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(main, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    outcome = Outcome(out)
+    got = {x["customer_id"]: (x["level"], x["fee"], x["compensation_total"], x["interest_total"], x["total_due"])
+           for x in outcome.letters if x["customer_id"] >= "C031"}
+    assert got == {
+        "C031": (2, D("21.00"), D("40.00"), D("37.70"), D("4298.70")),    # fee_percent; late payment 5.63
+        "C032": (2, D("5.00"), D("40.00"), D("4.22"), D("649.22")),       # fee_min binding
+        "C033": (3, D("40.00"), D("0.00"), D("168.82"), D("25208.82")),   # tiers, fee_max binding
+        "C034": (3, D("17.00"), D("40.00"), D("84.41"), D("6141.41")),    # tiers, accumulated
+        "C036": (0, D("0.00"), D("0.00"), D("0.00"), D("750.00")),        # courtesy notice
+        "C037": (2, D("20.00"), D("140.00"), D("26.19"), D("3486.19")),   # uk, tiers single
+    }
+    assert [r["payment_id"] for r in rows(outcome, "payments_charged")] == ["PAY-90001"]
+    assert len(rows(outcome, "compensation_documents")) == 5 and len(rows(outcome, "interest_documents")) == 4
+    assert story(outcome)["INV-10206"] == ("excluded", "below_min_percent", 0)
+    assert all(c.ok for c in reconcile(out)), [c.line() for c in reconcile(out) if not c.ok]
 
 
 # ---------------------------------------------------------------- §3.4 config problems, §2.3 input problems

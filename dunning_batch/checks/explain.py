@@ -221,7 +221,8 @@ def _placement(item: SimpleNamespace, ctx: Context) -> list[str]:
     if item.reason in ("piggyback", "listed", "current"):
         return [say(item.reason, **common)]
     if item.reason == "pre_due":
-        return [say("pre_due", letter_id=item.letter_id, days=days(-item.days_past_due),
+        when = say("due_in", days=days(-item.days_past_due)) if item.days_past_due else say("due_today_short")
+        return [say("pre_due", letter_id=item.letter_id, when=when,
                     pre_due_days=ctx.policies[item.policy].get("pre_due_days"), policy=item.policy)]
     if item.reason == "credit":
         if item.letter_id:

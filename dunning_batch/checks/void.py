@@ -1,5 +1,7 @@
 """`void`: undoes letters sent by mistake: a levels file restoring each item's level and
 last-dunned date from before the letter, a reversal per fee document, and a record of the void.
+With the money rules of SPEC §9 the compensation and interest documents are reversed too, and
+the levels file restores compensation_charged and interest_paid_to.
 
 The run's own files are never changed; voids are recorded in OUT/voids.jsonl so that a
 letter cannot be voided twice.
@@ -12,7 +14,7 @@ import json
 from pathlib import Path
 
 from ..errors import UserError
-from ..outputs import AtomicFolder, write_json
+from ..outputs import CSV_TYPES, OUTPUT_FILES, AtomicFolder, write_json
 from ..pipeline import SQL_DIR
 from .folder import open_folder
 
@@ -38,15 +40,20 @@ def void_letters(out: Path, letter_ids: list[str], target: Path | None = None) -
     void_id = f"VOID-{manifest['as_of'].replace('-', '')}-{hashlib.sha256('|'.join(letters).encode()).hexdigest()[:10]}"
     target = Path(target) if target else out / "voids" / void_id
     counts = {}
+    _empty_money_documents(con, out)
+    restored = _present_columns(con, "levels_update", ("compensation_charged", "interest_paid_to"))
     with AtomicFolder(target, force=False) as folder:
         for name, files in (("levels_restore", ("levels_restore.csv", "levels_restore.parquet")),
                             ("fee_reversals", ("fee_reversals.csv",))):
             sql = (VOID_SQL / f"{name}.sql").read_text(encoding="utf-8")
             con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", {"letters": letters})
             counts[name] = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+            # the §9 state columns only where the run's levels file has them
+            absent = [c for c in ("compensation_charged", "interest_paid_to") if c not in restored]
+            columns = f"* EXCLUDE ({', '.join(absent)})" if name == "levels_restore" and absent else "*"
             for file in files:
                 fmt = "(FORMAT csv, HEADER true)" if file.endswith(".csv") else "(FORMAT parquet)"
-                con.execute(f"COPY {name} TO $path {fmt}", {"path": str(folder.path / file)})
+                con.execute(f"COPY (SELECT {columns} FROM {name}) TO $path {fmt}", {"path": str(folder.path / file)})
         record = {"void_id": void_id, "run_folder": str(out), "run_date": manifest["as_of"],
                   "letters": letters, "levels_restored": counts["levels_restore"],
                   "fee_reversals": counts["fee_reversals"]}
@@ -55,6 +62,20 @@ def void_letters(out: Path, letter_ids: list[str], target: Path | None = None) -
     with (out / RECORD).open("a", encoding="utf-8") as handle:
         handle.write(json.dumps({"void_id": void_id, "letters": letters, "folder": str(target)}) + "\n")
     return record | {"folder": str(target)}
+
+
+def _empty_money_documents(con, out: Path) -> None:
+    """Empty views for the document files of SPEC §9 a run without those rules does not write."""
+    for f in OUTPUT_FILES:
+        if f.rule is not None and f.relation in ("compensation_documents", "interest_documents") \
+                and not (out / f.name).is_file():
+            columns = ", ".join(f"NULL::{kind} AS {column}" for column, kind in CSV_TYPES[f.relation].items())
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {f.relation} AS SELECT {columns} WHERE false")
+
+
+def _present_columns(con, relation: str, columns: tuple[str, ...]) -> set[str]:
+    names = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
+    return {c for c in columns if c in names}
 
 
 def _voided(out: Path) -> dict[str, str]:

@@ -86,7 +86,9 @@ SENTENCES = {
                                 "minimum of {min_amount} {currency}, so no notice went out.",
 
     # a courtesy notice before the due date (SPEC §9.6)
-    "pre_due": "It falls due in {days} and goes into courtesy notice {letter_id}: policy {policy} sends a "
+    "due_in": "in {days}",
+    "due_today_short": "today",
+    "pre_due": "It falls due {when} and goes into courtesy notice {letter_id}: policy {policy} sends a "
                "notice up to {pre_due_days} days before the due date when no dunning letter goes out for "
                "the customer tonight.",
 

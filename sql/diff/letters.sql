@@ -3,12 +3,13 @@
 -- its item lines). Grain: letter_id. Inputs: a_letters, b_letters, a_letter_lines, b_letter_lines.
 WITH
 line_changes AS (
-    -- per letter of both runs: the doc_ids listed in one run only (interest lines not counted)
+    -- per letter of both runs: the doc_ids listed in one run only (item lines only: not the
+    -- interest, late-interest or compensation lines of SPEC §4.6, §9)
     SELECT coalesce(a.letter_id, b.letter_id) AS letter_id,
            list(b.doc_id ORDER BY b.doc_id) FILTER (WHERE a.doc_id IS NULL) AS lines_added,
            list(a.doc_id ORDER BY a.doc_id) FILTER (WHERE b.doc_id IS NULL) AS lines_removed
-    FROM (SELECT letter_id, doc_id FROM a_letter_lines WHERE line_type <> 'interest') AS a
-    FULL JOIN (SELECT letter_id, doc_id FROM b_letter_lines WHERE line_type <> 'interest') AS b
+    FROM (SELECT letter_id, doc_id FROM a_letter_lines WHERE line_type IN ('overdue', 'current', 'credit')) AS a
+    FULL JOIN (SELECT letter_id, doc_id FROM b_letter_lines WHERE line_type IN ('overdue', 'current', 'credit')) AS b
       ON a.letter_id = b.letter_id AND a.doc_id = b.doc_id
     WHERE coalesce(a.letter_id, b.letter_id) IN (SELECT letter_id FROM a_letters)
       AND coalesce(a.letter_id, b.letter_id) IN (SELECT letter_id FROM b_letters)

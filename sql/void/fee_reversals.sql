@@ -1,8 +1,12 @@
--- fee_reversals: one credit per fee document of the voided letters (`void`).
--- Grain: letter_id. Inputs: fee_documents. Parameters: $letters.
+-- fee_reversals: one credit per document the voided letters posted (`void`): fee documents,
+-- and with SPEC §9 the compensation and interest documents (empty views when the run has none).
+-- Grain: fee_doc_id. Inputs: fee_documents, compensation_documents, interest_documents.
+-- Parameters: $letters.
 SELECT 'REV-' || fee_doc_id AS fee_doc_id, customer_id, currency, -amount AS amount,
        doc_date, doc_date AS due_date, letter_id,
        'Reversal of ' || description AS description
-FROM fee_documents
+FROM (SELECT * FROM fee_documents
+      UNION ALL SELECT * FROM compensation_documents
+      UNION ALL SELECT * FROM interest_documents)
 WHERE list_contains($letters, letter_id)
-ORDER BY letter_id
+ORDER BY letter_id, fee_doc_id

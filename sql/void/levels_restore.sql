@@ -1,12 +1,20 @@
--- levels_restore: one row per item whose level the voided letters changed, with the level
--- and last-dunned date it had before them, for the ERP to re-import (`void`).
--- Grain: doc_id. Inputs: levels_update (views of the run's folder). Parameters: $letters.
-SELECT doc_id, customer_id,
-       level_after        AS level_before,     -- what the ERP holds since the run's re-import
-       level_before       AS level_after,      -- restored
-       last_dunned_on     AS last_dunned_before,
-       last_dunned_before AS last_dunned_on,   -- restored (NULL: never dunned before)
-       letter_id
-FROM levels_update
-WHERE list_contains($letters, letter_id)
-ORDER BY doc_id
+-- levels_restore: one row per item whose level (or, with SPEC §9, whose compensation_charged
+-- or interest_paid_to) the voided letters changed, with the state it had before them, for the
+-- ERP to re-import (`void`). The §9 columns are read BY NAME (NULL when the run has none) and
+-- written only when levels_update has them (void.py).
+-- Grain: doc_id. Inputs: levels_update, item_details (views of the run's folder). Parameters: $letters.
+SELECT u.doc_id, u.customer_id,
+       u.level_after        AS level_before,     -- what the ERP holds since the run's re-import
+       u.level_before       AS level_after,      -- restored
+       u.last_dunned_on     AS last_dunned_before,
+       u.last_dunned_before AS last_dunned_on,   -- restored (NULL: never dunned before)
+       u.letter_id,
+       i.compensation_charged,                   -- restored: as the run's export had it
+       i.interest_paid_to
+FROM (FROM levels_update UNION ALL BY NAME
+      SELECT NULL::BOOLEAN AS compensation_charged, NULL::DATE AS interest_paid_to WHERE false) AS u
+LEFT JOIN (FROM item_details UNION ALL BY NAME
+           SELECT NULL::BOOLEAN AS compensation_charged, NULL::DATE AS interest_paid_to WHERE false) AS i
+       USING (doc_id)
+WHERE list_contains($letters, u.letter_id)
+ORDER BY u.doc_id
