@@ -213,6 +213,17 @@ UNION ALL
 SELECT 'open_items', _row, 'branch', not_a(t_branch, '')
 FROM i WHERE is_null_word(t_branch)
 UNION ALL
+-- a letter's total must fit DECIMAL(18,2): the items of one customer and currency may
+-- not add up to more than its largest value
+SELECT 'open_items', p._row, 'open_amount',
+       'the open items of customer ''' || p.customer_id || ''' in ' || p.currency || ' add up to '
+       || big.total || ', more than a letter can hold (9999999999999999.99); check the amounts'
+FROM open_items_parsed AS p
+JOIN (SELECT customer_id, currency, sum(abs(open_amount)) AS total FROM open_items_parsed
+      WHERE customer_id IS NOT NULL AND currency IS NOT NULL
+      GROUP BY customer_id, currency HAVING sum(abs(open_amount)) > 9999999999999999.99) AS big
+  USING (customer_id, currency)
+UNION ALL
 SELECT 'open_items', i._row, 'currency',
        'policy ''' || g.policy || ''' has no ' || g.setting || ' for ' || g.currency
        || '; add ' || g.currency || ' to that table in the config'

@@ -76,7 +76,7 @@ rounded AS (
     -- open_amount x days x rate / 100 / basis in exact integers (cents x micro-percent),
     -- rounded half-up (away from zero) to the currency's minor unit
     SELECT *,
-           CAST(open_amount * 100 AS HUGEINT) * interest_days * CAST(rate_percent * 1000000 AS HUGEINT)
+           CAST(CAST(open_amount AS DECIMAL(38, 2)) * 100 AS HUGEINT) * interest_days * CAST(rate_percent * 1000000 AS HUGEINT)
            * CASE minor_unit WHEN 0 THEN 1 WHEN 1 THEN 10 ELSE 100 END AS numerator,
            CAST(10000000000 AS HUGEINT) * year_days AS denominator  -- cents x percent x micro
     FROM counted
