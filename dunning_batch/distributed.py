@@ -17,7 +17,7 @@ from typing import Any, Callable
 import pyarrow as pa
 
 from .errors import UserError
-from .letters.batches import BATCH_SIZE, letter_contexts
+from .letters.batches import batches_of, letter_contexts
 from .letters.render import render_batch
 from .outputs import OUTPUT_FILES
 from .pipeline import DECISION_STAGES, INPUT_STAGES, run_stage, run_stages
@@ -101,8 +101,7 @@ def _assemble(session: Session, results: list[dict[str, Any]]) -> None:
 def _render_on_workers(client, folder: Path, sender: dict[str, Any]) -> None:
     """The same batches as a local run (letter id order), so the PDFs have the same bytes."""
     contexts = letter_contexts(folder)
-    batches = [contexts[i:i + BATCH_SIZE] for i in range(0, len(contexts), BATCH_SIZE)]
-    futures = client.map(render_batch, batches, sender=sender, pdf_dir=folder / "pdf",
+    futures = client.map(render_batch, batches_of(contexts), sender=sender, pdf_dir=folder / "pdf",
                          retries=RETRIES, pure=False)
     (folder / "pdf").mkdir(exist_ok=True)
     client.gather(futures)

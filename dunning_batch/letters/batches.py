@@ -19,6 +19,7 @@ from typing import Any, Callable
 import duckdb
 
 from ..digest import files_digest
+from ..checks.folder import connect_views
 from ..pipeline import SQL_DIR
 from .render import render_batch
 
@@ -28,12 +29,15 @@ BATCH_SIZE = 60  # letters per WeasyPrint document: spreads write_pdf's fixed co
 def letter_contexts(folder: Path, letter_id: str | None = None) -> list[dict[str, Any]]:
     """One dict per letter with its lines, interest lines and actions (sql/letter_context.sql);
     with `letter_id`, the letters of its render batch."""
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    con.execute("SET file_search_path = $folder", {"folder": str(folder)})
-    con.execute((folder / "views.sql").read_text(encoding="utf-8"))
+    con = connect_views(folder)
     sql = (SQL_DIR / "letter_context.sql").read_text(encoding="utf-8")
     return con.sql(sql, params={"letter_id": letter_id, "batch_size": BATCH_SIZE}).to_arrow_table().to_pylist()
+
+
+def batches_of(contexts: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The render batches, by letter id order: they fix each PDF's bytes (its font subset),
+    so every way of rendering (processes, Dask, `render --letter`) must use these."""
+    return [contexts[i:i + BATCH_SIZE] for i in range(0, len(contexts), BATCH_SIZE)]
 
 
 def has_letter(folder: Path, letter_id: str) -> bool:
@@ -60,7 +64,7 @@ def render_contexts(contexts: list[dict[str, Any]], sender: dict[str, Any], pdf_
                     workers: int | None = None, on_progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
     """Render letter contexts in batches over `workers` processes into `pdf_dir`."""
     workers = workers or default_workers()
-    batches = [contexts[i:i + BATCH_SIZE] for i in range(0, len(contexts), BATCH_SIZE)]
+    batches = batches_of(contexts)
     pages: dict[str, int] = {}
     if workers == 1 or len(batches) <= 1:
         for batch in batches:
