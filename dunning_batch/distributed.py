@@ -87,12 +87,13 @@ def run_distributed(address: str, config_path: str | Path, open_items: str | Pat
 
 
 def _assemble(session: Session, results: list[dict[str, Any]]) -> None:
-    """The shards' relations as one table each, and their row counts summed per stage."""
+    """The shards' relations as one table each, in file order, and their row counts summed per stage."""
     con = session.con
+    order = {f.relation: f.order_by for f in OUTPUT_FILES}
     for name in SHARD_RELATIONS:
         parts = [r["tables"][name] for r in results]
         con.register(f"{name}_parts", pa.concat_tables(parts))
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_parts")
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_parts ORDER BY {order[name]}")
         con.unregister(f"{name}_parts")
     for stage in DECISION_STAGES[1:]:
         session.log.rows[stage] = sum(r["rows"].get(stage, 0) for r in results)

@@ -38,6 +38,7 @@ DECISION_STAGES = (
     "57_letter_fees",           # SPEC §4.7, §9.1
     "60_letters",
     "70_letter_lines",
+    "71_item_outcomes",
     "71_decisions",
     "72_levels_update",
     "73_customer_actions",
@@ -48,6 +49,10 @@ DECISION_STAGES = (
     "78_interest_documents",      # SPEC §9.4
     "79_payments_charged",        # SPEC §9.5
 )
+# Stages that only pick rows or columns of a table made before them: views, so that ten
+# million rows are not copied again (decisions and item_details are written in the order
+# of the sorted item_outcomes).
+VIEW_STAGES = frozenset({"05_items", "71_decisions", "76_item_details"})
 _PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -69,13 +74,14 @@ def define_macros(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def run_stage(con: duckdb.DuckDBPyConnection, stage: str, params: dict[str, Any], log: StageLog) -> int:
-    """Create table `name` from `sql/stage.sql`, binding only the parameters it names."""
+    """Create table (or view) `name` from `sql/stage.sql`, binding only the parameters it names."""
     name = stage.split("_", 1)[1]
+    kind = "VIEW" if stage in VIEW_STAGES else "TABLE"
     sql = stage_sql(stage)
     bound = {key: params[key] for key in sorted(set(_PARAMETER.findall(sql)))}
     started = time.perf_counter()
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS\n{sql}", bound)
+        con.execute(f"CREATE OR REPLACE {kind} {name} AS\n{sql}", bound)
         [(rows,)] = con.execute(f"SELECT count(*) FROM {name}").fetchall()  # fetchall: leaves no open result
     except duckdb.Error as exc:
         raise StageError(f"stage {stage} (sql/{stage}.sql) failed: {exc}") from exc

@@ -1,9 +1,10 @@
-"""Exports as they are (CSV or Parquet, mapped columns) -> raw all-text relations in DuckDB.
+"""Exports as they are (CSV or Parquet, mapped columns) -> raw relations in DuckDB.
 
-Every value arrives as text with its row number (`_row`), so one set of SQL checks
-(`sql/0*_*.sql`) parses and validates CSV and Parquet alike. Problems that make the whole
-file unreadable (encoding, structure, header) stop here with a message naming the setting
-that would read the file.
+Every value arrives with its row number (`_row`): as text from a CSV, with its own type from
+a Parquet file. One set of SQL checks (`sql/0*_*.sql`) parses and validates both; the
+parse macros take a typed value as it is, so ten million Parquet dates never become text.
+Problems that make the whole file unreadable (encoding, structure, header) stop here with a
+message naming the setting that would read the file.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ MAX_LISTED = 50
 
 @dataclass(frozen=True)
 class RawInput:
-    """An export loaded into DuckDB as table `table`: standard column names, text values, `_row`."""
+    """An export loaded into DuckDB as `table`: standard column names, the values, `_row`."""
 
     role: str
     path: Path
@@ -186,10 +187,11 @@ def _raise_structure_problems(path: Path, text: str, fmt: InputFormat, width: in
 
 def _parquet_table(con: duckdb.DuckDBPyConnection, path: Path, fmt: InputFormat, columns: tuple[str, ...],
                    required: tuple[str, ...], name: str) -> int:
-    """A view over the Parquet file: each typed column as the text CSV would hold.
+    """A view over the Parquet file with the standard column names.
 
-    A view, not a table: the parse stage reads the file once, and the problem checks read
-    the text again only for the rows they flag, so 10 M rows of text are never held.
+    A view, not a table: the parse stage reads the file once. Columns keep their Parquet
+    type (the parse macros take dates, decimals, integers and booleans as they are), except
+    timestamps, which become dates through the configured date format.
     """
     try:
         schema = pq.read_schema(path)
@@ -199,7 +201,7 @@ def _parquet_table(con: duckdb.DuckDBPyConnection, path: Path, fmt: InputFormat,
     selects = []
     for std in columns:
         if std in present:
-            selects.append(f"{_as_text(_quote(present[std]), schema.field(present[std]).type, fmt)} AS {std}")
+            selects.append(f"{_as_read(_quote(present[std]), schema.field(present[std]).type, fmt)} AS {std}")
         else:
             selects.append(f"NULL::VARCHAR AS {std}")
     # a view takes no bind parameters: the path and format (command line and config, never
@@ -221,10 +223,12 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _as_text(column: str, kind: pa.DataType, fmt: InputFormat) -> str:
-    """SQL for a typed Parquet column as the text the configured CSV format would have held."""
-    if pa.types.is_date(kind) or pa.types.is_timestamp(kind):
+def _as_read(column: str, kind: pa.DataType, fmt: InputFormat) -> str:
+    """SQL for a Parquet column as the parse stages read it (sql/00_macros.sql)."""
+    if pa.types.is_timestamp(kind):
         return f"strftime({column}, {_literal(fmt.date_format)})"
-    if fmt.decimal_comma and (pa.types.is_decimal(kind) or pa.types.is_floating(kind)):
-        return f"replace(CAST({column} AS VARCHAR), '.', ',')"
+    if (pa.types.is_date(kind) or pa.types.is_decimal(kind) or pa.types.is_boolean(kind)
+            or pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_string(kind)
+            or pa.types.is_large_string(kind)):
+        return column
     return f"CAST({column} AS VARCHAR)"

@@ -1,18 +1,32 @@
--- Macros shared by the stages: how exported text becomes typed values, and day counts.
+-- Macros shared by the stages: how exported values become typed values, and day counts.
 -- Not a relation: this file is run as it is, before every other stage.
+--
+-- A CSV export arrives as text; a Parquet export keeps the types it was written with. The
+-- parse_* macros take either: typeof() is folded to a constant when the query is bound, so
+-- a column already of the wanted type is taken as it is and never goes through text.
 
--- Text that holds nothing: empty, or blank after trimming.
-CREATE OR REPLACE MACRO blank(t) AS nullif(trim(t), '');
+-- The value as trimmed text, NULL when it holds nothing (empty, or blank after trimming).
+CREATE OR REPLACE MACRO blank(t) AS nullif(trim(CAST(t AS VARCHAR)), '');
+
+-- A raw input with every value as text (row_text of rejected rows reads the same for CSV
+-- and Parquet); _row stays a number.
+CREATE OR REPLACE MACRO as_text(rel) AS TABLE
+    SELECT COLUMNS(* EXCLUDE (_row))::VARCHAR, _row FROM query_table(rel);
+
+-- The export holds a value here (any type; text that is blank holds none).
+CREATE OR REPLACE MACRO given(t) AS
+    CASE WHEN typeof(t) = 'VARCHAR' THEN blank(t) IS NOT NULL ELSE t IS NOT NULL END;
 
 -- Words exports use for "no value"; they are never taken as values.
+-- (one case-blind regular expression: several times faster than upper(trim(t)) IN (...))
 CREATE OR REPLACE MACRO is_null_word(t) AS
-    upper(trim(t)) IN ('NULL', 'N/A', 'NA', '#N/A', 'NAN', 'NONE', 'NIL', '-', 'INF', '-INF',
-                       'INFINITY', '#VALUE!', 'UNDEFINED');
+    regexp_full_match(CAST(t AS VARCHAR),
+                      '(?i) *(null|n/a|na|#n/a|nan|none|nil|-|inf|-inf|infinity|#value!|undefined) *');
 
 -- The sentence for a value that does not parse as `expected`.
 CREATE OR REPLACE MACRO not_a(t, expected) AS
-    CASE WHEN is_null_word(t) THEN '''' || trim(t) || ''' is not a value; leave the field empty for none'
-         ELSE '''' || trim(t) || ''' is not ' || expected END;
+    CASE WHEN is_null_word(t) THEN '''' || blank(t) || ''' is not a value; leave the field empty for none'
+         ELSE '''' || trim(CAST(t AS VARCHAR)) || ''' is not ' || expected END;
 
 -- An amount split into sign, integer digits (grouping allowed), fraction, trailing sign (SAP).
 CREATE OR REPLACE MACRO amount_parts(t, decimal_comma) AS
@@ -34,8 +48,8 @@ CREATE OR REPLACE MACRO parts_value(p, max_scale) AS
                    || coalesce(nullif(rtrim(p.fraction, '0'), ''), '0') AS DECIMAL(38, 10))
     END;
 
--- Plain values take the fast path; grouped, signed-at-the-end or odd ones the careful one.
-CREATE OR REPLACE MACRO parse_amount(t, decimal_comma) AS
+-- Plain text takes the fast path; grouped, signed-at-the-end or odd text the careful one.
+CREATE OR REPLACE MACRO parse_amount_text(t, decimal_comma) AS
     CASE WHEN blank(t) IS NULL THEN NULL
          WHEN NOT decimal_comma AND regexp_full_match(t, '-?\d{1,16}(\.\d{1,2})?')
               THEN CAST(t AS DECIMAL(18, 2))
@@ -44,20 +58,38 @@ CREATE OR REPLACE MACRO parse_amount(t, decimal_comma) AS
          ELSE CAST(parts_value(amount_parts(t, decimal_comma), 2) AS DECIMAL(18, 2))
     END;
 
+-- A typed decimal of at most 2 decimals as it is (NULL beyond 16 integer digits); any other
+-- typed number through its text, which has a decimal point whatever the config says.
+CREATE OR REPLACE MACRO parse_amount(t, decimal_comma) AS
+    CASE WHEN regexp_full_match(typeof(t), 'DECIMAL\(\d+,[0-2]\)') THEN TRY_CAST(t AS DECIMAL(18, 2))
+         WHEN typeof(t) <> 'VARCHAR' THEN parse_amount_text(CAST(t AS VARCHAR), false)
+         ELSE parse_amount_text(CAST(t AS VARCHAR), decimal_comma)
+    END;
+
 -- A percent rate with up to 6 decimals.
 CREATE OR REPLACE MACRO parse_rate(t, decimal_comma) AS
     CASE WHEN blank(t) IS NULL THEN NULL
-         ELSE CAST(parts_value(amount_parts(t, decimal_comma), 6) AS DECIMAL(18, 6))
+         WHEN regexp_full_match(typeof(t), 'DECIMAL\(\d+,[0-6]\)') THEN TRY_CAST(t AS DECIMAL(18, 6))
+         ELSE CAST(parts_value(amount_parts(blank(t), decimal_comma AND typeof(t) = 'VARCHAR'), 6)
+                   AS DECIMAL(18, 6))
     END;
 
-CREATE OR REPLACE MACRO parse_date(t, fmt) AS try_strptime(blank(t), fmt)::DATE;
+-- A typed date as it is (a timestamp's time of day is dropped); text in the format `fmt`.
+CREATE OR REPLACE MACRO parse_date(t, fmt) AS
+    CASE WHEN typeof(t) = 'DATE' OR typeof(t) LIKE 'TIMESTAMP%' THEN TRY_CAST(t AS DATE)
+         ELSE try_strptime(blank(t), fmt)::DATE
+    END;
 
 CREATE OR REPLACE MACRO parse_int(t) AS
-    CASE WHEN regexp_full_match(trim(t), '[+-]?\d{1,9}') THEN CAST(trim(t) AS INTEGER) END;
+    CASE WHEN typeof(t) IN ('TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT', 'UTINYINT', 'USMALLINT',
+                            'UINTEGER', 'UBIGINT', 'UHUGEINT') THEN TRY_CAST(t AS INTEGER)
+         WHEN regexp_full_match(blank(t), '[+-]?\d{1,9}') THEN CAST(blank(t) AS INTEGER)
+    END;
 
 CREATE OR REPLACE MACRO parse_bool(t) AS
-    CASE WHEN lower(trim(t)) IN ('true', 't', 'yes', 'y', '1', 'x', 'ja', 'j', 'oui') THEN true
-         WHEN lower(trim(t)) IN ('false', 'f', 'no', 'n', '0', 'nein', 'non') THEN false
+    CASE WHEN typeof(t) = 'BOOLEAN' THEN TRY_CAST(t AS BOOLEAN)
+         WHEN lower(blank(t)) IN ('true', 't', 'yes', 'y', '1', 'x', 'ja', 'j', 'oui') THEN true
+         WHEN lower(blank(t)) IN ('false', 'f', 'no', 'n', '0', 'nein', 'non') THEN false
     END;
 
 -- Days from d1 (exclusive) to d2 (inclusive) by the 30E/360 convention.
@@ -72,4 +104,4 @@ CREATE OR REPLACE MACRO letter_id_of(run_date, letter_key) AS
 -- The shard of a customer id for distributed runs: a stable hash (md5), the same on
 -- every machine and every run.
 CREATE OR REPLACE MACRO shard_of(customer_id, shards) AS
-    coalesce(CAST(('0x' || left(md5(trim(customer_id)), 8)) AS UBIGINT) % shards, 0);
+    coalesce(CAST(('0x' || left(md5(trim(CAST(customer_id AS VARCHAR))), 8)) AS UBIGINT) % shards, 0);

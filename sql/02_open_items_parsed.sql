@@ -4,7 +4,7 @@
 -- doc_type is mapped through [input.open_items] doc_types; an empty doc_type means invoice.
 -- compensation_charged (default false) and interest_paid_to are the optional columns of
 -- SPEC §9.2 and §9.4.
--- Inputs: raw_open_items (all text), customers_parsed, cfg_doc_types, cfg_currencies, cfg_policies.
+-- Inputs: raw_open_items (text, or the types of a Parquet export), customers_parsed, cfg_doc_types, cfg_currencies, cfg_policies.
 WITH
 customers AS (
     -- one row per customer id; an id listed twice is a problem of the customers file
@@ -35,16 +35,17 @@ parsed AS (
         blank(r.branch)                                   AS branch,
         parse_bool(r.compensation_charged)                AS compensation_charged,  -- SPEC §9.2
         parse_date(r.interest_paid_to, $items_date_format) AS interest_paid_to,    -- SPEC §9.4
-        -- the text, only to tell "empty" from "does not parse" below
-        blank(r.doc_date) AS t_doc_date, blank(r.due_date) AS t_due_date, blank(r.amount) AS t_amount,
-        blank(r.last_dunned_on) AS t_last_dunned, blank(r.blocked) AS t_blocked,
-        blank(r.disputed) AS t_disputed, blank(r.grace_until) AS t_grace,
-        blank(r.compensation_charged) AS t_compensation_charged, blank(r.interest_paid_to) AS t_interest_paid_to
+        -- whether the export holds a value, only to tell "empty" from "does not parse" below
+        given(r.doc_date) AS has_doc_date, given(r.due_date) AS has_due_date, given(r.amount) AS has_amount,
+        given(r.last_dunned_on) AS has_last_dunned, given(r.blocked) AS has_blocked,
+        given(r.disputed) AS has_disputed, given(r.grace_until) AS has_grace,
+        given(r.compensation_charged) AS has_compensation_charged,
+        given(r.interest_paid_to) AS has_interest_paid_to
     FROM raw_open_items AS r
-    LEFT JOIN cfg_doc_types AS mapped ON mapped.export_value = trim(r.doc_type)
+    LEFT JOIN cfg_doc_types AS mapped ON mapped.export_value = blank(r.doc_type)
     LEFT JOIN cfg_doc_types AS standard
-           ON standard.export_value IS NULL AND standard.doc_type = lower(trim(r.doc_type))
-    LEFT JOIN cfg_currencies AS cur ON cur.currency = upper(trim(r.currency))
+           ON standard.export_value IS NULL AND standard.doc_type = lower(blank(r.doc_type))
+    LEFT JOIN cfg_currencies AS cur ON cur.currency = upper(blank(r.currency))
 ),
 typed AS (
     SELECT p.*, p.doc_type IN ('invoice', 'debit_memo', 'fee', 'refund') AS is_raising
@@ -59,23 +60,24 @@ SELECT
     c.customer_id IS NOT NULL AS customer_known,
     c.customer_name, c.language, c.dunning_blocked, c.customer_grace_until, c.customer_interest_rate,
     c.policy, pol.last_level,
+    datediff('day', t.due_date, $as_of::DATE) AS days_past_due,   -- on the run date (SPEC §4.1)
     -- a check of this row alone will fail (the checks themselves are in 03_problems)
     t.doc_id IS NULL OR is_null_word(t.doc_id) OR t.customer_id IS NULL OR is_null_word(t.customer_id)
     OR t.doc_type IS NULL OR t.currency IS NULL OR t.open_amount IS NULL
-    OR (t.due_date IS NULL AND (t.t_due_date IS NOT NULL OR t.is_raising))
-    OR (t.doc_date IS NULL AND t.t_doc_date IS NOT NULL)
-    OR (t.last_dunned_before IS NULL AND t.t_last_dunned IS NOT NULL)
-    OR (t.grace_until IS NULL AND t.t_grace IS NOT NULL)
-    OR (t.amount IS NULL AND t.t_amount IS NOT NULL)
-    OR (t.blocked IS NULL AND t.t_blocked IS NOT NULL) OR (t.disputed IS NULL AND t.t_disputed IS NOT NULL)
+    OR (t.due_date IS NULL AND (t.has_due_date OR t.is_raising))
+    OR (t.doc_date IS NULL AND t.has_doc_date)
+    OR (t.last_dunned_before IS NULL AND t.has_last_dunned)
+    OR (t.grace_until IS NULL AND t.has_grace)
+    OR (t.amount IS NULL AND t.has_amount)
+    OR (t.blocked IS NULL AND t.has_blocked) OR (t.disputed IS NULL AND t.has_disputed)
     OR t.level_before IS NULL OR t.level_before < 0
     OR (t.is_raising AND t.open_amount < 0) OR (NOT t.is_raising AND t.open_amount > 0)
     OR (t.minor_unit < 2 AND (round(t.open_amount, 1) <> t.open_amount OR round(t.amount, 1) <> t.amount
                               OR (t.minor_unit = 0 AND (round(t.open_amount, 0) <> t.open_amount
                                                         OR round(t.amount, 0) <> t.amount))))
     OR is_null_word(t.branch)
-    OR (t.compensation_charged IS NULL AND t.t_compensation_charged IS NOT NULL)
-    OR (t.interest_paid_to IS NULL AND t.t_interest_paid_to IS NOT NULL)
+    OR (t.compensation_charged IS NULL AND t.has_compensation_charged)
+    OR (t.interest_paid_to IS NULL AND t.has_interest_paid_to)
     AS suspect
 FROM typed AS t
 LEFT JOIN customers AS c USING (customer_id)

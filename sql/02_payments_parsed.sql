@@ -2,7 +2,7 @@
 -- values typed (NULL where the text does not parse; 03_problems says why), with what the
 -- checks compare it with: the customer, and the open item of the same doc_id when there is one.
 -- Empty when the run has no payments. Grain: _row.
--- Inputs: raw_payments (all text), customers_parsed, open_items_parsed, cfg_currencies.
+-- Inputs: raw_payments (text, or the types of a Parquet export), customers_parsed, open_items_parsed, cfg_currencies.
 WITH
 parsed AS (
     SELECT
@@ -17,12 +17,14 @@ parsed AS (
         parse_amount(r.amount, $payments_decimal_comma)      AS amount,
         blank(r.branch)                                      AS branch,
         coalesce(parse_bool(r.interest_charged), false)      AS interest_charged,
-        -- the text as exported, for the messages of 03_problems
-        r.payment_id AS t_payment_id, r.customer_id AS t_customer_id, r.doc_id AS t_doc_id,
-        r.currency AS t_currency, r.due_date AS t_due_date, r.paid_on AS t_paid_on, r.amount AS t_amount,
-        r.branch AS t_branch, r.interest_charged AS t_interest_charged
+        -- the values as exported, as text, for the messages of 03_problems
+        CAST(r.payment_id AS VARCHAR) AS t_payment_id, CAST(r.customer_id AS VARCHAR) AS t_customer_id,
+        CAST(r.doc_id AS VARCHAR) AS t_doc_id, CAST(r.currency AS VARCHAR) AS t_currency,
+        CAST(r.due_date AS VARCHAR) AS t_due_date, CAST(r.paid_on AS VARCHAR) AS t_paid_on,
+        CAST(r.amount AS VARCHAR) AS t_amount, CAST(r.branch AS VARCHAR) AS t_branch,
+        CAST(r.interest_charged AS VARCHAR) AS t_interest_charged
     FROM raw_payments AS r
-    LEFT JOIN cfg_currencies AS cur ON cur.currency = upper(trim(r.currency))
+    LEFT JOIN cfg_currencies AS cur ON cur.currency = upper(blank(r.currency))
 ),
 customers AS (
     SELECT customer_id, any_value(policy) AS policy, any_value(interest_rate) AS customer_interest_rate

@@ -1,12 +1,13 @@
 -- problems: one row per problem found in the inputs (SPEC §2.3), before anything is written.
 -- Grain: (source, _row, column_name, message); source is 'customers', 'open_items' or
--- 'payments' (SPEC §9.5). Inputs: raw_* (text as exported), *_parsed (typed, NULL where
+-- 'payments' (SPEC §9.5). Inputs: raw_* (as exported), *_parsed (typed, NULL where
 -- unparseable), cfg_*.
 WITH
 c AS MATERIALIZED (
-    SELECT p.*, r.customer_id AS t_customer_id, r.name AS t_name, r.dunning_blocked AS t_blocked,
-           r.grace_until AS t_grace, r.interest_rate AS t_rate, r.country AS t_country,
-           r.language AS t_language
+    SELECT p.*, CAST(r.customer_id AS VARCHAR) AS t_customer_id, CAST(r.name AS VARCHAR) AS t_name,
+           CAST(r.dunning_blocked AS VARCHAR) AS t_blocked, CAST(r.grace_until AS VARCHAR) AS t_grace,
+           CAST(r.interest_rate AS VARCHAR) AS t_rate, CAST(r.country AS VARCHAR) AS t_country,
+           CAST(r.language AS VARCHAR) AS t_language
     FROM customers_parsed AS p JOIN raw_customers AS r USING (_row)
 ),
 customer_ids AS (
@@ -14,43 +15,53 @@ customer_ids AS (
     WHERE customer_id IS NOT NULL GROUP BY customer_id
 ),
 i AS MATERIALIZED (
-    -- only the rows 02 flagged, with their text as exported, for the messages
-    SELECT p.*, r.doc_id AS t_doc_id, r.customer_id AS t_customer_id, r.doc_type AS t_doc_type,
-           r.doc_date AS t_doc_date, r.due_date AS t_due_date, r.currency AS t_currency,
-           r.amount AS t_amount, r.open_amount AS t_open_amount, r.dunning_level AS t_level,
-           r.last_dunned_on AS t_last_dunned, r.blocked AS t_blocked, r.disputed AS t_disputed,
-           r.grace_until AS t_grace, r.branch AS t_branch,
-           r.compensation_charged AS t_compensation_charged, r.interest_paid_to AS t_interest_paid_to
+    -- only the rows 02 flagged, with their values as exported (as text), for the messages
+    SELECT p.*, CAST(r.doc_id AS VARCHAR) AS t_doc_id, CAST(r.customer_id AS VARCHAR) AS t_customer_id,
+           CAST(r.doc_type AS VARCHAR) AS t_doc_type, CAST(r.doc_date AS VARCHAR) AS t_doc_date,
+           CAST(r.due_date AS VARCHAR) AS t_due_date, CAST(r.currency AS VARCHAR) AS t_currency,
+           CAST(r.amount AS VARCHAR) AS t_amount, CAST(r.open_amount AS VARCHAR) AS t_open_amount,
+           CAST(r.dunning_level AS VARCHAR) AS t_level, CAST(r.last_dunned_on AS VARCHAR) AS t_last_dunned,
+           CAST(r.blocked AS VARCHAR) AS t_blocked, CAST(r.disputed AS VARCHAR) AS t_disputed,
+           CAST(r.grace_until AS VARCHAR) AS t_grace, CAST(r.branch AS VARCHAR) AS t_branch,
+           CAST(r.compensation_charged AS VARCHAR) AS t_compensation_charged,
+           CAST(r.interest_paid_to AS VARCHAR) AS t_interest_paid_to
     FROM open_items_parsed AS p
     JOIN raw_open_items AS r USING (_row)
     WHERE p.suspect
 ),
 doc_ids AS (
+    -- grouping the 64-bit hashes of the ids first leaves only the few candidates to group by text
     SELECT doc_id, count(*) AS n, min(_row) AS first_row FROM open_items_parsed
-    WHERE doc_id IS NOT NULL GROUP BY doc_id HAVING count(*) > 1
+    WHERE doc_id IS NOT NULL
+      AND hash(doc_id) IN (SELECT hash(doc_id) FROM open_items_parsed WHERE doc_id IS NOT NULL
+                           GROUP BY hash(doc_id) HAVING count(*) > 1)
+    GROUP BY doc_id HAVING count(*) > 1
 ),
-policy_currencies AS MATERIALIZED (
-    -- only for the policies whose levels have per-currency tables of SPEC §9 (none: no scan)
-    SELECT DISTINCT policy, currency FROM open_items_parsed
-    WHERE currency IS NOT NULL
-      AND policy IN (SELECT policy FROM cfg_levels
+-- the (policy, currency) pairs of the export, found in one pass
+pairs AS MATERIALIZED (
+    SELECT DISTINCT policy, currency FROM open_items_parsed WHERE policy IS NOT NULL AND currency IS NOT NULL
+),
+policy_currencies AS (
+    -- only for the policies whose levels have per-currency tables of SPEC §9
+    SELECT policy, currency FROM pairs
+    WHERE policy IN (SELECT policy FROM cfg_levels
                      WHERE fee_kind = 'tiers' OR has_fee_min_table OR has_fee_max_table OR compensation = 'eu')
 ),
 -- (policy, currency) pairs whose config tables lack the currency (SPEC §3.2)
 money_gaps AS (
-    SELECT DISTINCT i.policy, i.currency, 'min_amount' AS setting
-    FROM open_items_parsed AS i JOIN cfg_policies AS p USING (policy)
+    SELECT i.policy, i.currency, 'min_amount' AS setting
+    FROM pairs AS i JOIN cfg_policies AS p USING (policy)
     WHERE p.has_min_amount
       AND NOT EXISTS (SELECT 1 FROM cfg_min_amounts m WHERE m.policy = i.policy AND m.currency = i.currency)
     UNION ALL
-    SELECT DISTINCT i.policy, i.currency, 'fee of level ' || l.level
-    FROM open_items_parsed AS i JOIN cfg_levels AS l USING (policy)
+    SELECT i.policy, i.currency, 'fee of level ' || l.level
+    FROM pairs AS i JOIN cfg_levels AS l USING (policy)
     WHERE l.has_fee_table
       AND NOT EXISTS (SELECT 1 FROM cfg_level_fees f
                       WHERE f.policy = i.policy AND f.level = l.level AND f.currency = i.currency)
     UNION ALL
-    SELECT DISTINCT i.policy, i.currency, 'interest min_amount'
-    FROM open_items_parsed AS i JOIN cfg_policies AS p USING (policy)
+    SELECT i.policy, i.currency, 'interest min_amount'
+    FROM pairs AS i JOIN cfg_policies AS p USING (policy)
     WHERE p.has_interest_min AND p.charges_interest
       AND NOT EXISTS (SELECT 1 FROM cfg_interest_min_amounts m
                       WHERE m.policy = i.policy AND m.currency = i.currency)
@@ -152,7 +163,7 @@ SELECT 'open_items', _row, 'customer_id',
             WHEN is_null_word(customer_id) THEN not_a(customer_id, '')
             ELSE 'customer ''' || customer_id || ''' is not in the customers file' END
 FROM open_items_parsed
-WHERE customer_id IS NULL OR is_null_word(customer_id) OR NOT customer_known
+WHERE NOT customer_known OR (suspect AND (customer_id IS NULL OR is_null_word(customer_id)))
 UNION ALL
 SELECT 'open_items', _row, 'doc_type',
        not_a(t_doc_type, 'a known document type (invoice, debit_memo, fee, refund, credit_memo, payment, '

@@ -32,20 +32,21 @@ payment_reasons AS (
 SELECT $customers_file AS source_file, 'customers' AS source, r._row AS row_number, bad.reason,
        NULL::VARCHAR AS currency, NULL::DECIMAL(18, 2) AS open_amount,
        CAST(to_json(r) AS VARCHAR) AS row_text
-FROM raw_customers AS r JOIN bad ON bad.source = 'customers' AND bad._row = r._row
+FROM as_text(raw_customers) AS r
+JOIN bad ON bad.source = 'customers' AND bad._row = r._row
 UNION ALL
 SELECT $items_file, 'open_items', r._row, ir.reason, p.currency, p.open_amount,
        -- the columns of SPEC §9.2 and §9.4 only where the row holds them
        CAST(CASE WHEN r.compensation_charged IS NULL AND r.interest_paid_to IS NULL
                  THEN json_merge_patch(to_json(r), '{"compensation_charged": null, "interest_paid_to": null}')
                  ELSE to_json(r) END AS VARCHAR)
-FROM raw_open_items AS r
+FROM as_text(raw_open_items) AS r
 JOIN item_reasons AS ir USING (_row)
 JOIN open_items_parsed AS p USING (_row)
 UNION ALL
 SELECT $payments_file, 'payments', r._row, pr.reason, p.currency, NULL::DECIMAL(18, 2),
        CAST(to_json(r) AS VARCHAR)
-FROM raw_payments AS r
+FROM as_text(raw_payments) AS r
 JOIN payment_reasons AS pr USING (_row)
 JOIN payments_parsed AS p USING (_row)
 ORDER BY source, row_number

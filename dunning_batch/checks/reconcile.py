@@ -8,6 +8,7 @@ run when the folder has that file.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,7 +113,7 @@ def _check_export(con: duckdb.DuckDBPyConnection, out: Path, manifest: dict, pat
     export.execute(f"CREATE TABLE raw_customers AS SELECT {columns}, 0::BIGINT AS _row WHERE false")
     params = {"items_date_format": fmt.date_format, "items_decimal_comma": fmt.decimal_comma,
               "customers_date_format": fmt.date_format, "customers_decimal_comma": fmt.decimal_comma,
-              "default_language": "en"}
+              "default_language": "en", "as_of": dt.date.fromisoformat(manifest["as_of"])}
     for stage in ("01_customers_parsed", "02_open_items_parsed"):
         run_stage(export, stage, params, StageLog())
     rows, ids, amounts = export.execute(

@@ -1,0 +1,50 @@
+-- item_outcomes: one row per accepted input item with its outcome and reason (SPEC §4.12)
+-- and the facts that outcome rests on. `decisions` and `item_details` are its two faces
+-- (71_decisions, 76_item_details): the items are joined with the stages once and sorted by
+-- doc_id once, the order both files are written in.
+-- Grain: doc_id. Inputs: items, exclusions, advance, candidate_lines, letter_gates,
+-- pre_due_lines, letter_items.
+SELECT
+    i.doc_id, i.customer_id, i.doc_type, i.currency, i.open_amount, i.due_date,
+    CAST(i.days_past_due AS INTEGER) AS days_past_due,
+    CAST(i.level_before AS INTEGER) AS level_before,
+    CAST(CASE WHEN sent.letter_id IS NOT NULL THEN sent.level_after ELSE i.level_before END AS INTEGER)
+        AS level_after,
+    -- an item goes out in a dunning letter or a courtesy notice (§9.6: listed, pre_due); one
+    -- that does not takes the reason of the notice or letter that was suppressed, or of §4.2/§4.3
+    CASE WHEN sent.letter_id IS NULL                   THEN 'excluded'
+         WHEN sent.level_after <> i.level_before       THEN 'dunned'
+         ELSE 'listed'
+    END AS outcome,
+    CASE WHEN e.exclusion IS NOT NULL                  THEN e.exclusion
+         WHEN sent.letter_id IS NOT NULL               THEN sent.line_reason
+         WHEN n.suppressed_by IS NOT NULL              THEN n.suppressed_by   -- a courtesy notice (§9.6)
+         WHEN g.suppressed_by IS NOT NULL              THEN g.suppressed_by
+         WHEN a.advance_reason IS NOT NULL             THEN a.advance_reason
+         ELSE 'credit'                                 -- a lowering item that is not listed
+    END AS reason,
+    sent.letter_id,
+    -- the facts for `explain`. The candidate columns describe the dunning letter the item
+    -- was a candidate for, or the courtesy notice (SPEC §9.6) it went into instead; for a
+    -- notice, candidate_overdue_total is the notice's total (what its minimum is tested on).
+    i.policy, i.branch, i.last_dunned_before, i.blocked, i.disputed,
+    i.grace_until, i.customer_grace_until, i.dunning_blocked, e.exclusion,
+    a.target_level, a.advance_reason,
+    coalesce(n.letter_id, c.letter_id) AS candidate_letter_id,
+    coalesce(n.line_type, c.line_type) AS line_type,
+    CASE WHEN n.letter_id IS NOT NULL THEN n.suppressed_by ELSE g.suppressed_by END AS suppressed_by,
+    -- DECIMAL(18, 2) holds them: 03_problems bounds a customer's items per currency to it
+    CAST(CASE WHEN n.letter_id IS NOT NULL THEN n.notice_total ELSE g.overdue_total END AS DECIMAL(18, 2))
+        AS candidate_overdue_total,
+    CAST(CASE WHEN n.letter_id IS NOT NULL THEN 0 ELSE g.credit_total END AS DECIMAL(18, 2))
+        AS candidate_credit_total,
+    CAST(CASE WHEN n.letter_id IS NULL THEN g.open_balance END AS DECIMAL(18, 2)) AS open_balance,
+    i.compensation_charged, i.interest_paid_to
+FROM items AS i
+JOIN exclusions AS e USING (_row)
+LEFT JOIN advance AS a USING (_row)
+LEFT JOIN candidate_lines AS c USING (_row)
+LEFT JOIN letter_gates AS g ON g.letter_id = c.letter_id
+LEFT JOIN pre_due_lines AS n USING (_row)
+LEFT JOIN letter_items AS sent USING (_row)
+ORDER BY i.doc_id
