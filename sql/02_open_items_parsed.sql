@@ -8,8 +8,7 @@
 WITH
 customers AS (
     -- one row per customer id; an id listed twice is a problem of the customers file
-    SELECT customer_id, any_value(name) AS customer_name, any_value(language) AS language,
-           any_value(dunning_blocked) AS dunning_blocked, any_value(grace_until) AS customer_grace_until,
+    SELECT customer_id, any_value(dunning_blocked) AS dunning_blocked, any_value(grace_until) AS customer_grace_until,
            any_value(interest_rate) AS customer_interest_rate, any_value(policy) AS policy
     FROM customers_parsed WHERE customer_id IS NOT NULL GROUP BY customer_id
 ),
@@ -58,7 +57,7 @@ SELECT
     t.grace_until, t.branch,
     coalesce(t.compensation_charged, false) AS compensation_charged, t.interest_paid_to,
     c.customer_id IS NOT NULL AS customer_known,
-    c.customer_name, c.language, c.dunning_blocked, c.customer_grace_until, c.customer_interest_rate,
+    c.dunning_blocked, c.customer_grace_until, c.customer_interest_rate,
     c.policy, pol.last_level,
     datediff('day', t.due_date, $as_of::DATE) AS days_past_due,   -- on the run date (SPEC §4.1)
     -- a check of this row alone will fail (the checks themselves are in 03_problems)

@@ -5,7 +5,7 @@
 SELECT
     i._row, i.doc_id, i.customer_id, i.doc_type, i.is_raising, i.doc_date, i.due_date, i.currency,
     i.minor_unit, i.amount, i.open_amount, i.level_before, i.last_dunned_before, i.blocked,
-    i.disputed, i.grace_until, i.branch, i.customer_name, i.language, i.dunning_blocked,
+    i.disputed, i.grace_until, i.branch, i.dunning_blocked,
     i.customer_grace_until, i.customer_interest_rate, i.policy,
     i.compensation_charged, i.interest_paid_to,          -- SPEC §9.2, §9.4
     p.last_level, p.sequential, p.min_days_between_letters, i.days_past_due

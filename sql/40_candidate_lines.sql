@@ -44,7 +44,7 @@ SELECT
     letter_id_of($as_of::DATE, customer_id || '|' || currency || '|' || branch_part || '|'
                                || CASE WHEN is_trigger THEN key_extra ELSE '' END) AS letter_id,
     _row, doc_id, customer_id, currency, branch_part, policy, line_type, doc_type, doc_date, due_date,
-    days_past_due, open_amount, minor_unit, level_before, last_dunned_before, customer_name, language,
+    days_past_due, open_amount, minor_unit, level_before, last_dunned_before,
     customer_interest_rate, amount, compensation_charged, interest_paid_to,   -- the last three: SPEC §9
     CASE WHEN is_trigger                                   THEN target_level
          WHEN line_type = 'overdue' AND level_before = 0   THEN 1

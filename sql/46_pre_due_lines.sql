@@ -36,7 +36,7 @@ totalled AS (
 SELECT
     t.letter_id, t._row, t.doc_id, t.customer_id, t.currency, t.branch_part, t.policy,
     'current' AS line_type, t.doc_type, t.doc_date, t.due_date, t.days_past_due, t.open_amount, t.minor_unit,
-    t.level_before, t.last_dunned_before, t.customer_name, t.language, t.customer_interest_rate,
+    t.level_before, t.last_dunned_before, t.customer_interest_rate,
     t.amount, t.compensation_charged, t.interest_paid_to,
     t.level_before AS level_after, 'pre_due' AS line_reason,
     t.notice_total,

@@ -3,30 +3,37 @@
 -- a courtesy notice's (§9.6) is its current total. compensation_total is written only when
 -- a level charges compensation (outputs.py).
 -- Grain: letter_id. Inputs: letter_heads, letter_items, interest_lines, compensation_lines,
--- letter_fees.
+-- letter_fees, customers_parsed, rejected.
 WITH
 line_totals AS (
     SELECT c.letter_id,
            coalesce(sum(c.open_amount) FILTER (WHERE c.line_type = 'overdue'), 0) AS overdue_total,
            coalesce(sum(c.open_amount) FILTER (WHERE c.line_type = 'current'), 0) AS current_total,
-           coalesce(sum(c.open_amount) FILTER (WHERE c.line_type = 'credit'), 0)  AS credit_total,
-           any_value(c.customer_name) AS customer_name, any_value(c.language) AS language
+           coalesce(sum(c.open_amount) FILTER (WHERE c.line_type = 'credit'), 0)  AS credit_total
     FROM letter_items AS c
     GROUP BY c.letter_id
 ),
 interest_totals AS (
     SELECT letter_id, sum(interest_amount) AS interest_total FROM interest_lines GROUP BY letter_id
 ),
+customers AS (
+    -- the name and language of each customer written to tonight (its row was not rejected:
+    -- a rejected customer's items are rejected with it)
+    SELECT customer_id, name AS customer_name, language FROM customers_parsed
+    WHERE customer_id IN (SELECT customer_id FROM letter_heads)
+      AND _row NOT IN (SELECT row_number FROM rejected WHERE source = 'customers')
+),
 compensation_totals AS (
     SELECT letter_id, sum(compensation_amount) AS compensation_total FROM compensation_lines GROUP BY letter_id
 ),
 priced AS (
-    SELECT h.*, t.overdue_total, t.current_total, t.credit_total, t.customer_name, t.language,
+    SELECT h.*, t.overdue_total, t.current_total, t.credit_total, c.customer_name, c.language,
            coalesce(it.interest_total, 0) AS interest_total, f.fee,
            coalesce(ct.compensation_total, 0) AS compensation_total
     FROM letter_heads AS h
     JOIN line_totals AS t USING (letter_id)
     JOIN letter_fees AS f USING (letter_id)
+    JOIN customers AS c USING (customer_id)
     LEFT JOIN interest_totals AS it USING (letter_id)
     LEFT JOIN compensation_totals AS ct USING (letter_id)
 )

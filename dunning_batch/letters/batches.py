@@ -21,7 +21,6 @@ import duckdb
 from ..digest import files_digest
 from ..checks.folder import connect_views
 from ..pipeline import SQL_DIR
-from .render import render_batch
 
 BATCH_SIZE = 60  # letters per WeasyPrint document: spreads write_pdf's fixed cost
 
@@ -53,6 +52,8 @@ def default_workers() -> int:
 def render_letters(folder: Path, sender: dict[str, Any], workers: int | None = None,
                    letter_id: str | None = None, on_progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
     """Write `folder/pdf/LETTER_ID.pdf` for every letter (or one); returns pages per letter."""
+    from .render import render_batch  # WeasyPrint is imported only by runs that render
+
     pdf_dir = folder / "pdf"
     pdf_dir.mkdir(exist_ok=True)
     if letter_id is not None:
@@ -63,6 +64,8 @@ def render_letters(folder: Path, sender: dict[str, Any], workers: int | None = N
 def render_contexts(contexts: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path,
                     workers: int | None = None, on_progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
     """Render letter contexts in batches over `workers` processes into `pdf_dir`."""
+    from .render import render_batch
+
     workers = workers or default_workers()
     batches = batches_of(contexts)
     pages: dict[str, int] = {}
