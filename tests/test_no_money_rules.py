@@ -109,8 +109,8 @@ EXPECTED_DOCUMENT = {
 }
 # the letters themselves, rendered from the non-strict scenario (outbox/ and print/ are §10's)
 EXPECTED_PDFS = {
-    "pdf/DL-20261124-1703624caa.pdf": "2ffba64f9f03378806ecd9d933357c37c5ac820a2eeff9e276265151565b327f",
-    "pdf/DL-20261124-20a533b485.pdf": "34ce934655e534bb2ab1225fd01517156d95b62e3ba8e5594d0f0538abb3d89e",
+    "pdf/DL-20261124-1703624caa.pdf": "8a3be9550053654cdd56537cc5d287fcb55dc415ce7e815749513d88ec5f9c08",
+    "pdf/DL-20261124-20a533b485.pdf": "b131032ec1094937f8a5230a382924eb22401c52d5ec0f21794352488a946fd6",
 }
 
 
