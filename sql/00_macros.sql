@@ -68,8 +68,8 @@ CREATE OR REPLACE MACRO parse_amount(t, decimal_comma) AS
 
 -- A percent rate with up to 6 decimals.
 CREATE OR REPLACE MACRO parse_rate(t, decimal_comma) AS
-    CASE WHEN blank(t) IS NULL THEN NULL
-         WHEN regexp_full_match(typeof(t), 'DECIMAL\(\d+,[0-6]\)') THEN TRY_CAST(t AS DECIMAL(18, 6))
+    CASE WHEN regexp_full_match(typeof(t), 'DECIMAL\(\d+,[0-6]\)') THEN TRY_CAST(t AS DECIMAL(18, 6))
+         WHEN blank(t) IS NULL THEN NULL
          ELSE CAST(parts_value(amount_parts(blank(t), decimal_comma AND typeof(t) = 'VARCHAR'), 6)
                    AS DECIMAL(18, 6))
     END;
