@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import contextlib
 import datetime as dt
+import gc
 import io
 import os
 from pathlib import Path
@@ -40,7 +41,7 @@ def render_batch(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir:
                  only: str | None = None) -> list[tuple[str, int]]:
     """Render `letters` into one document, write one PDF per letter (or only `only`);
     returns (letter_id, pages) for the letters written."""
-    with _source_date(letters[0]["run_date"]):
+    with _source_date(letters[0]["run_date"]), _no_cycle_collection():
         document = HTML(string=letters_html(letters, sender), base_url=str(TEMPLATES_DIR),
                         url_fetcher=RefuseAll()).render()
         pdf = document.write_pdf()
@@ -62,6 +63,21 @@ def render_batch(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir:
             writer.write(handle)
         written.append((letter_id, len(pages_by_letter[letter_id])))
     return written
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while a batch is laid out: WeasyPrint builds hundreds of
+    thousands of long-lived boxes, and every full collection would walk them all again (about
+    a sixth of the render time); one collection afterwards frees the batch's cycles."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+        gc.collect()
 
 
 @contextlib.contextmanager
