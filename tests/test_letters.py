@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import multiprocessing
 import re
 import shutil
 import time
@@ -33,8 +34,8 @@ from weasyprint import HTML
 from conftest import AS_OF, Outcome, Scenario, customer, days_before, item, with_config
 
 from dunning_batch.cli import main
-from dunning_batch.letters.batches import BATCH_SIZE, letter_contexts, sender_of
-from dunning_batch.letters.render import RefuseAll, letters_html
+from dunning_batch.letters.batches import BATCH_SIZE, letter_contexts, render_contexts, sender_of
+from dunning_batch.letters.render import RefuseAll, letters_html, render_batch
 from dunning_batch.run import run
 
 MESSAGES = Path(__file__).resolve().parent.parent / "templates" / "messages"
@@ -508,3 +509,26 @@ def test_two_workers_give_the_same_bytes_as_one(scenario, monkeypatch):
     differing = sorted(name for name in one if one[name] != two[name])
     assert differing == []
     assert Outcome(outs[1]).manifest["outputs"]["pdf/"] == Outcome(outs[2]).manifest["outputs"]["pdf/"]
+
+
+def test_a_helper_process_that_fails_fails_the_render(scenario, monkeypatch, tmp_path):
+    """With two workers this process renders batches too; a batch that fails in the spawned
+    helper must surface here as an error, not be lost or hang the run."""
+    customers = [customer(f"H{n:03d}") for n in range(70)]
+    items = [item(f"H-{n:03d}", 10, "100.00", customer_id=f"H{n:03d}") for n in range(70)]
+    config, items_path, customers_path = scenario.files(items, customers)
+    out = scenario.tmp_path / "out"
+    run(config, items_path, customers_path, AS_OF, out, pdf=False)
+    contexts = [{**letter, "template": "no_such_level"} for letter in letter_contexts(out)]
+    assert len(contexts) > BATCH_SIZE                     # two batches: one goes to the helper
+    monkeypatch.setattr("dunning_batch.letters.render.render_batch", _render_in_helpers_only)
+    with pytest.raises(Exception, match="no_such_level"):
+        render_contexts(contexts, sender_of(out), tmp_path, workers=2)
+
+
+def _render_in_helpers_only(batch, sender, pdf_dir):
+    """This process pretends its batches went well; a spawned helper (which imports this
+    module by name) renders for real."""
+    if multiprocessing.parent_process() is None:
+        return [(letter["letter_id"], 1) for letter in batch]
+    return render_batch(batch, sender, pdf_dir)

@@ -11,9 +11,12 @@ import ctypes.util
 import json
 import os
 import signal
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import threading
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from pathlib import Path
+from queue import SimpleQueue
 from typing import Any, Callable
 
 import duckdb
@@ -63,27 +66,76 @@ def render_letters(folder: Path, sender: dict[str, Any], workers: int | None = N
 
 def render_contexts(contexts: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path,
                     workers: int | None = None, on_progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
-    """Render letter contexts in batches over `workers` processes into `pdf_dir`."""
+    """Render letter contexts in batches over `workers` processes into `pdf_dir`.
+
+    This process is one of them: it renders batches too, while a feeder thread keeps the
+    `workers - 1` spawned helpers busy. Everyone takes the next batch from one queue when
+    done, so no process waits while another still has a backlog.
+    """
     from .render import render_batch
 
     workers = workers or default_workers()
-    batches = batches_of(contexts)
+    pending = deque(batches_of(contexts))
     pages: dict[str, int] = {}
-    if workers == 1 or len(batches) <= 1:
-        for batch in batches:
-            pages.update(render_batch(batch, sender, pdf_dir))
-            if on_progress:
-                on_progress(len(batch), len(contexts))
+
+    def record(batch_pages: list[tuple[str, int]]) -> None:
+        pages.update(batch_pages)
+        if on_progress:
+            on_progress(len(batch_pages), len(contexts))
+
+    helpers = min(workers, len(pending)) - 1
+    if helpers <= 0:
+        while batch := _take(pending):
+            record(render_batch(batch, sender, pdf_dir))
         return pages
+    finished: SimpleQueue[Future] = SimpleQueue()
     # spawn, not fork: the parent holds DuckDB's threads, which a forked child must not inherit
-    with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=get_context("spawn"),
+    with ProcessPoolExecutor(max_workers=helpers, mp_context=get_context("spawn"),
                              initializer=_die_with_parent) as pool:
-        futures = {pool.submit(render_batch, batch, sender, pdf_dir): len(batch) for batch in batches}
-        for future in as_completed(futures):
-            pages.update(future.result())
-            if on_progress:
-                on_progress(futures[future], len(contexts))
+        feeder = threading.Thread(target=_feed, args=(pool, helpers, pending, finished, sender, pdf_dir))
+        feeder.start()
+        try:
+            while batch := _take(pending):
+                record(render_batch(batch, sender, pdf_dir))
+                while not finished.empty():
+                    record(finished.get().result())
+        finally:
+            pending.clear()  # on an error here, the feeder submits nothing more
+            feeder.join()
+        while not finished.empty():
+            record(finished.get().result())
     return pages
+
+
+def _take(pending: deque) -> list[dict[str, Any]] | None:
+    """The next batch, or None when all are taken (deque.popleft is atomic: no lock needed)."""
+    try:
+        return pending.popleft()
+    except IndexError:
+        return None
+
+
+def _feed(pool: ProcessPoolExecutor, helpers: int, pending: deque, finished: SimpleQueue,
+          sender: dict[str, Any], pdf_dir: Path) -> None:
+    """Keep each helper process on one batch at a time; hand finished futures to the renderer
+    thread, which reads their results (and so raises a helper's error) itself."""
+    from .render import render_batch
+
+    in_flight: set[Future] = set()
+    try:
+        while True:
+            while len(in_flight) < helpers and (batch := _take(pending)):
+                in_flight.add(pool.submit(render_batch, batch, sender, pdf_dir))
+            if not in_flight:
+                return
+            done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                finished.put(future)
+    except BaseException as error:  # a broken pool: stop taking batches, report it as a result
+        pending.clear()
+        failed: Future = Future()
+        failed.set_exception(error)
+        finished.put(failed)
 
 
 def _die_with_parent() -> None:
