@@ -44,8 +44,13 @@ def render_batch(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir:
     with _source_date(letters[0]["run_date"]), _no_cycle_collection():
         document = HTML(string=letters_html(letters, sender), base_url=str(TEMPLATES_DIR),
                         url_fetcher=RefuseAll()).render()
-        pdf = document.write_pdf()
-    owners = [_page_owner(page.anchors) for page in document.pages]
+        owners = [_page_owner(page.anchors) for page in document.pages]
+        return _split(document.write_pdf(), owners, letters, pdf_dir, only)
+
+
+def _split(pdf: bytes, owners: list[str], letters: list[dict[str, Any]], pdf_dir: Path,
+           only: str | None) -> list[tuple[str, int]]:
+    """Cut the batch's PDF into `pdf_dir/LETTER_ID.pdf` by each page's owner."""
     reader = PdfReader(io.BytesIO(pdf))
     pages_by_letter: dict[str, list[int]] = {}
     for number, owner in enumerate(owners):
@@ -67,9 +72,9 @@ def render_batch(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir:
 
 @contextlib.contextmanager
 def _no_cycle_collection() -> Iterator[None]:
-    """Pause Python's cycle collector while a batch is laid out: WeasyPrint builds hundreds of
-    thousands of long-lived boxes, and every full collection would walk them all again (about
-    a sixth of the render time); one collection afterwards frees the batch's cycles."""
+    """Pause Python's cycle collector while a batch is rendered and split: WeasyPrint builds
+    hundreds of thousands of long-lived boxes, and every full collection would walk them all
+    again (about a sixth of the render time); one collection afterwards frees the batch."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
