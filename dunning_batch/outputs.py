@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from .errors import UserError
+from .pipeline import ROWS_ORDERED_BY
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,6 @@ class OutputFile:
     columns: str = "*"
     rule: str | None = None          # a file of SPEC §9: written only when this rule is configured
     without: tuple[str, ...] = ()    # columns of §9 rules that are not configured, left out
-    in_order: bool = False           # the relation already holds its rows in `order_by` order
 
     @property
     def is_csv(self) -> bool:
@@ -44,13 +44,13 @@ ANALYST_VIEWS_DIR = Path(__file__).resolve().parent.parent / "sql" / "views"
 OUTPUT_FILES = (
     OutputFile("letters.parquet", "letters", "letter_id"),
     OutputFile("letter_lines.parquet", "letter_lines", "letter_id, line_no"),
-    OutputFile("decisions.parquet", "decisions", "doc_id", in_order=True),  # views of item_outcomes
+    OutputFile("decisions.parquet", "decisions", "doc_id"),
     OutputFile("levels_update.parquet", "levels_update", "doc_id"),
     OutputFile("levels_update.csv", "levels_update", "doc_id"),
     OutputFile("customer_actions.csv", "customer_actions", "letter_id, action"),
     OutputFile("fee_documents.csv", "fee_documents", "letter_id"),
     OutputFile("recipients.parquet", "recipients", "letter_id"),
-    OutputFile("item_details.parquet", "item_details", "doc_id", in_order=True),
+    OutputFile("item_details.parquet", "item_details", "doc_id"),
     OutputFile("rejected.parquet", "rejected", "source, row_number",
                "source_file, source, row_number, reason, row_text, currency, open_amount"),
     # SPEC §9.2, §9.4, §9.5: only when their rules are configured
@@ -157,7 +157,8 @@ def write_data_files(con: duckdb.DuckDBPyConnection, folder: Path,
     for f in files:
         fmt = "(FORMAT csv, HEADER true, DATEFORMAT '%Y-%m-%d')" if f.is_csv else \
               "(FORMAT parquet, COMPRESSION zstd)"
-        order = "" if f.in_order else f" ORDER BY {f.order_by}"  # a scan keeps a sorted table's order
+        # a scan keeps a sorted table's order, so sort only what is not in order already
+        order = "" if ROWS_ORDERED_BY.get(f.relation) == f.order_by else f" ORDER BY {f.order_by}"
         con.execute(f"COPY (SELECT {f.select} FROM {f.relation}{order}) TO $path {fmt}",
                     {"path": str(folder / f.name)})
 

@@ -24,6 +24,7 @@ INPUT_STAGES = ("01_customers_parsed", "02_open_items_parsed", "02_payments_pars
 # From accepted items to every output relation (SPEC §4, §5).
 DECISION_STAGES = (
     "04_rejected",
+    "05_accepted_customers",
     "05_items",
     "06_payments",              # SPEC §9.5
     "20_exclusions",
@@ -52,7 +53,10 @@ DECISION_STAGES = (
 # Stages that only pick rows or columns of a table made before them: views, so that ten
 # million rows are not copied again (decisions and item_details are written in the order
 # of the sorted item_outcomes).
-VIEW_STAGES = frozenset({"05_items", "71_decisions", "76_item_details"})
+VIEW_STAGES = frozenset({"05_accepted_customers", "05_items", "71_decisions", "76_item_details"})
+# Relations whose rows already come in a known order (views that scan the item_outcomes
+# table, which 71_item_outcomes sorts by doc_id): writing them needs no second sort.
+ROWS_ORDERED_BY = {"decisions": "doc_id", "item_details": "doc_id"}
 _PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 

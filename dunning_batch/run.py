@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import os
 import re
 import shutil
@@ -18,9 +17,9 @@ from typing import Any, Callable
 
 import duckdb
 
+from .checks.folder import read_manifest
 from .checks.summary import write_summary
-from .config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, Config, load_config
-from .config_tables import config_tables
+from .config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, Config, config_tables, load_config
 from .errors import ConfigError, InputError, UserError
 from .manifest import build_manifest
 from .outputs import AtomicFolder, check_target, output_files, views_sql, write_data_files, write_json
@@ -256,9 +255,7 @@ def write_folder(session: Session, out: Path, force: bool, pdf: bool,
 def render_folder(out: Path, letter_id: str | None = None, workers: int | None = None,
                   on_progress: Callable | None = None) -> dict[str, int]:
     """Re-render the PDFs of a finished output folder from its files alone (`render`)."""
-    if not (out / "run.json").is_file() or not (out / "views.sql").is_file():
-        raise UserError(f"{out}: not an output folder of dunning-batch run (no run.json / views.sql)")
-    manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    manifest = read_manifest(out)
     if letter_id and not has_letter(out, letter_id):
         raise UserError(f"{out}: no letter {letter_id!r} in letters.parquet")
     pages = render_letters(out, manifest["sender"], workers, letter_id, on_progress)

@@ -3,7 +3,7 @@
 -- a courtesy notice's (§9.6) is its current total. compensation_total is written only when
 -- a level charges compensation (outputs.py).
 -- Grain: letter_id. Inputs: letter_heads, letter_items, interest_lines, compensation_lines,
--- letter_fees, customers_parsed, rejected.
+-- letter_fees, accepted_customers.
 WITH
 line_totals AS (
     SELECT c.letter_id,
@@ -16,12 +16,10 @@ line_totals AS (
 interest_totals AS (
     SELECT letter_id, sum(interest_amount) AS interest_total FROM interest_lines GROUP BY letter_id
 ),
-customers AS (
-    -- the name and language of each customer written to tonight (its row was not rejected:
-    -- a rejected customer's items are rejected with it)
-    SELECT customer_id, name AS customer_name, language FROM customers_parsed
+letter_customers AS (
+    -- the name and language of each customer written to tonight
+    SELECT customer_id, name AS customer_name, language FROM accepted_customers
     WHERE customer_id IN (SELECT customer_id FROM letter_heads)
-      AND _row NOT IN (SELECT row_number FROM rejected WHERE source = 'customers')
 ),
 compensation_totals AS (
     SELECT letter_id, sum(compensation_amount) AS compensation_total FROM compensation_lines GROUP BY letter_id
@@ -33,7 +31,7 @@ priced AS (
     FROM letter_heads AS h
     JOIN line_totals AS t USING (letter_id)
     JOIN letter_fees AS f USING (letter_id)
-    JOIN customers AS c USING (customer_id)
+    JOIN letter_customers AS c USING (customer_id)
     LEFT JOIN interest_totals AS it USING (letter_id)
     LEFT JOIN compensation_totals AS ct USING (letter_id)
 )

@@ -19,7 +19,7 @@ from decimal import Decimal
 import pytest
 from click.testing import CliRunner
 
-from conftest import AS_OF, SPEC_CONFIG, Outcome, customer, days_before, item, with_config, write_csv
+from conftest import AS_OF, Outcome, customer, days_before, item, with_config, write_csv
 
 from dunning_batch.checks.explain import explain
 from dunning_batch.checks.reconcile import reconcile

@@ -15,12 +15,16 @@ from ..outputs import OUTPUT_FILES
 
 def open_folder(out: str | Path) -> tuple[duckdb.DuckDBPyConnection, dict[str, Any]]:
     """(connection with every view of views.sql, run.json as a dict); exit 2 if `out` is no run's folder."""
+    manifest = read_manifest(out)
+    return connect_views(out), manifest
+
+
+def read_manifest(out: str | Path) -> dict[str, Any]:
+    """The folder's run.json; exit 2 if `out` is not the folder of a finished run."""
     out = Path(out)
     if not (out / "run.json").is_file() or not (out / "views.sql").is_file():
         raise UserError(f"{out}: not an output folder of dunning-batch run (no run.json / views.sql)")
-    con = connect_views(out)
-    manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    return con, manifest
+    return json.loads((out / "run.json").read_text(encoding="utf-8"))
 
 
 def connect_views(out: str | Path) -> duckdb.DuckDBPyConnection:
@@ -47,11 +51,10 @@ def attach_folder(con: duckdb.DuckDBPyConnection, out: str | Path, prefix: str,
     The file paths go in as values (DuckDB's relation API), never formatted into SQL text.
     """
     out = Path(out)
-    if not (out / "run.json").is_file() or not (out / "views.sql").is_file():
-        raise UserError(f"{out}: not an output folder of dunning-batch run (no run.json / views.sql)")
+    manifest = read_manifest(out)
     files = {f.relation: f.name for f in OUTPUT_FILES if not f.is_csv}
     for relation in relations:
         if not (out / files[relation]).is_file():
             raise UserError(f"{out}: {files[relation]} is missing; the folder is incomplete")
         con.read_parquet(str(out / files[relation])).create_view(f"{prefix}_{relation}", replace=True)
-    return json.loads((out / "run.json").read_text(encoding="utf-8"))
+    return manifest

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from ..config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, InputFormat, load_config
-from ..config_tables import config_tables
+from ..config import config_tables
 from ..digest import sha256_of
 from ..errors import UserError
 from ..manifest import FILE_FOLDERS, folder_digest

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import json
 import os
 import signal
 import threading
@@ -22,7 +21,7 @@ from typing import Any, Callable
 import duckdb
 
 from ..digest import files_digest
-from ..checks.folder import connect_views
+from ..checks.folder import connect_views, read_manifest
 from ..pipeline import SQL_DIR
 
 BATCH_SIZE = 60  # letters per WeasyPrint document: spreads write_pdf's fixed cost
@@ -156,4 +155,4 @@ def pdf_digest(folder: Path) -> dict[str, Any]:
 
 
 def sender_of(folder: Path) -> dict[str, Any]:
-    return json.loads((folder / "run.json").read_text(encoding="utf-8"))["sender"]
+    return read_manifest(folder)["sender"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from . import currencies
-from .config import DOC_TYPES, Config
+from .. import currencies
+from .model import DOC_TYPES, Config
 
 MONEY = pa.decimal128(18, 2)
 RATE = pa.decimal128(18, 6)

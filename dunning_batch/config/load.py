@@ -1,0 +1,239 @@
+"""TOML config -> a checked, immutable `Config` (SPEC §3); every key is checked (§3.4)."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import tomllib
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from .model import (BASES, CALCULATE_TO, CUSTOMER_COLUMNS, DOC_TYPES, GROUPINGS, OPEN_ITEM_COLUMNS,
+                    PAYMENT_COLUMNS, RATE_DECIMALS, Config, InputFormat, Interest, Level, Policy, RunSettings)
+from .money_rules import check_money_rules, read_level_money_rules, read_policy_money_rules
+from .toml_table import Table
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and check the TOML at `path`; raise ConfigError listing every problem."""
+    path = Path(path)
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(raw_bytes.decode("utf-8"), parse_float=Decimal)
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the config is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+    problems: list[str] = []
+    file = str(path)
+    top = Table(data, "top level", problems, file)
+    run = _read_run(Table(top.get("run", "table", {}), "[run]", problems, file))
+    sender = _read_sender(Table(top.get("sender", "table", {}), "[sender]", problems, file))
+    global_interest = Table(top.get("interest", "table", {}), "[interest]", problems, file)
+    interest = _read_interest(global_interest, Interest(), path)
+    inputs = Table(top.get("input", "table", {}), "[input]", problems, file)
+    open_items = _read_format(inputs, "open_items", OPEN_ITEM_COLUMNS, problems, file)
+    customer_fmt = _read_format(inputs, "customers", CUSTOMER_COLUMNS, problems, file)
+    payments_fmt = _read_format(inputs, "payments", PAYMENT_COLUMNS, problems, file)
+    inputs.done()
+    policies = [
+        _read_policy(Table(p, f"[[policy]] #{i}", problems, file), interest, path)
+        for i, p in enumerate(top.get("policy", "list[table]", []), start=1)
+    ]
+    top.done()
+    _check_policies(policies, problems, file)
+    check_money_rules(policies, run, problems, file)
+    if problems:
+        raise ConfigError(problems)
+    return Config(
+        path=path, sha256=hashlib.sha256(raw_bytes).hexdigest(), run=run, sender=sender,
+        policies=tuple(policies), open_items=open_items, customers=customer_fmt, payments=payments_fmt,
+    )
+
+
+def _read_run(t: Table) -> RunSettings:
+    run = RunSettings(
+        grouping=t.get("grouping", "str", "customer", GROUPINGS),
+        consolidate_branches=t.get("consolidate_branches", "bool", True),
+        include_not_due=t.get("include_not_due", "bool", False),
+        include_credits=t.get("include_credits", "bool", False),
+        include_disputed=t.get("include_disputed", "bool", False),
+        default_language=t.get("default_language", "str", "en"),
+        strict=t.get("strict", "bool", True),
+    )
+    t.done()
+    return run
+
+
+def _read_sender(t: Table) -> dict[str, Any]:
+    sender = {
+        "name": t.get("name", "str"),
+        "address": t.get("address", "list[str]", []),
+        "email": t.get("email", "str", ""),
+        "iban": t.get("iban", "str", ""),
+        "bic": t.get("bic", "str", ""),
+    }
+    t.done()
+    return sender
+
+
+def _read_interest(t: Table, base: Interest, config_path: Path) -> Interest:
+    """Reads an interest table over `base`: key by key, but a named rate source replaces base's."""
+    values = {
+        "basis": t.get("basis", "str", base.basis, BASES),
+        "calculate_to": t.get("calculate_to", "str", base.calculate_to, CALCULATE_TO),
+        "include_in_total": t.get("include_in_total", "bool", base.include_in_total),
+        "min_amount": t.money("min_amount") if t.has("min_amount") else base.min_amount,
+    }
+    fixed = t.get("fixed_rate", "decimal", None)
+    reference = t.get("reference_rates", "str", None)
+    margin = t.get("margin", "decimal", None)
+    if fixed is not None and reference is not None:
+        t.problem("fixed_rate", "and 'reference_rates' are two rate sources; keep one")
+    if fixed is not None and fixed < 0:
+        t.problem("fixed_rate", f"must not be negative, not {fixed}")
+    for key, rate in (("fixed_rate", fixed), ("margin", margin)):
+        if rate is not None and -rate.as_tuple().exponent > RATE_DECIMALS:
+            t.problem(key, f"has more than {RATE_DECIMALS} decimals")
+    if fixed is not None or reference is not None:
+        values.update(fixed_rate=fixed, reference_rates=None, reference_path=None,
+                      margin=margin if margin is not None else Decimal(0))
+        if reference is not None:
+            rates_path = (config_path.parent / reference)
+            values.update(reference_rates=_read_rates(rates_path, t), reference_path=str(rates_path))
+    else:
+        values.update(fixed_rate=base.fixed_rate, reference_rates=base.reference_rates,
+                      reference_path=base.reference_path,
+                      margin=margin if margin is not None else base.margin)
+    t.done()
+    return Interest(**values)
+
+
+def _read_rates(path: Path, t: Table) -> tuple[tuple[dt.date, Decimal], ...]:
+    """A reference-rate table: effective_from (ISO date), rate_percent; one row per change."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        t.problem("reference_rates", f"cannot read {path} ({exc})")
+        return ()
+    rows = list(csv.reader(text.splitlines()))
+    if not rows or [c.strip() for c in rows[0]] != ["effective_from", "rate_percent"]:
+        t.problem("reference_rates", f"{path} must have the header 'effective_from,rate_percent'")
+        return ()
+    rates: list[tuple[dt.date, Decimal]] = []
+    for number, row in enumerate(rows[1:], start=2):
+        try:
+            day, rate = dt.date.fromisoformat(row[0].strip()), Decimal(row[1].strip())
+            if not rate.is_finite() or -rate.as_tuple().exponent > RATE_DECIMALS:
+                raise InvalidOperation
+        except (ValueError, IndexError, InvalidOperation):
+            t.problems.append(f"{path}:{number}: expected an ISO date and a percent, got {','.join(row)!r}")
+            continue
+        if rates and day <= rates[-1][0]:
+            t.problems.append(f"{path}:{number}: effective_from {day} must come after {rates[-1][0]}")
+        rates.append((day, rate))
+    if not rates:
+        t.problem("reference_rates", f"{path} has no rates")
+    return tuple(rates)
+
+
+def _read_format(inputs: Table, name: str, columns: tuple[str, ...], problems: list[str], file: str) -> InputFormat:
+    t = Table(inputs.get(name, "table", {}), f"[input.{name}]", problems, file)
+    mapping = t.get("columns", "str_table", {})
+    for standard in mapping:
+        if standard not in columns:
+            t.problem("columns", f"maps {standard!r}, which is not a column of SPEC §2 ({', '.join(columns)})")
+    doc_types = t.get("doc_types", "str_table", {}) if name == "open_items" else {}
+    for export_value, standard in doc_types.items():
+        if standard not in DOC_TYPES:
+            t.problem("doc_types", f"maps {export_value!r} to {standard!r}; use one of {', '.join(DOC_TYPES)}")
+    fmt = InputFormat(
+        columns=mapping, doc_types=doc_types,
+        date_format=t.get("date_format", "str", "%Y-%m-%d"),
+        decimal_comma=t.get("decimal_comma", "bool", False),
+        delimiter=t.get("delimiter", "str", ","),
+        encoding=t.get("encoding", "str", "utf-8"),
+    )
+    probe = dt.date(2026, 12, 31)
+    try:
+        if dt.datetime.strptime(probe.strftime(fmt.date_format), fmt.date_format).date() != probe:
+            raise ValueError
+    except ValueError:
+        t.problem("date_format", f"{fmt.date_format!r} does not read back a full date (day, month, year)")
+    if len(fmt.delimiter) != 1 or fmt.delimiter in ('"', "\n", "\r"):
+        t.problem("delimiter", f"must be one character other than a quote or newline, not {fmt.delimiter!r}")
+    try:
+        codecs.lookup(fmt.encoding)
+    except LookupError:
+        t.problem("encoding", f"{fmt.encoding!r} is not an encoding Python knows (e.g. 'utf-8', 'cp1252')")
+    t.done()
+    return fmt
+
+
+def _read_policy(t: Table, global_interest: Interest, config_path: Path) -> Policy:
+    name = t.get("name", "str")
+    if name:
+        t.where = f"[[policy]] {name!r}"
+    interest_table = Table(t.get("interest", "table", {}), f"{t.where} [policy.interest]", t.problems, t.file)
+    levels = []
+    raw_levels = t.get("level", "list[table]", [])
+    for number, raw in enumerate(raw_levels, start=1):
+        lt = Table(raw, f"{t.where} level {number}", t.problems, t.file)
+        levels.append(Level(
+            number=number,
+            days_past_due=lt.nonneg_int("days_past_due"),
+            days_to_settle=lt.nonneg_int("days_to_settle", 0),
+            fee=lt.money("fee"),
+            interest=lt.get("interest", "bool", False),
+            template=lt.get("template", "str"),
+            credit_hold=lt.get("credit_hold", "bool", False),
+            payment_term=lt.get("payment_term", "str", None),
+            **read_level_money_rules(lt),
+        ))
+        lt.done()
+    policy = Policy(
+        name=name,
+        default=t.get("default", "bool", False),
+        customer_classes=tuple(t.get("customer_classes", "list[str]", [])),
+        sequential=t.get("sequential", "bool", True),
+        min_days_between_letters=t.nonneg_int("min_days_between_letters", 0),
+        min_amount=t.money("min_amount"),
+        levels=tuple(levels),
+        interest=_read_interest(interest_table, global_interest, config_path),
+        **read_policy_money_rules(t, levels),
+    )
+    if not levels:
+        t.problem("level", "is missing: a policy needs at least one [[policy.level]]")
+    thresholds = [lv.days_past_due for lv in levels]
+    if all(isinstance(d, int) for d in thresholds) and any(b <= a for a, b in zip(thresholds, thresholds[1:])):
+        t.problem("level", f"days_past_due must rise strictly from level to level, got {thresholds}")
+    if any(lv.interest for lv in levels) and not policy.interest.has_rate_source:
+        t.problem("interest", "a level charges interest but no rate source is set "
+                   "(fixed_rate or reference_rates in [interest] or [policy.interest])")
+    t.done()
+    return policy
+
+
+def _check_policies(policies: list[Policy], problems: list[str], file: str) -> None:
+    names = [p.name for p in policies if p.name]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"{file}: [[policy]]: two policies are named {name!r}")
+    defaults = [p.name for p in policies if p.default]
+    if len(defaults) > 1:
+        problems.append(f"{file}: [[policy]]: {len(defaults)} policies say default = true "
+                        f"({', '.join(map(repr, defaults))}); keep one")
+    owner: dict[str, str] = {}
+    for p in policies:
+        for cls in p.customer_classes:
+            if cls in owner and owner[cls] != p.name:
+                problems.append(f"{file}: [[policy]] {p.name!r}: customer class {cls!r} is already "
+                                f"in policy {owner[cls]!r}")
+            owner.setdefault(cls, p.name)

@@ -1,0 +1,160 @@
+"""The checked config's shape: the names SPEC §2-§3 allow and the frozen records a run reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+GROUPINGS = ("customer", "customer_level", "document")
+BASES = ("act/365", "act/360", "30e/360")
+CALCULATE_TO = ("letter_date", "pay_by_date")
+RAISING_TYPES = ("invoice", "debit_memo", "fee", "refund")
+LOWERING_TYPES = ("credit_memo", "payment", "prepayment")
+DOC_TYPES = RAISING_TYPES + LOWERING_TYPES
+OPEN_ITEM_COLUMNS = (
+    "doc_id", "customer_id", "doc_type", "doc_date", "due_date", "currency", "amount",
+    "open_amount", "dunning_level", "last_dunned_on", "blocked", "disputed", "grace_until",
+    "branch", "compensation_charged", "interest_paid_to",   # the last two: SPEC §9.2, §9.4
+)
+CUSTOMER_COLUMNS = (
+    "customer_id", "name", "address", "country", "language", "email", "customer_class",
+    "policy", "dunning_blocked", "grace_until", "interest_rate", "delivery", "postal_code",
+)
+# The optional --payments input of SPEC §9.5: parts of documents that were settled.
+PAYMENT_COLUMNS = (
+    "payment_id", "customer_id", "doc_id", "currency", "due_date", "paid_on", "amount", "branch",
+    "interest_charged",
+)
+RATE_DECIMALS = 6  # rates are carried as DECIMAL(18,6) percent
+FEE_TIER_MODES = ("single", "accumulated")
+COMPENSATION_KINDS = ("eu", "uk")
+EU_COMPENSATION = {"EUR": Decimal("40.00")}  # SPEC §9.2: Directive 2011/7/EU art. 6, BGB §288(5)
+
+
+@dataclass(frozen=True)
+class FeeTier:
+    """One step of a tiered fee (SPEC §9.1): applies to the part of the overdue total above `over`."""
+
+    over: Decimal
+    fixed: Decimal = Decimal(0)
+    percent: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Level:
+    number: int
+    days_past_due: int
+    days_to_settle: int
+    fee: dict[str, Decimal] | None
+    interest: bool
+    template: str
+    credit_hold: bool
+    payment_term: str | None
+    # SPEC §9: all None / False unless configured
+    fee_percent: Decimal | None = None
+    fee_tiers: dict[str, tuple[FeeTier, ...]] | None = None
+    fee_tier_mode: str | None = None
+    fee_min: dict[str, Decimal] | None = None
+    fee_max: dict[str, Decimal] | None = None
+    compensation: str | None = None
+    post_interest: bool = False
+    late_payment_interest: bool = False
+
+    @property
+    def fee_kind(self) -> str | None:
+        """How the level's fee is priced: 'fixed' (§4.7), 'percent' or 'tiers' (§9.1), or None."""
+        if self.fee_percent is not None:
+            return "percent"
+        if self.fee_tiers is not None:
+            return "tiers"
+        return "fixed" if self.fee is not None else None
+
+
+@dataclass(frozen=True)
+class Interest:
+    basis: str = "act/365"
+    calculate_to: str = "letter_date"
+    include_in_total: bool = True
+    fixed_rate: Decimal | None = None
+    reference_rates: tuple[tuple[dt.date, Decimal], ...] | None = None
+    reference_path: str | None = None
+    margin: Decimal = Decimal(0)
+    min_amount: dict[str, Decimal] | None = None
+
+    @property
+    def has_rate_source(self) -> bool:
+        return self.fixed_rate is not None or self.reference_rates is not None
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    default: bool
+    customer_classes: tuple[str, ...]
+    sequential: bool
+    min_days_between_letters: int
+    min_amount: dict[str, Decimal] | None
+    levels: tuple[Level, ...]
+    interest: Interest
+    # SPEC §9: None unless configured
+    min_percent: Decimal | None = None
+    pre_due_days: int | None = None
+    compensation_amount: dict[str, Decimal] | None = None   # set when a level has compensation = "eu"
+
+
+@dataclass(frozen=True)
+class InputFormat:
+    columns: dict[str, str] = field(default_factory=dict)  # standard name -> export's name
+    doc_types: dict[str, str] = field(default_factory=dict)  # export's value -> standard type
+    date_format: str = "%Y-%m-%d"
+    decimal_comma: bool = False
+    delimiter: str = ","
+    encoding: str = "utf-8"
+
+    def source_column(self, standard: str) -> str:
+        return self.columns.get(standard, standard)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    grouping: str = "customer"
+    consolidate_branches: bool = True
+    include_not_due: bool = False
+    include_credits: bool = False
+    include_disputed: bool = False
+    default_language: str = "en"
+    strict: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    sha256: str
+    run: RunSettings
+    sender: dict[str, Any]
+    policies: tuple[Policy, ...]
+    open_items: InputFormat
+    customers: InputFormat
+    payments: InputFormat = field(default_factory=InputFormat)
+
+    def policy(self, name: str) -> Policy:
+        return next(p for p in self.policies if p.name == name)
+
+    @property
+    def money_rules(self) -> frozenset[str]:
+        """The rules of SPEC §9 this config switches on. Outputs gain columns and files only
+        for these (`outputs.output_files`): with none, they are those of §5 byte for byte."""
+        levels = [lv for p in self.policies for lv in p.levels]
+        rules = {
+            "fee_percent": any(lv.fee_percent is not None for lv in levels),
+            "fee_tiers": any(lv.fee_tiers is not None for lv in levels),
+            "compensation": any(lv.compensation for lv in levels),
+            "min_percent": any(p.min_percent is not None for p in self.policies),
+            "post_interest": any(lv.post_interest for lv in levels),
+            "late_payment_interest": any(lv.late_payment_interest for lv in levels),
+            "pre_due": any(p.pre_due_days is not None for p in self.policies),
+        }
+        return frozenset(name for name, on in rules.items() if on)

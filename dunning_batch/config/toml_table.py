@@ -1,0 +1,101 @@
+"""One TOML table being read: typed getters that record every problem instead of stopping."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from .. import currencies
+
+MISSING = object()
+
+
+class Table:
+    """One TOML table being read: typed getters that record problems, then unknown keys."""
+
+    def __init__(self, data: Any, where: str, problems: list[str], file: str):
+        self.where, self.problems, self.file = where, problems, file
+        if not isinstance(data, dict):
+            self.problem("", f"must be a table, not {type(data).__name__}")
+            data = {}
+        self.data, self.seen = data, set()
+
+    def problem(self, key: str, what: str) -> None:
+        name = f" key '{key}'" if key else ""
+        self.problems.append(f"{self.file}: {self.where}{name}: {what}")
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def get(self, key: str, kind: str, default: Any = MISSING, choices: tuple = ()) -> Any:
+        self.seen.add(key)
+        if key not in self.data:
+            if default is MISSING:
+                self.problem(key, "is required")
+                return None
+            return default
+        value = self.data[key]
+        checked = check_kind(value, kind)
+        if checked is MISSING:
+            self.problem(key, f"must be {KIND_WORDS[kind]}, not {value!r}")
+            return None if default is MISSING else default
+        if choices and checked not in choices:
+            self.problem(key, f"must be one of {', '.join(map(repr, choices))}, not {value!r}")
+            return None if default is MISSING else default
+        return checked
+
+    def money(self, key: str) -> dict[str, Decimal] | None:
+        """A per-currency amount table; absent means none (no fee / no minimum)."""
+        raw = self.get(key, "table", None)
+        if raw is None:
+            return None
+        out = {}
+        for code, value in raw.items():
+            amount = check_kind(value, "decimal")
+            if not currencies.is_known(code):
+                self.problem(key, f"names unknown currency code {code!r} (ISO 4217, upper case)")
+            elif amount is MISSING or amount < 0:
+                self.problem(key, f"{code} must be an amount of 0 or more, not {value!r}")
+            elif not currencies.fits_minor_unit(code, amount):
+                self.problem(key, f"{code} {value} has more decimals than {code} allows")
+            else:
+                out[code] = amount
+        return out
+
+    def nonneg_int(self, key: str, default: Any = MISSING) -> int | None:
+        value = self.get(key, "int", default)
+        if isinstance(value, int) and value < 0:
+            self.problem(key, f"must not be negative, not {value}")
+        return value
+
+    def done(self) -> None:
+        for key in self.data:
+            if key not in self.seen:
+                self.problem(key, "is not a known key (check its spelling against SPEC §3)")
+
+
+KIND_WORDS = {
+    "str": "a string", "bool": "true or false", "int": "a whole number",
+    "decimal": "a number", "table": "a table", "list[str]": "a list of strings",
+    "list[table]": "a list of tables", "str_table": "a table of strings",
+}
+
+
+def check_kind(value: Any, kind: str) -> Any:
+    ok = {
+        "str": isinstance(value, str),
+        "bool": isinstance(value, bool),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "decimal": isinstance(value, (int, Decimal)) and not isinstance(value, bool),
+        "table": isinstance(value, dict),
+        "list[str]": isinstance(value, list) and all(isinstance(v, str) for v in value),
+        "list[table]": isinstance(value, list) and all(isinstance(v, dict) for v in value),
+        "str_table": isinstance(value, dict) and all(isinstance(v, str) for v in value.values()),
+    }[kind]
+    if not ok:
+        return MISSING
+    if kind == "decimal":
+        value = Decimal(value)
+        if not value.is_finite():
+            return MISSING
+    return value
