@@ -50,9 +50,10 @@ def connect_client(address: str):
 
 
 def run_shard(config_path: str, open_items: str, customers: str, as_of: dt.date, shard: tuple[int, int],
-              rejected: pa.Table, pdf: bool) -> dict[str, Any]:
-    """One shard's night: its customers' rows, decided by the same stages; Arrow tables back."""
-    session = open_session(config_path, open_items, customers, as_of, shard=shard,
+              rejected: pa.Table, pdf: bool, payments: str | None = None) -> dict[str, Any]:
+    """One shard's night: its customers' rows (items and payments), decided by the same stages;
+    Arrow tables back."""
+    session = open_session(config_path, open_items, customers, as_of, shard=shard, payments=payments,
                            stages=tuple(s for s in INPUT_STAGES if s != "03_problems"))
     session.params["render_pdf"] = pdf
     session.con.register("rejected_arrow", rejected)
@@ -66,17 +67,18 @@ def run_shard(config_path: str, open_items: str, customers: str, as_of: dt.date,
 
 def run_distributed(address: str, config_path: str | Path, open_items: str | Path, customers: str | Path,
                     as_of: dt.date, out: Path, *, force: bool, strict: bool | None, pdf: bool,
-                    on_stage: Callable | None = None) -> RunResult:
+                    on_stage: Callable | None = None, payments: str | Path | None = None) -> RunResult:
     client = connect_client(address)
     try:
-        session = open_session(config_path, open_items, customers, as_of, on_stage)
+        session = open_session(config_path, open_items, customers, as_of, on_stage, payments=payments)
         check_inputs(session, strict, pdf)
         run_stage(session.con, DECISION_STAGES[0], session.params, session.log)  # 04_rejected
         shards = max(1, SHARDS_PER_WORKER * len(client.scheduler_info()["workers"]))
         started = time.perf_counter()
         rejected = session.con.cursor().sql("SELECT * FROM rejected").to_arrow_table()
         futures = [client.submit(run_shard, str(config_path), str(open_items), str(customers), as_of,
-                                 (k, shards), rejected, pdf, retries=RETRIES, pure=False)
+                                 (k, shards), rejected, pdf, None if payments is None else str(payments),
+                                 retries=RETRIES, pure=False)
                    for k in range(shards)]
         _assemble(session, client.gather(futures))
         session.log.seconds["shards"] = round(time.perf_counter() - started, 3)

@@ -183,10 +183,8 @@ def run(config_path: str | Path, open_items: str | Path, customers: str | Path, 
     if dask is not None:
         from .distributed import run_distributed  # dask is needed only here
 
-        if payments is not None:
-            raise UserError("--payments is not supported with --dask yet; run the night without --dask")
         return run_distributed(dask, config_path, open_items, customers, as_of, out, force=force,
-                               strict=strict, pdf=pdf, on_stage=on_stage)
+                               strict=strict, pdf=pdf, on_stage=on_stage, payments=payments)
     spill = out.parent / f".{out.name}.spill-{os.getpid()}"  # DuckDB's temp files, removed at the end
     try:
         return _run(config_path, open_items, customers, as_of, out, force, strict, pdf, workers,

@@ -6,12 +6,13 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
 distributed = pytest.importorskip("distributed")
 
 from dunning_batch import distributed as dunning_distributed  # noqa: E402
-from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS  # noqa: E402
+from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_PAYMENTS  # noqa: E402
 from dunning_batch.run import run  # noqa: E402
 from dunning_batch.synth import write_synthetic  # noqa: E402
 
@@ -38,9 +39,13 @@ def cluster():
 
 
 def test_demo_on_two_workers_equals_one_machine(cluster, tmp_path):
-    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / "one")
-    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / "dask", dask=cluster)
+    """The demo as `make demo` runs it: with its payments export (SPEC §9.5), sharded like the
+    customers they belong to."""
+    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / "one", payments=DEMO_PAYMENTS)
+    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / "dask", dask=cluster, payments=DEMO_PAYMENTS)
     assert (tmp_path / "one" / "pdf").is_dir()
+    charged = duckdb.sql(f"SELECT count(*) FROM read_csv('{tmp_path / 'one' / 'payments_charged.csv'}')").fetchall()
+    assert charged[0][0] > 0                                  # the payments did change the night
     assert_same_folder(tmp_path / "one", tmp_path / "dask")
 
 
