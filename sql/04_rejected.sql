@@ -12,22 +12,21 @@ bad_customers AS (
     FROM customers_parsed AS p JOIN bad ON bad.source = 'customers' AND bad._row = p._row
     WHERE p.customer_id IS NOT NULL GROUP BY p.customer_id
 ),
-item_reasons AS (
-    SELECT _row, reason FROM bad WHERE source = 'open_items'
+customer_rows AS (
+    -- the rows that belong to a customer, and go with it when its row is rejected
+    SELECT 'open_items' AS source, _row, customer_id FROM open_items_parsed
     UNION ALL
-    SELECT i._row, 'customer_id: customer ''' || i.customer_id || ''' was rejected (customers row '
-                   || bc._row || ')'
-    FROM open_items_parsed AS i JOIN bad_customers AS bc USING (customer_id)
-    WHERE i._row NOT IN (SELECT _row FROM bad WHERE source = 'open_items')
+    SELECT 'payments', _row, customer_id FROM payments_parsed        -- SPEC §9.5
 ),
-payment_reasons AS (
-    -- SPEC §9.5: a payment row with a problem, or of a rejected customer
-    SELECT _row, reason FROM bad WHERE source = 'payments'
+row_reasons AS (
+    -- an item or payment row with a problem of its own, or of a rejected customer
+    SELECT source, _row, reason FROM bad WHERE source IN ('open_items', 'payments')
     UNION ALL
-    SELECT p._row, 'customer_id: customer ''' || p.customer_id || ''' was rejected (customers row '
-                   || bc._row || ')'
-    FROM payments_parsed AS p JOIN bad_customers AS bc USING (customer_id)
-    WHERE p._row NOT IN (SELECT _row FROM bad WHERE source = 'payments')
+    SELECT r.source, r._row, 'customer_id: customer ''' || r.customer_id || ''' was rejected (customers row '
+                             || bc._row || ')'
+    FROM customer_rows AS r
+    JOIN bad_customers AS bc USING (customer_id)
+    ANTI JOIN bad AS b ON b.source = r.source AND b._row = r._row
 )
 SELECT $customers_file AS source_file, 'customers' AS source, r._row AS row_number, bad.reason,
        NULL::VARCHAR AS currency, NULL::DECIMAL(18, 2) AS open_amount,
@@ -35,18 +34,18 @@ SELECT $customers_file AS source_file, 'customers' AS source, r._row AS row_numb
 FROM as_text(raw_customers) AS r
 JOIN bad ON bad.source = 'customers' AND bad._row = r._row
 UNION ALL
-SELECT $items_file, 'open_items', r._row, ir.reason, p.currency, p.open_amount,
+SELECT $items_file, 'open_items', r._row, rr.reason, p.currency, p.open_amount,
        -- the columns of SPEC §9.2 and §9.4 only where the row holds them
        CAST(CASE WHEN r.compensation_charged IS NULL AND r.interest_paid_to IS NULL
                  THEN json_merge_patch(to_json(r), '{"compensation_charged": null, "interest_paid_to": null}')
                  ELSE to_json(r) END AS VARCHAR)
 FROM as_text(raw_open_items) AS r
-JOIN item_reasons AS ir USING (_row)
-JOIN open_items_parsed AS p USING (_row)
+JOIN row_reasons AS rr ON rr.source = 'open_items' AND rr._row = r._row
+JOIN open_items_parsed AS p ON p._row = r._row
 UNION ALL
-SELECT $payments_file, 'payments', r._row, pr.reason, p.currency, NULL::DECIMAL(18, 2),
+SELECT $payments_file, 'payments', r._row, rr.reason, p.currency, NULL::DECIMAL(18, 2),
        CAST(to_json(r) AS VARCHAR)
 FROM as_text(raw_payments) AS r
-JOIN payment_reasons AS pr USING (_row)
-JOIN payments_parsed AS p USING (_row)
+JOIN row_reasons AS rr ON rr.source = 'payments' AND rr._row = r._row
+JOIN payments_parsed AS p ON p._row = r._row
 ORDER BY source, row_number

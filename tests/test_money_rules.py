@@ -532,3 +532,22 @@ def test_bad_payment_rows_are_rejected_in_non_strict_mode(scenario):
     # P-1 alone: 2000 * 10 * 10 / 36500 = 5.479.. -> 5.48
     assert [r["payment_id"] for r in rows(outcome, "payments_charged")] == ["P-1"]
     reconciles(outcome)
+
+
+def test_a_rejected_customer_takes_its_items_and_payments_with_it(scenario):
+    """Non-strict: C2's row has a bad date, so its item and its payment are set aside with it,
+    each saying which customers row took it."""
+    config = level_2("late_payment_interest = true", base=with_config({"strict = true": "strict = false"}, TEN))
+    outcome = run_with_payments(scenario,
+                                [item("INV-1", 30, "3000.00", dunning_level=1),
+                                 item("INV-2", 30, "500.00", dunning_level=1, customer_id="C2")],
+                                [payment("P-1", "INV-1", 40, 30, "2000.00"),
+                                 payment("P-2", "INV-2", 40, 30, "100.00", customer_id="C2")],
+                                config, custs=[customer("C1"), customer("C2", grace_until="2026-02-30")])
+    reasons = {(r["source"], r["row_number"]): r["reason"] for r in outcome.rejected}
+    assert set(reasons) == {("customers", 3), ("open_items", 3), ("payments", 3)}
+    assert "grace_until" in reasons[("customers", 3)]
+    for source in ("open_items", "payments"):
+        assert reasons[(source, 3)] == "customer_id: customer 'C2' was rejected (customers row 3)"
+    assert [r["payment_id"] for r in rows(outcome, "payments_charged")] == ["P-1"]
+    reconciles(outcome)
