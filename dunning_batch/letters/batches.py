@@ -91,7 +91,7 @@ def render_contexts(contexts: list[dict[str, Any]], sender: dict[str, Any], pdf_
     # spawn, not fork: the parent holds DuckDB's threads, which a forked child must not inherit
     with ProcessPoolExecutor(max_workers=helpers, mp_context=get_context("spawn"),
                              initializer=_die_with_parent) as pool:
-        feeder = threading.Thread(target=_feed, args=(pool, helpers, pending, finished, sender, pdf_dir))
+        feeder = threading.Thread(target=_feed, args=(pool, helpers, pending, finished, render_batch, sender, pdf_dir))
         feeder.start()
         try:
             while batch := _take(pending):
@@ -115,11 +115,9 @@ def _take(pending: deque) -> list[dict[str, Any]] | None:
 
 
 def _feed(pool: ProcessPoolExecutor, helpers: int, pending: deque, finished: SimpleQueue,
-          sender: dict[str, Any], pdf_dir: Path) -> None:
+          render_batch: Callable, sender: dict[str, Any], pdf_dir: Path) -> None:
     """Keep each helper process on one batch at a time; hand finished futures to the renderer
     thread, which reads their results (and so raises a helper's error) itself."""
-    from .render import render_batch
-
     in_flight: set[Future] = set()
     try:
         while True:
