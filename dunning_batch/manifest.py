@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 
 from . import __version__
 from .config import Config
@@ -13,6 +12,7 @@ from .delivery.outbox import OUTBOX_FILE
 from .delivery.print_batch import BATCH_CSV, BATCH_PDF
 from .digest import files_digest, sha256_of
 from .outputs import output_files
+from .outputs.folder import connect_views
 
 # Folders of files fingerprinted as a whole (name -> the files it holds); `reconcile` checks them.
 FILE_FOLDERS = {"pdf/": "*.pdf", "outbox/": "*.eml"}
@@ -52,12 +52,13 @@ def build_manifest(session: "Session", folder: Path, pdf: bool) -> dict[str, Any
     return {
         "version": __version__,
         "as_of": session.params["as_of"].isoformat(),
-        "config": {"path": str(session.config.path), "sha256": session.config.sha256},
+        # absolute, so that `reconcile --open-items` finds the config from any working directory
+        "config": {"path": str(Path(session.config.path).resolve()), "sha256": session.config.sha256},
         "sender": session.config.sender,
         "run": {"grouping": session.config.run.grouping,
                 "consolidate_branches": session.config.run.consolidate_branches, "pdf": pdf},
         "policies": policies_summary(session.config),
-        "inputs": {role: {"path": str(raw.path), "sha256": raw.sha256, "rows": raw.rows}
+        "inputs": {role: {"path": str(Path(raw.path).resolve()), "sha256": raw.sha256, "rows": raw.rows}
                    for role, raw in session.inputs.items()},
         "input_totals": input_totals,
         "outputs": outputs,
@@ -80,13 +81,13 @@ def delivery_outputs(folder: Path) -> dict[str, Any]:
     """The outbox and the print batch (SPEC §10.2, §10.3), when the run rendered PDFs."""
     if not (folder / OUTBOX_FILE).is_file():
         return {}
-    con = duckdb.connect()
+    con = connect_views(folder)
     outputs = {
-        OUTBOX_FILE: {"sha256": sha256_of(folder / OUTBOX_FILE), "rows": con.execute(
-            "SELECT count(*) FROM read_parquet($path)", {"path": str(folder / OUTBOX_FILE)}).fetchone()[0]},
+        OUTBOX_FILE: {"sha256": sha256_of(folder / OUTBOX_FILE),
+                      "rows": con.execute("SELECT count(*) FROM outbox").fetchone()[0]},
         "outbox/": folder_digest(folder, "outbox/"),
-        BATCH_CSV: {"sha256": sha256_of(folder / BATCH_CSV), "rows": con.execute(
-            "SELECT count(*) FROM read_csv($path, header = true)", {"path": str(folder / BATCH_CSV)}).fetchone()[0]},
+        BATCH_CSV: {"sha256": sha256_of(folder / BATCH_CSV),
+                    "rows": con.execute("SELECT count(*) FROM print_batch").fetchone()[0]},
     }
     if (folder / BATCH_PDF).is_file():  # none when no letter goes to print
         outputs[BATCH_PDF] = {"sha256": sha256_of(folder / BATCH_PDF), "rows": None}

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import duckdb
 
-from .checks.folder import read_manifest
+from .outputs.folder import read_manifest
 from .checks.summary import write_summary
 from .config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, Config, config_tables, load_config
 from .errors import ConfigError, InputError, UserError

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from ..pipeline import SQL_DIR
-from .folder import attach_folder
+from ..outputs.folder import add_views, lock_to, new_connection, read_manifest
 
 DIFF_DIR = SQL_DIR / "diff"
 COMPARED = ("letters", "letter_lines", "decisions", "levels_update")  # the relations sql/diff/ reads
@@ -72,12 +72,13 @@ class RunDiff:
 
 def diff_runs(folder_a: str | Path, folder_b: str | Path) -> RunDiff:
     """Compare the output folders of two runs (SPEC §7 `diff`)."""
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
+    con = new_connection()
     runs = {}
     for prefix, folder in (("a", folder_a), ("b", folder_b)):
-        manifest = attach_folder(con, folder, prefix, COMPARED)
+        manifest = read_manifest(folder)
+        add_views(con, folder, f"{prefix}_", COMPARED)
         runs[prefix] = {"folder": str(folder), "as_of": manifest["as_of"]}
+    lock_to(con, [Path(folder_a).resolve(), Path(folder_b).resolve()])
     result = RunDiff(runs["a"], runs["b"])
     for name in ("letters", "level_changes", "reason_counts"):
         setattr(result, name, _rows(con, (DIFF_DIR / f"{name}.sql").read_text(encoding="utf-8")))

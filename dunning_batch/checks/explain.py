@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from ..errors import UserError
-from .folder import open_folder
+from ..outputs.folder import open_folder
 from .wording import count, days, listing, money, rate, say
 
 RAISING_TYPES = ("invoice", "debit_memo", "fee", "refund")

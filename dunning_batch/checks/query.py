@@ -19,7 +19,8 @@ from typing import Any
 import duckdb
 
 from ..errors import UserError
-from .folder import open_folder
+from ..outputs.folder import open_folder
+from ..outputs.writer import write_parquet
 
 FORMATS = ("table", "csv", "json", "parquet")
 # DuckDB type ids whose values are right-aligned in the table
@@ -56,13 +57,11 @@ def query(out: str | Path, sql: str, fmt: str = "table", to: str | Path | None =
     target = _check_target(Path(out), Path(to)) if to is not None else None
     con, _ = open_folder(out)
     try:
-        relation = con.sql(sql)
-        if relation is None:  # a statement without a result (SET, CREATE ...)
-            return QueryResult(rows=0)
+        relation = con.sql(_one_select(con, sql))
         if fmt == "parquet":
-            relation.write_parquet(str(target), compression="zstd")
-            count = con.execute("SELECT count(*) FROM read_parquet($path)", {"path": str(target)}).fetchone()[0]
-            return QueryResult(rows=count, path=target)
+            table = relation.to_arrow_table()
+            write_parquet(table, target)
+            return QueryResult(rows=table.num_rows, path=target)
         rows = Rows(list(relation.columns), [t.id in NUMERIC_TYPES for t in relation.types], relation.fetchall())
     except duckdb.Error as exc:
         raise UserError(f"query failed: {one_line(str(exc))}") from None
@@ -74,6 +73,20 @@ def query(out: str | Path, sql: str, fmt: str = "table", to: str | Path | None =
     except OSError as exc:
         raise UserError(f"{target}: cannot write the result ({exc.strerror})") from None
     return QueryResult(rows=len(rows.values), path=target)
+
+
+def _one_select(con: duckdb.DuckDBPyConnection, sql: str) -> str:
+    """`sql` when it is one statement that only reads (SELECT, WITH ... SELECT, DESCRIBE, SHOW,
+    EXPLAIN); anything else is refused before it runs: the folder is the run's record."""
+    statements = con.extract_statements(sql)
+    if len(statements) != 1:
+        raise UserError(f"query runs exactly one statement, this SQL has {len(statements)}; "
+                        f"run them one at a time")
+    kind = statements[0].type
+    if kind not in (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN):
+        raise UserError(f"query only reads: a {kind.name} statement is refused; write a SELECT "
+                        f"(use --to FILE to save its result)")
+    return sql
 
 
 def one_line(message: str) -> str:

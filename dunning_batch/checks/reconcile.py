@@ -21,7 +21,7 @@ from ..errors import UserError
 from ..manifest import FILE_FOLDERS, folder_digest
 from ..pipeline import SQL_DIR, StageLog, define_macros, run_stage
 from ..readers import load_raw
-from .folder import open_folder
+from ..outputs.folder import open_folder
 
 CHECKS_DIR = SQL_DIR / "checks"
 # SPEC §9: check -> (its name, the file whose presence says the rule was configured)
@@ -88,7 +88,7 @@ def _check_files(con: duckdb.DuckDBPyConnection, out: Path, manifest: dict) -> C
                                    AND $folder || '/' || pdf_path NOT IN (SELECT file FROM glob($pattern))),
                   count(*) FILTER (WHERE pdf_path IS NULL)
            FROM letters""",
-        {"folder": str(out), "pattern": str(out / "pdf" / "*.pdf")}).fetchone()
+        {"folder": str(out.resolve()), "pattern": str(out.resolve() / "pdf" / "*.pdf")}).fetchone()
     if missing:
         problems.append(f"{missing} letter(s) without their PDF")
     if manifest["run"]["pdf"] and unlisted:

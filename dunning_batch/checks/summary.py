@@ -20,7 +20,7 @@ import duckdb
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ..letters.templating import TEMPLATES_DIR
-from .folder import connect_views
+from ..outputs.folder import connect_views
 
 TEMPLATE = "summary.html.j2"
 

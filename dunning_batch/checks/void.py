@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import UserError
 from ..outputs import CSV_TYPES, OUTPUT_FILES, AtomicFolder, write_json
 from ..pipeline import SQL_DIR
-from .folder import open_folder
+from ..outputs.folder import open_folder
 
 VOID_SQL = SQL_DIR / "void"
 RECORD = "voids.jsonl"
@@ -24,7 +24,7 @@ RECORD = "voids.jsonl"
 
 def void_letters(out: Path, letter_ids: list[str], target: Path | None = None) -> dict:
     """Write the void's files into `target` (default OUT/voids/VOID_ID) and record it."""
-    con, manifest = open_folder(out)
+    con, manifest = open_folder(out, locked=False)  # it writes the void's files
     letters = sorted(set(letter_ids))
     known = {row[0] for row in con.execute(
         "SELECT letter_id FROM letters WHERE list_contains($letters, letter_id)", {"letters": letters}).fetchall()}

@@ -17,15 +17,16 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
-from ..checks.folder import connect_views
+from ..outputs.folder import connect_views
+from ..outputs.layout import DELIVERY_FILES
+from ..outputs.writer import write_parquet
 from ..letters.templating import catalog, date, fill, money
 from ..pipeline import SQL_DIR
 
 OUTBOX_DIR = "outbox"
-OUTBOX_FILE = "outbox.parquet"
+OUTBOX_FILE = DELIVERY_FILES["outbox"]
 # SMTP's CRLF line ends; 8-bit text is encoded (quoted-printable, RFC 2047) so any server takes it
 POLICY = SMTP.clone(cte_type="7bit")
 
@@ -106,8 +107,4 @@ OUTBOX_SCHEMA = pa.schema([("letter_id", pa.string()), ("to", pa.string()), ("su
 
 def write_index(path: Path, rows: list[dict[str, Any]]) -> None:
     """outbox.parquet, written by DuckDB like the run's other Parquet files."""
-    table = pa.Table.from_pylist(rows, schema=OUTBOX_SCHEMA)
-    con = duckdb.connect()
-    con.register("outbox", table)
-    con.execute("COPY (SELECT * FROM outbox ORDER BY letter_id) TO $path (FORMAT parquet, COMPRESSION zstd)",
-                {"path": str(path)})
+    write_parquet(pa.Table.from_pylist(rows, schema=OUTBOX_SCHEMA), path, order_by="letter_id")

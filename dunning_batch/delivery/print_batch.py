@@ -13,12 +13,13 @@ from typing import Any
 
 from pypdf import PdfReader, PdfWriter
 
-from ..checks.folder import connect_views
+from ..outputs.folder import connect_views
+from ..outputs.layout import DELIVERY_FILES
 from ..pipeline import SQL_DIR
 
 PRINT_DIR = "print"
 BATCH_PDF = f"{PRINT_DIR}/print_batch.pdf"
-BATCH_CSV = f"{PRINT_DIR}/print_batch.csv"
+BATCH_CSV = DELIVERY_FILES["print_batch"]
 
 
 def write_print_batch(folder: Path) -> int:

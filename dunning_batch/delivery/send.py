@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import duckdb
 
-from ..checks.folder import open_folder
+from ..outputs.folder import connect_views, open_folder
 from ..errors import UserError
 from .outbox import OUTBOX_FILE
 
@@ -169,13 +169,12 @@ def pending_letters(out: Path) -> tuple[int, list[dict[str, Any]]]:
     if not (out / OUTBOX_FILE).is_file():
         raise UserError(f"{out}: no {OUTBOX_FILE}; the run wrote no outbox (it ran with --no-pdf, or "
                         f"before delivery existed): run it again with PDFs")
-    con = duckdb.connect()
-    outbox = {"path": str(out / OUTBOX_FILE)}
-    total = con.execute("SELECT count(*) FROM read_parquet($path)", outbox).fetchone()[0]
+    con = connect_views(out)
+    total = con.execute("SELECT count(*) FROM outbox").fetchone()[0]
     pending = con.execute(
-        """SELECT letter_id, "to", subject, message_id, eml_path, sha256 FROM read_parquet($path)
+        """SELECT letter_id, "to", subject, message_id, eml_path, sha256 FROM outbox
            WHERE NOT list_contains($done, letter_id) ORDER BY letter_id""",
-        {**outbox, "done": accepted_letters(con, out / JOURNAL)})
+        {"done": accepted_letters(con, (out / JOURNAL).resolve())})
     names = [d[0] for d in pending.description]
     return total, [dict(zip(names, row)) for row in pending.fetchall()]
 

@@ -18,10 +18,9 @@ from pathlib import Path
 from queue import SimpleQueue
 from typing import Any, Callable
 
-import duckdb
 
 from ..digest import files_digest
-from ..checks.folder import connect_views, read_manifest
+from ..outputs.folder import connect_views, read_manifest
 from ..pipeline import SQL_DIR
 
 BATCH_SIZE = 60  # letters per WeasyPrint document: spreads write_pdf's fixed cost
@@ -42,8 +41,8 @@ def batches_of(contexts: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 
 
 def has_letter(folder: Path, letter_id: str) -> bool:
-    found = duckdb.connect().execute("SELECT count(*) FROM read_parquet($path) WHERE letter_id = $id",
-                                     {"path": str(folder / "letters.parquet"), "id": letter_id}).fetchone()
+    found = connect_views(folder).execute("SELECT count(*) FROM letters WHERE letter_id = $id",
+                                          {"id": letter_id}).fetchone()
     return found[0] > 0
 
 

@@ -1,23 +1,10 @@
-"""The output folder of a run (SPEC §5): written beside DIR, renamed into place only when complete.
-
-Also writes what describes the folder: run.json (the manifest with hashes and counts) and
-views.sql (views for analysts).
-"""
+"""The layout of an output folder (SPEC §5): its data files, their relations, columns and row
+order, the CSV column types, and the views.sql text an analyst reads inside the folder."""
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
-
-import duckdb
-
-from .errors import UserError
-from .pipeline import ROWS_ORDERED_BY
-
 
 @dataclass(frozen=True)
 class OutputFile:
@@ -38,7 +25,7 @@ class OutputFile:
         return f"* EXCLUDE ({', '.join(self.without)})" if self.without else self.columns
 
 
-ANALYST_VIEWS_DIR = Path(__file__).resolve().parent.parent / "sql" / "views"
+ANALYST_VIEWS_DIR = Path(__file__).resolve().parent.parent.parent / "sql" / "views"
 
 # Every data file of the folder, the relation it holds and its row order (SPEC §5).
 OUTPUT_FILES = (
@@ -97,70 +84,11 @@ CSV_TYPES["levels_update"].update(compensation_charged="BOOLEAN", interest_paid_
 CSV_TYPES["compensation_documents"] = CSV_TYPES["interest_documents"] = dict(CSV_TYPES["fee_documents"])
 CSV_TYPES["payments_charged"] = {"payment_id": "VARCHAR", "letter_id": "VARCHAR",
                                  "interest_amount": "DECIMAL(18,2)"}
+CSV_TYPES["print_batch"] = {"letter_id": "VARCHAR", "first_page": "INTEGER", "pages": "INTEGER"}
 
-
-def check_target(out: Path, force: bool) -> None:
-    """Refuse an existing output folder unless --force: found before any work is done."""
-    if out.exists() and not force:
-        raise UserError(f"{out}: the output folder exists; choose another --out or pass --force to replace it")
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{out}: exists and is not a folder; choose another --out")
-
-
-class AtomicFolder:
-    """A temporary folder beside `target` that becomes `target` only on `commit()`.
-
-    A failed run removes it; a killed run leaves a hidden `.NAME.partial-PID` that the next
-    run into the same place removes, so no half-written DIR is ever visible.
-    """
-
-    def __init__(self, target: Path, force: bool):
-        self.target, self.force = target, force
-        self.path = target.parent / f".{target.name}.partial-{os.getpid()}"
-
-    def __enter__(self) -> "AtomicFolder":
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        for kind in ("partial", "spill"):  # left by a killed run (spill: DuckDB's temp files)
-            for stale in self.target.parent.glob(f".{self.target.name}.{kind}-*"):
-                if not _pid_alive(stale.name.rsplit("-", 1)[-1]):
-                    shutil.rmtree(stale, ignore_errors=True)
-        if self.path.exists():
-            shutil.rmtree(self.path)
-        self.path.mkdir()
-        return self
-
-    def commit(self) -> None:
-        check_target(self.target, self.force)
-        old = self.target.parent / f".{self.target.name}.old-{os.getpid()}"
-        if self.target.exists():
-            self.target.rename(old)
-        self.path.rename(self.target)
-        shutil.rmtree(old, ignore_errors=True)
-
-    def __exit__(self, *exc_info: Any) -> None:
-        if self.path.exists():
-            shutil.rmtree(self.path, ignore_errors=True)
-
-
-def _pid_alive(text: str) -> bool:
-    try:
-        os.kill(int(text), 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def write_data_files(con: duckdb.DuckDBPyConnection, folder: Path,
-                     files: tuple[OutputFile, ...] = output_files()) -> None:
-    for f in files:
-        fmt = "(FORMAT csv, HEADER true, DATEFORMAT '%Y-%m-%d')" if f.is_csv else \
-              "(FORMAT parquet, COMPRESSION zstd)"
-        # a scan keeps a sorted table's order, so sort only what is not in order already
-        order = "" if ROWS_ORDERED_BY.get(f.relation) == f.order_by else f" ORDER BY {f.order_by}"
-        con.execute(f"COPY (SELECT {f.select} FROM {f.relation}{order}) TO $path {fmt}",
-                    {"path": str(folder / f.name)})
+# What delivery adds to a folder that rendered PDFs (SPEC §10.2, §10.3): relation -> file.
+# Not in views.sql (written before them), but every command sees them.
+DELIVERY_FILES = {"outbox": "outbox.parquet", "print_batch": "print/print_batch.csv"}
 
 
 def views_sql(files: tuple[OutputFile, ...] = output_files()) -> str:
@@ -181,7 +109,3 @@ def views_sql(files: tuple[OutputFile, ...] = output_files()) -> str:
     for view in sorted(ANALYST_VIEWS_DIR.glob("*.sql")):
         lines += ["", f"CREATE OR REPLACE VIEW {view.stem} AS", view.read_text(encoding="utf-8").strip() + ";"]
     return "\n".join(lines) + "\n"
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")

@@ -1,0 +1,135 @@
+"""Reading a finished output folder: the one place every command opens one (query, explain,
+reconcile, diff, render, summary, outbox, print batch, send, void).
+
+A folder's views are built here from code, over the absolute paths of its files, so an
+answer never depends on the working directory (DuckDB looks for a bare file name in the
+current folder first) and nothing the folder holds is ever executed: views.sql is written
+for analysts who open DuckDB inside the folder, and no command reads it back. The
+connection can read the folder and nothing else: no other file, no extension, no ATTACH,
+and its settings are locked.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ..errors import UserError
+from .layout import ANALYST_VIEWS_DIR, CSV_TYPES, DELIVERY_FILES, OUTPUT_FILES
+
+MANIFEST = "run.json"
+
+
+def open_folder(out: str | Path, *, locked: bool = True) -> tuple[duckdb.DuckDBPyConnection, dict[str, Any]]:
+    """(a connection with the folder's views, run.json as a dict); exit 2 if `out` is no finished run."""
+    manifest = read_manifest(out)
+    return connect_views(out, locked=locked), manifest
+
+
+def read_manifest(out: str | Path) -> dict[str, Any]:
+    """The folder's run.json; exit 2 if `out` is not the folder of a finished run or run.json is damaged."""
+    out = Path(out)
+    path = out / MANIFEST
+    if not out.is_dir():
+        raise UserError(f"{out}: no such folder; name the output folder of a dunning-batch run")
+    if not path.is_file():
+        raise UserError(f"{out}: not an output folder of dunning-batch run (no {MANIFEST})")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: damaged, not the JSON a run writes ({exc}); run the night again "
+                        f"into a new folder") from None
+    if not isinstance(manifest, dict) or not {"as_of", "outputs", "policies"} <= manifest.keys():
+        raise UserError(f"{path}: damaged, it lacks the keys a run writes (as_of, outputs, policies); "
+                        f"run the night again into a new folder")
+    return manifest
+
+
+def new_connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with no progress bar, for one or more folders' views."""
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def connect_views(out: str | Path, *, locked: bool = True) -> duckdb.DuckDBPyConnection:
+    """A connection with a view per data file of the folder and the analyst views (sql/views).
+
+    Works on a folder being written too (a run's summary), so run.json is not needed.
+    `locked=False` leaves the connection able to write elsewhere (`void` writes its files).
+    """
+    folder = _folder(out)
+    con = new_connection()
+    add_views(con, folder)
+    if locked:
+        lock_to(con, [folder])
+    return con
+
+
+def add_views(con: duckdb.DuckDBPyConnection, out: str | Path, prefix: str = "",
+              relations: tuple[str, ...] | None = None) -> None:
+    """Views `<prefix><relation>` over the data files of folder `out`, by absolute path.
+
+    Without `relations`, every file the folder holds and the analyst views; with them, just
+    those, each required (`diff` holds two runs side by side as `a_letters`, `b_letters`, ...).
+    The paths go in as values (DuckDB's relation API), never formatted into SQL text.
+    """
+    folder = _folder(out)
+    sources = [(f.relation, f.name) for f in OUTPUT_FILES] + list(DELIVERY_FILES.items())
+    done = set()
+    for relation, name in sources:
+        if relation in done or (relations is not None and relation not in relations):
+            continue
+        path = folder / name
+        if path.is_symlink():
+            raise UserError(f"{path}: is a link; a run writes plain files, so this folder was changed "
+                            f"after the run: run the night again into a new folder")
+        if not path.is_file():
+            if relations is not None:
+                raise UserError(f"{folder}: {name} is missing; the folder is incomplete")
+            continue
+        done.add(relation)
+        _relation(con, path, relation).create_view(prefix + relation, replace=True)
+    if relations is None:
+        for view in sorted(ANALYST_VIEWS_DIR.glob("*.sql")):
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {prefix}{view.stem} AS {view.read_text(encoding='utf-8')}")
+
+
+def lock_to(con: duckdb.DuckDBPyConnection, folders: list[Path]) -> None:
+    """Let `con` read only inside `folders` from now on, with its settings locked.
+
+    `query` hands this connection an analyst's SQL: without it, one statement could read any
+    file of the machine, write over the run's files, ATTACH a database or install an extension.
+    """
+    con.execute("SET allowed_directories = $dirs", {"dirs": [f"{f}/" for f in folders]})
+    con.execute("SET enable_external_access = false")
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET lock_configuration = true")
+
+
+def _folder(out: str | Path) -> Path:
+    folder = Path(out).resolve()
+    if not folder.is_dir():
+        raise UserError(f"{out}: no such folder; name the output folder of a dunning-batch run")
+    return folder
+
+
+def _relation(con: duckdb.DuckDBPyConnection, path: Path, relation: str) -> duckdb.DuckDBPyRelation:
+    """The file as a relation; a CSV's columns in their written types (amounts DECIMAL, never DOUBLE)."""
+    try:
+        if path.suffix != ".csv":
+            return con.read_parquet(str(path))
+        header = con.read_csv(str(path), header=True, all_varchar=True, sep=",", quotechar='"').columns
+        types = {c: t for c, t in CSV_TYPES.get(relation, {}).items() if c in header}
+        return con.read_csv(str(path), header=True, sep=",", quotechar='"', dtype=types)
+    except duckdb.Error as exc:
+        raise UserError(f"{path}: cannot be read as the file a run writes ({_first_line(exc)}); "
+                        f"run the night again into a new folder") from None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

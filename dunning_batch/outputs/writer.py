@@ -1,0 +1,96 @@
+"""Writing an output folder (SPEC §5): into a hidden folder beside DIR, renamed into place only
+when complete; the data files, and run.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from ..errors import UserError
+from ..pipeline import ROWS_ORDERED_BY
+from .layout import OutputFile, output_files
+
+
+def check_target(out: Path, force: bool) -> None:
+    """Refuse an existing output folder unless --force: found before any work is done."""
+    if out.exists() and not force:
+        raise UserError(f"{out}: the output folder exists; choose another --out or pass --force to replace it")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a folder; choose another --out")
+
+
+class AtomicFolder:
+    """A temporary folder beside `target` that becomes `target` only on `commit()`.
+
+    A failed run removes it; a killed run leaves a hidden `.NAME.partial-PID` that the next
+    run into the same place removes, so no half-written DIR is ever visible.
+    """
+
+    def __init__(self, target: Path, force: bool):
+        self.target, self.force = target, force
+        self.path = target.parent / f".{target.name}.partial-{os.getpid()}"
+
+    def __enter__(self) -> "AtomicFolder":
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        for kind in ("partial", "spill"):  # left by a killed run (spill: DuckDB's temp files)
+            for stale in self.target.parent.glob(f".{self.target.name}.{kind}-*"):
+                if not _pid_alive(stale.name.rsplit("-", 1)[-1]):
+                    shutil.rmtree(stale, ignore_errors=True)
+        if self.path.exists():
+            shutil.rmtree(self.path)
+        self.path.mkdir()
+        return self
+
+    def commit(self) -> None:
+        check_target(self.target, self.force)
+        old = self.target.parent / f".{self.target.name}.old-{os.getpid()}"
+        if self.target.exists():
+            self.target.rename(old)
+        self.path.rename(self.target)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.path.exists():
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _pid_alive(text: str) -> bool:
+    try:
+        os.kill(int(text), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_data_files(con: duckdb.DuckDBPyConnection, folder: Path,
+                     files: tuple[OutputFile, ...] = output_files()) -> None:
+    for f in files:
+        fmt = "(FORMAT csv, HEADER true, DATEFORMAT '%Y-%m-%d')" if f.is_csv else \
+              "(FORMAT parquet, COMPRESSION zstd)"
+        # a scan keeps a sorted table's order, so sort only what is not in order already
+        order = "" if ROWS_ORDERED_BY.get(f.relation) == f.order_by else f" ORDER BY {f.order_by}"
+        con.execute(f"COPY (SELECT {f.select} FROM {f.relation}{order}) TO $path {fmt}",
+                    {"path": str(folder / f.name)})
+
+
+def write_parquet(table: pa.Table, path: Path, order_by: str | None = None) -> None:
+    """A small Arrow table (the outbox index, a query's result) as Parquet, written by DuckDB
+    like the run's own files, on a connection of its own."""
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    con.register("result_table", table)
+    order = f" ORDER BY {order_by}" if order_by else ""
+    con.execute(f"COPY (SELECT * FROM result_table{order}) TO $path (FORMAT parquet, COMPRESSION zstd)",
+                {"path": str(path)})
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")

@@ -1,0 +1,202 @@
+"""The read side gives the same answer from anywhere (issue 14): every command that reads an
+output folder, run as a user runs it — from the repository, from inside the folder, from a
+folder holding another run's Parquet files, from elsewhere, with relative and absolute
+paths — prints the same thing. And the folder is only read: `query` runs one read-only
+statement on a connection that can reach the folder and nothing else, and no command
+executes anything the folder holds (views.sql is for analysts, never read back).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import AS_OF, SPEC_CONFIG, customer, item, write_csv
+
+from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS
+from dunning_batch.config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS
+from dunning_batch.run import run
+
+ROOT = Path(__file__).resolve().parent.parent
+PLACES = ("repository", "inside", "beside_other_run", "elsewhere")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> dict[str, Path]:
+    """The demo's folder with PDFs, and a folder holding another (3-item) run's files at its top."""
+    base = tmp_path_factory.mktemp("read_side")
+    demo = base / "runs" / "demo-out"
+    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, demo, pdf=True, workers=1)
+    small = base / "small"
+    small.mkdir()
+    config = small / "config.toml"
+    config.write_text(SPEC_CONFIG, encoding="utf-8")
+    items = write_csv(small / "items.csv", [item("X-1", 10, "100.00"), item("X-2", 30, "55.00"),
+                                            item("X-3", -2, "10.00")], OPEN_ITEM_COLUMNS)
+    customers = write_csv(small / "customers.csv", [customer("C1")], CUSTOMER_COLUMNS)
+    run(config, items, customers, AS_OF, small / "out", pdf=False)
+    # what `query ... --format parquet --to decisions.parquet` leaves in a working folder
+    beside = base / "work"
+    shutil.copytree(small / "out", beside)
+    (beside / "pdf").mkdir(exist_ok=True)
+    elsewhere = base / "elsewhere" / "deep"
+    elsewhere.mkdir(parents=True)
+    return {"demo": demo, "repository": ROOT, "inside": demo, "beside_other_run": beside,
+            "elsewhere": elsewhere, "small": small}
+
+
+def cli(cwd: Path, *args: str | Path) -> subprocess.CompletedProcess:
+    """`dunning-batch ARGS` as a user types it, in folder `cwd`."""
+    return subprocess.run([sys.executable, "-c", "from dunning_batch.cli import main; main()", *map(str, args)],
+                          cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def spellings(world: dict[str, Path], place: str) -> list[str]:
+    """The demo folder as a user in `place` may name it: relative and absolute."""
+    cwd = world[place]
+    return [os.path.relpath(world["demo"], cwd), str(world["demo"])]
+
+
+def answers(world: dict[str, Path], *args: str, folder_args: int = 1) -> set[tuple[int, str, str]]:
+    """(exit code, stdout, stderr) of `args` with the folder placed first, from every place and spelling."""
+    seen = set()
+    for place in PLACES:
+        for folder in spellings(world, place):
+            result = cli(world[place], args[0], *[folder] * folder_args, *args[1:])
+            seen.add((result.returncode, result.stdout, result.stderr))
+    return seen
+
+
+def test_query_counts_the_folders_own_rows_from_anywhere(world):
+    seen = answers(world, "query", "SELECT (SELECT count(*) FROM decisions) AS items, count(*) AS letters "
+                                   "FROM letters")
+    assert len(seen) == 1, seen
+    code, out, _ = seen.pop()
+    assert code == 0
+    assert out.splitlines()[2].split() == ["162", "27"]
+
+
+def test_explain_explains_the_folders_own_item_from_anywhere(world):
+    seen = answers(world, "explain", "X-1")  # a doc_id of the other run only
+    # the message names the folder as the user spelled it; the answer is the same
+    assert {(code, out, err.split(": ", 1)[1]) for code, out, err in seen} == \
+        {(2, "", "no item 'X-1' in decisions.parquet\n")}
+    seen = answers(world, "explain", "--customer", "C001")
+    assert len(seen) == 1, seen
+    code, out, _ = seen.pop()
+    assert code == 0 and "C001" in out
+
+
+def test_reconcile_passes_from_anywhere_with_relative_and_absolute_paths(world):
+    seen = answers(world, "reconcile")
+    assert len(seen) == 1, seen
+    code, out, _ = seen.pop()
+    assert code == 0, out
+    assert "PASS  6 files            20 outputs and 27 letters' PDFs checked" in out
+    assert out.endswith("all checks passed\n")
+
+
+def test_diff_of_a_folder_with_itself_finds_nothing_from_anywhere(world):
+    codes = {code for code, _, _ in answers(world, "diff", folder_args=2)}
+    assert codes == {0}
+
+
+def test_a_run_beside_another_runs_files_summarises_its_own_items(world, tmp_path):
+    cwd = world["beside_other_run"]
+    out = tmp_path / "night"
+    result = cli(cwd, "run", "--config", os.path.relpath(DEMO_CONFIG, cwd),
+                 "--open-items", os.path.relpath(DEMO_ITEMS, cwd), "--customers", os.path.relpath(DEMO_CUSTOMERS, cwd),
+                 "--as-of", DEMO_AS_OF.isoformat(), "--out", os.path.relpath(out, cwd), "--no-pdf")
+    assert result.returncode == 0, result.stderr
+    summary = (out / "summary.html").read_text(encoding="utf-8")
+    assert "162" in summary and "items decided" in summary
+    assert json.loads((out / "run.json").read_text())["outputs"]["decisions.parquet"]["rows"] == 162
+
+
+def test_reconcile_with_the_export_finds_config_and_export_from_anywhere(world):
+    for place in PLACES:
+        cwd = world[place]
+        result = cli(cwd, "reconcile", os.path.relpath(world["demo"], cwd),
+                     "--open-items", os.path.relpath(DEMO_ITEMS, cwd))
+        assert result.returncode == 0, (place, result.stdout, result.stderr)
+        assert "PASS  7 export" in result.stdout
+
+
+# ---- the folder is only read --------------------------------------------------------------------
+
+@pytest.mark.parametrize("sql, says", [
+    ("SELECT * FROM read_text('/etc/passwd')", "Permission"),
+    ("SELECT * FROM read_csv('/etc/hostname')", "Permission"),
+    ("COPY (SELECT 1) TO 'evil.csv'", "COPY statement is refused"),
+    ("COPY letters TO 'letters.parquet'", "COPY statement is refused"),
+    ("ATTACH 'evil.db'", "ATTACH statement is refused"),
+    ("INSTALL httpfs", "statement is refused"),
+    ("SET enable_external_access = true", "SET statement is refused"),
+    ("SELECT 1; COPY letters TO 'x.csv'", "exactly one statement"),
+    ("CREATE TABLE t AS SELECT 1", "CREATE statement is refused"),
+    ("SELECT * FROM glob('/etc/*')", "Permission"),
+])
+def test_query_can_only_read_the_folder(world, sql, says):
+    before = sorted(p.name for p in world["demo"].iterdir())
+    result = cli(world["demo"], "query", ".", sql)
+    assert result.returncode == 2, result.stdout
+    assert says in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in world["demo"].iterdir()) == before
+
+
+def test_query_to_a_parquet_file_beside_the_folder_keeps_types(world, tmp_path):
+    result = cli(tmp_path, "query", world["demo"], "SELECT letter_id, total_due FROM letters",
+                 "--format", "parquet", "--to", "decisions.parquet")
+    assert result.returncode == 0, result.stderr
+    again = cli(tmp_path, "query", world["demo"], "SELECT count(*) FROM decisions")
+    assert again.stdout.splitlines()[2].strip() == "162"  # the folder's, not the file just written here
+
+
+def test_no_command_executes_the_folders_views_sql(world, tmp_path):
+    folder = tmp_path / "received"
+    shutil.copytree(world["demo"], folder)
+    trap = tmp_path / "trap.csv"
+    (folder / "views.sql").write_text(f"COPY (SELECT 1) TO '{trap}';\nCREATE VIEW letters AS SELECT 1 AS x;\n")
+    result = cli(tmp_path, "query", "received", "SELECT count(*) FROM letters")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[2].strip() == "27"
+    assert cli(tmp_path, "explain", "received", "--customer", "C001").returncode == 0
+    assert not trap.exists()
+
+
+def test_a_file_of_the_folder_replaced_by_a_link_is_refused(world, tmp_path):
+    folder = tmp_path / "linked"
+    shutil.copytree(world["demo"], folder)
+    (folder / "letters.parquet").unlink()
+    (folder / "letters.parquet").symlink_to(world["small"] / "out" / "letters.parquet")
+    result = cli(tmp_path, "query", "linked", "SELECT count(*) FROM letters")
+    assert result.returncode == 2
+    assert "letters.parquet: is a link" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("content, says", [('{"as_of": "2026-11-2', "damaged, not the JSON"),
+                                           ("[]", "damaged, it lacks the keys")])
+def test_a_damaged_run_json_is_reported_as_such(world, tmp_path, content, says):
+    folder = tmp_path / "damaged"
+    shutil.copytree(world["demo"], folder)
+    (folder / "run.json").write_text(content)
+    for command in (["query", "damaged", "SELECT 1"], ["explain", "damaged", "--customer", "C001"],
+                    ["reconcile", "damaged"]):
+        result = cli(tmp_path, *command)
+        assert result.returncode == 2, command
+        assert says in result.stderr and "Traceback" not in result.stderr
+
+
+def test_views_sql_still_opens_inside_the_folder(world):
+    """The analyst's way (README): DuckDB started inside the folder reads views.sql."""
+    code = ("import duckdb; con = duckdb.connect(); con.execute(open('views.sql').read()); "
+            "print(con.execute('SELECT count(*) FROM letters_by_level').fetchone()[0])")
+    result = subprocess.run([sys.executable, "-c", code], cwd=world["demo"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) > 0
