@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 import os
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -350,6 +351,15 @@ def _print_delivery(result: SendResult) -> None:
                f"not accepted" + (f", {len(result.partly_refused)} partly refused" if result.partly_refused else ""))
 
 
+# The run's totals as printed: every part of total due (SPEC §4.8, §9.2, §9.6), then the total.
+TOTAL_DUE_EQUATION = "total due = overdue + credits + fees + interest + compensation + notices"
+TOTALS_COLUMNS = (  # (title, key of run.json's totals_per_currency, width)
+    ("currency", None, 8), ("letters", "letters", 9), ("overdue", "overdue_total", 14),
+    ("credits", "credit_total", 12), ("fees", "fee_total", 10), ("interest", "interest_in_total", 11),
+    ("compensation", "compensation_total", 14), ("notices", "notice_total", 11), ("total due", "total_due", 14),
+)
+
+
 def _print_summary(manifest: dict, out: Path) -> None:
     inputs = manifest["inputs"]
     letters = sum(t["letters"] for t in manifest["totals_per_currency"].values())
@@ -358,10 +368,18 @@ def _print_summary(manifest: dict, out: Path) -> None:
                + (f", {manifest['rejected_rows']} rows rejected" if manifest["rejected_rows"] else ""))
     click.echo("letters per level: " + (", ".join(f"level {k}: {v}" for k, v in
                                                  manifest["letters_per_level"].items()) or "none"))
-    click.echo("totals per currency:")
+    click.echo(f"totals per currency ({TOTAL_DUE_EQUATION}):")
+    click.echo("  " + "".join(f"{title:>{width}}" if i else f"{title:<{width}}"
+                              for i, (title, _, width) in enumerate(TOTALS_COLUMNS)))
     for currency, t in manifest["totals_per_currency"].items():
-        click.echo(f"  {currency}  {t['letters']:>4} letters  overdue {t['overdue_total']:>12}  "
-                   f"interest {t['interest_total']:>9}  fees {t['fee_total']:>8}  total due {t['total_due']:>12}")
+        values = [currency] + [t[key] for _, key, _ in TOTALS_COLUMNS[1:]]
+        click.echo("  " + "".join(f"{v:>{width}}" if i else f"{v:<{width}}"
+                                  for i, (v, (_, _, width)) in enumerate(zip(values, TOTALS_COLUMNS))))
+    for currency, t in manifest["totals_per_currency"].items():
+        # SPEC §4.8, §9.4: shown on the letters, not demanded (include_in_total = false)
+        if Decimal(t["interest_not_in_total"]):
+            click.echo(f"  {currency}: also {t['interest_not_in_total']} interest shown on the letters, "
+                       f"not in total due (include_in_total = false)")
     click.echo("decisions per reason:")
     for reason, n in manifest["decisions_per_reason"].items():
         click.echo(f"  {reason:<32} {n:>8}")

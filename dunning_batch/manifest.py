@@ -13,6 +13,9 @@ from .delivery.print_batch import BATCH_CSV, BATCH_PDF
 from .digest import files_digest, sha256_of
 from .outputs import output_files
 from .outputs.folder import connect_views
+from .pipeline import SQL_DIR
+
+CURRENCY_TOTALS_SQL = SQL_DIR / "currency_totals.sql"
 
 # Folders of files fingerprinted as a whole (name -> the files it holds); `reconcile` checks them.
 FILE_FOLDERS = {"pdf/": "*.pdf", "outbox/": "*.eml"}
@@ -35,13 +38,15 @@ def build_manifest(session: "Session", folder: Path, pdf: bool) -> dict[str, Any
         outputs[derived] = {"sha256": sha256_of(folder / derived), "rows": None}
     outputs["pdf/"] = folder_digest(folder, "pdf/")
     outputs.update(delivery_outputs(folder))
-    totals = {
-        currency: {"letters": n, "overdue_total": str(overdue), "interest_total": str(interest),
-                   "fee_total": str(fee), "total_due": str(due)}
-        for currency, n, overdue, interest, fee, due in rows(
-            """SELECT currency, count(*), sum(overdue_total), sum(interest_total), sum(fee), sum(total_due)
-               FROM letters GROUP BY currency ORDER BY currency""")
-    }
+    # SPEC §4.8: the parts of total due per currency, split by the config (sql/currency_totals.sql)
+    totals = {}
+    result = con.execute(CURRENCY_TOTALS_SQL.read_text(encoding="utf-8"),
+                         {"interest_outside_total": interest_outside_total(session.config)})
+    names = [d[0] for d in result.description]
+    for row in result.fetchall():
+        values = dict(zip(names, row))
+        currency = values.pop("currency")
+        totals[currency] = {k: (v if k == "letters" else str(v)) for k, v in values.items()}
     # what the export held, per currency, before anything was decided or set aside (SPEC §8.2)
     input_totals = {
         currency: {"items": n, "open_amount": str(amount)}
@@ -92,6 +97,11 @@ def delivery_outputs(folder: Path) -> dict[str, Any]:
     if (folder / BATCH_PDF).is_file():  # none when no letter goes to print
         outputs[BATCH_PDF] = {"sha256": sha256_of(folder / BATCH_PDF), "rows": None}
     return outputs
+
+
+def interest_outside_total(config: Config) -> list[str]:
+    """The policies whose letters show interest without demanding it (include_in_total = false)."""
+    return [p.name for p in config.policies if not p.interest.include_in_total]
 
 
 def policies_summary(config: Config) -> dict[str, Any]:

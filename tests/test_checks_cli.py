@@ -93,8 +93,9 @@ def test_query_csv_to_a_file(demo, tmp_path):
     result = invoke("query", demo, "SELECT * FROM letters_by_level", "--format", "csv", "--to", target)
     assert result.exit_code == 0, result.output
     lines = target.read_text().splitlines()
-    assert lines[0] == "policy,level,currency,letters,overdue_total,interest_total,fees,total_due"
-    assert "standard,3,EUR,1,4695.00,54.65,10.00,4759.65" in lines
+    assert lines[0] == ("policy,level,currency,letters,overdue_total,credit_total,fees,interest_in_total,"
+                        "compensation_total,notice_total,total_due,interest_not_in_total,current_not_in_total")
+    assert "standard,3,EUR,1,4695.00,0.00,10.00,54.65,0.00,0.00,4759.65,0.00,0.00" in lines
     assert "wrote 14 row(s)" in result.output  # the note goes to stderr, which CliRunner mixes in
 
 

@@ -53,8 +53,8 @@ def rehash(folder: Path, name: str) -> None:
 def test_untouched_run_passes_every_check(folder):
     code, status = reconcile(folder, "--open-items", str(DEMO_ITEMS))
     assert code == 0
-    assert {"1 decisions", "2 amounts", "3 letter totals", "4 levels update", "5 fee documents", "6 files",
-            "7 export"} <= set(status)
+    assert {"1 decisions", "2 amounts", "3 letter totals", "3 summary totals", "4 levels update",
+            "5 fee documents", "6 files", "7 export"} <= set(status)
     assert set(status.values()) == {"PASS"}
 
 
@@ -76,6 +76,54 @@ def test_changed_total_fails_letter_totals_and_files(folder):
     assert code == 1
     assert status["3 letter totals"] == "FAIL" and status["6 files"] == "FAIL"
     assert status["5 fee documents"] == "PASS"
+
+
+def letter_of_customer(folder: Path, customer_id: str) -> str:
+    return duckdb.connect().execute("SELECT letter_id FROM read_parquet($p) WHERE customer_id = $c",
+                                    {"p": str(folder / "letters.parquet"), "c": customer_id}).fetchone()[0]
+
+
+def test_total_due_changed_alone_fails_summary_totals(folder):
+    """Issue 14: a letter whose total_due is not its parts' sum shows up in every summary of it."""
+    letter = letter_of_customer(folder, "C033")
+    rewrite_parquet(folder / "letters.parquet",
+                    f"SELECT * REPLACE (CASE WHEN letter_id = '{letter}' THEN total_due + 1 ELSE total_due END "
+                    f"AS total_due) FROM t")
+    rehash(folder, "letters.parquet")
+    code, status = reconcile(folder)
+    assert code == 1
+    assert status["3 letter totals"] == status["3 summary totals"] == "FAIL"
+    assert status["6 files"] == "PASS"
+
+
+def test_total_due_changed_with_its_lines_fails_summary_totals(folder):
+    """Issue 14: a letter forged consistently (a line, the overdue total and total_due, every hash)
+    passes check 3, but its currency's total no longer is what the run printed (run.json)."""
+    letter = letter_of_customer(folder, "C033")
+    rewrite_parquet(folder / "letters.parquet",
+                    f"SELECT * REPLACE (CASE WHEN letter_id = '{letter}' THEN overdue_total + 1 ELSE overdue_total "
+                    f"END AS overdue_total, CASE WHEN letter_id = '{letter}' THEN total_due + 1 ELSE total_due END "
+                    f"AS total_due) FROM t")
+    rewrite_parquet(folder / "letter_lines.parquet",
+                    f"SELECT * REPLACE (CASE WHEN letter_id = '{letter}' AND line_no = 1 THEN open_amount + 1 "
+                    f"ELSE open_amount END AS open_amount) FROM t")
+    rehash(folder, "letters.parquet")
+    rehash(folder, "letter_lines.parquet")
+    code, status = reconcile(folder)
+    assert code == 1
+    assert status["3 letter totals"] == status["6 files"] == "PASS"
+    assert status["3 summary totals"] == "FAIL"
+    result = CliRunner().invoke(main, ["reconcile", str(folder)])
+    assert "run.json totals_per_currency EUR overdue_total 82812.70 <> letters 82813.70" in result.output
+
+
+def test_printed_totals_edited_in_run_json_fail_summary_totals(folder):
+    manifest = json.loads((folder / "run.json").read_text())
+    manifest["totals_per_currency"]["EUR"]["compensation_total"] = "0.00"   # was 120.00
+    (folder / "run.json").write_text(json.dumps(manifest))
+    code, status = reconcile(folder)
+    assert code == 1
+    assert [name for name, s in status.items() if s == "FAIL"] == ["3 summary totals"]
 
 
 def test_removed_pdf_fails_files(folder):

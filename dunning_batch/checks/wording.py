@@ -1,7 +1,8 @@
-"""The sentences of `explain`, in one place: one template per fact or reason, filled by `say`.
+"""The words an analyst reads, in one place: the sentences of `explain` (one template per fact
+or reason, filled by `say`) and the short names of reasons and channels in summary.html.
 
-explain.py decides which facts hold for an item and supplies their figures; every word an
-analyst reads comes from here. Placeholders are `str.format` fields.
+explain.py decides which facts hold for an item and supplies their figures; summary.py lays
+out the night's figures; every word comes from here. Placeholders are `str.format` fields.
 """
 
 from __future__ import annotations
@@ -109,6 +110,39 @@ SENTENCES = {
     # a whole customer
     "customer_header": "Customer {customer_id}: {items} in this run, {letters}.",
 }
+
+
+# Each decision reason (SPEC §4.2, §4.3, §4.5, §4.12, §9.3, §9.6) in a few words, for summary.html.
+REASONS = {
+    "advanced": "reached a higher level and triggered a letter",
+    "piggyback": "raised to level 1 in another item's letter",
+    "listed": "listed at its level in another item's letter",
+    "current": "not yet due, listed for information",
+    "credit": "a credit (lowers the balance)",
+    "pre_due": "in a courtesy notice before its due date",
+    "settled": "settled: nothing left to collect",
+    "customer_blocked": "the customer is blocked from dunning",
+    "no_policy": "no dunning policy applies to the customer",
+    "customer_final": "the customer has had its final reminder; collection has taken over",
+    "blocked": "the item is blocked for dunning",
+    "disputed": "the item is in dispute",
+    "in_grace": "in grace (item or customer grace date not passed)",
+    "max_level": "already at the last level",
+    "not_due": "not yet due",
+    "below_level_threshold": "not enough days past due for the next level",
+    "too_soon": "too soon after the last letter (spacing rule)",
+    "below_min_amount": "the letter's overdue total is below the minimum amount",
+    "customer_in_credit": "the customer is in credit: credits cover the overdue total",
+    "below_min_percent": "the letter's overdue total is below the minimum percentage of the open balance",
+}
+
+# The delivery channel of a letter (SPEC §10.1), for summary.html.
+CHANNELS = {"email": "by email", "print": "on paper", "both": "by email and on paper"}
+
+
+def reason_words(reason: str) -> str:
+    """A reason code in words; an unknown code as itself."""
+    return REASONS.get(reason, reason)
 
 
 def say(key: str, **values: object) -> str:

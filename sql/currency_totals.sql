@@ -1,0 +1,34 @@
+-- currency_totals: per currency, the letters and the parts of their total due, for run.json's
+-- totals_per_currency (the summary `run` and `demo` print). Whether interest is in total due
+-- comes from the config, not from the letters:
+--   total_due = overdue_total + credit_total + fee_total + interest_in_total
+--               + compensation_total + notice_total                 (SPEC §4.8, §9.2, §9.6)
+-- notice_total: the current lines of courtesy notices (level 0), which demand them; shown but
+-- not demanded: interest_not_in_total (include_in_total = false) and current_not_in_total
+-- (not-yet-due items listed on dunning letters). interest_total is all interest, in or not.
+-- Not a pipeline stage: manifest.py runs it on the decided night (compensation_total is read
+-- BY NAME: a folder's letters.parquet has it only when a level charges compensation).
+-- Grain: currency. Inputs: letters. Parameters: $interest_outside_total (policies with
+-- include_in_total = false).
+WITH
+all_letters AS (
+    FROM letters UNION ALL BY NAME SELECT NULL::DECIMAL(18, 2) AS compensation_total WHERE false
+),
+parts AS (
+    SELECT currency, overdue_total, credit_total, fee, interest_total, total_due,
+           coalesce(compensation_total, 0) AS compensation_total,
+           CASE WHEN level = 0 THEN current_total ELSE 0 END AS notice_total,
+           CASE WHEN level = 0 THEN 0 ELSE current_total END AS current_not_in_total,
+           CASE WHEN level = 0 OR list_contains($interest_outside_total, policy) THEN 0
+                ELSE interest_total END AS interest_in_total
+    FROM all_letters
+)
+SELECT currency, count(*) AS letters,
+       sum(overdue_total) AS overdue_total, sum(credit_total) AS credit_total, sum(fee) AS fee_total,
+       sum(interest_in_total) AS interest_in_total, sum(compensation_total) AS compensation_total,
+       sum(notice_total) AS notice_total, sum(total_due) AS total_due,
+       sum(interest_total) - sum(interest_in_total) AS interest_not_in_total,
+       sum(current_not_in_total) AS current_not_in_total, sum(interest_total) AS interest_total
+FROM parts
+GROUP BY currency
+ORDER BY currency
