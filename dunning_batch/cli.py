@@ -18,7 +18,7 @@ from .checks.explain import explain as explain_outcome
 from .checks.query import FORMATS as QUERY_FORMATS
 from .checks.query import query as query_folder
 from .checks.void import void_letters
-from .delivery.send import Pacing, SendResult, SmtpServer, parse_server, send_outbox
+from .delivery.send import Pacing, SendResult, SmtpServer, check_login, parse_server, send_outbox
 from .errors import UserError
 from .run import render_folder
 from .synth import write_synthetic
@@ -328,9 +328,10 @@ def _smtp_server(smtp, security, user, password_env, dry_run) -> SmtpServer | No
     password = None
     if password_env:
         password = os.environ.get(password_env)
-        if not password:
-            raise UserError(f"--password-env {password_env}: the environment variable {password_env} is not set "
-                            f"or empty; export it with the SMTP password")
+        if not password:  # never echo the name: it may be the password itself, given by mistake
+            raise UserError("--password-env: the environment variable named by --password-env is not set or empty; "
+                            "export the SMTP password in a variable and give --password-env that variable's name")
+    check_login(user, password)
     host, port = parse_server(smtp, security)
     return SmtpServer(host, port, security, user, password)
 
