@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import duckdb
-import pytest
 
 from conftest import ROOT
 from test_delivery import (EMAIL_LETTERS, Inbox, cli_sleeps, demo_run, email_letters, folder,  # noqa: F401
@@ -128,7 +127,7 @@ def offers_auth(connection: socket.socket, server: Hostile) -> None:
 
 
 def cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if k not in ("SMTP_PW",)}
+    environment = {k: v for k, v in os.environ.items() if k != "SMTP_PW"}  # only the test's own
     environment.update(env or {})
     environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), environment.get("PYTHONPATH", "")])
     return subprocess.run([sys.executable, "-c", "from dunning_batch.cli import main; main()", *args],
