@@ -19,7 +19,7 @@ from .checks.explain import explain as explain_outcome
 from .checks.query import FORMATS as QUERY_FORMATS
 from .checks.query import query as query_folder
 from .checks.void import void_letters
-from .delivery.send import Pacing, SendResult, SmtpServer, parse_server, send_outbox
+from .delivery.send import Pacing, SendResult, SmtpServer, check_login, parse_server, send_outbox
 from .errors import UserError
 from .run import render_folder
 from .synth import write_synthetic
@@ -45,6 +45,10 @@ payments_option = click.option("--payments", default=None, type=click.Path(dir_o
                                     "(SPEC §9.5).")
 as_of_option = click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]),
                             help="Run date D (YYYY-MM-DD).")
+FORCE_HELP = ("Replace an existing output folder, only when it is an earlier run's finished folder holding "
+              "nothing but a run's files (never one holding this run's inputs or config).")
+FORCE_SENT_HELP = ("Like --force, and also replace a folder whose letters were sent or voided: its send journal "
+                   "(delivery/sent.jsonl) and voids are lost, so the next send mails every letter again.")
 folder_argument = click.argument("out", metavar="OUT", type=click.Path(file_okay=False))
 
 
@@ -101,7 +105,8 @@ def main():
 @payments_option
 @as_of_option
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder (must not exist).")
-@click.option("--force", is_flag=True, help="Replace an existing output folder.")
+@click.option("--force", is_flag=True, help=FORCE_HELP)
+@click.option("--force-sent", "force_sent", is_flag=True, help=FORCE_SENT_HELP)
 @click.option("--no-pdf", is_flag=True, help="Skip rendering the PDF letters.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes for rendering.")
 @click.option("--strict/--no-strict", default=None, help="Override [run] strict from the config.")
@@ -109,8 +114,8 @@ def main():
 @click.option("--dask", "dask_address", default=None,
               help="Run on a Dask cluster: a scheduler address, or local:N for N local workers.")
 @exits_cleanly
-def run(config_path, open_items, customers, payments, as_of, out, force, no_pdf, workers, strict, memory_limit,
-        dask_address):
+def run(config_path, open_items, customers, payments, as_of, out, force, force_sent, no_pdf, workers, strict,
+        memory_limit, dask_address):
     """The nightly job: decide every open item and write letters, levels and decisions.
 
     Example: dunning-batch run --config config/example.toml --open-items items.csv
@@ -121,7 +126,8 @@ def run(config_path, open_items, customers, payments, as_of, out, force, no_pdf,
     with _letter_progress() as on_progress:
         result = run_job(config_path, open_items, customers, as_of.date(), out, force=force, strict=strict,
                          pdf=not no_pdf, workers=workers, memory_limit=memory_limit, dask=dask_address,
-                         on_stage=_stage_printer(), on_progress=on_progress, payments=payments)
+                         on_stage=_stage_printer(), on_progress=on_progress, payments=payments,
+                         force_sent=force_sent)
     _print_summary(result.manifest, result.out)
 
 
@@ -147,9 +153,10 @@ def validate(config_path, open_items, customers, payments, as_of):
 @click.option("--out", default="demo-out", show_default=True, type=click.Path(file_okay=False))
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=str(DEMO_AS_OF),
               show_default=True)
-@click.option("--force", is_flag=True, help="Replace an existing output folder.")
+@click.option("--force", is_flag=True, help=FORCE_HELP)
+@click.option("--force-sent", "force_sent", is_flag=True, help=FORCE_SENT_HELP)
 @exits_cleanly
-def demo(out, as_of, force):
+def demo(out, as_of, force, force_sent):
     """Runs the bundled example (config/example.toml, fixtures/demo/) end to end.
 
     Example: dunning-batch demo --out demo-out --force
@@ -157,7 +164,7 @@ def demo(out, as_of, force):
     with _letter_progress() as on_progress:
         result = run_job(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, as_of.date(), out, force=force,
                          on_stage=_stage_printer(), on_progress=on_progress,
-                         payments=DEMO_PAYMENTS if DEMO_PAYMENTS.is_file() else None)
+                         payments=DEMO_PAYMENTS if DEMO_PAYMENTS.is_file() else None, force_sent=force_sent)
     _print_summary(result.manifest, result.out)
 
 
@@ -199,13 +206,15 @@ def reconcile(out, open_items):
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=str(DEMO_AS_OF),
               show_default=True, help="The run date the export is made for.")
+@click.option("--force", is_flag=True,
+              help="Write into a folder that is not empty, replacing only the two files synth writes.")
 @exits_cleanly
-def synth(customer_count, out, seed, fmt, as_of):
+def synth(customer_count, out, seed, fmt, as_of, force):
     """Writes a realistic synthetic export (open items and customers) of any size.
 
     Example: dunning-batch synth --customers 200000 --out /tmp/export --seed 7
     """
-    counts = write_synthetic(Path(out), customer_count, seed, as_of.date(), fmt)
+    counts = write_synthetic(Path(out), customer_count, seed, as_of.date(), fmt, force=force)
     click.echo(f"wrote {counts['open_items']:,} open items and {counts['customers']:,} customers to {out} "
                f"(run it with config/example.toml, --as-of {as_of.date()})")
 
@@ -320,9 +329,10 @@ def _smtp_server(smtp, security, user, password_env, dry_run) -> SmtpServer | No
     password = None
     if password_env:
         password = os.environ.get(password_env)
-        if not password:
-            raise UserError(f"--password-env {password_env}: the environment variable {password_env} is not set "
-                            f"or empty; export it with the SMTP password")
+        if not password:  # never echo the name: it may be the password itself, given by mistake
+            raise UserError("--password-env: the environment variable named by --password-env is not set or empty; "
+                            "export the SMTP password in a variable and give --password-env that variable's name")
+    check_login(user, password)
     host, port = parse_server(smtp, security)
     return SmtpServer(host, port, security, user, password)
 

@@ -67,7 +67,8 @@ def run_shard(config_path: str, open_items: str, customers: str, as_of: dt.date,
 
 def run_distributed(address: str, config_path: str | Path, open_items: str | Path, customers: str | Path,
                     as_of: dt.date, out: Path, *, force: bool, strict: bool | None, pdf: bool,
-                    on_stage: Callable | None = None, payments: str | Path | None = None) -> RunResult:
+                    on_stage: Callable | None = None, payments: str | Path | None = None,
+                    force_sent: bool = False) -> RunResult:
     client = connect_client(address)
     try:
         session = open_session(config_path, open_items, customers, as_of, on_stage, payments=payments)
@@ -83,7 +84,7 @@ def run_distributed(address: str, config_path: str | Path, open_items: str | Pat
         _assemble(session, client.gather(futures))
         session.log.seconds["shards"] = round(time.perf_counter() - started, 3)
         render = functools.partial(_render_on_workers, client, sender=session.config.sender)
-        return write_folder(session, out, force, pdf, render)
+        return write_folder(session, out, force, pdf, render, force_sent)
     finally:
         client.close()
 

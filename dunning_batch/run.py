@@ -22,7 +22,8 @@ from .checks.summary import write_summary
 from .config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, Config, config_tables, load_config
 from .errors import ConfigError, InputError, UserError
 from .manifest import build_manifest
-from .outputs import AtomicFolder, check_target, output_files, views_sql, write_data_files, write_json
+from .out_guard import check_out, write_errors
+from .outputs import AtomicFolder, output_files, views_sql, write_data_files, write_json
 from .payments import load_payments, payment_params
 from .pipeline import DECISION_STAGES, INPUT_STAGES, StageLog, define_macros, run_stages
 from .delivery.outbox import write_outbox
@@ -171,30 +172,34 @@ def run(config_path: str | Path, open_items: str | Path, customers: str | Path, 
         out: str | Path, *, force: bool = False, strict: bool | None = None, pdf: bool = True,
         workers: int | None = None, memory_limit: str | None = None, dask: str | None = None,
         on_stage: Callable | None = None, on_progress: Callable | None = None,
-        payments: str | Path | None = None) -> RunResult:
+        payments: str | Path | None = None, force_sent: bool = False) -> RunResult:
     """The nightly job: decide every item, write every output of SPEC §5 into `out` atomically.
 
-    `payments` is the optional payments export of SPEC §9.5 (`--payments`).
+    `payments` is the optional payments export of SPEC §9.5 (`--payments`). `force` replaces
+    an existing `out` only when it is an earlier run's folder (out_guard.py); one whose letters
+    were sent or voided needs `force_sent` too.
 
     With `dask` (a scheduler address or "local:N"), shards of customers run on a Dask cluster.
     """
     out = Path(out)
-    check_target(out, force)
+    force = force or force_sent
+    check_out(out, force, force_sent, [Path(p) for p in (config_path, open_items, customers, payments) if p])
     if dask is not None:
         from .distributed import run_distributed  # dask is needed only here
 
         return run_distributed(dask, config_path, open_items, customers, as_of, out, force=force,
-                               strict=strict, pdf=pdf, on_stage=on_stage, payments=payments)
+                               strict=strict, pdf=pdf, on_stage=on_stage, payments=payments,
+                               force_sent=force_sent)
     spill = out.parent / f".{out.name}.spill-{os.getpid()}"  # DuckDB's temp files, removed at the end
     try:
         return _run(config_path, open_items, customers, as_of, out, force, strict, pdf, workers,
-                    memory_limit, spill, on_stage, on_progress, payments)
+                    memory_limit, spill, on_stage, on_progress, payments, force_sent)
     finally:
         shutil.rmtree(spill, ignore_errors=True)
 
 
 def _run(config_path, open_items, customers, as_of, out, force, strict, pdf, workers, memory_limit, spill,
-         on_stage, on_progress, payments=None) -> RunResult:
+         on_stage, on_progress, payments=None, force_sent=False) -> RunResult:
     session = open_session(config_path, open_items, customers, as_of, on_stage, memory_limit, spill,
                            payments=payments)
     check_inputs(session, strict, pdf)
@@ -202,7 +207,7 @@ def _run(config_path, open_items, customers, as_of, out, force, strict, pdf, wor
     check_decisions(session, pdf)
     render = functools.partial(render_letters, sender=session.config.sender, workers=workers,
                                on_progress=on_progress)
-    return write_folder(session, out, force, pdf, render)
+    return write_folder(session, out, force, pdf, render, force_sent)
 
 
 def check_inputs(session: Session, strict: bool | None, pdf: bool) -> None:
@@ -225,8 +230,17 @@ def check_decisions(session: Session, pdf: bool) -> None:
 
 
 def write_folder(session: Session, out: Path, force: bool, pdf: bool,
-                 render: Callable[[Path], Any]) -> RunResult:
-    """Write every output of the decided session into `out` atomically; `render` makes the PDFs."""
+                 render: Callable[[Path], Any], force_sent: bool = False) -> RunResult:
+    """Write every output of the decided session into `out` atomically; `render` makes the PDFs.
+
+    A disk that fills up or refuses the folder is one sentence (exit 2), with nothing left behind.
+    """
+    with write_errors(out):
+        return _write_folder(session, out, force, pdf, render, force_sent)
+
+
+def _write_folder(session: Session, out: Path, force: bool, pdf: bool, render: Callable[[Path], Any],
+                  force_sent: bool) -> RunResult:
     as_of = session.params["as_of"]
     with AtomicFolder(out, force) as folder:
         started = time.perf_counter()
@@ -246,8 +260,16 @@ def write_folder(session: Session, out: Path, force: bool, pdf: bool,
             session.log.seconds["delivery_files"] = round(time.perf_counter() - started, 3)
         manifest = build_manifest(session, folder.path, pdf)
         write_json(folder.path / "run.json", manifest)
+        # again, now that the run is done: `out` may have appeared or been sent from meanwhile
+        check_out(out, force, force_sent, protected_paths(session))
         folder.commit()
     return RunResult(out=out, manifest=manifest)
+
+
+def protected_paths(session: Session) -> list[Path]:
+    """What the run read (config, exports, reference rates): `--force` never replaces a folder holding them."""
+    rates = {p.interest.reference_path for p in session.config.policies if p.interest.reference_path}
+    return [Path(session.config.path), *(raw.path for raw in session.inputs.values()), *map(Path, rates)]
 
 
 def render_folder(out: Path, letter_id: str | None = None, workers: int | None = None,

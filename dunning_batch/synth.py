@@ -7,9 +7,13 @@ every machine. Amounts are generated as integer cents and written as exact decim
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import polars as pl
+
+from .errors import UserError
+from .out_guard import write_errors
 
 LANGUAGES = ["en", "de", "fr", "pl"]
 COUNTRIES = {"en": "GB", "de": "DE", "fr": "FR", "pl": "PL"}
@@ -109,15 +113,45 @@ def _levels_passed(thresholds: tuple[int, ...]) -> pl.Expr:
     return sum((at_last_run > t).cast(pl.Int64) for t in thresholds)
 
 
-def write_synthetic(out: Path, customers: int, seed: int, as_of: dt.date, fmt: str = "parquet") -> dict[str, int]:
-    """Write open_items and customers in `fmt` into `out`; returns the row counts."""
-    out.mkdir(parents=True, exist_ok=True)
+def write_synthetic(out: Path, customers: int, seed: int, as_of: dt.date, fmt: str = "parquet",
+                    force: bool = False) -> dict[str, int]:
+    """Write open_items and customers in `fmt` into `out`; returns the row counts.
+
+    An existing folder that holds anything is refused unless `force`, and then only the two
+    files written here are replaced; each is written beside its name and renamed into place,
+    so a failure (a full disk) leaves no half-written export.
+    """
+    names = {name: f"{name}.{fmt}" for name in ("customers", "open_items")}
+    check_synth_target(out, force, tuple(names.values()))
     cust = synth_customers(customers, seed)
     items = synth_items(cust, seed, as_of)
     cust = cust.drop("currency", "branch", "item_count")
-    for name, frame in (("customers", cust), ("open_items", items)):
-        if fmt == "parquet":
-            frame.write_parquet(out / f"{name}.parquet")
-        else:
-            frame.write_csv(out / f"{name}.csv")
+    with write_errors(out):
+        out.mkdir(parents=True, exist_ok=True)
+        for name, frame in (("customers", cust), ("open_items", items)):
+            target = out / names[name]
+            partial = out / f".{target.name}.partial-{os.getpid()}"
+            try:
+                if fmt == "parquet":
+                    frame.write_parquet(partial)
+                else:
+                    frame.write_csv(partial)
+                os.replace(partial, target)
+            finally:
+                partial.unlink(missing_ok=True)
     return {"customers": cust.height, "open_items": items.height}
+
+
+def check_synth_target(out: Path, force: bool, names: tuple[str, ...]) -> None:
+    """A new or empty folder; with `force`, one whose files of these names may be replaced."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a folder; choose another --out")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not force:
+        raise UserError(f"{out}: the folder exists and is not empty; choose another --out, or pass --force to "
+                        f"replace its {' and '.join(names)} (nothing else in it is touched)")
+    taken = [name for name in names if (out / name).exists() and not (out / name).is_file()]
+    if taken:
+        raise UserError(f"{out / taken[0]}: exists and is not a file, so --force cannot replace it; "
+                        f"choose another --out")

@@ -23,7 +23,7 @@ from conftest import AS_OF, ROOT, SPEC_CONFIG, customer, item, write_csv
 from dunning_batch import run as run_module
 from dunning_batch.cli import main
 from dunning_batch.config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS
-from dunning_batch.errors import InputError
+from dunning_batch.errors import InputError, UserError
 from dunning_batch.run import run
 
 LARGE_ITEMS = 200_000
@@ -143,13 +143,14 @@ def test_killed_run_leaves_no_output_folder_and_next_run_succeeds(large, tmp_pat
 # (b) ---------------------------------------------------------------------------------------
 
 def test_existing_output_folder_is_refused_without_force_and_replaced_with_it(tmp_path):
-    """§5: an existing DIR is refused (exit 2, the message names it, DIR untouched) unless --force."""
+    """§5: an existing DIR is refused (exit 2, the message names it, DIR untouched) unless --force,
+    which replaces an earlier run's folder (tests/test_out_guard.py: and no other)."""
     config, items, customers = small_export(tmp_path / "in")
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "keep.txt").write_text("yesterday's run\n")
-    (out / "sub").mkdir()
-    (out / "sub" / "letters.parquet").write_bytes(b"not really parquet")
+    run(config, items, customers, AS_OF, out, **NO_PDF)
+    (out / "levels_update.csv").write_text("yesterday's run\n")
+    (out / "pdf").mkdir()
+    (out / "pdf" / "DL-20261123-0000000000.pdf").write_bytes(b"yesterday's letter")
     before = snapshot(out)
 
     refused = CliRunner().invoke(main, run_args(config, items, customers, out))
@@ -161,7 +162,7 @@ def test_existing_output_folder_is_refused_without_force_and_replaced_with_it(tm
 
     replaced = CliRunner().invoke(main, run_args(config, items, customers, out, "--force"))
     assert replaced.exit_code == 0, replaced.output
-    assert not (out / "keep.txt").exists() and not (out / "sub").exists()
+    assert "yesterday" not in (out / "levels_update.csv").read_text() and not (out / "pdf").exists()
     assert (out / "run.json").is_file() and (out / "decisions.parquet").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"], "leftovers beside the output folder"
 
@@ -191,7 +192,7 @@ def test_run_that_fails_while_writing_leaves_no_folder(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(run_module, "write_json", disk_full)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(UserError, match="no space left on the device"):
         run(config, items, customers, AS_OF, out, **NO_PDF)
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
@@ -199,10 +200,10 @@ def test_run_that_fails_while_writing_leaves_no_folder(tmp_path, monkeypatch):
 
 def test_validation_failure_with_force_keeps_the_existing_folder(tmp_path):
     """§5 with --force: the old DIR is replaced only by a complete run, not removed by a failed one."""
-    config, items, customers = small_export(tmp_path / "in", [item("INV-1", 30, "abc")])
+    config, items, customers = small_export(tmp_path / "in")
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "run.json").write_text("{}\n")
+    run(config, items, customers, AS_OF, out, **NO_PDF)
+    write_csv(items, [item("INV-1", 30, "abc")], OPEN_ITEM_COLUMNS)
     before = snapshot(out)
     with pytest.raises(InputError):
         run(config, items, customers, AS_OF, out, force=True, **NO_PDF)

@@ -4,7 +4,10 @@ Every attempt is appended to `OUT/delivery/sent.jsonl` and forced to disk before
 and a letter the journal records as accepted is never sent again: a rerun after a crash,
 a dropped connection or a refused batch sends exactly the rest. Temporary failures (4xx
 replies, lost connections) are retried with exponential backoff; permanent ones (5xx) are
-reported. The waiting is injectable (`Pacing.sleep`, `Pacing.clock`) so tests do not wait.
+reported. A server that closes the session (421) or sends a reply beyond any reasonable size
+stops `send` at once; the letters left are journaled as not attempted. Before connecting,
+the outbox is checked against run.json: `send` mails only what the run wrote. The waiting
+is injectable (`Pacing.sleep`, `Pacing.clock`) so tests do not wait.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from typing import Any, Callable
 import duckdb
 
 from ..outputs.folder import connect_views, open_folder
+from ..digest import sha256_of
 from ..errors import UserError
-from .outbox import OUTBOX_FILE
+from ..manifest import folder_digest
+from .outbox import OUTBOX_DIR, OUTBOX_FILE
 
 JOURNAL = Path("delivery") / "sent.jsonl"
 DEFAULT_PORTS = {"plain": 25, "starttls": 587, "ssl": 465}
@@ -33,6 +38,11 @@ DEFAULT_PORTS = {"plain": 25, "starttls": 587, "ssl": 465}
 # not re-sent, or the recipients who took it would get it twice)
 DONE = ("accepted", "partial")
 TEMPORARY, PERMANENT, DISCONNECTED = "temporary", "permanent", "disconnected"
+NOT_ATTEMPTED = "not_attempted"  # journaled for the letters left when `send` stops
+# A server's reply is read line by line (smtplib caps a line at 8192 bytes); these cap a whole
+# reply, so that a server sending continuation lines forever cannot fill memory or hold `send`.
+MAX_REPLY_LINES = 1000
+MAX_REPLY_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,7 @@ def send_outbox(out: str | Path, server: SmtpServer | None, pacing: Pacing | Non
     out = Path(out)
     _, manifest = open_folder(out)
     sender = manifest["sender"]["email"]
+    check_outbox(out, manifest)  # before anything is listed or sent: the outbox is the run's own
     if dry_run:  # writes nothing, not even the journal's folder
         outbox, pending = pending_letters(out)
         return SendResult(outbox=outbox, already_sent=outbox - len(pending), pending=pending, dry_run=True)
@@ -157,18 +168,56 @@ def send_outbox(out: str | Path, server: SmtpServer | None, pacing: Pacing | Non
                 result.outcomes.append(outcome)
                 if on_progress:
                     on_progress(1, len(pending))
-                if outcome.status == DISCONNECTED:
+                if connection.closing:
+                    # 421 or a runaway reply: the server ends the session, and hammering it helps nobody
+                    result.stopped = f"{server.address} ended the session: {connection.closing}"
+                elif outcome.status == DISCONNECTED:
                     # the server stayed away through every retry: the rest would only wait for it too
                     result.stopped = f"{server.address} unreachable: {outcome.reply}"
+                if result.stopped:
+                    for rest in result.not_attempted:
+                        journal.record(rest, NOT_ATTEMPTED, f"not attempted: {result.stopped}", 0)
                     break
     return result
 
 
-def pending_letters(out: Path) -> tuple[int, list[dict[str, Any]]]:
-    """(letters in the outbox, those the journal does not record as accepted, by letter_id)."""
+def check_outbox(out: Path, manifest: dict[str, Any]) -> None:
+    """outbox.parquet and every outbox/*.eml as the run wrote them (run.json's sha256), or exit 2.
+
+    The recipients come from outbox.parquet: an edited `to` would send a letter elsewhere.
+    """
     if not (out / OUTBOX_FILE).is_file():
         raise UserError(f"{out}: no {OUTBOX_FILE}; the run wrote no outbox (it ran with --no-pdf, or "
                         f"before delivery existed): run it again with PDFs")
+    recorded = manifest.get("outputs", {})
+    if OUTBOX_FILE not in recorded or "outbox/" not in recorded:
+        raise UserError(f"{out / 'run.json'}: records no sha256 of {OUTBOX_FILE} and outbox/, so the outbox cannot "
+                        f"be checked; nothing was sent: run the job again to rebuild the outbox")
+    if sha256_of(out / OUTBOX_FILE) != recorded[OUTBOX_FILE].get("sha256"):
+        raise UserError(f"{out / OUTBOX_FILE}: changed since the run (its sha256 differs from run.json); nothing "
+                        f"was sent: run the job again to rebuild the outbox")
+    listed = connect_views(out).execute("SELECT letter_id, eml_path, sha256 FROM outbox").fetchall()
+    check_unchanged(out, [{"letter_id": i, "eml_path": e, "sha256": h} for i, e, h in listed])
+    if folder_digest(out, "outbox/") != recorded["outbox/"]:  # a message the run did not write
+        known = {e for _, e, _ in listed}
+        extra = sorted(f"{OUTBOX_DIR}/{p.name}" for p in (out / OUTBOX_DIR).glob("*.eml")
+                       if f"{OUTBOX_DIR}/{p.name}" not in known)
+        raise UserError(f"{out}: {', '.join(extra[:5]) or OUTBOX_DIR + '/'} not written by the run (the digest of "
+                        f"outbox/ differs from run.json); nothing was sent: run the job again to rebuild the outbox")
+
+
+def check_login(user: str | None, password: str | None) -> None:
+    """SMTP login (smtplib's AUTH PLAIN, LOGIN, CRAM-MD5) carries ASCII only: say so before connecting."""
+    if user is not None and not user.isascii():
+        raise UserError("--user: the user name holds characters other than ASCII, which SMTP login cannot "
+                        "send; nothing was sent: give the account's ASCII login name")
+    if password is not None and not password.isascii():
+        raise UserError("--password-env: the password in that variable holds characters other than ASCII, "
+                        "which SMTP login cannot send; nothing was sent: use an ASCII password for this account")
+
+
+def pending_letters(out: Path) -> tuple[int, list[dict[str, Any]]]:
+    """(letters in the outbox, those the journal does not record as accepted, by letter_id)."""
     con = connect_views(out)
     total = con.execute("SELECT count(*) FROM outbox").fetchone()[0]
     pending = con.execute(
@@ -211,7 +260,7 @@ def deliver(connection: "Connection", sender: str, letter: dict[str, Any], out: 
         pacing.wait_for_slot()
         status, reply = transmit(connection, sender, recipients, data)
         journal.record(letter, status, reply, attempt)
-        if status not in (TEMPORARY, DISCONNECTED):
+        if status not in (TEMPORARY, DISCONNECTED) or connection.closing:
             break
         if attempt < pacing.attempts:
             pacing.wait_before_retry(attempt)
@@ -225,14 +274,19 @@ def transmit(connection: "Connection", sender: str, recipients: list[str], data:
         status, reply, code = exchange(smtp, sender, recipients, data)
     except smtplib.SMTPResponseException as exc:  # DATA refused before the message (SMTPDataError)
         status, reply, code = classify(exc.smtp_code), _reply(exc.smtp_code, exc.smtp_error), exc.smtp_code
+    except ReplyTooLong as exc:  # a broken or hostile server: end the session, send nothing more
+        connection.drop()
+        connection.closing = str(exc)
+        return DISCONNECTED, f"connection ended: {exc}"
     except (smtplib.SMTPServerDisconnected, OSError) as exc:  # also smtplib's other errors and TLS errors
         connection.drop()
         return DISCONNECTED, f"connection lost: {exc or type(exc).__name__}"
     except UnicodeEncodeError:
         connection.reset()
         return PERMANENT, "an address is not ASCII and the message is sent without SMTPUTF8"
-    if code == 421:  # the server is closing the connection (RFC 5321 §3.8)
+    if code == 421:  # the server is closing the connection (RFC 5321 §3.8): stop, do not come back
         connection.drop()
+        connection.closing = reply
     elif status not in DONE:
         connection.reset()
     return status, reply
@@ -273,6 +327,7 @@ class Connection:
     def __init__(self, server: SmtpServer):
         self.server = server
         self.smtp: smtplib.SMTP | None = None
+        self.closing: str | None = None  # why the server ended the session for good (421, runaway reply)
 
     def __enter__(self) -> "Connection":
         return self
@@ -310,13 +365,16 @@ def connect(server: SmtpServer) -> smtplib.SMTP:
 
     A server that refuses STARTTLS or the login stops `send` with exit 2: retrying cannot help.
     """
+    check_login(server.user, server.password)
     context = server.ssl_context or ssl.create_default_context()
     if server.security == "ssl":
-        smtp = smtplib.SMTP_SSL(server.host, server.port, timeout=server.timeout, context=context)
+        smtp = CappedSMTP_SSL(server.host, server.port, timeout=server.timeout, context=context)
     else:
-        smtp = smtplib.SMTP(server.host, server.port, timeout=server.timeout)
+        smtp = CappedSMTP(server.host, server.port, timeout=server.timeout)
     try:
-        smtp.ehlo()
+        code, text = smtp.ehlo()
+        if code == 421:  # closing at once: transmit() stops `send` on it
+            raise smtplib.SMTPResponseException(code, text)
         if server.security == "starttls":
             smtp.starttls(context=context)
             smtp.ehlo()
@@ -334,6 +392,50 @@ def connect(server: SmtpServer) -> smtplib.SMTP:
         smtp.close()
         raise
     return smtp
+
+
+class ReplyTooLong(smtplib.SMTPException):
+    """A server reply beyond MAX_REPLY_LINES, MAX_REPLY_BYTES, a line of 8192 bytes or the timeout."""
+
+
+class _CappedReplies:
+    """smtplib's getreply() with the whole reply capped: its lines, its bytes and its time."""
+
+    def getreply(self) -> tuple[int, bytes]:
+        if self.file is None:
+            self.file = self.sock.makefile("rb")
+        started, size, lines = time.monotonic(), 0, []
+        timeout = self.timeout if isinstance(self.timeout, (int, float)) else None
+        while True:
+            try:
+                line = self.file.readline(smtplib._MAXLINE + 1)
+            except OSError as exc:
+                self.close()
+                raise smtplib.SMTPServerDisconnected(f"Connection unexpectedly closed: {exc}") from None
+            if not line:
+                self.close()
+                raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+            size += len(line)
+            if len(line) > smtplib._MAXLINE or size > MAX_REPLY_BYTES or len(lines) >= MAX_REPLY_LINES \
+                    or (timeout is not None and time.monotonic() - started > timeout):
+                self.close()
+                raise ReplyTooLong(f"the server's reply went beyond {MAX_REPLY_LINES} lines, "
+                                   f"{MAX_REPLY_BYTES // 1024} KiB or {timeout} s")
+            lines.append(line[4:].strip(b" \t\r\n"))
+            try:
+                code = int(line[:3])
+            except ValueError:
+                return -1, b"\n".join(lines)
+            if line[3:4] != b"-":
+                return code, b"\n".join(lines)
+
+
+class CappedSMTP(_CappedReplies, smtplib.SMTP):
+    pass
+
+
+class CappedSMTP_SSL(_CappedReplies, smtplib.SMTP_SSL):
+    pass
 
 
 class Journal:

@@ -1,0 +1,225 @@
+"""`send` against a tampered outbox and hostile servers (SPEC §10.4, §10.5).
+
+`send` mails only what the run wrote (outbox.parquet and outbox/*.eml against run.json's
+sha256, checked before connecting); a server that closes the session (421) or answers
+without end stops it at once; a password SMTP cannot carry, or one given in place of the
+variable's name, is a clear exit 2 that never shows it.
+
+The hostile servers are small socket servers on 127.0.0.1, each connection bounded in time.
+The demo's output folder and aiosmtpd's well-behaved server come from tests/test_delivery.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+import duckdb
+
+from conftest import ROOT
+from test_delivery import (EMAIL_LETTERS, Inbox, cli_sleeps, demo_run, email_letters, folder,  # noqa: F401
+                           journal, send_cli, smtp_server)
+
+SERVER_SECONDS = 20  # a hostile server gives up on a connection after this long, whatever the client does
+
+
+class Hostile(socketserver.ThreadingTCPServer):
+    """An SMTP server on 127.0.0.1 speaking through `script(connection, server)`; counts connections."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, script: Callable[[socket.socket, "Hostile"], None]):
+        self.script, self.connections, self.sent_bytes = script, 0, 0
+        super().__init__(("127.0.0.1", 0), Handler)
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+
+class Handler(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        self.server.connections += 1
+        self.request.settimeout(SERVER_SECONDS)
+        with contextlib.suppress(OSError):
+            self.server.script(self.request, self.server)
+
+
+@contextlib.contextmanager
+def hostile(script: Callable[[socket.socket, Hostile], None]) -> Iterator[Hostile]:
+    server = Hostile(script)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def commands(connection: socket.socket) -> Iterator[str]:
+    """The client's command lines, until it closes the connection."""
+    reader = connection.makefile("rb")
+    for line in reader:
+        yield line.decode("ascii", "replace").strip().upper()
+
+
+def closes_with_421(connection: socket.socket, server: Hostile) -> None:
+    """Greets and answers EHLO, then says it is closing (421) at the first MAIL and hangs up."""
+    connection.sendall(b"220 hostile ESMTP\r\n")
+    for command in commands(connection):
+        if command.startswith(("EHLO", "HELO")):
+            connection.sendall(b"250-hostile\r\n250 8BITMIME\r\n")
+        elif command.startswith("MAIL"):
+            connection.sendall(b"421 4.3.2 Service shutting down\r\n")
+            return
+        elif command.startswith("QUIT"):
+            connection.sendall(b"221 bye\r\n")
+            return
+        else:
+            connection.sendall(b"250 ok\r\n")
+
+
+def endless_ehlo(connection: socket.socket, server: Hostile) -> None:
+    """Answers EHLO with continuation lines that never end (up to 50 MB, then it only waits)."""
+    connection.sendall(b"220 hostile ESMTP\r\n")
+    for command in commands(connection):
+        if command.startswith("EHLO"):
+            line = b"250-" + b"X" * 60 + b"\r\n"
+            block = line * 1000
+            while server.sent_bytes < 50_000_000:
+                connection.sendall(block)  # raises once the client has hung up
+                server.sent_bytes += len(block)
+            time.sleep(SERVER_SECONDS)
+            return
+
+
+def offers_auth(connection: socket.socket, server: Hostile) -> None:
+    """A server offering AUTH PLAIN LOGIN that accepts every login and every letter."""
+    connection.sendall(b"220 hostile ESMTP\r\n")
+    reader = connection.makefile("rb")
+    for raw in reader:
+        command = raw.decode("ascii", "replace").strip().upper()
+        if command.startswith("EHLO"):
+            connection.sendall(b"250-hostile\r\n250 AUTH PLAIN LOGIN\r\n")
+        elif command.startswith("AUTH"):
+            connection.sendall(b"235 2.7.0 ok\r\n")
+        elif command == "DATA":
+            connection.sendall(b"354 go ahead\r\n")
+            for body in reader:
+                if body in (b".\r\n", b".\n"):
+                    break
+            connection.sendall(b"250 2.0.0 queued\r\n")
+        elif command.startswith("QUIT"):
+            connection.sendall(b"221 bye\r\n")
+            return
+        else:
+            connection.sendall(b"250 ok\r\n")
+
+
+def cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k != "SMTP_PW"}  # only the test's own
+    environment.update(env or {})
+    environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), environment.get("PYTHONPATH", "")])
+    return subprocess.run([sys.executable, "-c", "from dunning_batch.cli import main; main()", *args],
+                          cwd=cwd, env=environment, capture_output=True, text=True, timeout=120)
+
+
+# ------------------------------------------------------------- item 5: the outbox is the run's
+
+def test_send_refuses_an_outbox_whose_recipient_was_edited(folder):
+    """Editing outbox.parquet's `to` would redirect a letter: refused before connecting, naming the file."""
+    victim = min(email_letters(folder))
+    con = duckdb.connect()
+    path = str(folder / "outbox.parquet")
+    con.execute("""CREATE TABLE outbox AS SELECT * REPLACE (CASE WHEN letter_id = $id THEN 'thief@example.net'
+                   ELSE "to" END AS "to") FROM read_parquet($path)""", {"id": victim, "path": path})
+    con.execute("COPY outbox TO $path (FORMAT parquet)", {"path": path})
+    inbox = Inbox()
+    with smtp_server(inbox) as server:
+        result = send_cli(folder, "--smtp", f"127.0.0.1:{server.port}")
+        dry = send_cli(folder, "--dry-run")
+    assert result.exit_code == 2, result.output
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"{folder / 'outbox.parquet'}: changed since the run") and "nothing was sent" in line
+    assert dry.exit_code == 2 and "thief@example.net" not in dry.output
+    assert inbox.received == [] and not (folder / "delivery").exists()
+
+
+def test_send_refuses_a_message_the_run_did_not_write(folder):
+    """An extra outbox/*.eml is not in outbox.parquet, but outbox/'s digest in run.json says so."""
+    (folder / "outbox" / "DL-20261124-ffffffffff.eml").write_bytes(b"To: thief@example.net\r\n\r\nhello\r\n")
+    inbox = Inbox()
+    with smtp_server(inbox) as server:
+        result = send_cli(folder, "--smtp", f"127.0.0.1:{server.port}")
+    assert result.exit_code == 2, result.output
+    assert "outbox/DL-20261124-ffffffffff.eml not written by the run" in result.stderr
+    assert inbox.received == []
+
+
+# ------------------------------------------------------------ item 19: hostile servers
+
+def test_a_421_ends_the_send_at_once_and_names_every_letter_left(folder, cli_sleeps):
+    """421 is the server closing the session: one connection, no retries, the rest journaled, exit 1."""
+    with hostile(closes_with_421) as server:
+        result = send_cli(folder, "--smtp", f"127.0.0.1:{server.port}")
+    assert result.exit_code == 1, result.output
+    assert server.connections == 1 and cli_sleeps == []
+    assert f"127.0.0.1:{server.port} ended the session: 421 4.3.2 Service shutting down" in result.stderr
+    named = [line for line in result.stderr.splitlines() if line.startswith(("not accepted:", "not sent:"))]
+    assert len(named) == EMAIL_LETTERS
+    records = journal(folder)
+    assert [r["status"] for r in records] == ["temporary"] + ["not_attempted"] * (EMAIL_LETTERS - 1)
+    assert records[0]["reply"] == "421 4.3.2 Service shutting down"
+    assert sorted(r["letter_id"] for r in records) == sorted(email_letters(folder))
+
+
+def test_a_421_greeting_ends_the_send_at_once(folder, cli_sleeps):
+    def busy(connection: socket.socket, server: Hostile) -> None:
+        connection.sendall(b"421 4.7.0 Too many connections, try later\r\n")
+
+    with hostile(busy) as server:
+        result = send_cli(folder, "--smtp", f"127.0.0.1:{server.port}")
+    assert result.exit_code == 1 and server.connections == 1 and cli_sleeps == []
+    assert "ended the session: 421 4.7.0 Too many connections" in result.stderr
+
+
+def test_an_endless_ehlo_reply_is_cut_off_and_ends_the_send(folder, cli_sleeps):
+    """A reply is capped (lines and bytes): memory stays bounded and `send` stops after one connection."""
+    started = time.monotonic()
+    with hostile(endless_ehlo) as server:
+        result = send_cli(folder, "--smtp", f"127.0.0.1:{server.port}")
+    assert result.exit_code == 1, result.output
+    assert time.monotonic() - started < SERVER_SECONDS
+    assert server.connections == 1 and server.sent_bytes < 10_000_000  # the client hung up early
+    assert "ended the session: the server's reply went beyond 1000 lines" in result.stderr
+    assert [r["status"] for r in journal(folder)] == ["disconnected"] + ["not_attempted"] * (EMAIL_LETTERS - 1)
+
+
+def test_a_password_smtp_cannot_carry_is_a_clear_error_before_connecting(folder):
+    """A non-ASCII password was journaled as a permanent address failure for every letter."""
+    with hostile(offers_auth) as server:
+        result = cli(folder.parent, "send", folder.name, "--smtp", f"127.0.0.1:{server.port}",
+                     "--user", "dunning", "--password-env", "SMTP_PW", env={"SMTP_PW": "Grüße-2026"})
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    [line] = result.stderr.strip().splitlines()
+    assert "--password-env: the password in that variable holds characters other than ASCII" in line
+    assert "Grüße-2026" not in result.stdout + result.stderr
+    assert server.connections == 0 and not (folder / "delivery").exists()
+
+
+def test_a_password_given_instead_of_a_variable_name_is_never_shown(folder):
+    result = cli(folder.parent, "send", folder.name, "--smtp", "127.0.0.1:1", "--user", "dunning",
+                 "--password-env", "Hunter2-s3cret!")
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Hunter2" not in result.stdout + result.stderr
+    assert "the environment variable named by --password-env is not set" in result.stderr
