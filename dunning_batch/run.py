@@ -22,7 +22,7 @@ from .checks.summary import write_summary
 from .config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, Config, config_tables, load_config
 from .errors import ConfigError, InputError, UserError
 from .manifest import build_manifest
-from .out_guard import check_out, write_errors
+from .outputs.guard import check_out, write_errors
 from .outputs import AtomicFolder, output_files, views_sql, write_data_files, write_json
 from .payments import load_payments, payment_params
 from .pipeline import DECISION_STAGES, INPUT_STAGES, StageLog, define_macros, run_stages
@@ -176,7 +176,7 @@ def run(config_path: str | Path, open_items: str | Path, customers: str | Path, 
     """The nightly job: decide every item, write every output of SPEC §5 into `out` atomically.
 
     `payments` is the optional payments export of SPEC §9.5 (`--payments`). `force` replaces
-    an existing `out` only when it is an earlier run's folder (out_guard.py); one whose letters
+    an existing `out` only when it is an earlier run's folder (outputs/guard.py); one whose letters
     were sent or voided needs `force_sent` too.
 
     With `dask` (a scheduler address or "local:N"), shards of customers run on a Dask cluster.

@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from .errors import UserError
-from .out_guard import write_errors
+from .outputs.guard import write_errors
 
 LANGUAGES = ["en", "de", "fr", "pl"]
 COUNTRIES = {"en": "GB", "de": "DE", "fr": "FR", "pl": "PL"}

@@ -133,7 +133,7 @@ def test_force_never_replaces_the_current_folder_its_parents_or_a_home_folder(pl
 
 def test_the_root_folder_and_the_real_home_are_refused(tmp_path, monkeypatch):
     """The same rule for `/` and the home folder of the user running the tests (checked, never run into)."""
-    from dunning_batch.out_guard import check_out
+    from dunning_batch.outputs.guard import check_out
 
     monkeypatch.chdir(tmp_path)
     for out, what in ((Path("/"), "is the root folder"), (Path.home(), "is a home folder")):

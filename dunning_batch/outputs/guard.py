@@ -23,10 +23,10 @@ from typing import Iterable, Iterator
 
 import duckdb
 
-from .delivery.outbox import OUTBOX_DIR, OUTBOX_FILE
-from .delivery.print_batch import BATCH_CSV, BATCH_PDF
-from .errors import UserError
-from .outputs import OUTPUT_FILES
+from ..delivery.outbox import OUTBOX_DIR, OUTBOX_FILE
+from ..delivery.print_batch import BATCH_CSV, BATCH_PDF
+from ..errors import UserError
+from .layout import OUTPUT_FILES
 
 # The files a run writes at the top of its folder, and its folders with the files they may hold.
 RUN_FILES = frozenset({f.name for f in OUTPUT_FILES} | {"run.json", "views.sql", "summary.html", OUTBOX_FILE})
