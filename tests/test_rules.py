@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from conftest import AS_OF, SPEC_CONFIG, Outcome, customer, days_before, item, with_config
 
+from dunning_batch.checks.explain import explain
 from dunning_batch.run import run
 
 D = Decimal
@@ -416,10 +417,58 @@ def test_customer_in_credit_suppresses_the_letter(scenario):
 
 # ---------------------------------------------------------------- §4.2 exclusions
 
-def test_customer_blocked_comes_first(scenario):
-    outcome = scenario.run([item("INV-1", 30, "100.00", blocked="true", disputed="true")],
+def test_settled_comes_first_then_customer_blocked(scenario):
+    outcome = scenario.run([item("INV-1", 30, "100.00", blocked="true", disputed="true"),
+                            item("PAID", 30, "0.00", blocked="true", disputed="true")],
                            [customer("C1", dunning_blocked="true")])
+    assert story(outcome)["PAID"] == ("excluded", "settled", 0)          # open_amount 0: tested first
     assert story(outcome)["INV-1"] == ("excluded", "customer_blocked", 0)
+
+
+# No letter minimum, and current and credit lines listed: what a settled item would have been.
+LIST_EVERYTHING = with_config({"min_amount = { EUR = 5.00 }\n": "", "include_not_due = false": "include_not_due = true",
+                               "include_credits = false": "include_credits = true"})
+
+
+def test_settled_items_are_never_listed_and_never_make_a_letter(scenario):
+    items = [item("INV-1", 30, "100.00"),                                                 # 0 -> 1: the trigger
+             item("PAID-OVERDUE", 30, "0.00"),                                           # would piggyback
+             item("PAID-LISTED", 30, "0.00", dunning_level=1, last_dunned_on=days_before(5)),  # would be listed
+             item("PAID-CURRENT", -5, "0.00"),                                           # would be current
+             item("PAID-CREDIT", 5, "0.00", doc_type="credit_memo"),                     # would be a credit
+             item("C2-PAID", 30, "0.00", customer_id="C2"),          # would trigger a letter of 0.00 alone ...
+             item("C2-PAYMENT", 5, "0.00", doc_type="payment", customer_id="C2")]   # ... or an "in credit" one
+    outcome = scenario.run(items, [customer("C1"), customer("C2")], config=LIST_EVERYTHING)
+    s = story(outcome)
+    assert s["INV-1"] == ("dunned", "advanced", 1)
+    for doc in ("PAID-OVERDUE", "PAID-CURRENT", "PAID-CREDIT", "C2-PAID", "C2-PAYMENT"):
+        assert s[doc] == ("excluded", "settled", 0), doc
+    assert s["PAID-LISTED"] == ("excluded", "settled", 1)
+    [letter] = outcome.letters                                       # C1's; C2 has nothing left to collect
+    assert (letter["customer_id"], letter["line_count"], letter["overdue_total"], letter["current_total"],
+            letter["credit_total"], letter["total_due"]) == ("C1", 1, D("100.00"), D("0.00"), D("0.00"), D("100.00"))
+    assert [(x["line_type"], x["doc_id"]) for x in outcome.lines] == [("overdue", "INV-1")]
+    assert [u["doc_id"] for u in outcome.levels_update] == ["INV-1"]
+    assert all(d["letter_id"] is None for doc, d in outcome.decisions.items() if doc != "INV-1")
+
+
+def test_a_settled_item_at_the_last_level_does_not_make_its_customer_final(scenario):
+    items = [item("A-PAID", 60, "0.00", dunning_level=3),      # the final reminder went out; since paid
+             item("OPEN", 30, "100.00", dunning_level=1)]
+    outcome = scenario.run(items)
+    assert story(outcome) == {"A-PAID": ("excluded", "settled", 3),      # not customer_final, not max_level
+                              "OPEN": ("dunned", "advanced", 2)}
+    [letter] = outcome.letters
+    assert (letter["level"], letter["is_final"], letter["overdue_total"]) == (2, False, D("100.00"))
+    text = explain(outcome.out, "A-PAID")
+    assert "Outcome: excluded (settled), level stays at 3." in text and "0.00 EUR: it is settled" in text
+    # an open item at the last level still makes the customer final, and explain names it, not the settled one
+    final = scenario.run(items + [item("B-FINAL", 60, "100.00", dunning_level=3)])
+    assert story(final)["OPEN"] == ("excluded", "customer_final", 1)
+    assert story(final)["A-PAID"] == ("excluded", "settled", 3)
+    assert "B-FINAL is at level 3" in explain(final.out, "OPEN")
+    doc = scenario.run(items, config=with_config({'grouping = "customer"': 'grouping = "document"'}))
+    assert story(doc)["A-PAID"] == ("excluded", "settled", 3)            # before max_level
 
 
 def test_no_policy_when_class_matches_none_and_no_default(scenario):
