@@ -138,6 +138,28 @@ def test_fee_min_and_fee_max_each_binding(scenario):
     reconciles(outcome)
 
 
+def test_fee_min_without_fee_max_still_lifts_the_fee(scenario):
+    """SPEC §9.1: each clamp binds on its own."""
+    gbp = level_2('fee_tier_mode = "single"', "fee_min = { GBP = 5.00 }", base=TEN.replace("EUR", "GBP"),
+                  fee="fee_tiers = { GBP = [ {over = 0.00, fixed = 2.50} ] }")
+    outcome = scenario.run([item("INV-1", 30, "2376.23", currency="GBP", dunning_level=1)], config=gbp)
+    [letter] = outcome.letters
+    assert letter["fee"] == D("5.00")               # the one tier gives 2.50; fee_min lifts it to 5.00
+    assert letter["interest_total"] == D("19.53")   # 2376.23 * 30 * 10 / 36500 = 19.530.. -> 19.53
+    assert letter["total_due"] == D("2400.76")      # 2376.23 + 5.00 + 19.53
+    assert [(f["currency"], f["amount"]) for f in outcome.fees] == [("GBP", D("5.00"))]
+    reconciles(outcome)
+
+
+def test_fee_max_without_fee_min_caps_the_fee(scenario):
+    config = level_2("fee_max = { EUR = 20.00 }", fee="fee_percent = 1.0")
+    items = [item("SMALL", 30, "500.00", dunning_level=1),                    # 1 % = 5.00: no minimum to lift it
+             item("LARGE", 30, "5000.00", dunning_level=1, customer_id="C2")]  # 1 % = 50.00 -> max 20.00
+    outcome = scenario.run(items, customers("C1", "C2"), config=config)
+    assert [letter_of(outcome, c)["fee"] for c in ("C1", "C2")] == [D("5.00"), D("20.00")]
+    reconciles(outcome)
+
+
 def test_fee_is_rounded_half_up_once_in_exact_decimals(scenario):
     outcome = scenario.run([item("INV-1", 30, "1001.00", dunning_level=1)], config=level_2(fee="fee_percent = 0.5"))
     # 1001.00 * 0.5 / 100 = 5.005 exactly -> half-up 5.01 (a float or half-even would give 5.00)
