@@ -49,7 +49,7 @@ def policy(*keys: str, base: str = TEN) -> str:
 
 
 def letter_id(key: str) -> str:
-    return f"DL-{AS_OF:%Y%m%d}-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:10]
+    return f"DL-{AS_OF:%Y%m%d}-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
 def story(outcome: Outcome) -> dict[str, tuple[str, str, int]]:
