@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
+from pypdf import PdfReader
 
 from conftest import AS_OF, Outcome, customer, days_before, item, with_config, write_csv
 
@@ -290,6 +291,56 @@ def test_interest_paid_to_is_honoured_and_posted(scenario):
     reconciles(outcome)
 
 
+OUTSIDE_TOTAL = with_config({"include_in_total = true": "include_in_total = false"}, TEN)
+
+
+def pdf_words(path) -> str:
+    """A PDF's text with every run of whitespace (and Babel's no-break spaces) as one space."""
+    text = " ".join(page.extract_text() for page in PdfReader(path).pages)
+    return re.sub(r"\s+", " ", text.replace("\u00a0", " ").replace("\u202f", " "))
+
+
+def test_posted_interest_outside_the_total_due(scenario, tmp_path):
+    """SPEC §9.4 with include_in_total = false: the interest is booked as its own receivable and
+    shown on the letter, but not demanded in total_due."""
+    items = [item("INV-1", 32, "8000.00", dunning_level=1, interest_paid_to=days_before(10)),
+             item("INV-2", 10, "2000.00", dunning_level=1, last_dunned_on=days_before(5))]
+    outcome = scenario.run(items, config=level_2("post_interest = true", base=OUTSIDE_TOTAL), pdf=True)
+    [letter] = outcome.letters
+    lid = letter["letter_id"]
+    # INV-1 from D - 9 (posted to D - 10): 8000 * 10 * 10 / 36500 = 21.917.. -> 21.92;
+    # INV-2 from its due date D - 10: 2000 * 10 * 10 / 36500 = 5.479.. -> 5.48
+    assert letter["interest_total"] == D("27.40")
+    assert letter["total_due"] == D("10005.00")     # 8000.00 + 2000.00 + fee 5.00, the interest left out
+    [doc] = rows(outcome, "interest_documents")     # ... and booked on its own
+    assert (doc["fee_doc_id"], doc["amount"], doc["due_date"]) == (f"INT-{lid}", D("27.40"), dt.date(2026, 12, 1))
+    assert {u["doc_id"]: u["interest_paid_to"] for u in outcome.levels_update} == {"INV-1": AS_OF, "INV-2": AS_OF}
+    reconciles(outcome)
+    text = pdf_words(outcome.out / letter["pdf_path"])
+    assert "Please pay the total of €10,005.00 by Dec 1, 2026 at the latest." in text
+    assert "the interest on the overdue amounts is shown below and is not part of this total" in text
+    assert "Total due €10,005.00 Interest, booked to your account separately (not part of the total due) €27.40" in text
+    # void: the interest document is reversed and interest_paid_to restored, as with the interest in the total
+    result = CliRunner().invoke(main, ["void", str(outcome.out), lid, "--out", str(tmp_path / "void")])
+    assert result.exit_code == 0, result.output
+    reversals = {r["fee_doc_id"]: r["amount"] for r in _read_csv(tmp_path / "void" / "fee_reversals.csv")}
+    assert reversals == {f"REV-FEE-{lid}": "-5.00", f"REV-INT-{lid}": "-27.40"}
+    restored = {r["doc_id"]: r["interest_paid_to"] for r in _read_csv(tmp_path / "void" / "levels_restore.csv")}
+    assert restored == {"INV-1": days_before(10), "INV-2": ""}
+
+
+def test_interest_outside_the_total_without_posting_is_for_information(scenario):
+    outcome = scenario.run([item("INV-1", 30, "1500.00", dunning_level=1)], config=OUTSIDE_TOTAL, pdf=True)
+    [letter] = outcome.letters
+    # 1500 * 30 * 10 / 36500 = 12.328.. -> 12.33, not in the total: 1500.00 + fee 5.00
+    assert (letter["interest_total"], letter["total_due"]) == (D("12.33"), D("1505.00"))
+    assert not (outcome.out / "interest_documents.csv").exists()
+    text = pdf_words(outcome.out / letter["pdf_path"])
+    assert "Total due €1,505.00 Interest, for your information (not part of the total due) €12.33" in text
+    assert "We have added a dunning fee; the interest" in text
+    reconciles(outcome)
+
+
 def test_interest_paid_to_without_posting_is_honoured_but_not_recorded(scenario):
     outcome = scenario.run([item("INV-1", 32, "8000.00", dunning_level=1, interest_paid_to=days_before(10))],
                            config=TEN)
@@ -485,9 +536,6 @@ TIERS = "fee_tiers = { EUR = [ {over = 0.00, fixed = 5.00}, {over = 1000.00, per
      r"level 1 key 'post_interest'.*needs interest = true"),
     (level_2("late_payment_interest = true", base=with_config({'grouping = "customer"': 'grouping = "document"'}, TEN)),
      r"'late_payment_interest'.*grouping = \"customer\""),
-    (level_2("post_interest = true",
-             base=with_config({"include_in_total = true": "include_in_total = false"}, TEN)),
-     r"'post_interest'.*include_in_total = true"),
 ])
 def test_config_problems_of_the_money_rules(scenario, config, pattern):
     stderr, config_path = run_cli(scenario, config)
