@@ -384,6 +384,73 @@ def test_late_payments_alone_never_cause_a_letter(scenario):
     assert rows(outcome, "payments_charged") == []
 
 
+# Reference rates with margin 5.0: 7 % to 2026-10-31 (a repeated 2.00 on 2026-07-01 does not
+# split), 8 % from 2026-11-01.
+REFERENCE = with_config({"fixed_rate = 8.0": 'reference_rates = "rates.csv"\nmargin = 5.0'})
+RATES_CSV = "effective_from,rate_percent\n2026-01-01,2.00\n2026-07-01,2.00\n2026-11-01,3.00\n"
+
+
+def test_late_interest_is_split_by_rate_and_shows_the_days_late(scenario):
+    """SPEC §9.5: interest on the paid amount from due_date + 1 through paid_on, split by rate as
+    §4.6 (a line per run of one rate, even one that rounds to 0.00), days_past_due = paid_on -
+    due_date; payments_charged holds each payment once with its interest summed."""
+    config = level_2("late_payment_interest = true", base=REFERENCE)
+    items = [item("INV-1", 30, "3000.00", dunning_level=1),                  # 1 -> 2, due 2026-10-25
+             item("INV-9", 30, "3000.00", dunning_level=1, customer_id="C2")]
+    payments = [
+        payment("P-1", "INV-A", 40, 10, "2000.00"),                # due 10-15, paid 11-14: across the change
+        payment("P-2", "INV-B", 25, 22, "10.00"),                  # due 10-30, paid 11-02: tiny amounts
+        {**payment("P-3", "INV-C", 0, 0, "1000.00"), "due_date": "2026-06-20", "paid_on": "2026-07-10"},  # one rate
+        payment("P-4", "INV-D", 40, 10, "2000.00", customer_id="C2"),   # C2's own rate, no margin, no split
+    ]
+    config_path, items_path, customers_path = scenario.files(items, [customer("C1"), customer("C2", interest_rate="6.5")],
+                                                             config)
+    (config_path.parent / "rates.csv").write_text(RATES_CSV, encoding="utf-8")
+    payments_path = write_csv(config_path.parent / "payments.csv", payments, PAYMENT_COLUMNS)
+    run(config_path, items_path, customers_path, AS_OF, scenario.tmp_path / "out", pdf=False, payments=payments_path)
+    outcome = Outcome(scenario.tmp_path / "out")
+    c1, c2 = letter_of(outcome, "C1"), letter_of(outcome, "C2")
+    late = [(x["doc_id"], x["days_past_due"], x["open_amount"], str(x["interest_from"]), str(x["interest_to"]),
+             x["interest_days"], x["rate_percent"], x["interest_amount"])
+            for x in outcome.lines if x["line_type"] == "late_interest" and x["letter_id"] == c1["letter_id"]]
+    assert late == [   # by due date; the days late on every line of a payment
+        ("INV-C", 20, D("1000.00"), "2026-06-21", "2026-07-10", 20, D("7"), D("3.84")),   # 1000 * 20 * 7 / 36500 = 3.835..
+        ("INV-A", 30, D("2000.00"), "2026-10-16", "2026-10-31", 16, D("7"), D("6.14")),   # 2000 * 16 * 7 / 36500 = 6.136..
+        ("INV-A", 30, D("2000.00"), "2026-11-01", "2026-11-14", 14, D("8"), D("6.14")),   # 2000 * 14 * 8 / 36500 = 6.136..
+        ("INV-B", 3, D("10.00"), "2026-10-31", "2026-10-31", 1, D("7"), D("0.00")),       # 10 * 1 * 7 / 36500 = 0.0019
+        ("INV-B", 3, D("10.00"), "2026-11-01", "2026-11-02", 2, D("8"), D("0.00")),       # 10 * 2 * 8 / 36500 = 0.0043
+    ]
+    # INV-1's own interest: 10-26..10-31 6 days at 7 % = 3.452.. -> 3.45; 11-01..11-24 24 days at 8 % = 15.780.. -> 15.78
+    assert c1["interest_total"] == D("35.35")      # 3.45 + 15.78 + 3.84 + 6.14 + 6.14 + 0.00 + 0.00
+    assert c1["total_due"] == D("3040.35")         # 3000.00 + fee 5.00 + 35.35
+    [c2_late] = [x for x in outcome.lines if x["line_type"] == "late_interest" and x["letter_id"] == c2["letter_id"]]
+    # C2's interest_rate 6.5 % replaces the reference rate, no margin: 2000 * 30 * 6.5 / 36500 = 10.684.. -> 10.68
+    assert (c2_late["rate_percent"], c2_late["interest_days"], c2_late["interest_amount"]) == (D("6.5"), 30, D("10.68"))
+    assert [(r["payment_id"], r["letter_id"], r["interest_amount"]) for r in rows(outcome, "payments_charged")] == [
+        ("P-1", c1["letter_id"], D("12.28")), ("P-2", c1["letter_id"], D("0.00")),
+        ("P-3", c1["letter_id"], D("3.84")), ("P-4", c2["letter_id"], D("10.68"))]
+    reconciles(outcome)
+
+
+def test_late_payments_ride_only_in_a_dunning_letter_that_goes_out(scenario):
+    """SPEC §9.5: late payments alone never cause a letter: not for a customer with nothing to
+    dun, not in a letter suppressed by its minimum, not in a courtesy notice (§9.6)."""
+    config = level_2("late_payment_interest = true", base=policy("pre_due_days = 5"))
+    items = [item("SMALL", 10, "4.00", customer_id="C2"),     # a trigger, but 4.00 < min_amount 5.00
+             item("SOON", -3, "500.00", customer_id="C3")]    # a courtesy notice, level 0
+    payments = [payment("P-1", "X-1", 40, 10, "5000.00"),     # C1 has no open item at all
+                payment("P-2", "X-2", 40, 10, "5000.00", customer_id="C2"),
+                payment("P-3", "X-3", 40, 10, "5000.00", customer_id="C3")]
+    outcome = run_with_payments(scenario, items, payments, config, customers("C1", "C2", "C3"))
+    assert story(outcome) == {"SMALL": ("excluded", "below_min_amount", 0), "SOON": ("listed", "pre_due", 0)}
+    [notice] = outcome.letters
+    assert (notice["customer_id"], notice["template"], notice["interest_total"], notice["total_due"]) == (
+        "C3", "pre_due", D("0.00"), D("500.00"))
+    assert [x["line_type"] for x in outcome.lines] == ["current"]
+    assert rows(outcome, "payments_charged") == []
+    reconciles(outcome)
+
+
 # ---------------------------------------------------------------- §9.6 notices before the due date
 
 def test_courtesy_notice_at_exactly_minus_n_days(scenario):
