@@ -176,7 +176,7 @@ def demo(out, as_of, force, force_sent):
 def render(out, letter_id, workers):
     """Re-renders the PDF letters of an output folder from its files alone.
 
-    Example: dunning-batch render out/2026-11-24 --letter DL-20261124-0123456789
+    Example: dunning-batch render out/2026-11-24 --letter DL-20261124-0123456789abcdef
     """
     with _letter_progress() as on_progress:
         pages = render_folder(Path(out), letter_id, workers, on_progress)
@@ -228,7 +228,7 @@ def synth(customer_count, out, seed, fmt, as_of, force):
 def void(out, letter_ids, target):
     """Undoes letters sent by mistake: restoring levels file and fee reversals.
 
-    Example: dunning-batch void out/2026-11-24 DL-20261124-0123456789
+    Example: dunning-batch void out/2026-11-24 DL-20261124-0123456789abcdef
     """
     record = void_letters(Path(out), list(letter_ids), Path(target) if target else None)
     click.echo(f"{record['void_id']}: {len(record['letters'])} letter(s) voided, "

@@ -21,12 +21,15 @@ from .letters.batches import batches_of, letter_contexts
 from .letters.render import render_batch
 from .outputs import OUTPUT_FILES
 from .pipeline import DECISION_STAGES, INPUT_STAGES, run_stage, run_stages
-from .run import RunResult, Session, check_decisions, check_inputs, open_session, write_folder
+from .run import (RunResult, Session, check_decisions, check_inputs, check_letter_ids, open_session,
+                  write_folder)
 
 SHARDS_PER_WORKER = 2   # small shards even out customers of very different sizes
 RETRIES = 2             # a shard that fails is tried again before the run gives up
-# Relations a shard hands back: every output but `rejected`, which the coordinator decides.
-SHARD_RELATIONS = tuple(dict.fromkeys(f.relation for f in OUTPUT_FILES if f.relation != "rejected"))
+# Relations a shard hands back: every output but `rejected`, which the coordinator decides,
+# and the letter keys, which the coordinator checks across shards (SPEC §5).
+SHARD_RELATIONS = tuple(dict.fromkeys(f.relation for f in OUTPUT_FILES if f.relation != "rejected")) \
+    + ("letter_keys",)
 
 
 def connect_client(address: str):
@@ -59,7 +62,8 @@ def run_shard(config_path: str, open_items: str, customers: str, as_of: dt.date,
     session.con.register("rejected_arrow", rejected)
     session.con.execute("CREATE TABLE rejected AS SELECT * FROM rejected_arrow")
     run_stages(session.con, DECISION_STAGES[1:], session.params, session.log)  # 04_rejected came with us
-    check_decisions(session, pdf)
+    # letter ids: the coordinator checks the keys of every shard together (a retry would not help)
+    check_decisions(session, pdf, letter_ids=False)
     reader = session.con.cursor()  # a fresh cursor: the stages leave results open on the connection
     tables = {name: reader.sql(f"SELECT * FROM {name}").to_arrow_table() for name in SHARD_RELATIONS}
     return {"tables": tables, "rows": dict(session.log.rows)}
@@ -82,6 +86,8 @@ def run_distributed(address: str, config_path: str | Path, open_items: str | Pat
                                  retries=RETRIES, pure=False)
                    for k in range(shards)]
         _assemble(session, client.gather(futures))
+        # SPEC §5: each shard made its ids alone; two keys of different shards may share one
+        check_letter_ids(session.con)
         session.log.seconds["shards"] = round(time.perf_counter() - started, 3)
         render = functools.partial(_render_on_workers, client, sender=session.config.sender)
         return write_folder(session, out, force, pdf, render, force_sent)
@@ -92,7 +98,7 @@ def run_distributed(address: str, config_path: str | Path, open_items: str | Pat
 def _assemble(session: Session, results: list[dict[str, Any]]) -> None:
     """The shards' relations as one table each, in file order, and their row counts summed per stage."""
     con = session.con
-    order = {f.relation: f.order_by for f in OUTPUT_FILES}
+    order = {f.relation: f.order_by for f in OUTPUT_FILES} | {"letter_keys": "letter_id, letter_key"}
     for name in SHARD_RELATIONS:
         parts = [r["tables"][name] for r in results]
         con.register(f"{name}_parts", pa.concat_tables(parts))

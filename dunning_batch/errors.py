@@ -1,4 +1,5 @@
-"""The errors a user can act on: each carries one-line messages and maps to exit code 2."""
+"""The errors of a run: those a user can act on (one-line messages, exit code 2) and the
+internal ones that stop a run which must not go on (exit code 3, like any bug of ours)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,11 @@ class InputError(UserError):
 
 class StageError(RuntimeError):
     """A SQL stage failed: names the stage and its file; chained from the DuckDB error."""
+
+
+class InternalError(RuntimeError):
+    """A state the engine must never reach: the run stops with exit 3 and writes nothing."""
+
+
+class LetterIdCollision(InternalError):
+    """Two different letter keys would share one letter id (SPEC §5)."""

@@ -33,6 +33,7 @@ DECISION_STAGES = (
     "45_letter_gates",
     "46_pre_due_lines",         # SPEC §9.6
     "47_letter_items",
+    "48_letter_keys",           # SPEC §5: the keys behind the letter ids, checked for collisions
     "50_letter_heads",
     "55_interest_lines",
     "56_compensation_lines",    # SPEC §9.2

@@ -20,12 +20,12 @@ import duckdb
 from .outputs.folder import read_manifest
 from .checks.summary import write_summary
 from .config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, Config, config_tables, load_config
-from .errors import ConfigError, InputError, UserError
+from .errors import ConfigError, InputError, LetterIdCollision, UserError
 from .manifest import build_manifest
 from .outputs.guard import check_out, write_errors
 from .outputs import AtomicFolder, output_files, views_sql, write_data_files, write_json
 from .payments import load_payments, payment_params
-from .pipeline import DECISION_STAGES, INPUT_STAGES, StageLog, define_macros, run_stages
+from .pipeline import DECISION_STAGES, INPUT_STAGES, StageLog, define_macros, run_stages, stage_sql
 from .delivery.outbox import write_outbox
 from .delivery.print_batch import write_print_batch
 from .letters.batches import has_letter, pdf_digest, render_letters
@@ -222,11 +222,27 @@ def check_inputs(session: Session, strict: bool | None, pdf: bool) -> None:
             raise InputError(lines, more=total - len(lines))
 
 
-def check_decisions(session: Session, pdf: bool) -> None:
-    """Problems only the decided night shows (a rate table too short, no sender email)."""
+def check_decisions(session: Session, pdf: bool, letter_ids: bool = True) -> None:
+    """Problems only the decided night shows (two keys with one letter id, a rate table too
+    short, no sender email). A shard of a Dask run leaves the letter ids to its coordinator,
+    which checks the keys of all shards at once (`letter_ids=False`)."""
+    if letter_ids:
+        check_letter_ids(session.con)
     _check_rate_coverage(session)
     if pdf:
         _check_sender_email(session)
+
+
+def check_letter_ids(con: duckdb.DuckDBPyConnection) -> None:
+    """SPEC §5: two different letter keys never share a letter id. Raises LetterIdCollision
+    (exit 3, nothing written) naming the id and its keys when the relation `letter_keys` has any."""
+    collisions = con.execute(stage_sql("letter_id_collisions")).fetchall()
+    if collisions:
+        letter_id, keys = collisions[0]
+        more = f"; {len(collisions) - 1} more id(s) like it" if len(collisions) > 1 else ""
+        raise LetterIdCollision(f"letter id {letter_id} would be shared by the letter keys "
+                                f"{' and '.join(repr(k) for k in keys)} (SPEC §5: two keys never share a "
+                                f"letter){more}; the run stops and writes nothing")
 
 
 def write_folder(session: Session, out: Path, force: bool, pdf: bool,

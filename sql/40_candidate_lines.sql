@@ -1,7 +1,7 @@
 -- candidate_lines: one row per item that goes into a letter if the letter passes its
--- thresholds (SPEC §4.4), with the letter it belongs to, its line type, the level it will
--- have and the reason, carrying the item columns later stages need (so they join no
--- 10-million-row table again). Grain: _row. Inputs: items, exclusions, advance.
+-- thresholds (SPEC §4.4), with the letter it belongs to (its key and id, SPEC §5), its line
+-- type, the level it will have and the reason, carrying the item columns later stages need
+-- (so they join no 10-million-row table again). Grain: _row. Inputs: items, exclusions, advance.
 WITH
 status AS (
     SELECT i.*, a.target_level, a.advance_reason,
@@ -39,10 +39,15 @@ lines AS (
               (k.is_raising AND k.days_past_due > 0)
            OR (k.is_raising AND $include_not_due)
            OR (NOT k.is_raising AND $include_credits)))
+),
+keyed_lines AS (
+    -- the letter key of SPEC §5: customer_id|currency|branch|extra
+    SELECT *, customer_id || '|' || currency || '|' || branch_part || '|'
+              || CASE WHEN is_trigger THEN key_extra ELSE '' END AS letter_key
+    FROM lines
 )
 SELECT
-    letter_id_of($as_of::DATE, customer_id || '|' || currency || '|' || branch_part || '|'
-                               || CASE WHEN is_trigger THEN key_extra ELSE '' END) AS letter_id,
+    letter_id_of($as_of::DATE, letter_key) AS letter_id, letter_key,
     _row, doc_id, customer_id, currency, branch_part, policy, line_type, doc_type, doc_date, due_date,
     days_past_due, open_amount, minor_unit, level_before, last_dunned_before,
     customer_interest_rate, amount, compensation_charged, interest_paid_to,   -- the last three: SPEC §9
@@ -55,4 +60,4 @@ SELECT
          WHEN line_type = 'overdue'                        THEN 'listed'
          ELSE line_type
     END AS line_reason
-FROM lines
+FROM keyed_lines

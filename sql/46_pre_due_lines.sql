@@ -22,10 +22,9 @@ notice_items AS (
       AND i.days_past_due BETWEEN -p.pre_due_days AND 0
 ),
 keyed AS (
-    SELECT n.*,
-           letter_id_of($as_of::DATE, n.customer_id || '|' || n.currency || '|' || n.branch_part || '|pre_due')
-               AS letter_id
-    FROM notice_items AS n
+    SELECT n.*, letter_id_of($as_of::DATE, n.letter_key) AS letter_id
+    FROM (SELECT *, customer_id || '|' || currency || '|' || branch_part || '|pre_due' AS letter_key
+          FROM notice_items) AS n
     WHERE NOT EXISTS (SELECT 1 FROM dunned_keys AS d
                       WHERE d.customer_id = n.customer_id AND d.currency = n.currency
                         AND d.branch_part = n.branch_part)
@@ -34,7 +33,7 @@ totalled AS (
     SELECT *, sum(open_amount) OVER (PARTITION BY letter_id) AS notice_total FROM keyed
 )
 SELECT
-    t.letter_id, t._row, t.doc_id, t.customer_id, t.currency, t.branch_part, t.policy,
+    t.letter_id, t.letter_key, t._row, t.doc_id, t.customer_id, t.currency, t.branch_part, t.policy,
     'current' AS line_type, t.doc_type, t.doc_date, t.due_date, t.days_past_due, t.open_amount, t.minor_unit,
     t.level_before, t.last_dunned_before, t.customer_interest_rate,
     t.amount, t.compensation_charged, t.interest_paid_to,

@@ -51,11 +51,19 @@ priced AS (
     LEFT JOIN cfg_fee_limits AS lim ON lim.policy = t.policy AND lim.level = t.level AND lim.currency = t.currency
     LEFT JOIN cfg_currencies AS cur ON cur.currency = t.currency
 ),
+lifted AS (
+    -- each clamp binds on its own (SPEC §9.1): fee_min lifts a smaller fee whether or not a
+    -- fee_max is set, and fee_max then caps what fee_min left (config: fee_min <= fee_max)
+    SELECT *,
+           CASE WHEN fee_kind <> 'fixed' AND fee_min IS NOT NULL AND raw_fee < fee_min
+                THEN CAST(fee_min AS DECIMAL(38, 10)) ELSE raw_fee END AS fee_lifted
+    FROM priced
+),
 clamped AS (
     SELECT *,
-           CASE WHEN fee_kind = 'fixed' THEN raw_fee
-                ELSE least(greatest(raw_fee, coalesce(fee_min, raw_fee)), coalesce(fee_max, raw_fee)) END AS fee_exact
-    FROM priced
+           CASE WHEN fee_kind <> 'fixed' AND fee_max IS NOT NULL AND fee_lifted > fee_max
+                THEN CAST(fee_max AS DECIMAL(38, 10)) ELSE fee_lifted END AS fee_exact
+    FROM lifted
 )
 SELECT h.letter_id,
        -- each branch cast on its own: DuckDB would give a CASE over DECIMAL(38,0) and

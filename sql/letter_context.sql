@@ -2,7 +2,11 @@
 -- folder's views (not a pipeline stage: `render` runs it over finished outputs).
 -- Grain: letter_id. Inputs: letters, letter_lines, recipients, customer_actions.
 -- The columns of SPEC §9.2 are in the files only when a level charges compensation, so they
--- are read BY NAME (NULL when absent).
+-- are read BY NAME (NULL when absent). interest_documents (§9.4) is an empty view when the
+-- run posts no interest (letters/batches.py makes it).
+-- interest_apart: the letter shows interest that its total due leaves out (include_in_total
+-- = false; total_due is then the sum of the other parts); interest_posted: that interest was
+-- booked as its own receivable (an INT- document, §9.4).
 -- With $letter_id, the letters of that letter's render batch: a PDF embeds the font subset
 -- of its whole batch, so re-rendering one letter byte-identically means laying out its batch.
 WITH
@@ -67,7 +71,11 @@ SELECT
     coalesce(actions.actions, []) AS actions,
     coalesce(late_interest.late_interest_lines, []) AS late_interest_lines,
     coalesce(compensation.compensation_lines, []) AS compensation_lines,
-    coalesce(l.compensation_total, 0) AS compensation_total
+    coalesce(l.compensation_total, 0) AS compensation_total,
+    l.level > 0 AND l.interest_total <> 0
+        AND l.total_due = l.overdue_total + l.credit_total + l.fee + coalesce(l.compensation_total, 0)
+        AS interest_apart,
+    l.letter_id IN (SELECT letter_id FROM interest_documents) AS interest_posted
 FROM all_letters AS l
 JOIN recipients AS r USING (letter_id)
 JOIN items USING (letter_id)

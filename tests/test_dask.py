@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import re
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
+
+from conftest import AS_OF, SPEC_CONFIG, customer, item, write_csv
 
 distributed = pytest.importorskip("distributed")
 
 from dunning_batch import distributed as dunning_distributed  # noqa: E402
+from dunning_batch import run as dunning_run  # noqa: E402
+from dunning_batch.config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS  # noqa: E402
+from dunning_batch.errors import LetterIdCollision  # noqa: E402
 from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_PAYMENTS  # noqa: E402
 from dunning_batch.run import run  # noqa: E402
 from dunning_batch.synth import write_synthetic  # noqa: E402
@@ -92,3 +100,40 @@ def test_a_shard_that_fails_for_good_leaves_no_folder(threads_cluster, tmp_path,
         run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / "out", pdf=False, dask=threads_cluster)
     assert not (tmp_path / "out").exists()
     assert not list(tmp_path.glob(".out.*"))
+
+
+def test_letter_ids_that_collide_across_shards_stop_the_run(threads_cluster, tmp_path, monkeypatch):
+    """SPEC §5 across shards: each shard decides its own customers, so two keys of different
+    shards sharing an id show only at the coordinator. The id is cut to 1 hex digit (at 16 no
+    collision can be found) and the two customers are picked in different shards."""
+    shards = dunning_distributed.SHARDS_PER_WORKER * 1           # one worker in threads_cluster
+
+    def digit(customer_id: str) -> str:
+        return hashlib.sha256(f"{customer_id}|EUR||".encode("utf-8")).hexdigest()[0]
+
+    def shard(customer_id: str) -> int:                          # sql/00_macros.sql shard_of
+        return int(hashlib.md5(customer_id.encode("utf-8")).hexdigest()[:8], 16) % shards
+
+    other = next(c for c in (f"C{n}" for n in range(2, 500)) if digit(c) == digit("C1") and shard(c) != shard("C1"))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "config.toml").write_text(SPEC_CONFIG, encoding="utf-8")
+    write_csv(folder / "open_items.csv", [item("INV-1", 10, "100.00"), item("INV-2", 10, "100.00", customer_id=other)],
+              OPEN_ITEM_COLUMNS)
+    write_csv(folder / "customers.csv", [customer("C1"), customer(other)], CUSTOMER_COLUMNS)
+    args = (folder / "config.toml", folder / "open_items.csv", folder / "customers.csv", AS_OF)
+    real = dunning_run.define_macros
+
+    def one_hex_digit(con):
+        real(con)
+        con.execute("CREATE OR REPLACE MACRO letter_id_hex_digits() AS 1")
+
+    monkeypatch.setattr(dunning_run, "define_macros", one_hex_digit)
+    keys = " and ".join(repr(k) for k in sorted(["C1|EUR||", f"{other}|EUR||"]))
+    with pytest.raises(LetterIdCollision, match=re.escape(keys)):
+        run(*args, tmp_path / "out", pdf=False, dask=threads_cluster)
+    assert not (tmp_path / "out").exists()
+    assert not list(tmp_path.glob(".out.*"))
+    monkeypatch.undo()                                           # 16 hex digits: two letters
+    run(*args, tmp_path / "out", pdf=False, dask=threads_cluster)
+    assert len(pq.read_table(tmp_path / "out" / "letters.parquet")) == 2

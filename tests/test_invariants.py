@@ -3,7 +3,9 @@
 Hypothesis draws a small export (1-40 items over 1-6 customers, every doc type, EUR and/or
 USD, levels 0..3, due dates 30 days ahead to 120 days past due, flags, branches) and a
 config (grouping, sequential, include_not_due, include_credits, consolidate_branches, ...),
-runs the job into a fresh folder and checks what `reconcile` must prove (SPEC §8).
+runs the job into a fresh folder and checks what `reconcile` must prove (SPEC §8), and
+that every item's exclusion is the first of SPEC §4.2 that its data calls for (an oracle
+written from the SPEC's order, settled items of open amount 0.00 first).
 A second property spoils a few rows and runs with strict = false: every row is then either
 decided once or rejected, and amounts still add up (§8.1, §8.2 with rejected.parquet).
 The last test checks SPEC §4.11: two runs of the same inputs give byte-identical files.
@@ -43,7 +45,7 @@ DOC_TYPES = RAISING + LOWERING
 REASONS = {
     "dunned": {"advanced", "piggyback"},
     "listed": {"listed", "current", "credit"},
-    "excluded": {"customer_blocked", "no_policy", "customer_final", "blocked", "disputed", "in_grace",
+    "excluded": {"settled", "customer_blocked", "no_policy", "customer_final", "blocked", "disputed", "in_grace",
                  "max_level", "not_due", "below_level_threshold", "too_soon", "below_min_amount",
                  "customer_in_credit", "credit"},
 }
@@ -224,7 +226,7 @@ def item_rows(draw, number: int, customer_ids: list[str], currencies: tuple[str,
               branches: tuple[str, ...]) -> dict[str, Any]:
     doc_type = draw(st.sampled_from(DOC_TYPES))
     raising = doc_type in RAISING
-    cents = draw(st.integers(1, 500_000))
+    cents = 0 if draw(rarely) else draw(st.integers(1, 500_000))   # 0.00: settled (§4.2)
     open_amount = Decimal(cents if raising else -cents).scaleb(-2)
     # days past due; lowering items may have no due date at all (payments rarely do)
     past_due = draw(st.integers(-30, 120)) if raising or draw(st.booleans()) else None
@@ -468,8 +470,64 @@ def check_decimals(export: Export, out: Outputs) -> None:
                 f"§5 {name}.{column} is {out.schemas[name].field(column).type}, not DECIMAL(18,2)"
 
 
+# SPEC §4.2: the exclusions, in the order they are tested.
+EXCLUSIONS = ("settled", "customer_blocked", "no_policy", "customer_final", "blocked", "disputed", "in_grace",
+              "max_level")
+LAST_LEVEL = 3  # both policies of CONFIG_TEMPLATE have three levels
+
+
+def expected_exclusion(export: Export, row: dict[str, Any], customers: dict[str, dict[str, Any]],
+                       final_customers: set[str]) -> str | None:
+    """The first exclusion of SPEC §4.2 that applies to an item, worked out from the export alone."""
+    cust = customers[row["customer_id"]]
+    policy = {"B2B": "standard", "B2C": "consumer"}.get(cust["customer_class"], export.options["default_policy"])
+
+    def until(value: str | None) -> bool:   # D <= grace_until
+        return value is not None and AS_OF <= dt.date.fromisoformat(value)
+
+    if Decimal(row["open_amount"]) == 0:
+        return "settled"
+    if cust["dunning_blocked"] == "true":
+        return "customer_blocked"
+    if policy is None:
+        return "no_policy"
+    if export.options["grouping"] == "customer" and row["customer_id"] in final_customers:
+        return "customer_final"
+    if row["blocked"] == "true":
+        return "blocked"
+    if row["disputed"] == "true" and not export.options["include_disputed"]:
+        return "disputed"
+    if until(row["grace_until"]) or until(cust["grace_until"]):
+        return "in_grace"
+    if row["dunning_level"] >= LAST_LEVEL:
+        return "max_level"
+    return None
+
+
+def check_exclusions(export: Export, out: Outputs) -> None:
+    """§4.2: an item's reason is the first exclusion that applies, in the SPEC's order (settled
+    first; a settled item never makes its customer final); an item none applies to has another."""
+    customers = {c["customer_id"]: c for c in export.customers}
+    final_customers = {i["customer_id"] for i in export.items
+                       if i["dunning_level"] >= LAST_LEVEL and Decimal(i["open_amount"]) != 0}
+    decided = {d["doc_id"]: d for d in out.decision_rows}
+    for row in export.items:
+        expected, got = expected_exclusion(export, row, customers, final_customers), decided[row["doc_id"]]
+        if expected is not None:
+            assert (got["outcome"], got["reason"]) == ("excluded", expected), \
+                f"§4.2 {row['doc_id']}: {got['outcome']}/{got['reason']}, expected excluded/{expected}"
+        else:
+            assert got["reason"] not in EXCLUSIONS, f"§4.2 {row['doc_id']}: {got['reason']!r} applies to none of its data"
+        if Decimal(row["open_amount"]) == 0:
+            assert got["letter_id"] is None and got["level_after"] == got["level_before"], \
+                f"§4.2 settled {row['doc_id']} is in letter {got['letter_id']}"
+    assert all(line["open_amount"] != 0 for line in out.line_rows if line["line_type"] != "interest"), \
+        "§4.2: a settled item (open_amount 0) is listed in a letter"
+
+
 CHECKS = (check_no_rejects, check_every_item_decided_once, check_amounts_per_currency, check_letter_totals,
-          check_levels_update, check_fee_documents, check_outcomes, check_letters_and_items, check_decimals)
+          check_levels_update, check_fee_documents, check_outcomes, check_letters_and_items, check_decimals,
+          check_exclusions)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

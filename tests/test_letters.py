@@ -459,9 +459,9 @@ def test_render_one_letter_reproduces_its_pdf_byte_for_byte(rendered_copy, monke
 
 def test_render_unknown_letter_exits_2_with_a_message(rendered_copy):
     out, _, original, manifest = rendered_copy
-    result = invoke("render", out, "--letter", "DL-20261124-0000000000")
+    result = invoke("render", out, "--letter", "DL-20261124-0000000000000000")
     assert result.exit_code == 2, result.output
-    assert "DL-20261124-0000000000" in result.output
+    assert "DL-20261124-0000000000000000" in result.output
     assert "Traceback" not in result.output
     assert pdf_bytes(out) == original
     assert (out / "run.json").read_bytes() == manifest

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
+from pypdf import PdfReader
 
 from conftest import AS_OF, Outcome, customer, days_before, item, with_config, write_csv
 
@@ -49,7 +50,7 @@ def policy(*keys: str, base: str = TEN) -> str:
 
 
 def letter_id(key: str) -> str:
-    return f"DL-{AS_OF:%Y%m%d}-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:10]
+    return f"DL-{AS_OF:%Y%m%d}-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
 def story(outcome: Outcome) -> dict[str, tuple[str, str, int]]:
@@ -135,6 +136,28 @@ def test_fee_min_and_fee_max_each_binding(scenario):
              item("MIDDLE", 30, "1500.00", dunning_level=1, customer_id="C3")]  # 1 % = 15.00, neither binds
     outcome = scenario.run(items, customers("C1", "C2", "C3"), config=config)
     assert [letter_of(outcome, c)["fee"] for c in ("C1", "C2", "C3")] == [D("10.00"), D("20.00"), D("15.00")]
+    reconciles(outcome)
+
+
+def test_fee_min_without_fee_max_still_lifts_the_fee(scenario):
+    """SPEC §9.1: each clamp binds on its own."""
+    gbp = level_2('fee_tier_mode = "single"', "fee_min = { GBP = 5.00 }", base=TEN.replace("EUR", "GBP"),
+                  fee="fee_tiers = { GBP = [ {over = 0.00, fixed = 2.50} ] }")
+    outcome = scenario.run([item("INV-1", 30, "2376.23", currency="GBP", dunning_level=1)], config=gbp)
+    [letter] = outcome.letters
+    assert letter["fee"] == D("5.00")               # the one tier gives 2.50; fee_min lifts it to 5.00
+    assert letter["interest_total"] == D("19.53")   # 2376.23 * 30 * 10 / 36500 = 19.530.. -> 19.53
+    assert letter["total_due"] == D("2400.76")      # 2376.23 + 5.00 + 19.53
+    assert [(f["currency"], f["amount"]) for f in outcome.fees] == [("GBP", D("5.00"))]
+    reconciles(outcome)
+
+
+def test_fee_max_without_fee_min_caps_the_fee(scenario):
+    config = level_2("fee_max = { EUR = 20.00 }", fee="fee_percent = 1.0")
+    items = [item("SMALL", 30, "500.00", dunning_level=1),                    # 1 % = 5.00: no minimum to lift it
+             item("LARGE", 30, "5000.00", dunning_level=1, customer_id="C2")]  # 1 % = 50.00 -> max 20.00
+    outcome = scenario.run(items, customers("C1", "C2"), config=config)
+    assert [letter_of(outcome, c)["fee"] for c in ("C1", "C2")] == [D("5.00"), D("20.00")]
     reconciles(outcome)
 
 
@@ -268,6 +291,56 @@ def test_interest_paid_to_is_honoured_and_posted(scenario):
     reconciles(outcome)
 
 
+OUTSIDE_TOTAL = with_config({"include_in_total = true": "include_in_total = false"}, TEN)
+
+
+def pdf_words(path) -> str:
+    """A PDF's text with every run of whitespace (and Babel's no-break spaces) as one space."""
+    text = " ".join(page.extract_text() for page in PdfReader(path).pages)
+    return re.sub(r"\s+", " ", text.replace("\u00a0", " ").replace("\u202f", " "))
+
+
+def test_posted_interest_outside_the_total_due(scenario, tmp_path):
+    """SPEC §9.4 with include_in_total = false: the interest is booked as its own receivable and
+    shown on the letter, but not demanded in total_due."""
+    items = [item("INV-1", 32, "8000.00", dunning_level=1, interest_paid_to=days_before(10)),
+             item("INV-2", 10, "2000.00", dunning_level=1, last_dunned_on=days_before(5))]
+    outcome = scenario.run(items, config=level_2("post_interest = true", base=OUTSIDE_TOTAL), pdf=True)
+    [letter] = outcome.letters
+    lid = letter["letter_id"]
+    # INV-1 from D - 9 (posted to D - 10): 8000 * 10 * 10 / 36500 = 21.917.. -> 21.92;
+    # INV-2 from its due date D - 10: 2000 * 10 * 10 / 36500 = 5.479.. -> 5.48
+    assert letter["interest_total"] == D("27.40")
+    assert letter["total_due"] == D("10005.00")     # 8000.00 + 2000.00 + fee 5.00, the interest left out
+    [doc] = rows(outcome, "interest_documents")     # ... and booked on its own
+    assert (doc["fee_doc_id"], doc["amount"], doc["due_date"]) == (f"INT-{lid}", D("27.40"), dt.date(2026, 12, 1))
+    assert {u["doc_id"]: u["interest_paid_to"] for u in outcome.levels_update} == {"INV-1": AS_OF, "INV-2": AS_OF}
+    reconciles(outcome)
+    text = pdf_words(outcome.out / letter["pdf_path"])
+    assert "Please pay the total of €10,005.00 by Dec 1, 2026 at the latest." in text
+    assert "the interest on the overdue amounts is shown below and is not part of this total" in text
+    assert "Total due €10,005.00 Interest, booked to your account separately (not part of the total due) €27.40" in text
+    # void: the interest document is reversed and interest_paid_to restored, as with the interest in the total
+    result = CliRunner().invoke(main, ["void", str(outcome.out), lid, "--out", str(tmp_path / "void")])
+    assert result.exit_code == 0, result.output
+    reversals = {r["fee_doc_id"]: r["amount"] for r in _read_csv(tmp_path / "void" / "fee_reversals.csv")}
+    assert reversals == {f"REV-FEE-{lid}": "-5.00", f"REV-INT-{lid}": "-27.40"}
+    restored = {r["doc_id"]: r["interest_paid_to"] for r in _read_csv(tmp_path / "void" / "levels_restore.csv")}
+    assert restored == {"INV-1": days_before(10), "INV-2": ""}
+
+
+def test_interest_outside_the_total_without_posting_is_for_information(scenario):
+    outcome = scenario.run([item("INV-1", 30, "1500.00", dunning_level=1)], config=OUTSIDE_TOTAL, pdf=True)
+    [letter] = outcome.letters
+    # 1500 * 30 * 10 / 36500 = 12.328.. -> 12.33, not in the total: 1500.00 + fee 5.00
+    assert (letter["interest_total"], letter["total_due"]) == (D("12.33"), D("1505.00"))
+    assert not (outcome.out / "interest_documents.csv").exists()
+    text = pdf_words(outcome.out / letter["pdf_path"])
+    assert "Total due €1,505.00 Interest, for your information (not part of the total due) €12.33" in text
+    assert "We have added a dunning fee; the interest" in text
+    reconciles(outcome)
+
+
 def test_interest_paid_to_without_posting_is_honoured_but_not_recorded(scenario):
     outcome = scenario.run([item("INV-1", 32, "8000.00", dunning_level=1, interest_paid_to=days_before(10))],
                            config=TEN)
@@ -309,6 +382,73 @@ def test_late_payments_alone_never_cause_a_letter(scenario):
                                 [payment("P-1", "INV-9", 40, 10, "5000.00")], level_2("late_payment_interest = true"))
     assert outcome.letters == []
     assert rows(outcome, "payments_charged") == []
+
+
+# Reference rates with margin 5.0: 7 % to 2026-10-31 (a repeated 2.00 on 2026-07-01 does not
+# split), 8 % from 2026-11-01.
+REFERENCE = with_config({"fixed_rate = 8.0": 'reference_rates = "rates.csv"\nmargin = 5.0'})
+RATES_CSV = "effective_from,rate_percent\n2026-01-01,2.00\n2026-07-01,2.00\n2026-11-01,3.00\n"
+
+
+def test_late_interest_is_split_by_rate_and_shows_the_days_late(scenario):
+    """SPEC §9.5: interest on the paid amount from due_date + 1 through paid_on, split by rate as
+    §4.6 (a line per run of one rate, even one that rounds to 0.00), days_past_due = paid_on -
+    due_date; payments_charged holds each payment once with its interest summed."""
+    config = level_2("late_payment_interest = true", base=REFERENCE)
+    items = [item("INV-1", 30, "3000.00", dunning_level=1),                  # 1 -> 2, due 2026-10-25
+             item("INV-9", 30, "3000.00", dunning_level=1, customer_id="C2")]
+    payments = [
+        payment("P-1", "INV-A", 40, 10, "2000.00"),                # due 10-15, paid 11-14: across the change
+        payment("P-2", "INV-B", 25, 22, "10.00"),                  # due 10-30, paid 11-02: tiny amounts
+        {**payment("P-3", "INV-C", 0, 0, "1000.00"), "due_date": "2026-06-20", "paid_on": "2026-07-10"},  # one rate
+        payment("P-4", "INV-D", 40, 10, "2000.00", customer_id="C2"),   # C2's own rate, no margin, no split
+    ]
+    config_path, items_path, customers_path = scenario.files(items, [customer("C1"), customer("C2", interest_rate="6.5")],
+                                                             config)
+    (config_path.parent / "rates.csv").write_text(RATES_CSV, encoding="utf-8")
+    payments_path = write_csv(config_path.parent / "payments.csv", payments, PAYMENT_COLUMNS)
+    run(config_path, items_path, customers_path, AS_OF, scenario.tmp_path / "out", pdf=False, payments=payments_path)
+    outcome = Outcome(scenario.tmp_path / "out")
+    c1, c2 = letter_of(outcome, "C1"), letter_of(outcome, "C2")
+    late = [(x["doc_id"], x["days_past_due"], x["open_amount"], str(x["interest_from"]), str(x["interest_to"]),
+             x["interest_days"], x["rate_percent"], x["interest_amount"])
+            for x in outcome.lines if x["line_type"] == "late_interest" and x["letter_id"] == c1["letter_id"]]
+    assert late == [   # by due date; the days late on every line of a payment
+        ("INV-C", 20, D("1000.00"), "2026-06-21", "2026-07-10", 20, D("7"), D("3.84")),   # 1000 * 20 * 7 / 36500 = 3.835..
+        ("INV-A", 30, D("2000.00"), "2026-10-16", "2026-10-31", 16, D("7"), D("6.14")),   # 2000 * 16 * 7 / 36500 = 6.136..
+        ("INV-A", 30, D("2000.00"), "2026-11-01", "2026-11-14", 14, D("8"), D("6.14")),   # 2000 * 14 * 8 / 36500 = 6.136..
+        ("INV-B", 3, D("10.00"), "2026-10-31", "2026-10-31", 1, D("7"), D("0.00")),       # 10 * 1 * 7 / 36500 = 0.0019
+        ("INV-B", 3, D("10.00"), "2026-11-01", "2026-11-02", 2, D("8"), D("0.00")),       # 10 * 2 * 8 / 36500 = 0.0043
+    ]
+    # INV-1's own interest: 10-26..10-31 6 days at 7 % = 3.452.. -> 3.45; 11-01..11-24 24 days at 8 % = 15.780.. -> 15.78
+    assert c1["interest_total"] == D("35.35")      # 3.45 + 15.78 + 3.84 + 6.14 + 6.14 + 0.00 + 0.00
+    assert c1["total_due"] == D("3040.35")         # 3000.00 + fee 5.00 + 35.35
+    [c2_late] = [x for x in outcome.lines if x["line_type"] == "late_interest" and x["letter_id"] == c2["letter_id"]]
+    # C2's interest_rate 6.5 % replaces the reference rate, no margin: 2000 * 30 * 6.5 / 36500 = 10.684.. -> 10.68
+    assert (c2_late["rate_percent"], c2_late["interest_days"], c2_late["interest_amount"]) == (D("6.5"), 30, D("10.68"))
+    assert [(r["payment_id"], r["letter_id"], r["interest_amount"]) for r in rows(outcome, "payments_charged")] == [
+        ("P-1", c1["letter_id"], D("12.28")), ("P-2", c1["letter_id"], D("0.00")),
+        ("P-3", c1["letter_id"], D("3.84")), ("P-4", c2["letter_id"], D("10.68"))]
+    reconciles(outcome)
+
+
+def test_late_payments_ride_only_in_a_dunning_letter_that_goes_out(scenario):
+    """SPEC §9.5: late payments alone never cause a letter: not for a customer with nothing to
+    dun, not in a letter suppressed by its minimum, not in a courtesy notice (§9.6)."""
+    config = level_2("late_payment_interest = true", base=policy("pre_due_days = 5"))
+    items = [item("SMALL", 10, "4.00", customer_id="C2"),     # a trigger, but 4.00 < min_amount 5.00
+             item("SOON", -3, "500.00", customer_id="C3")]    # a courtesy notice, level 0
+    payments = [payment("P-1", "X-1", 40, 10, "5000.00"),     # C1 has no open item at all
+                payment("P-2", "X-2", 40, 10, "5000.00", customer_id="C2"),
+                payment("P-3", "X-3", 40, 10, "5000.00", customer_id="C3")]
+    outcome = run_with_payments(scenario, items, payments, config, customers("C1", "C2", "C3"))
+    assert story(outcome) == {"SMALL": ("excluded", "below_min_amount", 0), "SOON": ("listed", "pre_due", 0)}
+    [notice] = outcome.letters
+    assert (notice["customer_id"], notice["template"], notice["interest_total"], notice["total_due"]) == (
+        "C3", "pre_due", D("0.00"), D("500.00"))
+    assert [x["line_type"] for x in outcome.lines] == ["current"]
+    assert rows(outcome, "payments_charged") == []
+    reconciles(outcome)
 
 
 # ---------------------------------------------------------------- §9.6 notices before the due date
@@ -463,9 +603,6 @@ TIERS = "fee_tiers = { EUR = [ {over = 0.00, fixed = 5.00}, {over = 1000.00, per
      r"level 1 key 'post_interest'.*needs interest = true"),
     (level_2("late_payment_interest = true", base=with_config({'grouping = "customer"': 'grouping = "document"'}, TEN)),
      r"'late_payment_interest'.*grouping = \"customer\""),
-    (level_2("post_interest = true",
-             base=with_config({"include_in_total = true": "include_in_total = false"}, TEN)),
-     r"'post_interest'.*include_in_total = true"),
 ])
 def test_config_problems_of_the_money_rules(scenario, config, pattern):
     stderr, config_path = run_cli(scenario, config)

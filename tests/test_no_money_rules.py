@@ -7,11 +7,10 @@ in progress of that night, which gave the same bytes); run.json is left out beca
 timings differ from run to run. Paths are relative (the test runs inside its
 temporary folder) so that rejected.parquet's source_file does not carry a temporary path.
 
-Two pins were taken again since, on purpose: summary.html and views.sql are made from the
-data files for people to read, and issue 14 (figures that add up) changed what they show
-(every part of total due, the letter_amounts view, the AR manager's sections). The data
-files and the PDFs are still those of before §9, byte for byte; the two new pins still
-hold every rerun to the same bytes.
+The values were taken again when the letter ids of SPEC §5 grew from 10 to 16 hex digits
+(the commit that made them so): every file holding a letter id, and the PDFs named by them,
+changed with the ids and in nothing else (with the ids cut back to 10 digits, that code
+gives the earlier values, byte for byte).
 """
 
 from __future__ import annotations
@@ -58,65 +57,65 @@ EXTRA_SCENARIOS = [("EXPECTED_VARIANTS", VARIANT_ITEMS, VARIANT_CONFIG),
                    ("EXPECTED_DOCUMENT", ITEMS, DOCUMENT_CONFIG)]
 
 EXPECTED_STRICT = {
-    "customer_actions.csv": "110511268b51f843788fa2bdae21124959a1054878d712f2c82fe3ff7a3949c2",
-    "decisions.parquet": "19deebce67be032a8d325bd8c54b5860c6ec5caf54827ecc4a5bf8ba4859b232",
-    "fee_documents.csv": "ac94139aeeeaa9a2a1015400c0fe139fcef5ef26d2a4fe8dd653aac6591beb97",
-    "item_details.parquet": "8abb741c3a4343ea1097c2d5e55b65487a54df65c603d83373a3d17b724d3746",
-    "letter_lines.parquet": "f2690383edbd02ae36431ee04a39c7edc269ce21bdfc8f7101913ee93af08486",
-    "letters.parquet": "ff40aa9baae625f222cef0e478283d6a3d7d5ea5ba4ae61133967faa54cdc80b",
-    "levels_update.csv": "a98869d6846afad95c525f5b5b393bc077fec498c6e79ca88e99ea72073e081c",
-    "levels_update.parquet": "97932230ee36cdc6df903422289fc72b722ca7d9ac3a9ad6322b7345f00a4780",
-    "recipients.parquet": "e867243cbe0d9f6a32293d12f036793b32b033a5c4af3f386ef310af7128498d",
+    "customer_actions.csv": "624b7f4031533926b746622c6c0b0df95ea435e2d9248f11c52d30f6aab6ae53",
+    "decisions.parquet": "8835ad5667ce5d0142dac4e11dbba833bf4536b91167dad5c861d60af238949e",
+    "fee_documents.csv": "f36e7d7a715a5ae2fdee017e964708ac1eab30dd68b856a89260e37f37cc5c1b",
+    "item_details.parquet": "d3eca81aeb4f9c3c683f06bc0d09034b58d47aa27bf17cc3f273e35d5d66bcc9",
+    "letter_lines.parquet": "5b7f234c508d41efcf8f29b36364a5636f7712e151fde70fe55b7cbd3c68500e",
+    "letters.parquet": "57cdf26c01e80af0de5c950981f1194a838d550fea7ca596f2f958f6bd2f606b",
+    "levels_update.csv": "5e311fbcf58c99b71de520b7df0180264539819c2441aaae1afe66b4cc314698",
+    "levels_update.parquet": "fab5b33dbc04dbd36a2cb7076272f8700c2ff5833528ac4c73b6dd2fc2dd287b",
+    "recipients.parquet": "f3f7c6e1baf9e804df73d8de04ee960a2458ae8b42b303affc4bd32f5f0b71a7",
     "rejected.parquet": "a544e5e1b9c3a9fcc18d048fe5a071e45fcc8e55601ae0174a1a1e4b34bf6de8",
-    "summary.html": "e4f0b4d15536e5935f4f2fbce46e3bfcab7cfc0951c69199340c814353c4ce03",
-    "views.sql": "f764f441af1782375b8490716b68b43e5d3b480d526f52969439626f0b13279e",
+    "summary.html": "a6eb9fb6824bfe211baab63b0ab1bb8795ad0378c30ecdbf75b04733a9c47dec",
+    "views.sql": "c43b86c6fb0a9a1a8cd3175656c886ac9c63f195ebd4ef26bfa3bd4bdb00799b",
 }
 EXPECTED_NON_STRICT = {
-    "customer_actions.csv": "110511268b51f843788fa2bdae21124959a1054878d712f2c82fe3ff7a3949c2",
-    "decisions.parquet": "7c5e12ee30e8c46659769f763c469b419b25732acff1d199d97ed8564528d2f1",
-    "fee_documents.csv": "ac94139aeeeaa9a2a1015400c0fe139fcef5ef26d2a4fe8dd653aac6591beb97",
-    "item_details.parquet": "7f2272815e3533a7e03388aaf1b40b090ef39f2e19922417238cd57ebfd85bd9",
-    "letter_lines.parquet": "a0c32a0a8c6e95d2611f566f5cd622893af9c8f163cf5635133656f2d36b99a3",
-    "letters.parquet": "84210dc65ba1d2df9b2564b2ef1939b1dda6d6c9c9ff8e23465b0a5d53f5d34e",
-    "levels_update.csv": "a98869d6846afad95c525f5b5b393bc077fec498c6e79ca88e99ea72073e081c",
-    "levels_update.parquet": "97932230ee36cdc6df903422289fc72b722ca7d9ac3a9ad6322b7345f00a4780",
-    "recipients.parquet": "e867243cbe0d9f6a32293d12f036793b32b033a5c4af3f386ef310af7128498d",
+    "customer_actions.csv": "624b7f4031533926b746622c6c0b0df95ea435e2d9248f11c52d30f6aab6ae53",
+    "decisions.parquet": "1ffd36b9eec1784f46ddeec15c31f72d8f4a8b097f2b410531c5106e2e51599d",
+    "fee_documents.csv": "f36e7d7a715a5ae2fdee017e964708ac1eab30dd68b856a89260e37f37cc5c1b",
+    "item_details.parquet": "33a58e44ae3e1933c85c2b27dc54125208985e1f3cc10fb0ca757d07676150a6",
+    "letter_lines.parquet": "411aaae6608e7d723f31d6cfea3f3ad76c2e8cc931f80150c91b673cf79c0b25",
+    "letters.parquet": "1bf32f712149a168f995bf10672ffc4f312ccbc469458b43d082d479c4def419",
+    "levels_update.csv": "5e311fbcf58c99b71de520b7df0180264539819c2441aaae1afe66b4cc314698",
+    "levels_update.parquet": "fab5b33dbc04dbd36a2cb7076272f8700c2ff5833528ac4c73b6dd2fc2dd287b",
+    "recipients.parquet": "f3f7c6e1baf9e804df73d8de04ee960a2458ae8b42b303affc4bd32f5f0b71a7",
     "rejected.parquet": "3d1760b41cb454927083dfa8abe6ee2fc7d2d7749dab6f4970a99c5c1e318399",
-    "summary.html": "115f5f25753a830d7462d484c08f1702bf1d08d6fefc118fa7773b9db68442f8",
-    "views.sql": "f764f441af1782375b8490716b68b43e5d3b480d526f52969439626f0b13279e",
+    "summary.html": "69b477d8ec3e7f978e1a72355ca3cf984d496df59182a2db5d1c1b9b5f05da17",
+    "views.sql": "c43b86c6fb0a9a1a8cd3175656c886ac9c63f195ebd4ef26bfa3bd4bdb00799b",
 }
 EXPECTED_VARIANTS = {
-    "customer_actions.csv": "e1a61e8f82671e2aa72632544936e9f0b5cf4297cfdae08659da7b0dbcc17ffb",
-    "decisions.parquet": "566d9f5ec18becde2b9d6b3a63f60c5d25d928620eb8defd4ce764fb4138fd3a",
-    "fee_documents.csv": "6af42fcd0ac13a76da76546521329590ada1de0bc47d8a70a38476bed67902b5",
-    "item_details.parquet": "64a7678b14ce0e2e4c2d5dffd42cee52855e1bd3d98cbb9181050054d4e44db7",
-    "letter_lines.parquet": "3cf48fe01ddc6bdda719d8f64d00d753e835397fc2e98fb6f3ea5d2b64b7f7ba",
-    "letters.parquet": "aa95b79a397671e227e4ae2a5e4bf20bab20a9116e0d212b84de90db5e0022e3",
-    "levels_update.csv": "d1762a22e25b2e403f2c36602f6fc92da81ab08895b6be70c2ce9b64e748819e",
-    "levels_update.parquet": "6e86f2cf1555c761bea876f1614a171928f3eb5262f4a01e4b73cc80f4551d31",
-    "recipients.parquet": "02ff92af0bc01eb4d5132dab54fc0da442943f7c421d4427529b618448e569de",
+    "customer_actions.csv": "190386b0ceea7532ddc171204cf9764da99a52528746ec6d804dbd081ac6eeb9",
+    "decisions.parquet": "a42db9acc180aa39829f60e88da96d6cb6c58142283bb139db776bd37474f2a6",
+    "fee_documents.csv": "449f3522312b93986094aae233bf8e0b6d49d19cd93fb08f2d087ce590f4ff72",
+    "item_details.parquet": "c6d309eb29c7b136c1243086cf2656cc0a5ac98f2ffd373ce6ce27151eb61265",
+    "letter_lines.parquet": "9057576bc988256a53de86975bb22e9c3aa36eb8317afc60c17f0e32d4c1e294",
+    "letters.parquet": "8a5bb512c104e90d144918d3cb4f3c65fff4e27ed9b9b1bb920c08646de5c9ae",
+    "levels_update.csv": "19eccb999dc6a8ea99f7445dcd87b858545869d24e19a65b3d80e9e4b03a0557",
+    "levels_update.parquet": "215197ff913a31ef66333ad18d3b85687a5d28b06c00dff97c90961151057af5",
+    "recipients.parquet": "6a093e5068493c8e542b0f15c1f719bbbb9d750ce5a70e7b134ecc86823d6d2f",
     "rejected.parquet": "a544e5e1b9c3a9fcc18d048fe5a071e45fcc8e55601ae0174a1a1e4b34bf6de8",
-    "summary.html": "4deb9dda4f1efe8b1334299e91589e91523c15b65207560d7c6f39bfe009e90e",
-    "views.sql": "f764f441af1782375b8490716b68b43e5d3b480d526f52969439626f0b13279e",
+    "summary.html": "5733f6fe34081260e6045b75cb199ebd7913053eac421158192a78c020cb2c3e",
+    "views.sql": "c43b86c6fb0a9a1a8cd3175656c886ac9c63f195ebd4ef26bfa3bd4bdb00799b",
 }
 EXPECTED_DOCUMENT = {
-    "customer_actions.csv": "b4ce998c9d651cb04121f46c379026d01caa382b944ec70d23c5fcb08ac62f57",
-    "decisions.parquet": "cdd6ab13d74c60341a47ce77f77c33ca64237ab508cb0ee31b195801296d64f1",
-    "fee_documents.csv": "a80c6268388d56d4a226c963e667e43a52ae98be9ded869a22d2b22dcdea2d95",
-    "item_details.parquet": "b339b1cb23c31e01cb13ae77bdc3a8a180e2b2a9d86b69b229247390f85d8630",
-    "letter_lines.parquet": "513059b4b2706bc734302b61cd5f2fa9d3760a52b5f86a0d1c5f1c11a9e86ae2",
-    "letters.parquet": "c10dbba79758bc3db1782d67551c8a7199ace3dcd0c70f232fcee616b2829a67",
-    "levels_update.csv": "d25d1a7b5296a47ae48a5d2838c07bf28930a5dbe7de88aab91e79b955ac35b5",
-    "levels_update.parquet": "9c1b23bcadbfb0cf9ff3bce187746e4750b5f144fd4acbd060b68ab9ba8444bf",
-    "recipients.parquet": "cbc971e58f5f44dd434cb011fe84a66b140dff67daf9bdfe1863cf6dd3424bce",
+    "customer_actions.csv": "079204284791e5f2742c205b72446e8534e0d4cf90146fae10204790e01f116e",
+    "decisions.parquet": "043d0274b01ce9d3fe0b0dfea5c35008724975050557b919fa08abb6dc1bddf3",
+    "fee_documents.csv": "6156aa3aa60324412a01c61c9b3fd3c2d957f54240b25a736c818bfdc656e17f",
+    "item_details.parquet": "0659f7b4ecc70def07b04ad4f75531021c837dc7e96ba5c9adfcdb69af9e0663",
+    "letter_lines.parquet": "04e59a64dc6f21bce9e610b7c61396356d211cd7eff553c42cc297af7da402b6",
+    "letters.parquet": "720c421cf9bfdceab863bebb933710f91eb66032577080baed6c7560decea2d3",
+    "levels_update.csv": "00e94fefe42e3c276e099a29552571fdd2488cda672c196e320354dac02da19b",
+    "levels_update.parquet": "5176c1a9b275c00d63edcb15f96d7b5db2dbdc218d6bca99d4b89ff70ffa3391",
+    "recipients.parquet": "1c4a6ec402af240cad5d715f911697f05ebf7696e9207977a6661cbd074ac114",
     "rejected.parquet": "a544e5e1b9c3a9fcc18d048fe5a071e45fcc8e55601ae0174a1a1e4b34bf6de8",
-    "summary.html": "cd442618c231c9fb300a192805712832484f674b39ff737238f937ebdbe1e6e3",
-    "views.sql": "f764f441af1782375b8490716b68b43e5d3b480d526f52969439626f0b13279e",
+    "summary.html": "ec969d4b899deaa39b575b53052edcc6bcf26d344d2cfda2fa150757f3e40632",
+    "views.sql": "c43b86c6fb0a9a1a8cd3175656c886ac9c63f195ebd4ef26bfa3bd4bdb00799b",
 }
 # the letters themselves, rendered from the non-strict scenario (outbox/ and print/ are §10's)
 EXPECTED_PDFS = {
-    "pdf/DL-20261124-1703624caa.pdf": "8a3be9550053654cdd56537cc5d287fcb55dc415ce7e815749513d88ec5f9c08",
-    "pdf/DL-20261124-20a533b485.pdf": "b131032ec1094937f8a5230a382924eb22401c52d5ec0f21794352488a946fd6",
+    "pdf/DL-20261124-1703624caab73063.pdf": "b07a93a7e9ac9d9be59d297b3d5e260605bf93dba1e11f1d3b54a804484c31c0",
+    "pdf/DL-20261124-20a533b48523b62a.pdf": "f60378150353e6002cd3eae499fe4fee0fcc353c1f91b35a77f2a69abe72653d",
 }
 
 

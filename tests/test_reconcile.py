@@ -136,7 +136,7 @@ def test_removed_pdf_fails_files(folder):
 
 def test_file_edited_after_manifest_fails_files(folder):
     with (folder / "customer_actions.csv").open("a") as handle:
-        handle.write("C999,credit_hold,true,DL-20261124-0000000000,2026-11-24\n")
+        handle.write("C999,credit_hold,true,DL-20261124-0000000000000000,2026-11-24\n")
     code, status = reconcile(folder)
     assert code == 1
     assert status["6 files"] == "FAIL"

@@ -14,11 +14,22 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import re
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
-from conftest import AS_OF, SPEC_CONFIG, Outcome, customer, days_before, item, with_config
+import duckdb
+import pytest
 
-from dunning_batch.run import run
+from conftest import AS_OF, ROOT, SPEC_CONFIG, Outcome, customer, days_before, item, with_config
+
+from dunning_batch.checks.explain import explain
+from dunning_batch.errors import LetterIdCollision
+from dunning_batch.pipeline import stage_sql
+from dunning_batch.run import check_letter_ids, run
 
 D = Decimal
 
@@ -44,8 +55,8 @@ RATES_CSV = (
 
 
 def letter_id(key: str, as_of: dt.date = AS_OF) -> str:
-    """SPEC §5: DL-<yyyymmdd>-<first 10 hex of sha256 of 'customer_id|currency|branch|extra'>."""
-    return f"DL-{as_of:%Y%m%d}-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:10]
+    """SPEC §5: DL-<yyyymmdd>-<first 16 hex of sha256 of 'customer_id|currency|branch|extra'>."""
+    return f"DL-{as_of:%Y%m%d}-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
 def story(outcome: Outcome) -> dict[str, tuple[str, str, int]]:
@@ -416,10 +427,58 @@ def test_customer_in_credit_suppresses_the_letter(scenario):
 
 # ---------------------------------------------------------------- §4.2 exclusions
 
-def test_customer_blocked_comes_first(scenario):
-    outcome = scenario.run([item("INV-1", 30, "100.00", blocked="true", disputed="true")],
+def test_settled_comes_first_then_customer_blocked(scenario):
+    outcome = scenario.run([item("INV-1", 30, "100.00", blocked="true", disputed="true"),
+                            item("PAID", 30, "0.00", blocked="true", disputed="true")],
                            [customer("C1", dunning_blocked="true")])
+    assert story(outcome)["PAID"] == ("excluded", "settled", 0)          # open_amount 0: tested first
     assert story(outcome)["INV-1"] == ("excluded", "customer_blocked", 0)
+
+
+# No letter minimum, and current and credit lines listed: what a settled item would have been.
+LIST_EVERYTHING = with_config({"min_amount = { EUR = 5.00 }\n": "", "include_not_due = false": "include_not_due = true",
+                               "include_credits = false": "include_credits = true"})
+
+
+def test_settled_items_are_never_listed_and_never_make_a_letter(scenario):
+    items = [item("INV-1", 30, "100.00"),                                                 # 0 -> 1: the trigger
+             item("PAID-OVERDUE", 30, "0.00"),                                           # would piggyback
+             item("PAID-LISTED", 30, "0.00", dunning_level=1, last_dunned_on=days_before(5)),  # would be listed
+             item("PAID-CURRENT", -5, "0.00"),                                           # would be current
+             item("PAID-CREDIT", 5, "0.00", doc_type="credit_memo"),                     # would be a credit
+             item("C2-PAID", 30, "0.00", customer_id="C2"),          # would trigger a letter of 0.00 alone ...
+             item("C2-PAYMENT", 5, "0.00", doc_type="payment", customer_id="C2")]   # ... or an "in credit" one
+    outcome = scenario.run(items, [customer("C1"), customer("C2")], config=LIST_EVERYTHING)
+    s = story(outcome)
+    assert s["INV-1"] == ("dunned", "advanced", 1)
+    for doc in ("PAID-OVERDUE", "PAID-CURRENT", "PAID-CREDIT", "C2-PAID", "C2-PAYMENT"):
+        assert s[doc] == ("excluded", "settled", 0), doc
+    assert s["PAID-LISTED"] == ("excluded", "settled", 1)
+    [letter] = outcome.letters                                       # C1's; C2 has nothing left to collect
+    assert (letter["customer_id"], letter["line_count"], letter["overdue_total"], letter["current_total"],
+            letter["credit_total"], letter["total_due"]) == ("C1", 1, D("100.00"), D("0.00"), D("0.00"), D("100.00"))
+    assert [(x["line_type"], x["doc_id"]) for x in outcome.lines] == [("overdue", "INV-1")]
+    assert [u["doc_id"] for u in outcome.levels_update] == ["INV-1"]
+    assert all(d["letter_id"] is None for doc, d in outcome.decisions.items() if doc != "INV-1")
+
+
+def test_a_settled_item_at_the_last_level_does_not_make_its_customer_final(scenario):
+    items = [item("A-PAID", 60, "0.00", dunning_level=3),      # the final reminder went out; since paid
+             item("OPEN", 30, "100.00", dunning_level=1)]
+    outcome = scenario.run(items)
+    assert story(outcome) == {"A-PAID": ("excluded", "settled", 3),      # not customer_final, not max_level
+                              "OPEN": ("dunned", "advanced", 2)}
+    [letter] = outcome.letters
+    assert (letter["level"], letter["is_final"], letter["overdue_total"]) == (2, False, D("100.00"))
+    text = explain(outcome.out, "A-PAID")
+    assert "Outcome: excluded (settled), level stays at 3." in text and "0.00 EUR: it is settled" in text
+    # an open item at the last level still makes the customer final, and explain names it, not the settled one
+    final = scenario.run(items + [item("B-FINAL", 60, "100.00", dunning_level=3)])
+    assert story(final)["OPEN"] == ("excluded", "customer_final", 1)
+    assert story(final)["A-PAID"] == ("excluded", "settled", 3)
+    assert "B-FINAL is at level 3" in explain(final.out, "OPEN")
+    doc = scenario.run(items, config=with_config({'grouping = "customer"': 'grouping = "document"'}))
+    assert story(doc)["A-PAID"] == ("excluded", "settled", 3)            # before max_level
 
 
 def test_no_policy_when_class_matches_none_and_no_default(scenario):
@@ -580,6 +639,78 @@ def test_line_order_and_line_count(scenario):
     assert letter["current_total"] == D("50.00")     # 20 + 30
     assert letter["credit_total"] == D("-15.00")     # -10 - 5
     assert letter["total_due"] == D("594.17")        # 600.00 - 15.00 + 5.00 + 4.17
+
+
+# ---------------------------------------------------------------- §5 letter ids never collide
+
+# An id keeps 16 hex digits of the key's sha256 (64 bits): no two keys sharing one can be
+# found to test with. These tests cut the id to 1 hex digit (16 ids for every key there is),
+# so that two keys surely share one, and show that the run refuses to go on.
+ONE_HEX_DIGIT = "CREATE OR REPLACE MACRO letter_id_hex_digits() AS 1"
+
+
+def colliding_customer(first: str = "C1", extra: str = "") -> str:
+    """A customer id whose letter key 'ID|EUR||extra' hashes to the same first hex digit as the
+    key 'first|EUR||' of `first`."""
+    def digit(key: str) -> str:
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()[0]
+    return next(c for c in (f"C{n}" for n in range(2, 500)) if digit(f"{c}|EUR||{extra}") == digit(f"{first}|EUR||"))
+
+
+def test_letter_id_has_16_hex_digits_of_the_key(scenario):
+    outcome = scenario.run([item("INV-1", 10, "100.00")])
+    [letter] = outcome.letters
+    # sha256("C1|EUR||") starts 20a533b485; the id keeps 16 hex digits
+    assert letter["letter_id"] == "DL-20261124-" + hashlib.sha256(b"C1|EUR||").hexdigest()[:16]
+    assert len(letter["letter_id"]) == len("DL-20261124-") + 16
+
+
+def test_the_collision_check_names_two_keys_that_share_an_id():
+    """sql/letter_id_collisions.sql over hand-made letter keys, and the error it raises."""
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE letter_keys AS SELECT * FROM (VALUES
+                       ('DL-20261124-aa', 'C7|EUR||'), ('DL-20261124-aa', 'C1|EUR||'),
+                       ('DL-20261124-bb', 'C2|EUR||'), ('DL-20261124-cc', 'C2|EUR||pre_due'))
+                   AS t(letter_id, letter_key)""")
+    assert con.execute(stage_sql("letter_id_collisions")).fetchall() == [("DL-20261124-aa", ["C1|EUR||", "C7|EUR||"])]
+    with pytest.raises(LetterIdCollision, match=r"letter id DL-20261124-aa would be shared by the letter keys "
+                                                r"'C1\|EUR\|\|' and 'C7\|EUR\|\|'"):
+        check_letter_ids(con)
+    con.execute("DELETE FROM letter_keys WHERE letter_key = 'C7|EUR||'")
+    check_letter_ids(con)   # one key per id: the run goes on
+
+
+@pytest.mark.parametrize("extra", ["", "pre_due"])
+def test_a_run_whose_letter_ids_collide_stops_with_exit_3_and_writes_nothing(scenario, extra):
+    """`dunning-batch run` as a user runs it (relative paths from the working folder), with the
+    id cut to 1 hex digit: two customers' letters would share an id. With `pre_due`, the second
+    key is a courtesy notice's (SPEC §9.6), which takes its id from the same rule."""
+    other = colliding_customer("C1", extra)
+    config = with_config({"min_amount = { EUR = 5.00 }": "min_amount = { EUR = 5.00 }\npre_due_days = 5"})
+    second = item("INV-2", -3 if extra else 10, "100.00", customer_id=other)
+    config_path, items_path, customers_path = scenario.files([item("INV-1", 10, "100.00"), second],
+                                                             [customer("C1"), customer(other)], config)
+    args = ["run", "--config", config_path, "--open-items", items_path, "--customers", customers_path,
+            "--as-of", AS_OF.isoformat(), "--out", "out", "--no-pdf"]
+    args = [str(Path(a).relative_to(scenario.tmp_path)) if isinstance(a, Path) else a for a in args]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    patched = ("import dunning_batch.run as r; real = r.define_macros; "
+               f"r.define_macros = lambda con: (real(con), con.execute({ONE_HEX_DIGIT!r}))[0]; "
+               "from dunning_batch.cli import main; main()")
+    done = subprocess.run([sys.executable, "-c", patched, *args], cwd=scenario.tmp_path, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 3, done.stderr
+    [line] = done.stderr.splitlines()
+    keys = " and ".join(repr(k) for k in sorted(["C1|EUR||", f"{other}|EUR||{extra}"]))
+    assert re.fullmatch(r"dunning-batch: internal error: LetterIdCollision: letter id DL-20261124-[0-9a-f] would be "
+                        rf"shared by the letter keys {re.escape(keys)} \(SPEC §5: two keys never share a letter\); "
+                        r"the run stops and writes nothing", line), line
+    assert sorted(p.name for p in scenario.tmp_path.iterdir()) == ["in1"]   # no out, no hidden partial folder
+    # the same night with ids of 16 hex digits: two letters
+    done = subprocess.run([sys.executable, "-c", "from dunning_batch.cli import main; main()", *args],
+                          cwd=scenario.tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert len(Outcome(scenario.tmp_path / "out").letters) == 2
 
 
 # ---------------------------------------------------------------- §3.3 policy choice

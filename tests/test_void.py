@@ -51,9 +51,9 @@ def test_voiding_twice_is_refused(scenario):
 def test_unknown_letter_is_refused_and_writes_nothing(scenario, tmp_path):
     outcome = scenario.run([item("INV-1", 30, "400.00")])
     target = tmp_path / "void"
-    result = CliRunner().invoke(main, ["void", str(outcome.out), "DL-20261124-0000000000", "--out", str(target)])
+    result = CliRunner().invoke(main, ["void", str(outcome.out), "DL-20261124-0000000000000000", "--out", str(target)])
     assert result.exit_code == 2
-    assert "no letter 'DL-20261124-0000000000'" in result.output
+    assert "no letter 'DL-20261124-0000000000000000'" in result.output
     assert not target.exists() and not (outcome.out / "voids.jsonl").exists()
 
 

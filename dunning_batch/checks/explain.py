@@ -65,11 +65,12 @@ JOIN decisions AS d ON d.doc_id = ll.doc_id AND d.letter_id = ll.letter_id
 WHERE ll.line_type = 'compensation' AND (d.doc_id = $doc_id OR d.customer_id = $customer_id)
 """
 
-# The customer's items by level, highest first: the one at the last level made it final.
+# The customer's items by level, highest first: the one at the last level made it final
+# (a settled item, open_amount 0, never does: SPEC §4.2).
 CUSTOMER_LEVELS_SQL = """
 SELECT d.doc_id, d.level_before, i.policy
 FROM decisions AS d JOIN item_details AS i USING (doc_id)
-WHERE d.customer_id = $customer_id
+WHERE d.customer_id = $customer_id AND d.open_amount <> 0
 ORDER BY d.level_before DESC, d.doc_id
 """
 
@@ -169,7 +170,8 @@ def _exclusion(item: SimpleNamespace, ctx: Context) -> list[str]:
             return [say("in_grace_item", grace_until=item.grace_until, as_of=ctx.as_of)]
         return [say("in_grace_customer", customer_id=item.customer_id, grace_until=item.customer_grace_until,
                     as_of=ctx.as_of)]
-    return [say(reason, customer_id=item.customer_id, level_before=item.level_before, policy=item.policy)]
+    return [say(reason, customer_id=item.customer_id, currency=item.currency, level_before=item.level_before,
+                policy=item.policy)]
 
 
 def _thresholds(item: SimpleNamespace, ctx: Context) -> list[str]:

@@ -20,6 +20,8 @@ SENTENCES = {
     "outcome_kept": "Outcome: {outcome} ({reason}), level stays at {level_before}.",
 
     # exclusions of SPEC §4.2
+    "settled": "Its open amount is 0.00 {currency}: it is settled, nothing is left to collect, so it is "
+               "never listed in a letter and counts toward no total or threshold.",
     "customer_blocked": "Customer {customer_id} is blocked from dunning (dunning_blocked = true), "
                         "so none of its items is dunned.",
     "no_policy": "No dunning policy applies to customer {customer_id}: the customer names none, its "

@@ -112,13 +112,12 @@ def read_policy_money_rules(t: Table, levels: list[Level]) -> dict[str, Any]:
 
 
 def check_money_rules(policies: list[Policy], run: RunSettings, problems: list[str], file: str) -> None:
-    """Checks across tables: rules that need a grouping or an interest setting of the policy."""
+    """Checks across tables: rules that need a grouping of the run. (`post_interest` works with
+    either `include_in_total`, SPEC §9.4: with false the posted interest is its own receivable,
+    shown on the letter but not demanded in its total due.)"""
     for p in policies:
         for lv in p.levels:
             where = f"{file}: [[policy]] {p.name!r} level {lv.number}"
             if lv.late_payment_interest and run.grouping != "customer":
                 problems.append(f"{where} key 'late_payment_interest': needs [run] grouping = \"customer\" "
                                 f"(SPEC §9.5), not {run.grouping!r}")
-            if lv.post_interest and not p.interest.include_in_total:
-                problems.append(f"{where} key 'post_interest': posted interest is a receivable, so the "
-                                f"letter's total due must include it; set include_in_total = true")

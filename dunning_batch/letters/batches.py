@@ -30,6 +30,11 @@ def letter_contexts(folder: Path, letter_id: str | None = None) -> list[dict[str
     """One dict per letter with its lines, interest lines and actions (sql/letter_context.sql);
     with `letter_id`, the letters of its render batch."""
     con = connect_views(folder)
+    [(posts_interest,)] = con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = 'interest_documents'").fetchall()
+    if not posts_interest:
+        # a run that posts no interest (SPEC §9.4) writes no interest_documents.csv
+        con.execute("CREATE TEMP VIEW interest_documents AS SELECT NULL::VARCHAR AS letter_id WHERE false")
     sql = (SQL_DIR / "letter_context.sql").read_text(encoding="utf-8")
     return con.sql(sql, params={"letter_id": letter_id, "batch_size": BATCH_SIZE}).to_arrow_table().to_pylist()
 

@@ -1,5 +1,7 @@
 -- §9.4 Interest documents match the letters whose level posts interest and whose interest
--- total is not zero (INT-<letter_id>, amount = interest_total); every item charged in them
+-- total is not zero (INT-<letter_id>, amount = interest_total, whether or not the letter's
+-- total_due includes it: with include_in_total = false the document is the only demand for
+-- it, and check 3 holds total_due to the other parts); every item charged in them
 -- has interest_paid_to = its last day charged in levels_update; and no day is charged twice:
 -- no interest line of an item starts on or before the interest_paid_to the export gave it.
 -- One row: ok, detail. Parameters: $posting_levels ('policy|level' with post_interest).
