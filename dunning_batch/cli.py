@@ -214,16 +214,18 @@ def synth(customer_count, out, seed, fmt, as_of):
 @click.argument("letter_ids", nargs=-1, required=True)
 @click.option("--out", "target", type=click.Path(file_okay=False), default=None,
               help="Folder for the void's files (default OUT/voids/VOID_ID).")
+@click.option("--as-of", "as_of", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The day of the void (YYYY-MM-DD): the date of every reversal document.")
 @exits_cleanly
-def void(out, letter_ids, target):
-    """Undoes letters sent by mistake: restoring levels file and fee reversals.
+def void(out, letter_ids, target, as_of):
+    """Undoes letters sent by mistake: restoring levels file, fee reversals and customer actions to undo.
 
-    Example: dunning-batch void out/2026-11-24 DL-20261124-0123456789
+    Example: dunning-batch void out/2026-11-24 DL-20261124-0123456789 --as-of 2026-11-26
     """
-    record = void_letters(Path(out), list(letter_ids), Path(target) if target else None)
-    click.echo(f"{record['void_id']}: {len(record['letters'])} letter(s) voided, "
-               f"{record['levels_restored']} level(s) restored, {record['fee_reversals']} fee reversal(s) "
-               f"-> {record['folder']}")
+    record = void_letters(Path(out), list(letter_ids), Path(target) if target else None, as_of=as_of.date())
+    click.echo(f"{record['void_id']}: {len(record['letters'])} letter(s) voided on {record['void_date']}, "
+               f"{record['levels_restored']} level(s) restored, {record['fee_reversals']} fee reversal(s), "
+               f"{len(record['customer_actions_restored'])} customer action(s) to undo -> {record['folder']}")
 
 
 @main.command()
