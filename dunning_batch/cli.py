@@ -20,7 +20,7 @@ from .checks.query import query as query_folder
 from .checks.void import void_letters
 from .delivery.send import Pacing, SendResult, SmtpServer, parse_server, send_outbox
 from .errors import UserError
-from .run import render_folder
+from .rerender import render_folder
 from .synth import write_synthetic
 from .run import run as run_job
 from .run import validate as validate_inputs
@@ -164,15 +164,20 @@ def demo(out, as_of, force):
 @click.argument("out", type=click.Path(exists=True, file_okay=False))
 @click.option("--letter", "letter_id", default=None, help="Re-render only this letter.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes (default: all cores).")
+@click.option("--out", "target", type=click.Path(file_okay=False), default=None,
+              help="Write a new complete folder (must not exist) instead of changing OUT; needed once letters "
+                   "of OUT were sent.")
 @exits_cleanly
-def render(out, letter_id, workers):
-    """Re-renders the PDF letters of an output folder from its files alone.
+def render(out, letter_id, workers, target):
+    """Re-renders the PDF letters of an output folder from its files alone; when a PDF comes out
+    different, rebuilds the outbox and print batch from the new PDFs and says which changed.
 
     Example: dunning-batch render out/2026-11-24 --letter DL-20261124-0123456789
+    (or: dunning-batch render out/2026-11-24 --out out/2026-11-24-rerendered)
     """
     with _letter_progress() as on_progress:
-        pages = render_folder(Path(out), letter_id, workers, on_progress)
-    click.echo(f"rendered {len(pages)} letter(s), {sum(pages.values())} page(s) into {Path(out) / 'pdf'}")
+        result = render_folder(Path(out), letter_id, workers, on_progress, Path(target) if target else None)
+    click.echo(result.report())
 
 
 @main.command()

@@ -24,7 +24,15 @@ def read_manifest(out: str | Path) -> dict[str, Any]:
     out = Path(out)
     if not (out / "run.json").is_file() or not (out / "views.sql").is_file():
         raise UserError(f"{out}: not an output folder of dunning-batch run (no run.json / views.sql)")
-    return json.loads((out / "run.json").read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # cut short or overwritten: say so, no traceback
+        raise UserError(f"{out / 'run.json'} is damaged (not valid JSON): {exc}; restore it from a backup "
+                        f"or run the job again into a new folder") from None
+    if not isinstance(manifest, dict):
+        raise UserError(f"{out / 'run.json'} is damaged (not a JSON object); restore it from a backup "
+                        f"or run the job again into a new folder")
+    return manifest
 
 
 def connect_views(out: str | Path) -> duckdb.DuckDBPyConnection:
