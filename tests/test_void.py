@@ -140,9 +140,18 @@ def test_void_needs_its_day_and_not_one_before_the_run(scenario):
 
 # ------------------------------------------------------------ the record: locked, whole, checked
 
+# `dunning-batch ARGS` that waits for the file `go` once it has imported everything, so two of
+# them start together; a slow disk (half a second to put the void's folder in place) keeps
+# both inside the read-check-record of a void at once unless a lock keeps them apart
 STARTER = """
 import os, sys, time
+from dunning_batch.checks import void
 from dunning_batch.cli import main
+commit = void.AtomicFolder.commit
+def slow_commit(self):
+    time.sleep(0.5)
+    commit(self)
+void.AtomicFolder.commit = slow_commit
 open(f"ready-{os.getpid()}", "w").close()
 while not os.path.exists("go"):
     time.sleep(0.001)
