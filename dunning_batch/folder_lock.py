@@ -14,7 +14,13 @@ LOCK_FILE = ".lock"
 @contextlib.contextmanager
 def folder_lock(out: Path) -> Iterator[None]:
     """Hold OUT/.lock; a second command on the same folder waits here until the first is done,
-    and then sees what the first wrote (flock: released when the file closes, also on a crash)."""
-    with (Path(out) / LOCK_FILE).open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    and then sees what the first wrote (flock: released when the file closes, also on a crash).
+    A folder nobody may write to (an archive, read-only) cannot change: it needs no lock."""
+    try:
+        handle = (Path(out) / LOCK_FILE).open("a")
+    except PermissionError:
+        handle = None
+    with handle if handle is not None else contextlib.nullcontext():
+        if handle is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
         yield

@@ -163,7 +163,7 @@ def _add_the_others(new: Path, old: Path, link: bool) -> None:
                 continue
             except OSError:  # a file system without hard links
                 pass
-        shutil.copy2(pdf, new / pdf.name)
+        shutil.copyfile(pdf, new / pdf.name)
 
 
 def _move_into(staging: Path, out: Path) -> None:
@@ -188,12 +188,18 @@ def _copy_run(out: Path, target: Path) -> None:
     files, and its records (voids, the send journal), so that the new folder, too, never
     voids or sends a letter a second time."""
     for entry in sorted(out.iterdir()):
-        if entry.name in REMADE or entry.name.startswith("."):
-            continue
-        if entry.is_dir():
-            shutil.copytree(entry, target / entry.name)
-        else:
-            shutil.copy2(entry, target / entry.name)
+        if entry.name not in REMADE and not entry.name.startswith("."):
+            _copy(entry, target / entry.name)
+
+
+def _copy(source: Path, target: Path) -> None:
+    """Contents only, not permissions: a copy of a read-only archive is a folder one can work in."""
+    if source.is_dir():
+        target.mkdir()
+        for entry in sorted(source.iterdir()):
+            _copy(entry, target / entry.name)
+    else:
+        shutil.copyfile(source, target)
 
 
 def _outputs(folder: Path, manifest: dict[str, Any], delivery: bool) -> dict[str, Any]:
