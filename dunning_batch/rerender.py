@@ -22,6 +22,7 @@ from typing import Any, Callable
 import duckdb
 
 from .checks.folder import read_manifest
+from .checks.reconcile import check_delivery
 from .checks.wording import count, first_of, say
 from .delivery.outbox import OUTBOX_DIR, OUTBOX_FILE, write_outbox
 from .delivery.print_batch import PRINT_DIR, write_print_batch
@@ -46,6 +47,7 @@ class RenderResult:
     missing: list[str]            # letters whose PDF the source did not hold
     delivery: bool                # the outbox and print batch were (re)made
     has_delivery: bool            # the folder has an outbox and print batch at all
+    stale: bool = False           # they were remade because they carried other PDFs than pdf/
 
     def report(self) -> str:
         """One sentence: what was rendered, which PDFs changed, what was rebuilt."""
@@ -59,7 +61,9 @@ class RenderResult:
         if self.missing:
             what.append(say("render_missing", pdfs=count(len(self.missing), "PDF"),
                             letter_ids=first_of(self.missing)))
-        if not what:
+        if self.stale:
+            what.append(say("render_stale"))
+        elif not what:
             what.append(say("render_same_as_source", source=source) if new else say("render_same"))
         if self.delivery:
             what.append(say("render_delivery_built" if new else "render_delivery_rebuilt"))
@@ -97,8 +101,10 @@ def _render_in_place(out: Path, manifest: dict[str, Any], render: Callable[..., 
             manifest = read_manifest(out)  # as another render may have left it meanwhile
             changed, missing = _compare(staging.path / PDF_DIR, out / PDF_DIR, pages)
             has_delivery = OUTBOX_FILE in manifest["outputs"]
-            delivery = has_delivery and bool(changed or missing)
-            if changed or missing:
+            # the same PDFs, but an outbox or batch made from others (what `render` used to leave)
+            stale = has_delivery and not (changed or missing) and not check_delivery(out).ok
+            delivery = has_delivery and bool(changed or missing or stale)
+            if changed or missing or stale:
                 _add_the_others(staging.path / PDF_DIR, out / PDF_DIR, link=True)
                 if delivery:
                     write_outbox(out, manifest["sender"], into=staging.path)
@@ -107,7 +113,7 @@ def _render_in_place(out: Path, manifest: dict[str, Any], render: Callable[..., 
             outputs = _outputs(out, manifest, delivery)
             if outputs != manifest["outputs"]:
                 write_json(out / "run.json", manifest | {"outputs": outputs})
-    return RenderResult(out, out, pages, changed, missing, delivery, has_delivery)
+    return RenderResult(out, out, pages, changed, missing, delivery, has_delivery, stale)
 
 
 def _render_new(out: Path, target: Path, manifest: dict[str, Any],

@@ -159,6 +159,25 @@ def test_reconcile_fails_when_the_outbox_or_print_batch_carry_other_pdfs(out):
         f"(first: {by_email}); 1 letter(s) of the print batch are not the PDFs pdf/ holds (first: {to_print})")}
 
 
+def test_render_rebuilds_an_outbox_and_print_batch_made_from_other_pdfs(rendered, out):
+    """A folder as `render` used to leave it: the PDFs are right, the outbox and batch are not."""
+    by_email, to_print = letter_of(out, "C1"), letter_of(out, "C2")
+    rendered_elsewhere(out, by_email, to_print)         # outbox and batch made from other PDFs ...
+    for letter_id in (by_email, to_print):              # ... and the PDFs this machine makes
+        shutil.copyfile(rendered / "pdf" / f"{letter_id}.pdf", out / "pdf" / f"{letter_id}.pdf")
+    manifest = read_manifest(out)
+    manifest["outputs"]["pdf/"] = folder_digest(out, "pdf/")
+    write_json(out / "run.json", manifest)
+    assert list(failed(out)) == ["10 delivery"]
+    result = cli(out.parent, "render", "out")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ("re-rendered 2 letters (2 pages) into out/pdf: every PDF is the same as before, but "
+                             "the outbox or the print batch carried other PDFs; outbox and print batch rebuilt "
+                             "from the new PDFs.\n")
+    assert failed(out) == {}
+    assert files(out) == files(rendered)
+
+
 def test_reconcile_passes_the_delivery_files_of_a_fresh_run(out):
     result = CliRunner().invoke(main, ["reconcile", str(out)])
     assert result.exit_code == 0, result.output

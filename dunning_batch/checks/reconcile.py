@@ -73,7 +73,7 @@ def reconcile(out: Path, open_items: Path | None = None) -> list[Check]:
         checks.append(Check(name, bool(ok), detail))
     checks.append(_check_files(con, out, manifest))
     if OUTBOX_FILE in manifest["outputs"]:  # a run that rendered PDFs, with delivery files
-        checks.append(_check_delivery(out))
+        checks.append(check_delivery(out))
     if open_items is not None:
         checks.append(_check_export(con, out, manifest, Path(open_items)))
     return checks
@@ -106,7 +106,7 @@ def _check_files(con: duckdb.DuckDBPyConnection, out: Path, manifest: dict) -> C
     return Check("6 files", not problems, detail + ("; " + "; ".join(problems) if problems else ""))
 
 
-def _check_delivery(out: Path) -> Check:
+def check_delivery(out: Path) -> Check:
     """§10.2, §10.3 The outbox's messages and the print batch carry the letters' current PDFs:
     each message's attachment is byte for byte pdf/LETTER_ID.pdf, and each letter of the batch
     has that PDF's page count and the sha256 of that PDF recorded when the batch was made."""

@@ -113,6 +113,7 @@ SENTENCES = {
     "render_in_place": "re-rendered {letters} ({pages}) into {pdf_dir}: {what}.",
     "render_new_folder": "re-rendered {letters} ({pages}) from {source} into the new folder {target}: {what}.",
     "render_same": "every PDF is the same as before, so nothing else was rewritten",
+    "render_stale": "every PDF is the same as before, but the outbox or the print batch carried other PDFs",
     "render_same_as_source": "every PDF is the same as {source}'s",
     "render_changed": "{pdfs} changed ({letter_ids})",
     "render_differ": "{pdfs} {differ} from {source}'s ({letter_ids})",
