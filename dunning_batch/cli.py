@@ -21,7 +21,7 @@ from .checks.query import query as query_folder
 from .checks.void import void_letters
 from .delivery.send import Pacing, SendResult, SmtpServer, check_login, parse_server, send_outbox
 from .errors import UserError
-from .run import render_folder
+from .rerender import render_folder
 from .synth import write_synthetic
 from .run import run as run_job
 from .run import validate as validate_inputs
@@ -172,15 +172,20 @@ def demo(out, as_of, force, force_sent):
 @click.argument("out", type=click.Path(exists=True, file_okay=False))
 @click.option("--letter", "letter_id", default=None, help="Re-render only this letter.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes (default: all cores).")
+@click.option("--out", "target", type=click.Path(file_okay=False), default=None,
+              help="Write a new complete folder (must not exist) instead of changing OUT; needed once letters "
+                   "of OUT were sent.")
 @exits_cleanly
-def render(out, letter_id, workers):
-    """Re-renders the PDF letters of an output folder from its files alone.
+def render(out, letter_id, workers, target):
+    """Re-renders the PDF letters of an output folder from its files alone; when a PDF comes out
+    different, rebuilds the outbox and print batch from the new PDFs and says which changed.
 
     Example: dunning-batch render out/2026-11-24 --letter DL-20261124-0123456789abcdef
+    (or: dunning-batch render out/2026-11-24 --out out/2026-11-24-rerendered)
     """
     with _letter_progress() as on_progress:
-        pages = render_folder(Path(out), letter_id, workers, on_progress)
-    click.echo(f"rendered {len(pages)} letter(s), {sum(pages.values())} page(s) into {Path(out) / 'pdf'}")
+        result = render_folder(Path(out), letter_id, workers, on_progress, Path(target) if target else None)
+    click.echo(result.report())
 
 
 @main.command()
@@ -224,16 +229,18 @@ def synth(customer_count, out, seed, fmt, as_of, force):
 @click.argument("letter_ids", nargs=-1, required=True)
 @click.option("--out", "target", type=click.Path(file_okay=False), default=None,
               help="Folder for the void's files (default OUT/voids/VOID_ID).")
+@click.option("--as-of", "as_of", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The day of the void (YYYY-MM-DD): the date of every reversal document.")
 @exits_cleanly
-def void(out, letter_ids, target):
-    """Undoes letters sent by mistake: restoring levels file and fee reversals.
+def void(out, letter_ids, target, as_of):
+    """Undoes letters sent by mistake: restoring levels file, fee reversals and customer actions to undo.
 
-    Example: dunning-batch void out/2026-11-24 DL-20261124-0123456789abcdef
+    Example: dunning-batch void out/2026-11-24 DL-20261124-0123456789abcdef --as-of 2026-11-26
     """
-    record = void_letters(Path(out), list(letter_ids), Path(target) if target else None)
-    click.echo(f"{record['void_id']}: {len(record['letters'])} letter(s) voided, "
-               f"{record['levels_restored']} level(s) restored, {record['fee_reversals']} fee reversal(s) "
-               f"-> {record['folder']}")
+    record = void_letters(Path(out), list(letter_ids), Path(target) if target else None, as_of=as_of.date())
+    click.echo(f"{record['void_id']}: {len(record['letters'])} letter(s) voided on {record['void_date']}, "
+               f"{record['levels_restored']} level(s) restored, {record['fee_reversals']} fee reversal(s), "
+               f"{len(record['customer_actions_restored'])} customer action(s) to undo -> {record['folder']}")
 
 
 @main.command()

@@ -17,7 +17,6 @@ from typing import Any, Callable
 
 import duckdb
 
-from .outputs.folder import read_manifest
 from .checks.summary import write_summary
 from .config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, Config, config_tables, load_config
 from .errors import ConfigError, InputError, LetterIdCollision, UserError
@@ -28,7 +27,7 @@ from .payments import load_payments, payment_params
 from .pipeline import DECISION_STAGES, INPUT_STAGES, StageLog, define_macros, run_stages, stage_sql
 from .delivery.outbox import write_outbox
 from .delivery.print_batch import write_print_batch
-from .letters.batches import has_letter, pdf_digest, render_letters
+from .letters.batches import render_letters
 from .letters.templating import template_names
 from .readers import RawInput, load_raw
 
@@ -286,19 +285,6 @@ def protected_paths(session: Session) -> list[Path]:
     """What the run read (config, exports, reference rates): `--force` never replaces a folder holding them."""
     rates = {p.interest.reference_path for p in session.config.policies if p.interest.reference_path}
     return [Path(session.config.path), *(raw.path for raw in session.inputs.values()), *map(Path, rates)]
-
-
-def render_folder(out: Path, letter_id: str | None = None, workers: int | None = None,
-                  on_progress: Callable | None = None) -> dict[str, int]:
-    """Re-render the PDFs of a finished output folder from its files alone (`render`)."""
-    manifest = read_manifest(out)
-    if letter_id and not has_letter(out, letter_id):
-        raise UserError(f"{out}: no letter {letter_id!r} in letters.parquet")
-    pages = render_letters(out, manifest["sender"], workers, letter_id, on_progress)
-    if pdf_digest(out) != manifest["outputs"].get("pdf/"):
-        manifest["outputs"]["pdf/"] = pdf_digest(out)  # e.g. a run made with --no-pdf
-        write_json(out / "run.json", manifest)
-    return pages
 
 
 def _check_templates(config: Config) -> None:

@@ -444,7 +444,7 @@ def test_render_one_letter_reproduces_its_pdf_byte_for_byte(rendered_copy, monke
         monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
         result = invoke("render", out, "--letter", letter_id)
         assert result.exit_code == 0, result.output
-        assert "rendered 1 letter(s)" in result.output
+        assert "re-rendered 1 letter (" in result.output
         now = pdf_bytes(out)
         assert set(now) == set(original)
         assert {k: v for k, v in now.items() if k != name} == {k: v for k, v in before.items() if k != name}, \
@@ -473,7 +473,7 @@ def test_render_whole_folder_again_gives_identical_bytes(rendered_copy, monkeypa
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     result = invoke("render", out)
     assert result.exit_code == 0, result.output
-    assert "rendered 3 letter(s)" in result.output
+    assert "re-rendered 3 letters (" in result.output
     assert pdf_bytes(out) == original
     assert (out / "run.json").read_bytes() == manifest   # the pdf/ digest still holds
 

@@ -513,11 +513,15 @@ def test_void_reverses_every_document_and_restores_the_state(scenario, tmp_path)
     [letter] = outcome.letters
     lid = letter["letter_id"]
     target = tmp_path / "void"
-    result = CliRunner().invoke(main, ["void", str(outcome.out), lid, "--out", str(target)])
+    result = CliRunner().invoke(main, ["void", str(outcome.out), lid, "--out", str(target),
+                                         "--as-of", "2026-11-26"])
     assert result.exit_code == 0, result.output
     reversals = {r["fee_doc_id"]: r["amount"] for r in _read_csv(target / "fee_reversals.csv")}
     # fee 5.00, compensation 40.00, interest 1500 * 30 * 10 / 36500 = 12.328.. -> 12.33
     assert reversals == {f"REV-FEE-{lid}": "-5.00", f"REV-CMP-{lid}-INV-1": "-40.00", f"REV-INT-{lid}": "-12.33"}
+    # every reversal is posted on the day of the void, not the run's
+    assert {(r["doc_date"], r["due_date"]) for r in _read_csv(target / "fee_reversals.csv")} == {
+        ("2026-11-26", "2026-11-26")}
     [restore] = _read_csv(target / "levels_restore.csv")
     assert (restore["level_after"], restore["last_dunned_on"], restore["compensation_charged"],
             restore["interest_paid_to"]) == ("1", days_before(20), "false", "")

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
+import time
 from decimal import Decimal
 
+import pytest
 from click.testing import CliRunner
-from conftest import days_before, item
+from conftest import ROOT, days_before, item, with_config
 
+from dunning_batch.checks.void import void_letters
 from dunning_batch.cli import main
+
+VOID_DAY = "2026-11-27"  # three days after the run (conftest.AS_OF): the day the letters are voided
+
+
+def void(out, *args):
+    """`dunning-batch void OUT ARGS --as-of VOID_DAY` in this process."""
+    return CliRunner().invoke(main, ["void", str(out), *map(str, args), "--as-of", VOID_DAY])
 
 
 def read_csv(path):
@@ -25,7 +38,7 @@ def test_void_restores_levels_and_reverses_the_fee(scenario, tmp_path):
     ])
     [letter] = outcome.letters
     target = tmp_path / "void"
-    result = CliRunner().invoke(main, ["void", str(outcome.out), letter["letter_id"], "--out", str(target)])
+    result = void(outcome.out, letter["letter_id"], "--out", target)
     assert result.exit_code == 0, result.output
     restore = {r["doc_id"]: r for r in read_csv(target / "levels_restore.csv")}
     assert restore["INV-1"]["level_before"] == "2" and restore["INV-1"]["level_after"] == "1"
@@ -41,9 +54,9 @@ def test_void_restores_levels_and_reverses_the_fee(scenario, tmp_path):
 def test_voiding_twice_is_refused(scenario):
     outcome = scenario.run([item("INV-1", 30, "400.00")])
     [letter] = outcome.letters
-    first = CliRunner().invoke(main, ["void", str(outcome.out), letter["letter_id"]])
+    first = void(outcome.out, letter["letter_id"])
     assert first.exit_code == 0, first.output
-    second = CliRunner().invoke(main, ["void", str(outcome.out), letter["letter_id"]])
+    second = void(outcome.out, letter["letter_id"])
     assert second.exit_code == 2
     assert "already voided" in second.output and "Traceback" not in second.output
 
@@ -51,7 +64,7 @@ def test_voiding_twice_is_refused(scenario):
 def test_unknown_letter_is_refused_and_writes_nothing(scenario, tmp_path):
     outcome = scenario.run([item("INV-1", 30, "400.00")])
     target = tmp_path / "void"
-    result = CliRunner().invoke(main, ["void", str(outcome.out), "DL-20261124-0000000000000000", "--out", str(target)])
+    result = void(outcome.out, "DL-20261124-0000000000000000", "--out", target)
     assert result.exit_code == 2
     assert "no letter 'DL-20261124-0000000000000000'" in result.output
     assert not target.exists() and not (outcome.out / "voids.jsonl").exists()
@@ -60,6 +73,143 @@ def test_unknown_letter_is_refused_and_writes_nothing(scenario, tmp_path):
 def test_the_run_still_reconciles_after_a_void(scenario):
     outcome = scenario.run([item("INV-1", 30, "400.00")])
     [letter] = outcome.letters
-    assert CliRunner().invoke(main, ["void", str(outcome.out), letter["letter_id"]]).exit_code == 0
+    assert void(outcome.out, letter["letter_id"]).exit_code == 0
     result = CliRunner().invoke(main, ["reconcile", str(outcome.out)])
     assert result.exit_code == 0, result.output
+
+
+# ------------------------------------------------------------ customer actions and the void's day
+
+def final_notice(doc_id: str = "INV-1", **fields):
+    """An item at level 2, 50 days past due: it gets the final notice (level 3: fee 10.00,
+    credit hold, payment term IMMEDIATE in conftest.SPEC_CONFIG)."""
+    return item(doc_id, 50, "800.00", dunning_level=2, last_dunned_on=days_before(30), **fields)
+
+
+def test_void_of_a_final_notice_undoes_its_customer_actions_and_dates_reversals_the_void_day(scenario, tmp_path):
+    outcome = scenario.run([final_notice()])
+    [letter] = outcome.letters
+    lid = letter["letter_id"]
+    assert [(a["action"], a["value"]) for a in outcome.actions] == [("credit_hold", "true"),
+                                                                     ("payment_term", "IMMEDIATE")]
+    target = tmp_path / "void"
+    result = void(outcome.out, lid, "--out", target)
+    assert result.exit_code == 0, result.output
+    assert "voided on 2026-11-27" in result.output and "2 customer action(s) to undo" in result.output
+    assert read_csv(target / "customer_actions_restore.csv") == [
+        {"customer_id": "C1", "action": "credit_hold", "value": "true", "restore": "release", "letter_id": lid,
+         "run_date": "2026-11-24", "void_date": VOID_DAY},
+        {"customer_id": "C1", "action": "payment_term", "value": "IMMEDIATE", "restore": "previous",
+         "letter_id": lid, "run_date": "2026-11-24", "void_date": VOID_DAY},
+    ]
+    record = json.loads((target / "void.json").read_text())
+    assert record["void_date"] == VOID_DAY and record["run_date"] == "2026-11-24"
+    assert record["customer_actions_restored"] == [
+        {"customer_id": "C1", "action": "credit_hold", "value": "true", "restore": "release", "letter_id": lid},
+        {"customer_id": "C1", "action": "payment_term", "value": "IMMEDIATE", "restore": "previous",
+         "letter_id": lid}]
+    [reversal] = read_csv(target / "fee_reversals.csv")
+    assert (reversal["amount"], reversal["doc_date"], reversal["due_date"]) == ("-10.00", VOID_DAY, VOID_DAY)
+
+
+def test_an_action_a_letter_still_in_force_sets_is_not_undone(scenario):
+    # one letter per document: two final notices for C1, each setting the credit hold and the term
+    config = with_config({'grouping = "customer"': 'grouping = "document"'})
+    outcome = scenario.run([final_notice("INV-1"), final_notice("INV-2")], config=config)
+    first, second = (x["letter_id"] for x in outcome.letters)
+    assert void(outcome.out, first, "--out", scenario.tmp_path / "v1").exit_code == 0
+    # the other letter still holds the customer: nothing to undo yet
+    assert read_csv(scenario.tmp_path / "v1" / "customer_actions_restore.csv") == []
+    assert void(outcome.out, second, "--out", scenario.tmp_path / "v2").exit_code == 0
+    rows = read_csv(scenario.tmp_path / "v2" / "customer_actions_restore.csv")
+    assert [(r["action"], r["restore"], r["letter_id"]) for r in rows] == [
+        ("credit_hold", "release", second), ("payment_term", "previous", second)]
+
+
+def test_void_needs_its_day_and_not_one_before_the_run(scenario):
+    outcome = scenario.run([final_notice()])
+    [letter] = outcome.letters
+    missing = CliRunner().invoke(main, ["void", str(outcome.out), letter["letter_id"]])
+    assert missing.exit_code == 2 and "Missing option '--as-of'" in missing.output
+    early = CliRunner().invoke(main, ["void", str(outcome.out), letter["letter_id"], "--as-of", "2026-11-23"])
+    assert early.exit_code == 2, early.output
+    assert early.output.strip() == ("--as-of 2026-11-23: before the run date 2026-11-24 of "
+                                    f"{outcome.out}; a letter is voided on or after the day it went out")
+    assert not (outcome.out / "voids").exists() and not (outcome.out / "voids.jsonl").exists()
+
+
+# ------------------------------------------------------------ the record: locked, whole, checked
+
+# `dunning-batch ARGS` that waits for the file `go` once it has imported everything, so two of
+# them start together; a slow disk (half a second to put the void's folder in place) keeps
+# both inside the read-check-record of a void at once unless a lock keeps them apart
+STARTER = """
+import os, sys, time
+from dunning_batch.checks import void
+from dunning_batch.cli import main
+commit = void.AtomicFolder.commit
+def slow_commit(self):
+    time.sleep(0.5)
+    commit(self)
+void.AtomicFolder.commit = slow_commit
+open(f"ready-{os.getpid()}", "w").close()
+while not os.path.exists("go"):
+    time.sleep(0.001)
+main()
+"""
+
+
+def test_two_voids_of_one_letter_started_together_reverse_it_once(scenario):
+    outcome = scenario.run([item("INV-1", 30, "400.00", dunning_level=1, last_dunned_on=days_before(20))])
+    [letter] = outcome.letters
+    work = outcome.out.parent  # the commands run there, on relative paths, as a user types them
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    processes = [subprocess.Popen([sys.executable, "-c", STARTER, "void", outcome.out.name, letter["letter_id"],
+                                   "--out", f"void-{n}", "--as-of", VOID_DAY],
+                                  cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for n in (1, 2)]
+    deadline = time.monotonic() + 60
+    while len(list(work.glob("ready-*"))) < 2 and time.monotonic() < deadline:  # both imported everything
+        time.sleep(0.01)
+    (work / "go").touch()
+    results = [p.communicate(timeout=60) for p in processes]
+    codes = sorted(p.returncode for p in processes)
+    assert codes == [0, 2], results
+    [refused] = [err for p, (_, err) in zip(processes, results) if p.returncode == 2]
+    assert f"letter {letter['letter_id']} was already voided by VOID-" in refused
+    assert len((outcome.out / "voids.jsonl").read_text().splitlines()) == 1
+    written = [work / f"void-{n}" for n in (1, 2) if (work / f"void-{n}").exists()]
+    assert len(written) == 1                                      # one fee reversal in all
+    assert [r["amount"] for r in read_csv(written[0] / "fee_reversals.csv")] == ["-5.00"]
+
+
+def test_a_damaged_voids_record_is_reported_in_one_sentence(scenario):
+    outcome = scenario.run([item("INV-1", 30, "400.00")])
+    [letter] = outcome.letters
+    (outcome.out / "voids.jsonl").write_text('{"void_id": "VOID-20261124-0123456789", "lett')  # cut short
+    result = subprocess.run([sys.executable, "-c", "from dunning_batch.cli import main; main()", "void",
+                             outcome.out.name, letter["letter_id"], "--as-of", VOID_DAY],
+                            cwd=outcome.out.parent, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"{outcome.out.name}/voids.jsonl is damaged (not valid JSON) at line 1: ")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not (outcome.out / "voids").exists()
+
+
+def test_the_voids_record_is_replaced_whole_never_cut_short(scenario, monkeypatch):
+    outcome = scenario.run([item("INV-1", 30, "400.00"), item("INV-2", 30, "50.00", customer_id="C2")],
+                           [{"customer_id": "C1", "name": "One"}, {"customer_id": "C2", "name": "Two"}])
+    first, second = (x["letter_id"] for x in outcome.letters)
+    assert void(outcome.out, first).exit_code == 0
+    before = (outcome.out / "voids.jsonl").read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)  # the new record never reaches its place
+    with pytest.raises(OSError, match="disk full"):
+        void_letters(outcome.out, [second], as_of=outcome.letters[0]["run_date"])
+    assert (outcome.out / "voids.jsonl").read_bytes() == before
+    assert [p.name for p in (outcome.out / "voids").iterdir()] == [json.loads(before)["void_id"]]  # none of it
+    assert [p.name for p in outcome.out.iterdir() if p.name.startswith(".voids.jsonl")] == []

@@ -1,16 +1,21 @@
 """`reconcile`: proves the invariants of SPEC §8 on an output folder, one PASS/FAIL line per check.
 
-Checks 1-5 are SQL files in `sql/checks/`; check 6 compares the files with run.json.
-"3 summary totals" extends §8.3 to the figures shown over many letters (the analyst views
-summary.html shows, run.json's totals that `run` prints): parts add up, sums match the letters.
-With the original export, it also re-reads it and checks that nothing was lost.
+Checks 1-5 are SQL files in `sql/checks/`; check 6 compares the files with run.json; check
+10 (SPEC §10) opens the outbox's messages and the print batch's index and checks that they
+carry the PDFs pdf/ holds now. "3 summary totals" extends §8.3 to the figures shown over many
+letters (the analyst views summary.html shows, run.json's totals that `run` prints): parts
+add up, sums match the letters. With the original export, it also re-reads it and checks
+that nothing was lost.
 The money rules of SPEC §9 add a check per document file they write (`sql/checks/9_*.sql`),
 run when the folder has that file.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import functools
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +23,8 @@ import duckdb
 
 from ..config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, InputFormat, load_config
 from ..config import config_tables
+from ..delivery.outbox import OUTBOX_FILE, attached_pdf, email_letters
+from ..delivery.print_batch import BATCH_CSV, BATCH_PDF, page_count, print_letters
 from ..digest import sha256_of
 from ..errors import UserError
 from ..manifest import FILE_FOLDERS, folder_digest
@@ -80,6 +87,8 @@ def reconcile(out: Path, open_items: Path | None = None) -> list[Check]:
             ok, detail = False, f"the folder's views.sql lacks what this check reads: {exc}"
         checks.append(Check(name, bool(ok), detail))
     checks.append(_check_files(con, out, manifest))
+    if OUTBOX_FILE in manifest["outputs"]:  # a run that rendered PDFs, with delivery files
+        checks.append(check_delivery(out))
     if open_items is not None:
         checks.append(_check_export(con, out, manifest, Path(open_items)))
     return checks
@@ -110,6 +119,57 @@ def _check_files(con: duckdb.DuckDBPyConnection, out: Path, manifest: dict) -> C
         problems.append(f"{unlisted} letter(s) with no pdf_path although PDFs were rendered")
     detail = f"{len(manifest['outputs'])} outputs and {letters} letters' PDFs checked"
     return Check("6 files", not problems, detail + ("; " + "; ".join(problems) if problems else ""))
+
+
+def check_delivery(out: Path) -> Check:
+    """§10.2, §10.3 The outbox's messages and the print batch carry the letters' current PDFs:
+    each message's attachment is byte for byte pdf/LETTER_ID.pdf, and each letter of the batch
+    has that PDF's page count and the sha256 of that PDF recorded when the batch was made."""
+    problems = []
+
+    @functools.cache
+    def current(pdf_path: str | None) -> str | None:
+        """The sha256 of a letter's PDF as pdf/ holds it now; None when it has none."""
+        return sha256_of(out / pdf_path) if pdf_path and (out / pdf_path).is_file() else None
+
+    emails = {x["letter_id"]: x["pdf_path"] for x in email_letters(out)}
+    listed = dict(duckdb.connect().execute("SELECT letter_id, eml_path FROM read_parquet($path) ORDER BY letter_id",
+                                           {"path": str(out / OUTBOX_FILE)}).fetchall()) \
+        if (out / OUTBOX_FILE).is_file() else {}
+    if set(listed) != set(emails):
+        problems.append(f"{OUTBOX_FILE} lists {len(listed)} letter(s), {len(emails)} go by email")
+    # a letter without its PDF is check 6's finding; here only PDFs that are there are compared
+    stale = [letter_id for letter_id, eml in listed.items()
+             if current(emails.get(letter_id)) and not _attaches(out / eml, current(emails[letter_id]))]
+    if stale:
+        problems.append(f"{len(stale)} email(s) attach another PDF than pdf/ holds (first: {stale[0]})")
+    printed = {x["letter_id"]: x["pdf_path"] for x in print_letters(out)}  # in postal order
+    index = []
+    if (out / BATCH_CSV).is_file():
+        with (out / BATCH_CSV).open(newline="", encoding="utf-8") as handle:
+            index = list(csv.DictReader(handle))
+    if [r["letter_id"] for r in index] != list(printed):
+        problems.append(f"{BATCH_CSV} lists {len(index)} letter(s), not the {len(printed)} that go to print "
+                        f"in postal order")
+    other = [r["letter_id"] for r in index if current(printed.get(r["letter_id"])) and (
+        r.get("pdf_sha256", current(printed[r["letter_id"]])) != current(printed[r["letter_id"]])
+        or int(r["pages"]) != page_count(out / printed[r["letter_id"]]))]
+    if other:
+        problems.append(f"{len(other)} letter(s) of the print batch are not the PDFs pdf/ holds "
+                        f"(first: {other[0]})")
+    sheets = sum(int(r["pages"]) + int(r["pages"]) % 2 for r in index)
+    if index and (not (out / BATCH_PDF).is_file() or page_count(out / BATCH_PDF) != sheets):
+        problems.append(f"{BATCH_PDF} does not have the {sheets} pages its index gives")
+    detail = f"{len(listed)} emails and {len(index)} printed letters against pdf/"
+    return Check("10 delivery", not problems, detail + ("; " + "; ".join(problems) if problems else ""))
+
+
+def _attaches(eml: Path, pdf_sha256: str) -> bool:
+    """The message exists and the PDF it carries is the one whose sha256 is given."""
+    if not eml.is_file():
+        return False
+    attached = attached_pdf(eml.read_bytes())
+    return attached is not None and hashlib.sha256(attached).hexdigest() == pdf_sha256
 
 
 def _check_export(con: duckdb.DuckDBPyConnection, out: Path, manifest: dict, path: Path) -> Check:

@@ -1,29 +1,44 @@
 """`void`: undoes letters sent by mistake: a levels file restoring each item's level and
-last-dunned date from before the letter, a reversal per fee document, and a record of the void.
+last-dunned date from before the letter, a reversal per fee document dated the day of the
+void, the customer actions (credit hold, payment term) to undo, and a record of the void.
 With the money rules of SPEC §9 the compensation and interest documents are reversed too, and
 the levels file restores compensation_charged and interest_paid_to.
 
 The run's own files are never changed; voids are recorded in OUT/voids.jsonl so that a
-letter cannot be voided twice.
+letter cannot be voided twice. The whole read-check-write-record holds OUT's folder lock, so
+two voids at once cannot both reverse one letter.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 from ..errors import UserError
-from ..outputs import CSV_TYPES, OUTPUT_FILES, AtomicFolder, write_json
+from ..outputs.lock import folder_lock
+from ..outputs import CSV_TYPES, OUTPUT_FILES, AtomicFolder, write_json, write_text_atomic
 from ..pipeline import SQL_DIR
 from ..outputs.folder import open_folder
 
 VOID_SQL = SQL_DIR / "void"
 RECORD = "voids.jsonl"
+# the files of a void: relation (sql/void/NAME.sql) -> the files it is written to
+VOID_FILES = {
+    "levels_restore": ("levels_restore.csv", "levels_restore.parquet"),
+    "fee_reversals": ("fee_reversals.csv",),
+    "customer_actions_restore": ("customer_actions_restore.csv",),
+}
 
 
-def void_letters(out: Path, letter_ids: list[str], target: Path | None = None) -> dict:
-    """Write the void's files into `target` (default OUT/voids/VOID_ID) and record it."""
+def void_letters(out: Path, letter_ids: list[str], target: Path | None = None, *, as_of: dt.date) -> dict:
+    """Write the void's files into `target` (default OUT/voids/VOID_ID) and record it.
+
+    `as_of` is the day of the void: the date of every reversal document (not the run date).
+    """
+    out = Path(out)
     con, manifest = open_folder(out, locked=False)  # it writes the void's files
     letters = sorted(set(letter_ids))
     known = {row[0] for row in con.execute(
@@ -32,21 +47,42 @@ def void_letters(out: Path, letter_ids: list[str], target: Path | None = None) -
     if unknown:
         raise UserError(f"{out}: no letter {unknown[0]!r} in letters.parquet"
                         + (f" (and {len(unknown) - 1} more unknown)" if len(unknown) > 1 else ""))
-    already = _voided(out)
-    twice = [x for x in letters if x in already]
-    if twice:
-        raise UserError(f"{out}: letter {twice[0]} was already voided by {already[twice[0]]}; "
-                        f"a letter is voided once")
+    run_date = dt.date.fromisoformat(manifest["as_of"])
+    if as_of < run_date:
+        raise UserError(f"--as-of {as_of}: before the run date {run_date} of {out}; a letter is voided on or "
+                        f"after the day it went out")
     void_id = f"VOID-{manifest['as_of'].replace('-', '')}-{hashlib.sha256('|'.join(letters).encode()).hexdigest()[:10]}"
     target = Path(target) if target else out / "voids" / void_id
-    counts = {}
+    with folder_lock(out):  # from reading voids.jsonl to recording this void: one void at a time
+        already = _voided(out)
+        twice = [x for x in letters if x in already]
+        if twice:
+            raise UserError(f"{out}: letter {twice[0]} was already voided by {already[twice[0]]}; "
+                            f"a letter is voided once")
+        params = {"letters": letters, "voided_before": sorted(already), "void_date": as_of}
+        head = {"void_id": void_id, "run_folder": str(out), "run_date": manifest["as_of"],
+                "void_date": as_of.isoformat(), "letters": letters}
+        record = _write_void(con, out, target, params, head)
+        try:
+            _record(out, {"void_id": void_id, "letters": letters, "void_date": as_of.isoformat(),
+                          "folder": str(target)})
+        except BaseException:  # not recorded, so not done: no reversal files may stay behind
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+    return record | {"folder": str(target)}
+
+
+def _write_void(con, out: Path, target: Path, params: dict, head: dict) -> dict:
+    """The void's files and void.json (`head` and what was written), into `target` atomically;
+    returns void.json."""
     _empty_money_documents(con, out)
     restored = _present_columns(con, "levels_update", ("compensation_charged", "interest_paid_to"))
+    counts = {}
     with AtomicFolder(target, force=False) as folder:
-        for name, files in (("levels_restore", ("levels_restore.csv", "levels_restore.parquet")),
-                            ("fee_reversals", ("fee_reversals.csv",))):
+        for name, files in VOID_FILES.items():
             sql = (VOID_SQL / f"{name}.sql").read_text(encoding="utf-8")
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", {"letters": letters})
+            used = {k: v for k, v in params.items() if f"${k}" in sql}
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", used)
             counts[name] = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
             # the §9 state columns only where the run's levels file has them
             absent = [c for c in ("compensation_charged", "interest_paid_to") if c not in restored]
@@ -54,14 +90,14 @@ def void_letters(out: Path, letter_ids: list[str], target: Path | None = None) -
             for file in files:
                 fmt = "(FORMAT csv, HEADER true)" if file.endswith(".csv") else "(FORMAT parquet)"
                 con.execute(f"COPY (SELECT {columns} FROM {name}) TO $path {fmt}", {"path": str(folder.path / file)})
-        record = {"void_id": void_id, "run_folder": str(out), "run_date": manifest["as_of"],
-                  "letters": letters, "levels_restored": counts["levels_restore"],
-                  "fee_reversals": counts["fee_reversals"]}
+        actions = con.execute("SELECT customer_id, action, value, restore, letter_id FROM customer_actions_restore"
+                              " ORDER BY letter_id, action").fetchall()
+        record = head | {"levels_restored": counts["levels_restore"], "fee_reversals": counts["fee_reversals"],
+                  "customer_actions_restored": [dict(zip(("customer_id", "action", "value", "restore", "letter_id"),
+                                                         row)) for row in actions]}
         write_json(folder.path / "void.json", record)
         folder.commit()
-    with (out / RECORD).open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps({"void_id": void_id, "letters": letters, "folder": str(target)}) + "\n")
-    return record | {"folder": str(target)}
+    return record
 
 
 def _empty_money_documents(con, out: Path) -> None:
@@ -80,12 +116,48 @@ def _present_columns(con, relation: str, columns: tuple[str, ...]) -> set[str]:
 
 def _voided(out: Path) -> dict[str, str]:
     """letter_id -> the void that undid it, from OUT/voids.jsonl."""
+    voided = {}
+    for entry in _entries(out):
+        voided.update({letter: entry["void_id"] for letter in entry["letters"]})
+    return voided
+
+
+def _entries(out: Path) -> list[dict]:
+    """The records of OUT/voids.jsonl; a damaged file is reported, never read past."""
     path = out / RECORD
     if not path.is_file():
-        return {}
-    voided = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
+        return []
+    entries = []
+    for number, line in enumerate(_read(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
             entry = json.loads(line)
-            voided.update({letter: entry["void_id"] for letter in entry["letters"]})
-    return voided
+        except json.JSONDecodeError as exc:  # a line cut short or overwritten
+            raise UserError(f"{path} is damaged (not valid JSON) at line {number}: {exc}; it records which "
+                            f"letters were voided: restore it from a backup or from the void.json files "
+                            f"of the voids") from None
+        if not isinstance(entry, dict) or not isinstance(entry.get("void_id"), str) \
+                or not isinstance(entry.get("letters"), list):
+            raise UserError(f"{path} is damaged (line {number} is not a void's record with void_id and letters); "
+                            f"restore it from a backup or from the void.json files of the voids")
+        entries.append(entry)
+    return entries
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path} is damaged (not valid JSON): {exc}; it records which letters were voided: "
+                        f"restore it from a backup") from None
+
+
+def _record(out: Path, entry: dict) -> None:
+    """Add a line to OUT/voids.jsonl by replacing the file whole (its lines as they were, and
+    the new one): a crash leaves the old file or the new one, never a half-written line."""
+    path = out / RECORD
+    before = _read(path) if path.is_file() else ""
+    if before and not before.endswith("\n"):
+        before += "\n"
+    write_text_atomic(path, before + json.dumps(entry) + "\n")

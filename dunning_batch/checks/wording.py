@@ -111,6 +111,19 @@ SENTENCES = {
 
     # a whole customer
     "customer_header": "Customer {customer_id}: {items} in this run, {letters}.",
+
+    # `render`: what re-rendering a folder changed (the CLI prints these, not `explain`)
+    "render_in_place": "re-rendered {letters} ({pages}) into {pdf_dir}: {what}.",
+    "render_new_folder": "re-rendered {letters} ({pages}) from {source} into the new folder {target}: {what}.",
+    "render_same": "every PDF is the same as before, so nothing else was rewritten",
+    "render_stale": "every PDF is the same as before, but the outbox or the print batch carried other PDFs",
+    "render_same_as_source": "every PDF is the same as {source}'s",
+    "render_changed": "{pdfs} changed ({letter_ids})",
+    "render_differ": "{pdfs} {differ} from {source}'s ({letter_ids})",
+    "render_missing": "{pdfs} written anew ({letter_ids}; they were missing)",
+    "render_delivery_rebuilt": "outbox and print batch rebuilt from the new PDFs",
+    "render_delivery_built": "outbox and print batch made from the new PDFs",
+    "render_no_delivery": "the folder has no outbox or print batch to rebuild (its run had no PDFs)",
 }
 
 
@@ -169,6 +182,11 @@ def rate(percent: Decimal) -> str:
     """A rate without trailing zeros: 8.000000 -> 8, 6.270000 -> 6.27."""
     text = format(percent, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def first_of(names: list[str], shown: int = 5) -> str:
+    """'A, B and C', or 'A, B, C, D, E and 7 more' for a long list."""
+    return listing(names if len(names) <= shown else names[:shown] + [f"{len(names) - shown} more"])
 
 
 def listing(names: list[str]) -> str:

@@ -9,6 +9,8 @@ UTC and the MIME boundary is derived from the letter id, so a rerun writes the s
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import hashlib
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -31,12 +33,16 @@ OUTBOX_FILE = DELIVERY_FILES["outbox"]
 POLICY = SMTP.clone(cte_type="7bit")
 
 
-def write_outbox(folder: Path, sender: dict[str, Any]) -> int:
-    """Write `outbox/*.eml` and `outbox.parquet` into an output folder; returns the letters."""
+def write_outbox(folder: Path, sender: dict[str, Any], into: Path | None = None) -> int:
+    """Write `outbox/*.eml` and `outbox.parquet` into an output folder; returns the letters.
+
+    With `into`, the letters are the folder's but the PDFs are those of `into/pdf/`, and the
+    outbox is written into `into` (`render` rebuilds it beside the folder's own)."""
+    into = into or folder
     letters = email_letters(folder)
-    (folder / OUTBOX_DIR).mkdir(exist_ok=True)
-    rows = [write_message(folder, letter, sender) for letter in letters]
-    write_index(folder / OUTBOX_FILE, rows)
+    (into / OUTBOX_DIR).mkdir(exist_ok=True)
+    rows = [write_message(into, letter, sender) for letter in letters]
+    write_index(into / OUTBOX_FILE, rows)
     return len(rows)
 
 
@@ -90,6 +96,16 @@ def email_texts(letter: dict[str, Any], sender: dict[str, Any]) -> tuple[str, st
         "sender": sender.get("name") or sender["email"],
     }
     return fill(email["subject"], **values), fill(email["body"], **values).strip() + "\n"
+
+
+def attached_pdf(data: bytes) -> bytes | None:
+    """The PDF a message of the outbox carries (None when it has none): what `reconcile`
+    compares with the letter's PDF in pdf/."""
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    for part in message.iter_attachments():
+        if part.get_content_type() == "application/pdf":
+            return part.get_content()
+    return None
 
 
 def message_id(letter_id: str, sender_email: str) -> str:

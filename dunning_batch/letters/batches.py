@@ -56,11 +56,13 @@ def default_workers() -> int:
 
 
 def render_letters(folder: Path, sender: dict[str, Any], workers: int | None = None,
-                   letter_id: str | None = None, on_progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
-    """Write `folder/pdf/LETTER_ID.pdf` for every letter (or one); returns pages per letter."""
+                   letter_id: str | None = None, on_progress: Callable[[int, int], None] | None = None,
+                   pdf_dir: Path | None = None) -> dict[str, int]:
+    """Write `folder/pdf/LETTER_ID.pdf` for every letter (or one); returns pages per letter.
+    With `pdf_dir`, the PDFs go there instead (`render` makes them beside the folder's own)."""
     from .render import render_batch  # WeasyPrint is imported only by runs that render
 
-    pdf_dir = folder / "pdf"
+    pdf_dir = pdf_dir or folder / "pdf"
     pdf_dir.mkdir(exist_ok=True)
     if letter_id is not None:
         return dict(render_batch(letter_contexts(folder, letter_id), sender, pdf_dir, only=letter_id))

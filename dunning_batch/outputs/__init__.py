@@ -3,7 +3,7 @@ way every command reads it (`folder`)."""
 
 from .layout import (ANALYST_VIEWS_DIR, CSV_TYPES, DELIVERY_FILES, OUTPUT_FILES, RULE_COLUMNS, OutputFile, output_files,
                      views_sql)
-from .writer import AtomicFolder, check_target, write_data_files, write_json
+from .writer import AtomicFolder, check_target, write_data_files, write_json, write_text_atomic
 
 __all__ = ["ANALYST_VIEWS_DIR", "CSV_TYPES", "DELIVERY_FILES", "OUTPUT_FILES", "RULE_COLUMNS", "OutputFile", "output_files",
-           "views_sql", "AtomicFolder", "check_target", "write_data_files", "write_json"]
+           "views_sql", "AtomicFolder", "check_target", "write_data_files", "write_json", "write_text_atomic"]

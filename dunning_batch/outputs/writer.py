@@ -93,4 +93,18 @@ def write_parquet(table: pa.Table, path: Path, order_by: str | None = None) -> N
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace `path` whole: a temporary file beside it, forced to disk, renamed over it, so a
+    reader (or a crash) sees the old file or the new one, never a truncated one."""
+    temp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    try:
+        with temp.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
