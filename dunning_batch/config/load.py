@@ -151,6 +151,7 @@ def _read_format(inputs: Table, name: str, columns: tuple[str, ...], problems: l
     for standard in mapping:
         if standard not in columns:
             t.problem("columns", f"maps {standard!r}, which is not a column of SPEC §2 ({', '.join(columns)})")
+    _check_one_source_each(t, mapping)
     doc_types = t.get("doc_types", "str_table", {}) if name == "open_items" else {}
     for export_value, standard in doc_types.items():
         if standard not in DOC_TYPES:
@@ -176,6 +177,20 @@ def _read_format(inputs: Table, name: str, columns: tuple[str, ...], problems: l
         t.problem("encoding", f"{fmt.encoding!r} is not an encoding Python knows (e.g. 'utf-8', 'cp1252')")
     t.done()
     return fmt
+
+
+def _check_one_source_each(t: Table, mapping: dict[str, str]) -> None:
+    """An export column feeds one standard column: two standard columns read from one export
+    column would give the same values two meanings (an `amount` that is really the open amount)."""
+    by_source: dict[str, list[str]] = {}
+    for standard, source in mapping.items():
+        by_source.setdefault(source, []).append(standard)
+    for source, standards in by_source.items():
+        if len(standards) > 1:
+            names = " and ".join(map(repr, standards))
+            t.problem("columns", f"maps {names} to the same export column {source!r}; an export column feeds "
+                                 f"one standard column: keep the mapping that says what {source!r} holds and "
+                                 f"remove the other (or map it to a column of its own)")
 
 
 def _read_policy(t: Table, global_interest: Interest, config_path: Path) -> Policy:
