@@ -88,7 +88,9 @@ def _check_files(con: duckdb.DuckDBPyConnection, out: Path, manifest: dict) -> C
                                    AND $folder || '/' || pdf_path NOT IN (SELECT file FROM glob($pattern))),
                   count(*) FILTER (WHERE pdf_path IS NULL)
            FROM letters""",
-        {"folder": str(out), "pattern": str(out / "pdf" / "*.pdf")}).fetchone()
+        # absolute: the connection's file_search_path is the folder, so a relative pattern
+        # (`reconcile out/2026-11-24`) would be looked for inside the folder itself
+        {"folder": str(out.resolve()), "pattern": str(out.resolve() / "pdf" / "*.pdf")}).fetchone()
     if missing:
         problems.append(f"{missing} letter(s) without their PDF")
     if manifest["run"]["pdf"] and unlisted:
