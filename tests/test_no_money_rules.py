@@ -1,20 +1,49 @@
 """SPEC §9: "all off unless configured". With no §9 key set, every output file is byte for
 byte what it was before the money rules existed.
 
-The sha256 values below were captured from these very scenarios on the code before §9 was
-built (commit d2f3632, checked out in a separate worktree; the first two also with the work
-in progress of that night, which gave the same bytes); run.json is left out because its
-timings differ from run to run. Paths are relative (the test runs inside its
-temporary folder) so that rejected.parquet's source_file does not carry a temporary path.
+The pins (sha256 of every output but run.json, whose timings differ from run to run) live
+in tests/pins/no_money_rules.json. They were first captured from these very scenarios on
+the code before §9 was built (commit d2f3632); a deliberate change of what a run writes
+(new letter ids, a letter's wording) re-pins them with one command, from the project root:
+
+    .venv/bin/python tests/test_no_money_rules.py --repin
+
+which runs every scenario again and rewrites the file; review its diff like code. Paths are
+relative (the scenarios run inside their temporary folder) so that rejected.parquet's
+source_file does not carry a temporary path.
+
+The letters' bytes depend on the font subsetter WeasyPrint uses: HarfBuzz-Subset when the
+system library libharfbuzz-subset0 (>= 4.1.0) loads, fontTools otherwise. So the PDFs are
+pinned per subsetter and version, and the tests check fontTools always (WeasyPrint can be
+made to use it) and HarfBuzz where the library loads. --repin writes both, so it needs the
+library: `apt-get install libharfbuzz-subset0`, or without installing it,
+`apt-get download libharfbuzz-subset0 && dpkg -x libharfbuzz-subset0_*.deb /opt/hbsubset`
+and `LD_LIBRARY_PATH=/opt/hbsubset/usr/lib/x86_64-linux-gnu` on the command. A second check
+does not depend on bytes: the text of every letter and where each piece of it stands on
+the page (pypdf), the same under both subsetters, so the content is pinned either way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Iterator
 
-from conftest import AS_OF, SPEC_CONFIG, customer, days_before, item, with_config
+if __name__ == "__main__":  # run as a script (--repin): this checkout's package, not an installed one
+    sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
+import pytest
+from pypdf import PdfReader
+
+from conftest import AS_OF, SPEC_CONFIG, Scenario, customer, days_before, item, with_config
 from dunning_batch.run import run
+
+PINS = Path(__file__).resolve().parent / "pins" / "no_money_rules.json"
 
 # What the config of SPEC §3 needs for a few customers, credits and one rejected row.
 NON_STRICT = with_config({"strict = true": "strict = false", "include_credits = false": "include_credits = true"})
@@ -48,102 +77,173 @@ VARIANT_ITEMS = [
 ]
 DOCUMENT_CONFIG = with_config({'grouping = "customer"': 'grouping = "document"',
                                "sequential = true": "sequential = false"})
-EXTRA_SCENARIOS = [("EXPECTED_VARIANTS", VARIANT_ITEMS, VARIANT_CONFIG),
-                   ("EXPECTED_DOCUMENT", ITEMS, DOCUMENT_CONFIG)]
 
-EXPECTED_STRICT = {
-    "customer_actions.csv": "110511268b51f843788fa2bdae21124959a1054878d712f2c82fe3ff7a3949c2",
-    "decisions.parquet": "19deebce67be032a8d325bd8c54b5860c6ec5caf54827ecc4a5bf8ba4859b232",
-    "fee_documents.csv": "ac94139aeeeaa9a2a1015400c0fe139fcef5ef26d2a4fe8dd653aac6591beb97",
-    "item_details.parquet": "8abb741c3a4343ea1097c2d5e55b65487a54df65c603d83373a3d17b724d3746",
-    "letter_lines.parquet": "f2690383edbd02ae36431ee04a39c7edc269ce21bdfc8f7101913ee93af08486",
-    "letters.parquet": "ff40aa9baae625f222cef0e478283d6a3d7d5ea5ba4ae61133967faa54cdc80b",
-    "levels_update.csv": "a98869d6846afad95c525f5b5b393bc077fec498c6e79ca88e99ea72073e081c",
-    "levels_update.parquet": "97932230ee36cdc6df903422289fc72b722ca7d9ac3a9ad6322b7345f00a4780",
-    "recipients.parquet": "e867243cbe0d9f6a32293d12f036793b32b033a5c4af3f386ef310af7128498d",
-    "rejected.parquet": "a544e5e1b9c3a9fcc18d048fe5a071e45fcc8e55601ae0174a1a1e4b34bf6de8",
-    "summary.html": "a6eb9fb6824bfe211baab63b0ab1bb8795ad0378c30ecdbf75b04733a9c47dec",
-    "views.sql": "c43b86c6fb0a9a1a8cd3175656c886ac9c63f195ebd4ef26bfa3bd4bdb00799b",
+# name in the pins -> (items, config); the letters are rendered from "non_strict"
+SCENARIOS = {
+    "strict": (ITEMS, SPEC_CONFIG),
+    "non_strict": (ITEMS + [BAD_ROW], NON_STRICT),
+    "variants": (VARIANT_ITEMS, VARIANT_CONFIG),
+    "document": (ITEMS, DOCUMENT_CONFIG),
 }
-EXPECTED_NON_STRICT = {
-    "customer_actions.csv": "110511268b51f843788fa2bdae21124959a1054878d712f2c82fe3ff7a3949c2",
-    "decisions.parquet": "7c5e12ee30e8c46659769f763c469b419b25732acff1d199d97ed8564528d2f1",
-    "fee_documents.csv": "ac94139aeeeaa9a2a1015400c0fe139fcef5ef26d2a4fe8dd653aac6591beb97",
-    "item_details.parquet": "7f2272815e3533a7e03388aaf1b40b090ef39f2e19922417238cd57ebfd85bd9",
-    "letter_lines.parquet": "a0c32a0a8c6e95d2611f566f5cd622893af9c8f163cf5635133656f2d36b99a3",
-    "letters.parquet": "84210dc65ba1d2df9b2564b2ef1939b1dda6d6c9c9ff8e23465b0a5d53f5d34e",
-    "levels_update.csv": "a98869d6846afad95c525f5b5b393bc077fec498c6e79ca88e99ea72073e081c",
-    "levels_update.parquet": "97932230ee36cdc6df903422289fc72b722ca7d9ac3a9ad6322b7345f00a4780",
-    "recipients.parquet": "e867243cbe0d9f6a32293d12f036793b32b033a5c4af3f386ef310af7128498d",
-    "rejected.parquet": "3d1760b41cb454927083dfa8abe6ee2fc7d2d7749dab6f4970a99c5c1e318399",
-    "summary.html": "69b477d8ec3e7f978e1a72355ca3cf984d496df59182a2db5d1c1b9b5f05da17",
-    "views.sql": "c43b86c6fb0a9a1a8cd3175656c886ac9c63f195ebd4ef26bfa3bd4bdb00799b",
-}
-EXPECTED_VARIANTS = {
-    "customer_actions.csv": "e1a61e8f82671e2aa72632544936e9f0b5cf4297cfdae08659da7b0dbcc17ffb",
-    "decisions.parquet": "566d9f5ec18becde2b9d6b3a63f60c5d25d928620eb8defd4ce764fb4138fd3a",
-    "fee_documents.csv": "6af42fcd0ac13a76da76546521329590ada1de0bc47d8a70a38476bed67902b5",
-    "item_details.parquet": "64a7678b14ce0e2e4c2d5dffd42cee52855e1bd3d98cbb9181050054d4e44db7",
-    "letter_lines.parquet": "3cf48fe01ddc6bdda719d8f64d00d753e835397fc2e98fb6f3ea5d2b64b7f7ba",
-    "letters.parquet": "aa95b79a397671e227e4ae2a5e4bf20bab20a9116e0d212b84de90db5e0022e3",
-    "levels_update.csv": "d1762a22e25b2e403f2c36602f6fc92da81ab08895b6be70c2ce9b64e748819e",
-    "levels_update.parquet": "6e86f2cf1555c761bea876f1614a171928f3eb5262f4a01e4b73cc80f4551d31",
-    "recipients.parquet": "02ff92af0bc01eb4d5132dab54fc0da442943f7c421d4427529b618448e569de",
-    "rejected.parquet": "a544e5e1b9c3a9fcc18d048fe5a071e45fcc8e55601ae0174a1a1e4b34bf6de8",
-    "summary.html": "5733f6fe34081260e6045b75cb199ebd7913053eac421158192a78c020cb2c3e",
-    "views.sql": "c43b86c6fb0a9a1a8cd3175656c886ac9c63f195ebd4ef26bfa3bd4bdb00799b",
-}
-EXPECTED_DOCUMENT = {
-    "customer_actions.csv": "b4ce998c9d651cb04121f46c379026d01caa382b944ec70d23c5fcb08ac62f57",
-    "decisions.parquet": "cdd6ab13d74c60341a47ce77f77c33ca64237ab508cb0ee31b195801296d64f1",
-    "fee_documents.csv": "a80c6268388d56d4a226c963e667e43a52ae98be9ded869a22d2b22dcdea2d95",
-    "item_details.parquet": "b339b1cb23c31e01cb13ae77bdc3a8a180e2b2a9d86b69b229247390f85d8630",
-    "letter_lines.parquet": "513059b4b2706bc734302b61cd5f2fa9d3760a52b5f86a0d1c5f1c11a9e86ae2",
-    "letters.parquet": "c10dbba79758bc3db1782d67551c8a7199ace3dcd0c70f232fcee616b2829a67",
-    "levels_update.csv": "d25d1a7b5296a47ae48a5d2838c07bf28930a5dbe7de88aab91e79b955ac35b5",
-    "levels_update.parquet": "9c1b23bcadbfb0cf9ff3bce187746e4750b5f144fd4acbd060b68ab9ba8444bf",
-    "recipients.parquet": "cbc971e58f5f44dd434cb011fe84a66b140dff67daf9bdfe1863cf6dd3424bce",
-    "rejected.parquet": "a544e5e1b9c3a9fcc18d048fe5a071e45fcc8e55601ae0174a1a1e4b34bf6de8",
-    "summary.html": "ec969d4b899deaa39b575b53052edcc6bcf26d344d2cfda2fa150757f3e40632",
-    "views.sql": "c43b86c6fb0a9a1a8cd3175656c886ac9c63f195ebd4ef26bfa3bd4bdb00799b",
-}
-# the letters themselves, rendered from the non-strict scenario (outbox/ and print/ are §10's)
-EXPECTED_PDFS = {
-    "pdf/DL-20261124-1703624caa.pdf": "8a3be9550053654cdd56537cc5d287fcb55dc415ce7e815749513d88ec5f9c08",
-    "pdf/DL-20261124-20a533b485.pdf": "b131032ec1094937f8a5230a382924eb22401c52d5ec0f21794352488a946fd6",
-}
+LETTERS_SCENARIO = "non_strict"
 
 
-def _digests(folder) -> dict[str, str]:
+# ------------------------------------------------------------------- font subsetters
+
+def subsetters() -> list[str]:
+    """The subsetters this machine can render with: fontTools always; HarfBuzz-Subset when
+    WeasyPrint would use it, decided as weasyprint/pdf/fonts.py decides (the library
+    loaded, HarfBuzz >= 4.1.0)."""
+    from weasyprint.pdf import fonts
+    from weasyprint.text.ffi import harfbuzz
+
+    found = ["fonttools"]
+    if fonts.harfbuzz_subset and harfbuzz.hb_version_atleast(4, 1, 0):
+        found.append("harfbuzz")
+    return found
+
+
+def subsetter_key(subsetter: str) -> str:
+    """The subsetter and its version: another version subsets (so writes bytes) differently."""
+    if subsetter == "fonttools":
+        import fontTools
+        return f"fonttools {fontTools.version}"
+    import ctypes
+    import ctypes.util
+
+    library = ctypes.CDLL(ctypes.util.find_library("harfbuzz") or "libharfbuzz.so.0")
+    library.hb_version_string.restype = ctypes.c_char_p
+    return f"harfbuzz {library.hb_version_string().decode()}"
+
+
+@contextlib.contextmanager
+def subsetting_with(subsetter: str) -> Iterator[None]:
+    """WeasyPrint made to subset fonts with `subsetter` in this process (letters render here:
+    the scenario runs with one worker). fontTools: WeasyPrint's fallback when it finds no
+    HarfBuzz-Subset, which it looks up as the module global weasyprint.pdf.fonts.harfbuzz_subset."""
+    from weasyprint.pdf import fonts
+
+    assert subsetter in subsetters(), subsetter
+    with pytest.MonkeyPatch.context() as patch:
+        if subsetter == "fonttools":
+            patch.setattr(fonts, "harfbuzz_subset", None)
+        yield
+
+
+# ----------------------------------------------------------------------- the scenarios
+
+def _digests(folder: Path) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "run.json"}
 
 
-def _run(scenario, monkeypatch, items, config, pdf: bool = False) -> dict[str, str]:
-    monkeypatch.chdir(scenario.tmp_path)
-    config_path, items_path, customers_path = scenario.files(items, CUSTOMERS, config)
-    rel = [p.relative_to(scenario.tmp_path) for p in (config_path, items_path, customers_path)]
-    out = f"out{scenario.runs}"
-    run(*rel, AS_OF, out, pdf=pdf)
-    return _digests(scenario.tmp_path / out)
+def run_scenario(folder: Path, name: str, pdf: bool = False) -> Path:
+    """Runs scenario `name` inside `folder` (relative paths, as the pins were taken); its output."""
+    items, config = SCENARIOS[name]
+    folder.mkdir(parents=True, exist_ok=True)
+    scenario = Scenario(folder)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        config_path, items_path, customers_path = scenario.files(items, CUSTOMERS, config)
+        rel = [p.relative_to(folder) for p in (config_path, items_path, customers_path)]
+        out = f"out{scenario.runs}"
+        run(*rel, AS_OF, out, pdf=pdf, workers=1)
+    return folder / out
 
 
-def test_without_money_rules_the_outputs_are_byte_identical(scenario, monkeypatch):
-    assert _run(scenario, monkeypatch, ITEMS, SPEC_CONFIG) == EXPECTED_STRICT
+def letter_pdfs(folder: Path, subsetter: str) -> Path:
+    """The letters of the letters scenario, rendered with `subsetter`: the output's pdf/."""
+    with subsetting_with(subsetter):
+        return run_scenario(folder, LETTERS_SCENARIO, pdf=True) / "pdf"
 
 
-def test_without_money_rules_a_non_strict_run_is_byte_identical(scenario, monkeypatch):
-    assert _run(scenario, monkeypatch, ITEMS + [BAD_ROW], NON_STRICT) == EXPECTED_NON_STRICT
+def pdf_content(pdf: Path) -> list[list]:
+    """Each piece of text on each page with where it starts, [page, x, y, text] (points,
+    rounded to 0.01): what a reader sees, whatever bytes the fonts were written with."""
+    pieces: list[list] = []
+    for number, page in enumerate(PdfReader(pdf).pages, start=1):
+        def visit(text, cm, tm, font, size, number=number):
+            if text.strip():
+                x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+                y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+                pieces.append([number, round(x, 2), round(y, 2), text.strip()])
+        page.extract_text(visitor_text=visit)
+    return pieces
 
 
-def test_without_money_rules_the_letters_are_byte_identical(scenario, monkeypatch):
-    got = _run(scenario, monkeypatch, ITEMS + [BAD_ROW], NON_STRICT, pdf=True)
-    assert {name: digest for name, digest in got.items() if name.startswith("pdf/")} == EXPECTED_PDFS
+def load_pins() -> dict:
+    return json.loads(PINS.read_text(encoding="utf-8"))
 
 
-def test_without_money_rules_fees_with_cents_branches_and_current_lines_are_byte_identical(scenario, monkeypatch):
-    assert _run(scenario, monkeypatch, VARIANT_ITEMS, VARIANT_CONFIG) == EXPECTED_VARIANTS
+# ------------------------------------------------------------------------------ tests
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_without_money_rules_the_outputs_are_byte_identical(tmp_path, name):
+    assert _digests(run_scenario(tmp_path, name)) == load_pins()["outputs"][name]
 
 
-def test_without_money_rules_document_grouping_is_byte_identical(scenario, monkeypatch):
-    assert _run(scenario, monkeypatch, ITEMS, DOCUMENT_CONFIG) == EXPECTED_DOCUMENT
+@pytest.fixture(scope="module", params=subsetters())
+def letters(request, tmp_path_factory) -> tuple[str, Path]:
+    subsetter = request.param
+    return subsetter, letter_pdfs(tmp_path_factory.mktemp(f"letters-{subsetter}"), subsetter)
+
+
+def test_without_money_rules_the_letters_are_byte_identical(letters):
+    subsetter, pdf_dir = letters
+    key = subsetter_key(subsetter)
+    pinned = load_pins()["pdf_bytes"]
+    assert key in pinned, f"no PDF pins for {key} (pinned: {', '.join(pinned)}); re-pin as the docstring says"
+    assert {f"pdf/{name}": digest for name, digest in _digests(pdf_dir).items()} == pinned[key]
+
+
+def test_without_money_rules_the_letters_read_the_same(letters):
+    """Independent of the bytes: every letter's text, and where each piece stands."""
+    _, pdf_dir = letters
+    got = {f"pdf/{p.name}": pdf_content(p) for p in sorted(pdf_dir.glob("*.pdf"))}
+    assert got == load_pins()["pdf_content"]
+
+
+# ------------------------------------------------------------------------------ re-pin
+
+def repin() -> None:
+    """Runs every scenario, renders the letters with both subsetters, rewrites PINS."""
+    available = subsetters()
+    if "harfbuzz" not in available:
+        sys.exit("--repin writes the PDF pins of both font subsetters, and HarfBuzz-Subset does not load here: "
+                 "apt-get install libharfbuzz-subset0, or run with LD_LIBRARY_PATH at an unpacked copy "
+                 "(see this module's docstring)")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        outputs = {name: _digests(run_scenario(tmp / name, name)) for name in SCENARIOS}
+        pdf_bytes, contents = {}, {}
+        for subsetter in available:
+            pdf_dir = letter_pdfs(tmp / f"letters-{subsetter}", subsetter)
+            pdf_bytes[subsetter_key(subsetter)] = {f"pdf/{n}": d for n, d in _digests(pdf_dir).items()}
+            contents[subsetter] = {f"pdf/{p.name}": pdf_content(p) for p in sorted(pdf_dir.glob("*.pdf"))}
+    if contents["fonttools"] != contents["harfbuzz"]:
+        sys.exit("the letters read differently with fontTools and HarfBuzz-Subset; nothing re-pinned")
+    pins = {"written_by": "python tests/test_no_money_rules.py --repin (see its docstring)",
+            "outputs": outputs, "pdf_bytes": pdf_bytes, "pdf_content": contents["fonttools"]}
+    PINS.parent.mkdir(exist_ok=True)
+    PINS.write_text(_dumps(pins), encoding="utf-8")
+    print(f"re-pinned {PINS}: {', '.join(outputs)}; letters with {', '.join(pdf_bytes)}")
+
+
+def _dumps(pins: dict) -> str:
+    """The pins as JSON with one line per piece of letter text, so a re-pin reads as a diff."""
+    def one_line(value) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    rest = json.dumps({k: v for k, v in pins.items() if k != "pdf_content"}, indent=1, ensure_ascii=False,
+                      sort_keys=True)
+    content = ",\n".join(f"  {one_line(name)}: [\n" + ",\n".join(f"   {one_line(piece)}" for piece in pieces)
+                         + "\n  ]" for name, pieces in sorted(pins["pdf_content"].items()))
+    text = rest.removesuffix("\n}") + ',\n "pdf_content": {\n' + content + "\n }\n}\n"
+    assert json.loads(text) == pins
+    return text
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--repin"]:
+        sys.exit(f"usage: python {os.path.relpath(__file__)} --repin")
+    repin()
