@@ -122,6 +122,15 @@ def test_one_export_column_mapped_to_two_standard_columns(scenario, table, mappi
     assert "remove the other" in line
 
 
+def test_payment_term_without_english_wording(scenario):
+    # The letters word a payment term from the catalogues' [payment_terms]; English is every
+    # language's fallback, so a code it lacks would reach a customer as the bare code.
+    line = check_config_error(scenario, with_config({'payment_term = "IMMEDIATE"': 'payment_term = "NET7"'}),
+                              r"\[\[policy\]\] 'standard' level 3 key 'payment_term'")
+    assert "'NET7' has no wording in " in line and "templates/messages/en.toml" in line
+    assert 'add NET7 = "..." under its [payment_terms]' in line
+
+
 def test_thresholds_not_rising(scenario):
     check_config_error(scenario, with_config({"days_past_due = 21": "days_past_due = 5"}), "days_past_due")
 
