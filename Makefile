@@ -6,10 +6,12 @@ BIN = $(VENV)/bin
 
 .PHONY: demo test bench clean
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+# The dask extra too: tests/test_dask.py runs `run --dask` on a local cluster, and a test
+# skipped for a missing package fails the suite (tests/conftest.py).
+$(VENV)/.installed: pyproject.toml constraints.txt Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,dask]'
 	touch $@
 
 demo: $(VENV)/.installed

@@ -52,6 +52,25 @@ FORCE_SENT_HELP = ("Like --force, and also replace a folder whose letters were s
 folder_argument = click.argument("out", metavar="OUT", type=click.Path(file_okay=False))
 
 
+def echo(message: str = "", *, nl: bool = True, err: bool = False) -> None:
+    """click.echo, but a reader that has gone (`dunning-batch run ... | head -1`) stops the
+    printing, not the command: its work is done and its exit code stays its own."""
+    try:
+        click.echo(message, nl=nl, err=err)
+    except BrokenPipeError:
+        _discard(sys.stderr if err else sys.stdout)
+
+
+def _discard(stream) -> None:
+    """Points the stream's file descriptor at /dev/null, so the rest of the output, and the
+    interpreter's last flush of what is still buffered, go nowhere instead of failing."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, stream.fileno())
+    finally:
+        os.close(devnull)
+
+
 def exits_cleanly(command):
     """Turns the errors a user can act on into one line each and exit 2; never a traceback."""
 
@@ -61,12 +80,12 @@ def exits_cleanly(command):
             return command(*args, **kwargs)
         except UserError as exc:
             for line in exc.lines():
-                click.echo(line, err=True)
+                echo(line, err=True)
             sys.exit(exc.exit_code)
         except click.ClickException:  # usage errors: click prints them with the usage line, exit 2
             raise
         except Exception as exc:  # a bug of ours: still one line, and a distinct exit code
-            click.echo(f"dunning-batch: internal error: {type(exc).__name__}: {exc}", err=True)
+            echo(f"dunning-batch: internal error: {type(exc).__name__}: {exc}", err=True)
             sys.exit(3)
 
     return wrapper
@@ -89,7 +108,7 @@ def _stage_printer():
     """Stage progress on a terminal; quiet in CI and pipes."""
     if not sys.stderr.isatty():
         return None
-    return lambda stage, rows, seconds: click.echo(f"  {stage:<24} {rows:>12,} rows  {seconds:7.2f} s", err=True)
+    return lambda stage, rows, seconds: echo(f"  {stage:<24} {rows:>12,} rows  {seconds:7.2f} s", err=True)
 
 
 @click.group()
@@ -146,7 +165,7 @@ def validate(config_path, open_items, customers, payments, as_of):
     problems = validate_inputs(config_path, open_items, customers, as_of.date() if as_of else None, payments)
     if problems:
         raise UserError(problems)
-    click.echo("valid: no problems found")
+    echo("valid: no problems found")
 
 
 @main.command()
@@ -185,7 +204,7 @@ def render(out, letter_id, workers, target):
     """
     with _letter_progress() as on_progress:
         result = render_folder(Path(out), letter_id, workers, on_progress, Path(target) if target else None)
-    click.echo(result.report())
+    echo(result.report())
 
 
 @main.command()
@@ -199,7 +218,7 @@ def reconcile(out, open_items):
     Example: dunning-batch reconcile out/2026-11-24 --open-items export/open_items.csv
     """
     checks = reconcile_folder(Path(out), Path(open_items) if open_items else None)
-    click.echo(reconcile_report(checks))
+    echo(reconcile_report(checks))
     sys.exit(0 if all(c.ok for c in checks) else 1)
 
 
@@ -220,7 +239,7 @@ def synth(customer_count, out, seed, fmt, as_of, force):
     Example: dunning-batch synth --customers 200000 --out /tmp/export --seed 7
     """
     counts = write_synthetic(Path(out), customer_count, seed, as_of.date(), fmt, force=force)
-    click.echo(f"wrote {counts['open_items']:,} open items and {counts['customers']:,} customers to {out} "
+    echo(f"wrote {counts['open_items']:,} open items and {counts['customers']:,} customers to {out} "
                f"(run it with config/example.toml, --as-of {as_of.date()})")
 
 
@@ -238,7 +257,7 @@ def void(out, letter_ids, target, as_of):
     Example: dunning-batch void out/2026-11-24 DL-20261124-0123456789abcdef --as-of 2026-11-26
     """
     record = void_letters(Path(out), list(letter_ids), Path(target) if target else None, as_of=as_of.date())
-    click.echo(f"{record['void_id']}: {len(record['letters'])} letter(s) voided on {record['void_date']}, "
+    echo(f"{record['void_id']}: {len(record['letters'])} letter(s) voided on {record['void_date']}, "
                f"{record['levels_restored']} level(s) restored, {record['fee_reversals']} fee reversal(s), "
                f"{len(record['customer_actions_restored'])} customer action(s) to undo -> {record['folder']}")
 
@@ -258,9 +277,9 @@ def query(out, sql, fmt, to):
     """
     result = query_folder(Path(out), sql, fmt, to)
     if result.path is not None:
-        click.echo(f"wrote {result.rows} row(s) to {result.path}", err=True)
+        echo(f"wrote {result.rows} row(s) to {result.path}", err=True)
     else:
-        click.echo(result.text, nl=False)
+        echo(result.text, nl=False)
 
 
 @main.command()
@@ -274,7 +293,7 @@ def explain(out, doc_id, customer_id):
     Example: dunning-batch explain out/2026-11-24 INV-10006
     (or: dunning-batch explain out/2026-11-24 --customer C002)
     """
-    click.echo(explain_outcome(Path(out), doc_id, customer_id), nl=False)
+    echo(explain_outcome(Path(out), doc_id, customer_id), nl=False)
 
 
 @main.command()
@@ -288,7 +307,7 @@ def diff(out_a, out_b, fmt):
     Example: dunning-batch diff out/2026-11-24 out/2026-11-24-new-thresholds --format json
     """
     result = diff_runs(Path(out_a), Path(out_b))
-    click.echo(result.to_json() if fmt == "json" else result.to_text(), nl=False)
+    echo(result.to_json() if fmt == "json" else result.to_text(), nl=False)
     sys.exit(1 if result.differ else 0)
 
 
@@ -348,24 +367,24 @@ def _print_delivery(result: SendResult) -> None:
     """What was sent, what was not (each named), and one summary line."""
     if result.dry_run:
         for letter in result.pending:
-            click.echo(f"would send {letter['letter_id']} to {letter['to']}: {letter['subject']}")
-        click.echo(f"dry run: {len(result.pending)} of {result.outbox} letter(s) to send, "
-                   f"{result.already_sent} already accepted earlier")
+            echo(f"would send {letter['letter_id']} to {letter['to']}: {letter['subject']}")
+        echo(f"dry run: {len(result.pending)} of {result.outbox} letter(s) to send, "
+             f"{result.already_sent} already accepted earlier")
         return
     for outcome in result.not_accepted:
-        click.echo(f"not accepted: {outcome.letter_id} to {outcome.to}: {outcome.status} after "
-                   f"{outcome.attempts} attempt(s): {outcome.reply}", err=True)
+        echo(f"not accepted: {outcome.letter_id} to {outcome.to}: {outcome.status} after "
+             f"{outcome.attempts} attempt(s): {outcome.reply}", err=True)
     for outcome in result.partly_refused:
-        click.echo(f"partly refused (not sent again): {outcome.letter_id} to {outcome.to}: {outcome.reply}",
-                   err=True)
+        echo(f"partly refused (not sent again): {outcome.letter_id} to {outcome.to}: {outcome.reply}",
+             err=True)
     for letter in result.not_attempted:
-        click.echo(f"not sent: {letter['letter_id']} to {letter['to']}", err=True)
+        echo(f"not sent: {letter['letter_id']} to {letter['to']}", err=True)
     if result.stopped:
-        click.echo(f"stopped: {result.stopped}; run send again to deliver the rest", err=True)
+        echo(f"stopped: {result.stopped}; run send again to deliver the rest", err=True)
     accepted = len(result.outcomes) - len(result.not_accepted)
-    click.echo(f"sent {accepted} of {len(result.pending)} letter(s) to send ({result.outbox} in the outbox, "
-               f"{result.already_sent} accepted earlier); {len(result.not_accepted) + len(result.not_attempted)} "
-               f"not accepted" + (f", {len(result.partly_refused)} partly refused" if result.partly_refused else ""))
+    echo(f"sent {accepted} of {len(result.pending)} letter(s) to send ({result.outbox} in the outbox, "
+         f"{result.already_sent} accepted earlier); {len(result.not_accepted) + len(result.not_attempted)} "
+         f"not accepted" + (f", {len(result.partly_refused)} partly refused" if result.partly_refused else ""))
 
 
 # The run's totals as printed: every part of total due (SPEC §4.8, §9.2, §9.6), then the total.
@@ -380,24 +399,24 @@ TOTALS_COLUMNS = (  # (title, key of run.json's totals_per_currency, width)
 def _print_summary(manifest: dict, out: Path) -> None:
     inputs = manifest["inputs"]
     letters = sum(t["letters"] for t in manifest["totals_per_currency"].values())
-    click.echo(f"dunning run {manifest['as_of']}: {inputs['open_items']['rows']} items, "
+    echo(f"dunning run {manifest['as_of']}: {inputs['open_items']['rows']} items, "
                f"{inputs['customers']['rows']} customers -> {letters} letters"
                + (f", {manifest['rejected_rows']} rows rejected" if manifest["rejected_rows"] else ""))
-    click.echo("letters per level: " + (", ".join(f"level {k}: {v}" for k, v in
+    echo("letters per level: " + (", ".join(f"level {k}: {v}" for k, v in
                                                  manifest["letters_per_level"].items()) or "none"))
-    click.echo(f"totals per currency ({TOTAL_DUE_EQUATION}):")
-    click.echo("  " + "".join(f"{title:>{width}}" if i else f"{title:<{width}}"
+    echo(f"totals per currency ({TOTAL_DUE_EQUATION}):")
+    echo("  " + "".join(f"{title:>{width}}" if i else f"{title:<{width}}"
                               for i, (title, _, width) in enumerate(TOTALS_COLUMNS)))
     for currency, t in manifest["totals_per_currency"].items():
         values = [currency] + [t[key] for _, key, _ in TOTALS_COLUMNS[1:]]
-        click.echo("  " + "".join(f"{v:>{width}}" if i else f"{v:<{width}}"
+        echo("  " + "".join(f"{v:>{width}}" if i else f"{v:<{width}}"
                                   for i, (v, (_, _, width)) in enumerate(zip(values, TOTALS_COLUMNS))))
     for currency, t in manifest["totals_per_currency"].items():
         # SPEC §4.8, §9.4: shown on the letters, not demanded (include_in_total = false)
         if Decimal(t["interest_not_in_total"]):
-            click.echo(f"  {currency}: also {t['interest_not_in_total']} interest shown on the letters, "
+            echo(f"  {currency}: also {t['interest_not_in_total']} interest shown on the letters, "
                        f"not in total due (include_in_total = false)")
-    click.echo("decisions per reason:")
+    echo("decisions per reason:")
     for reason, n in manifest["decisions_per_reason"].items():
-        click.echo(f"  {reason:<32} {n:>8}")
-    click.echo(f"written to {out}")
+        echo(f"  {reason:<32} {n:>8}")
+    echo(f"written to {out}")

@@ -34,7 +34,12 @@ SHARD_RELATIONS = tuple(dict.fromkeys(f.relation for f in OUTPUT_FILES if f.rela
 
 def connect_client(address: str):
     """A Dask client for ADDRESS, or for a LocalCluster of N workers with "local:N"."""
-    from dask.distributed import Client, LocalCluster
+    try:  # an optional extra: a run on one machine needs neither package
+        from dask.distributed import Client, LocalCluster
+    except ImportError:  # its message spans lines (dask's own advice); ours names the extra
+        raise UserError(f"--dask {address}: running on a Dask cluster needs the packages dask and distributed, "
+                        f"which are not installed here; install them with: pip install 'dunning-batch[dask]'"
+                        ) from None
 
     if address.startswith("local:"):
         try:

@@ -72,10 +72,12 @@ def _check_header(path: Path, header: list[str], fmt: InputFormat, columns: tupl
     dupes = sorted({n for n in names if names.count(n) > 1 and n})
     if dupes:
         raise InputError(f"{path}:1: header: column {dupes[0]!r} appears twice; each column must be named once")
-    present = {std: fmt.source_column(std) for std in columns if fmt.source_column(std) in names}
+    present = {std: src for std in columns if (src := fmt.source_column(std)) is not None and src in names}
     missing = [std for std in required if std not in present]
     if missing:
-        wanted = ", ".join(repr(fmt.source_column(m)) for m in missing)
+        claimed = {src: std for std, src in fmt.columns.items()}
+        wanted = ", ".join(repr(fmt.source_column(m)) if fmt.source_column(m) is not None else
+                           f"{m!r} (the export's {m!r} is mapped to {claimed[m]!r})" for m in missing)
         hint = ""
         if csv_hint and len(names) == 1:
             for delim, word in ((";", "';'"), ("\t", "'\\t'"), ("|", "'|'"), (",", "','")):

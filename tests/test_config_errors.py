@@ -108,6 +108,29 @@ def test_wrong_type_or_value(scenario, old, new, key):
     check_config_error(scenario, with_config({old: new}), re.escape(key))
 
 
+@pytest.mark.parametrize("table, mapping, column", [
+    ("open_items", 'amount = "Betrag", open_amount = "Betrag"', "Betrag"),
+    ("customers", 'name = "Name1", address = "Name1"', "Name1"),
+    ("payments", 'amount = "Paid", interest_charged = "Paid"', "Paid"),
+])
+def test_one_export_column_mapped_to_two_standard_columns(scenario, table, mapping, column):
+    # Refused whether or not the export has the column (payments are not even given here):
+    # the mapping itself gives one column two meanings.
+    line = check_config_error(scenario, SPEC_CONFIG + f"\n[input.{table}]\ncolumns = {{ {mapping} }}\n",
+                              rf"\[input\.{table}\] key 'columns'")
+    assert f"the same export column '{column}'" in line
+    assert "remove the other" in line
+
+
+def test_payment_term_without_english_wording(scenario):
+    # The letters word a payment term from the catalogues' [payment_terms]; English is every
+    # language's fallback, so a code it lacks would reach a customer as the bare code.
+    line = check_config_error(scenario, with_config({'payment_term = "IMMEDIATE"': 'payment_term = "NET7"'}),
+                              r"\[\[policy\]\] 'standard' level 3 key 'payment_term'")
+    assert "'NET7' has no wording in " in line and "templates/messages/en.toml" in line
+    assert 'add NET7 = "..." under its [payment_terms]' in line
+
+
 def test_thresholds_not_rising(scenario):
     check_config_error(scenario, with_config({"days_past_due = 21": "days_past_due = 5"}), "days_past_due")
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -23,6 +26,8 @@ from dunning_batch.errors import LetterIdCollision  # noqa: E402
 from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_PAYMENTS  # noqa: E402
 from dunning_batch.run import run  # noqa: E402
 from dunning_batch.synth import write_synthetic  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def assert_same_folder(a: Path, b: Path) -> None:
@@ -137,3 +142,20 @@ def test_letter_ids_that_collide_across_shards_stop_the_run(threads_cluster, tmp
     monkeypatch.undo()                                           # 16 hex digits: two letters
     run(*args, tmp_path / "out", pdf=False, dask=threads_cluster)
     assert len(pq.read_table(tmp_path / "out" / "letters.parquet")) == 2
+
+
+@pytest.mark.parametrize("missing", [("distributed",), ("dask", "distributed")])
+def test_without_the_dask_extra_the_user_is_told_what_to_install(tmp_path, missing):
+    """As on a machine installed without the [dask] extra: the import is made to fail in the
+    CLI's own process, which a user runs with a relative --out."""
+    hide = "; ".join(f"sys.modules[{name!r}] = None" for name in missing)
+    done = subprocess.run(
+        [sys.executable, "-c", f"import sys; {hide}; from dunning_batch.cli import main; main()",
+         "run", "--config", str(DEMO_CONFIG), "--open-items", str(DEMO_ITEMS), "--customers", str(DEMO_CUSTOMERS),
+         "--as-of", DEMO_AS_OF.isoformat(), "--out", "out", "--dask", "local:2"],
+        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith("--dask local:2: running on a Dask cluster needs the packages dask and distributed")
+    assert line.endswith("install them with: pip install 'dunning-batch[dask]'")
+    assert list(tmp_path.iterdir()) == []  # nothing written

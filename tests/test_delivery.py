@@ -20,7 +20,6 @@ import json
 import shutil
 import socket
 import ssl
-import subprocess
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -427,16 +426,11 @@ def test_login_reads_the_password_from_the_environment_and_never_shows_it(folder
 
 
 @pytest.fixture(scope="module")
-def certificate(tmp_path_factory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1, made with the openssl command."""
-    if shutil.which("openssl") is None:
-        pytest.skip("no openssl command to make a test certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=30)
-    return cert, key
+def certificate() -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, kept in tests/tls/ (its README says
+    how it was made), so that no openssl command is needed."""
+    folder = Path(__file__).resolve().parent / "tls"
+    return folder / "cert.pem", folder / "key.pem"
 
 
 @pytest.mark.parametrize("security", ["starttls", "ssl"])

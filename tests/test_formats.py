@@ -172,6 +172,33 @@ def test_mapped_column_missing_from_the_header_names_the_exports_name(scenario, 
     assert_nothing_written(tmp_path, out)
 
 
+def test_a_mapped_column_is_not_also_read_by_its_own_name(scenario, tmp_path):
+    # The export's "amount" is the open amount: mapped to open_amount, it is not also read
+    # as the standard `amount` (the original amount), which the export does not have.
+    config = SPEC_CONFIG + '\n[input.open_items]\ncolumns = { open_amount = "amount" }\n'
+    paths = setup(scenario, config)
+    paths[1].write_text("doc_id,customer_id,doc_type,due_date,currency,amount\n"
+                        f"INV-1,C1,invoice,{days_before(10)},EUR,250.00\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = run_cli(paths, out)
+    assert_clean(result, 0)
+    assert summary(out) == {"INV-1": ("dunned", "advanced", 1, Decimal("250.00"), dt.date(2026, 11, 14))}
+
+
+def test_a_required_column_whose_name_another_mapping_took_is_named(scenario, tmp_path):
+    config = SPEC_CONFIG + '\n[input.open_items]\ncolumns = { doc_id = "customer_id" }\n'
+    paths = setup(scenario, config)
+    paths[1].write_text(f"customer_id,doc_type,due_date,currency,open_amount\nC1,invoice,{days_before(10)},EUR,5\n",
+                        encoding="utf-8")
+    out = tmp_path / "out"
+    result = run_cli(paths, out)
+    assert_clean(result, 2)
+    [line] = lines_of(result)
+    assert line.startswith(f"{paths[1]}:1: header: missing required column(s) 'customer_id' (the export's "
+                           f"'customer_id' is mapped to 'doc_id')"), line
+    assert_nothing_written(tmp_path, out)
+
+
 def test_sap_trailing_minus_in_a_utf8_decimal_comma_file(scenario, tmp_path):
     config = SPEC_CONFIG + '\n[input.open_items]\ndecimal_comma = true\ndelimiter = ";"\n'
     paths = setup(scenario, config)

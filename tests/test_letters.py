@@ -34,7 +34,9 @@ from weasyprint import HTML
 from conftest import AS_OF, Outcome, Scenario, customer, days_before, item, with_config
 
 from dunning_batch.cli import main
+from dunning_batch.errors import UserError
 from dunning_batch.letters.batches import BATCH_SIZE, letter_contexts, render_contexts, sender_of
+from dunning_batch.letters import templating
 from dunning_batch.letters.render import RefuseAll, letters_html, render_batch
 from dunning_batch.run import run
 
@@ -248,12 +250,37 @@ def test_final_notice_names_the_consequences(languages_run, language):
     text = flat(texts[f"{language.upper()}3"])
     assert tone["consequences"] in text, text
     assert tone["credit_hold"] in text, text
-    assert tone["payment_term"].format(term="IMMEDIATE") in text, text
-    assert "IMMEDIATE" in text
+    # the config's code (customer_actions.csv keeps it for the ERP) in the customer's words
+    term = catalogue(language)["payment_terms"]["IMMEDIATE"]
+    assert normalise(tone["payment_term"].format(term=term)) in text, text
+    assert "IMMEDIATE" not in text
+    assert {(a["action"], a["value"]) for a in outcome.actions if a["letter_id"] == final["letter_id"]} \
+        == {("credit_hold", "true"), ("payment_term", "IMMEDIATE")}
+    worded = {"en": "with the payment term “immediate payment”",
+              "de": "mit der Zahlungsbedingung „sofortige Zahlung“ an",
+              "fr": "avec la condition de paiement « paiement immédiat »",
+              "pl": "z warunkiem płatności „płatność natychmiastowa”"}
+    assert worded[language] in text, text
     for level in (1, 2):  # earlier letters threaten nothing
         earlier = flat(texts[f"{language.upper()}{level}"])
         assert tone["credit_hold"] not in earlier
-        assert "IMMEDIATE" not in earlier
+        assert term not in earlier and "IMMEDIATE" not in earlier
+
+
+def test_a_payment_term_a_language_lacks_is_worded_in_english(tmp_path, monkeypatch):
+    (tmp_path / "en.toml").write_text('[payment_terms]\nIMMEDIATE = "immediate payment"\nNET7 = "7 days net"\n',
+                                      encoding="utf-8")
+    (tmp_path / "de.toml").write_text('[payment_terms]\nIMMEDIATE = "sofortige Zahlung"\n', encoding="utf-8")
+    monkeypatch.setattr(templating, "MESSAGES_DIR", tmp_path)
+    templating.catalog.cache_clear()
+    try:
+        assert templating.payment_term("IMMEDIATE", "de") == "sofortige Zahlung"
+        assert templating.payment_term("NET7", "de") == "7 days net"       # de has none: English
+        assert templating.payment_term("NET7", "xx") == "7 days net"       # no catalogue at all: English
+        with pytest.raises(UserError, match=r"en\.toml: \[payment_terms\] has no wording for the payment term 'NET30'"):
+            templating.payment_term("NET30", "de")
+    finally:
+        templating.catalog.cache_clear()
 
 
 # ---------------------------------------------------------------- long letters: pages, headers, numbering

@@ -1,25 +1,49 @@
 """SPEC §9: "all off unless configured". With no §9 key set, every output file is byte for
 byte what it was before the money rules existed.
 
-The sha256 values below were captured from these very scenarios on the code before §9 was
-built (commit d2f3632, checked out in a separate worktree; the first two also with the work
-in progress of that night, which gave the same bytes); run.json is left out because its
-timings differ from run to run. Paths are relative (the test runs inside its
-temporary folder) so that rejected.parquet's source_file does not carry a temporary path.
+The pins (sha256 of every output but run.json, whose timings differ from run to run) live
+in tests/pins/no_money_rules.json. They were first captured from these very scenarios on
+the code before §9 was built (commit d2f3632); a deliberate change of what a run writes
+(new letter ids, a letter's wording) re-pins them with one command, from the project root:
 
-The values were taken again when the letter ids of SPEC §5 grew from 10 to 16 hex digits
-(the commit that made them so): every file holding a letter id, and the PDFs named by them,
-changed with the ids and in nothing else (with the ids cut back to 10 digits, that code
-gives the earlier values, byte for byte).
+    .venv/bin/python tests/test_no_money_rules.py --repin
+
+which runs every scenario again and rewrites the file; review its diff like code. Paths are
+relative (the scenarios run inside their temporary folder) so that rejected.parquet's
+source_file does not carry a temporary path.
+
+The letters' bytes depend on the font subsetter WeasyPrint uses: HarfBuzz-Subset when the
+system library libharfbuzz-subset0 (>= 4.1.0) loads, fontTools otherwise. So the PDFs are
+pinned per subsetter and version, and the tests check fontTools always (WeasyPrint can be
+made to use it) and HarfBuzz where the library loads. --repin writes both, so it needs the
+library: `apt-get install libharfbuzz-subset0`, or without installing it,
+`apt-get download libharfbuzz-subset0 && dpkg -x libharfbuzz-subset0_*.deb /opt/hbsubset`
+and `LD_LIBRARY_PATH=/opt/hbsubset/usr/lib/x86_64-linux-gnu` on the command. A second check
+does not depend on bytes: the text of every letter and where each piece of it stands on
+the page (pypdf), the same under both subsetters, so the content is pinned either way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Iterator
 
-from conftest import AS_OF, SPEC_CONFIG, customer, days_before, item, with_config
+if __name__ == "__main__":  # run as a script (--repin): this checkout's package, not an installed one
+    sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
+import pytest
+from pypdf import PdfReader
+
+from conftest import AS_OF, SPEC_CONFIG, Scenario, customer, days_before, item, with_config
 from dunning_batch.run import run
+
+PINS = Path(__file__).resolve().parent / "pins" / "no_money_rules.json"
 
 # What the config of SPEC §3 needs for a few customers, credits and one rejected row.
 NON_STRICT = with_config({"strict = true": "strict = false", "include_credits = false": "include_credits = true"})
@@ -53,102 +77,173 @@ VARIANT_ITEMS = [
 ]
 DOCUMENT_CONFIG = with_config({'grouping = "customer"': 'grouping = "document"',
                                "sequential = true": "sequential = false"})
-EXTRA_SCENARIOS = [("EXPECTED_VARIANTS", VARIANT_ITEMS, VARIANT_CONFIG),
-                   ("EXPECTED_DOCUMENT", ITEMS, DOCUMENT_CONFIG)]
 
-EXPECTED_STRICT = {
-    "customer_actions.csv": "624b7f4031533926b746622c6c0b0df95ea435e2d9248f11c52d30f6aab6ae53",
-    "decisions.parquet": "8835ad5667ce5d0142dac4e11dbba833bf4536b91167dad5c861d60af238949e",
-    "fee_documents.csv": "f36e7d7a715a5ae2fdee017e964708ac1eab30dd68b856a89260e37f37cc5c1b",
-    "item_details.parquet": "d3eca81aeb4f9c3c683f06bc0d09034b58d47aa27bf17cc3f273e35d5d66bcc9",
-    "letter_lines.parquet": "5b7f234c508d41efcf8f29b36364a5636f7712e151fde70fe55b7cbd3c68500e",
-    "letters.parquet": "57cdf26c01e80af0de5c950981f1194a838d550fea7ca596f2f958f6bd2f606b",
-    "levels_update.csv": "5e311fbcf58c99b71de520b7df0180264539819c2441aaae1afe66b4cc314698",
-    "levels_update.parquet": "fab5b33dbc04dbd36a2cb7076272f8700c2ff5833528ac4c73b6dd2fc2dd287b",
-    "recipients.parquet": "f3f7c6e1baf9e804df73d8de04ee960a2458ae8b42b303affc4bd32f5f0b71a7",
-    "rejected.parquet": "a544e5e1b9c3a9fcc18d048fe5a071e45fcc8e55601ae0174a1a1e4b34bf6de8",
-    "summary.html": "a6eb9fb6824bfe211baab63b0ab1bb8795ad0378c30ecdbf75b04733a9c47dec",
-    "views.sql": "c43b86c6fb0a9a1a8cd3175656c886ac9c63f195ebd4ef26bfa3bd4bdb00799b",
+# name in the pins -> (items, config); the letters are rendered from "non_strict"
+SCENARIOS = {
+    "strict": (ITEMS, SPEC_CONFIG),
+    "non_strict": (ITEMS + [BAD_ROW], NON_STRICT),
+    "variants": (VARIANT_ITEMS, VARIANT_CONFIG),
+    "document": (ITEMS, DOCUMENT_CONFIG),
 }
-EXPECTED_NON_STRICT = {
-    "customer_actions.csv": "624b7f4031533926b746622c6c0b0df95ea435e2d9248f11c52d30f6aab6ae53",
-    "decisions.parquet": "1ffd36b9eec1784f46ddeec15c31f72d8f4a8b097f2b410531c5106e2e51599d",
-    "fee_documents.csv": "f36e7d7a715a5ae2fdee017e964708ac1eab30dd68b856a89260e37f37cc5c1b",
-    "item_details.parquet": "33a58e44ae3e1933c85c2b27dc54125208985e1f3cc10fb0ca757d07676150a6",
-    "letter_lines.parquet": "411aaae6608e7d723f31d6cfea3f3ad76c2e8cc931f80150c91b673cf79c0b25",
-    "letters.parquet": "1bf32f712149a168f995bf10672ffc4f312ccbc469458b43d082d479c4def419",
-    "levels_update.csv": "5e311fbcf58c99b71de520b7df0180264539819c2441aaae1afe66b4cc314698",
-    "levels_update.parquet": "fab5b33dbc04dbd36a2cb7076272f8700c2ff5833528ac4c73b6dd2fc2dd287b",
-    "recipients.parquet": "f3f7c6e1baf9e804df73d8de04ee960a2458ae8b42b303affc4bd32f5f0b71a7",
-    "rejected.parquet": "3d1760b41cb454927083dfa8abe6ee2fc7d2d7749dab6f4970a99c5c1e318399",
-    "summary.html": "69b477d8ec3e7f978e1a72355ca3cf984d496df59182a2db5d1c1b9b5f05da17",
-    "views.sql": "c43b86c6fb0a9a1a8cd3175656c886ac9c63f195ebd4ef26bfa3bd4bdb00799b",
-}
-EXPECTED_VARIANTS = {
-    "customer_actions.csv": "190386b0ceea7532ddc171204cf9764da99a52528746ec6d804dbd081ac6eeb9",
-    "decisions.parquet": "a42db9acc180aa39829f60e88da96d6cb6c58142283bb139db776bd37474f2a6",
-    "fee_documents.csv": "449f3522312b93986094aae233bf8e0b6d49d19cd93fb08f2d087ce590f4ff72",
-    "item_details.parquet": "c6d309eb29c7b136c1243086cf2656cc0a5ac98f2ffd373ce6ce27151eb61265",
-    "letter_lines.parquet": "9057576bc988256a53de86975bb22e9c3aa36eb8317afc60c17f0e32d4c1e294",
-    "letters.parquet": "8a5bb512c104e90d144918d3cb4f3c65fff4e27ed9b9b1bb920c08646de5c9ae",
-    "levels_update.csv": "19eccb999dc6a8ea99f7445dcd87b858545869d24e19a65b3d80e9e4b03a0557",
-    "levels_update.parquet": "215197ff913a31ef66333ad18d3b85687a5d28b06c00dff97c90961151057af5",
-    "recipients.parquet": "6a093e5068493c8e542b0f15c1f719bbbb9d750ce5a70e7b134ecc86823d6d2f",
-    "rejected.parquet": "a544e5e1b9c3a9fcc18d048fe5a071e45fcc8e55601ae0174a1a1e4b34bf6de8",
-    "summary.html": "5733f6fe34081260e6045b75cb199ebd7913053eac421158192a78c020cb2c3e",
-    "views.sql": "c43b86c6fb0a9a1a8cd3175656c886ac9c63f195ebd4ef26bfa3bd4bdb00799b",
-}
-EXPECTED_DOCUMENT = {
-    "customer_actions.csv": "079204284791e5f2742c205b72446e8534e0d4cf90146fae10204790e01f116e",
-    "decisions.parquet": "043d0274b01ce9d3fe0b0dfea5c35008724975050557b919fa08abb6dc1bddf3",
-    "fee_documents.csv": "6156aa3aa60324412a01c61c9b3fd3c2d957f54240b25a736c818bfdc656e17f",
-    "item_details.parquet": "0659f7b4ecc70def07b04ad4f75531021c837dc7e96ba5c9adfcdb69af9e0663",
-    "letter_lines.parquet": "04e59a64dc6f21bce9e610b7c61396356d211cd7eff553c42cc297af7da402b6",
-    "letters.parquet": "720c421cf9bfdceab863bebb933710f91eb66032577080baed6c7560decea2d3",
-    "levels_update.csv": "00e94fefe42e3c276e099a29552571fdd2488cda672c196e320354dac02da19b",
-    "levels_update.parquet": "5176c1a9b275c00d63edcb15f96d7b5db2dbdc218d6bca99d4b89ff70ffa3391",
-    "recipients.parquet": "1c4a6ec402af240cad5d715f911697f05ebf7696e9207977a6661cbd074ac114",
-    "rejected.parquet": "a544e5e1b9c3a9fcc18d048fe5a071e45fcc8e55601ae0174a1a1e4b34bf6de8",
-    "summary.html": "ec969d4b899deaa39b575b53052edcc6bcf26d344d2cfda2fa150757f3e40632",
-    "views.sql": "c43b86c6fb0a9a1a8cd3175656c886ac9c63f195ebd4ef26bfa3bd4bdb00799b",
-}
-# the letters themselves, rendered from the non-strict scenario (outbox/ and print/ are §10's)
-EXPECTED_PDFS = {
-    "pdf/DL-20261124-1703624caab73063.pdf": "b07a93a7e9ac9d9be59d297b3d5e260605bf93dba1e11f1d3b54a804484c31c0",
-    "pdf/DL-20261124-20a533b48523b62a.pdf": "f60378150353e6002cd3eae499fe4fee0fcc353c1f91b35a77f2a69abe72653d",
-}
+LETTERS_SCENARIO = "non_strict"
 
 
-def _digests(folder) -> dict[str, str]:
+# ------------------------------------------------------------------- font subsetters
+
+def subsetters() -> list[str]:
+    """The subsetters this machine can render with: fontTools always; HarfBuzz-Subset when
+    WeasyPrint would use it, decided as weasyprint/pdf/fonts.py decides (the library
+    loaded, HarfBuzz >= 4.1.0)."""
+    from weasyprint.pdf import fonts
+    from weasyprint.text.ffi import harfbuzz
+
+    found = ["fonttools"]
+    if fonts.harfbuzz_subset and harfbuzz.hb_version_atleast(4, 1, 0):
+        found.append("harfbuzz")
+    return found
+
+
+def subsetter_key(subsetter: str) -> str:
+    """The subsetter and its version: another version subsets (so writes bytes) differently."""
+    if subsetter == "fonttools":
+        import fontTools
+        return f"fonttools {fontTools.version}"
+    import ctypes
+    import ctypes.util
+
+    library = ctypes.CDLL(ctypes.util.find_library("harfbuzz") or "libharfbuzz.so.0")
+    library.hb_version_string.restype = ctypes.c_char_p
+    return f"harfbuzz {library.hb_version_string().decode()}"
+
+
+@contextlib.contextmanager
+def subsetting_with(subsetter: str) -> Iterator[None]:
+    """WeasyPrint made to subset fonts with `subsetter` in this process (letters render here:
+    the scenario runs with one worker). fontTools: WeasyPrint's fallback when it finds no
+    HarfBuzz-Subset, which it looks up as the module global weasyprint.pdf.fonts.harfbuzz_subset."""
+    from weasyprint.pdf import fonts
+
+    assert subsetter in subsetters(), subsetter
+    with pytest.MonkeyPatch.context() as patch:
+        if subsetter == "fonttools":
+            patch.setattr(fonts, "harfbuzz_subset", None)
+        yield
+
+
+# ----------------------------------------------------------------------- the scenarios
+
+def _digests(folder: Path) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "run.json"}
 
 
-def _run(scenario, monkeypatch, items, config, pdf: bool = False) -> dict[str, str]:
-    monkeypatch.chdir(scenario.tmp_path)
-    config_path, items_path, customers_path = scenario.files(items, CUSTOMERS, config)
-    rel = [p.relative_to(scenario.tmp_path) for p in (config_path, items_path, customers_path)]
-    out = f"out{scenario.runs}"
-    run(*rel, AS_OF, out, pdf=pdf)
-    return _digests(scenario.tmp_path / out)
+def run_scenario(folder: Path, name: str, pdf: bool = False) -> Path:
+    """Runs scenario `name` inside `folder` (relative paths, as the pins were taken); its output."""
+    items, config = SCENARIOS[name]
+    folder.mkdir(parents=True, exist_ok=True)
+    scenario = Scenario(folder)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        config_path, items_path, customers_path = scenario.files(items, CUSTOMERS, config)
+        rel = [p.relative_to(folder) for p in (config_path, items_path, customers_path)]
+        out = f"out{scenario.runs}"
+        run(*rel, AS_OF, out, pdf=pdf, workers=1)
+    return folder / out
 
 
-def test_without_money_rules_the_outputs_are_byte_identical(scenario, monkeypatch):
-    assert _run(scenario, monkeypatch, ITEMS, SPEC_CONFIG) == EXPECTED_STRICT
+def letter_pdfs(folder: Path, subsetter: str) -> Path:
+    """The letters of the letters scenario, rendered with `subsetter`: the output's pdf/."""
+    with subsetting_with(subsetter):
+        return run_scenario(folder, LETTERS_SCENARIO, pdf=True) / "pdf"
 
 
-def test_without_money_rules_a_non_strict_run_is_byte_identical(scenario, monkeypatch):
-    assert _run(scenario, monkeypatch, ITEMS + [BAD_ROW], NON_STRICT) == EXPECTED_NON_STRICT
+def pdf_content(pdf: Path) -> list[list]:
+    """Each piece of text on each page with where it starts, [page, x, y, text] (points,
+    rounded to 0.01): what a reader sees, whatever bytes the fonts were written with."""
+    pieces: list[list] = []
+    for number, page in enumerate(PdfReader(pdf).pages, start=1):
+        def visit(text, cm, tm, font, size, number=number):
+            if text.strip():
+                x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+                y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+                pieces.append([number, round(x, 2), round(y, 2), text.strip()])
+        page.extract_text(visitor_text=visit)
+    return pieces
 
 
-def test_without_money_rules_the_letters_are_byte_identical(scenario, monkeypatch):
-    got = _run(scenario, monkeypatch, ITEMS + [BAD_ROW], NON_STRICT, pdf=True)
-    assert {name: digest for name, digest in got.items() if name.startswith("pdf/")} == EXPECTED_PDFS
+def load_pins() -> dict:
+    return json.loads(PINS.read_text(encoding="utf-8"))
 
 
-def test_without_money_rules_fees_with_cents_branches_and_current_lines_are_byte_identical(scenario, monkeypatch):
-    assert _run(scenario, monkeypatch, VARIANT_ITEMS, VARIANT_CONFIG) == EXPECTED_VARIANTS
+# ------------------------------------------------------------------------------ tests
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_without_money_rules_the_outputs_are_byte_identical(tmp_path, name):
+    assert _digests(run_scenario(tmp_path, name)) == load_pins()["outputs"][name]
 
 
-def test_without_money_rules_document_grouping_is_byte_identical(scenario, monkeypatch):
-    assert _run(scenario, monkeypatch, ITEMS, DOCUMENT_CONFIG) == EXPECTED_DOCUMENT
+@pytest.fixture(scope="module", params=subsetters())
+def letters(request, tmp_path_factory) -> tuple[str, Path]:
+    subsetter = request.param
+    return subsetter, letter_pdfs(tmp_path_factory.mktemp(f"letters-{subsetter}"), subsetter)
+
+
+def test_without_money_rules_the_letters_are_byte_identical(letters):
+    subsetter, pdf_dir = letters
+    key = subsetter_key(subsetter)
+    pinned = load_pins()["pdf_bytes"]
+    assert key in pinned, f"no PDF pins for {key} (pinned: {', '.join(pinned)}); re-pin as the docstring says"
+    assert {f"pdf/{name}": digest for name, digest in _digests(pdf_dir).items()} == pinned[key]
+
+
+def test_without_money_rules_the_letters_read_the_same(letters):
+    """Independent of the bytes: every letter's text, and where each piece stands."""
+    _, pdf_dir = letters
+    got = {f"pdf/{p.name}": pdf_content(p) for p in sorted(pdf_dir.glob("*.pdf"))}
+    assert got == load_pins()["pdf_content"]
+
+
+# ------------------------------------------------------------------------------ re-pin
+
+def repin() -> None:
+    """Runs every scenario, renders the letters with both subsetters, rewrites PINS."""
+    available = subsetters()
+    if "harfbuzz" not in available:
+        sys.exit("--repin writes the PDF pins of both font subsetters, and HarfBuzz-Subset does not load here: "
+                 "apt-get install libharfbuzz-subset0, or run with LD_LIBRARY_PATH at an unpacked copy "
+                 "(see this module's docstring)")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        outputs = {name: _digests(run_scenario(tmp / name, name)) for name in SCENARIOS}
+        pdf_bytes, contents = {}, {}
+        for subsetter in available:
+            pdf_dir = letter_pdfs(tmp / f"letters-{subsetter}", subsetter)
+            pdf_bytes[subsetter_key(subsetter)] = {f"pdf/{n}": d for n, d in _digests(pdf_dir).items()}
+            contents[subsetter] = {f"pdf/{p.name}": pdf_content(p) for p in sorted(pdf_dir.glob("*.pdf"))}
+    if contents["fonttools"] != contents["harfbuzz"]:
+        sys.exit("the letters read differently with fontTools and HarfBuzz-Subset; nothing re-pinned")
+    pins = {"written_by": "python tests/test_no_money_rules.py --repin (see its docstring)",
+            "outputs": outputs, "pdf_bytes": pdf_bytes, "pdf_content": contents["fonttools"]}
+    PINS.parent.mkdir(exist_ok=True)
+    PINS.write_text(_dumps(pins), encoding="utf-8")
+    print(f"re-pinned {PINS}: {', '.join(outputs)}; letters with {', '.join(pdf_bytes)}")
+
+
+def _dumps(pins: dict) -> str:
+    """The pins as JSON with one line per piece of letter text, so a re-pin reads as a diff."""
+    def one_line(value) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    rest = json.dumps({k: v for k, v in pins.items() if k != "pdf_content"}, indent=1, ensure_ascii=False,
+                      sort_keys=True)
+    content = ",\n".join(f"  {one_line(name)}: [\n" + ",\n".join(f"   {one_line(piece)}" for piece in pieces)
+                         + "\n  ]" for name, pieces in sorted(pins["pdf_content"].items()))
+    text = rest.removesuffix("\n}") + ',\n "pdf_content": {\n' + content + "\n }\n}\n"
+    assert json.loads(text) == pins
+    return text
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--repin"]:
+        sys.exit(f"usage: python {os.path.relpath(__file__)} --repin")
+    repin()

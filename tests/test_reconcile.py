@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -13,6 +16,8 @@ from click.testing import CliRunner
 from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, main
 from dunning_batch.digest import sha256_of
 from dunning_batch.run import run
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +61,15 @@ def test_untouched_run_passes_every_check(folder):
     assert {"1 decisions", "2 amounts", "3 letter totals", "3 summary totals", "4 levels update",
             "5 fee documents", "6 files", "7 export"} <= set(status)
     assert set(status.values()) == {"PASS"}
+
+
+def test_folder_named_relative_to_the_working_directory_passes(folder):
+    # As a user types it, `dunning-batch reconcile out/2026-11-24`: the PDFs are found.
+    done = subprocess.run([sys.executable, "-c", "from dunning_batch.cli import main; main()", "reconcile",
+                           folder.name], cwd=folder.parent, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert "PASS  6 files" in done.stdout, done.stdout
+    assert done.returncode == 0
 
 
 def test_deleted_line_fails_letter_totals(folder):

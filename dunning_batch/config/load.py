@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..letters.templating import FALLBACK_LANGUAGE, MESSAGES_DIR, payment_term_wording
 from .model import (BASES, CALCULATE_TO, CUSTOMER_COLUMNS, DOC_TYPES, GROUPINGS, OPEN_ITEM_COLUMNS,
                     PAYMENT_COLUMNS, RATE_DECIMALS, Config, InputFormat, Interest, Level, Policy, RunSettings)
 from .money_rules import check_money_rules, read_level_money_rules, read_policy_money_rules
@@ -151,6 +152,7 @@ def _read_format(inputs: Table, name: str, columns: tuple[str, ...], problems: l
     for standard in mapping:
         if standard not in columns:
             t.problem("columns", f"maps {standard!r}, which is not a column of SPEC §2 ({', '.join(columns)})")
+    _check_one_source_each(t, mapping)
     doc_types = t.get("doc_types", "str_table", {}) if name == "open_items" else {}
     for export_value, standard in doc_types.items():
         if standard not in DOC_TYPES:
@@ -178,6 +180,20 @@ def _read_format(inputs: Table, name: str, columns: tuple[str, ...], problems: l
     return fmt
 
 
+def _check_one_source_each(t: Table, mapping: dict[str, str]) -> None:
+    """An export column feeds one standard column: two standard columns read from one export
+    column would give the same values two meanings (an `amount` that is really the open amount)."""
+    by_source: dict[str, list[str]] = {}
+    for standard, source in mapping.items():
+        by_source.setdefault(source, []).append(standard)
+    for source, standards in by_source.items():
+        if len(standards) > 1:
+            names = " and ".join(map(repr, standards))
+            t.problem("columns", f"maps {names} to the same export column {source!r}; an export column feeds "
+                                 f"one standard column: keep the mapping that says what {source!r} holds and "
+                                 f"remove the other (or map it to a column of its own)")
+
+
 def _read_policy(t: Table, global_interest: Interest, config_path: Path) -> Policy:
     name = t.get("name", "str")
     if name:
@@ -195,7 +211,7 @@ def _read_policy(t: Table, global_interest: Interest, config_path: Path) -> Poli
             interest=lt.get("interest", "bool", False),
             template=lt.get("template", "str"),
             credit_hold=lt.get("credit_hold", "bool", False),
-            payment_term=lt.get("payment_term", "str", None),
+            payment_term=_payment_term(lt),
             **read_level_money_rules(lt),
         ))
         lt.done()
@@ -220,6 +236,17 @@ def _read_policy(t: Table, global_interest: Interest, config_path: Path) -> Poli
                    "(fixed_rate or reference_rates in [interest] or [policy.interest])")
     t.done()
     return policy
+
+
+def _payment_term(lt: Table) -> str | None:
+    """A level's payment term: a code the letters word from the catalogues' [payment_terms]
+    (English at least, the fallback of every language), the code itself for the ERP."""
+    code = lt.get("payment_term", "str", None)
+    if code is not None and payment_term_wording(code, FALLBACK_LANGUAGE) is None:
+        lt.problem("payment_term", f"{code!r} has no wording in {MESSAGES_DIR / (FALLBACK_LANGUAGE + '.toml')}: "
+                                   f"add {code} = \"...\" under its [payment_terms] (and in the other "
+                                   f"languages' catalogues, which fall back to English)")
+    return code
 
 
 def _check_policies(policies: list[Policy], problems: list[str], file: str) -> None:

@@ -114,8 +114,16 @@ class InputFormat:
     delimiter: str = ","
     encoding: str = "utf-8"
 
-    def source_column(self, standard: str) -> str:
-        return self.columns.get(standard, standard)
+    def source_column(self, standard: str) -> str | None:
+        """The export column `standard` is read from, None when it has none.
+
+        A standard column that is not mapped reads the export column of its own name, unless
+        a mapping gives that column to another standard column (`open_amount = "amount"`):
+        an export column feeds one standard column (two explicit mappings to one column are
+        refused when the config is read)."""
+        if standard in self.columns:
+            return self.columns[standard]
+        return None if standard in self.columns.values() else standard
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from babel.numbers import format_currency, format_decimal
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from ..errors import UserError
+
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 MESSAGES_DIR = TEMPLATES_DIR / "messages"
 FALLBACK_LANGUAGE = "en"
@@ -27,6 +29,26 @@ def catalog(language: str) -> dict:
     if not path.is_file():
         path = MESSAGES_DIR / f"{FALLBACK_LANGUAGE}.toml"
     return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def payment_term_wording(code: str, language: str) -> str | None:
+    """The words for a configured payment term (the catalogues' [payment_terms], keyed by the
+    config's code) in `language`, else in English; None when English has none either."""
+    for lang in (language, FALLBACK_LANGUAGE):
+        wording = catalog(lang).get("payment_terms", {}).get(code)
+        if wording is not None:
+            return wording
+    return None
+
+
+def payment_term(code: str, language: str) -> str:
+    """Jinja filter: a payment term as the letter says it. Config load refuses a term English
+    has no words for; a folder re-rendered after the catalogue lost one stops here."""
+    wording = payment_term_wording(code, language)
+    if wording is None:
+        raise UserError(f"{MESSAGES_DIR / (FALLBACK_LANGUAGE + '.toml')}: [payment_terms] has no wording for the "
+                        f"payment term {code!r}; add {code} = \"...\" there")
+    return wording
 
 
 def languages() -> list[str]:
@@ -62,7 +84,7 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=False,
     )
-    env.filters.update(money=money, date=date, percent=percent, fill=fill)
+    env.filters.update(money=money, date=date, percent=percent, fill=fill, payment_term=payment_term)
     env.globals["catalog"] = catalog
     return env
 
