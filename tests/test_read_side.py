@@ -180,8 +180,8 @@ def test_a_file_of_the_folder_replaced_by_a_link_is_refused(world, tmp_path):
     assert "letters.parquet: is a link" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("content, says", [('{"as_of": "2026-11-2', "damaged, not the JSON"),
-                                           ("[]", "damaged, it lacks the keys")])
+@pytest.mark.parametrize("content, says", [('{"as_of": "2026-11-2', "run.json is damaged (not valid JSON)"),
+                                           ("[]", "run.json is damaged (it lacks the keys")])
 def test_a_damaged_run_json_is_reported_as_such(world, tmp_path, content, says):
     folder = tmp_path / "damaged"
     shutil.copytree(world["demo"], folder)

@@ -27,7 +27,7 @@ from click.testing import CliRunner
 from conftest import ROOT, Scenario, customer, item
 from pypdf import PdfReader, PdfWriter
 
-from dunning_batch.checks.folder import read_manifest
+from dunning_batch.outputs.folder import read_manifest
 from dunning_batch.checks.reconcile import reconcile
 from dunning_batch.cli import main
 from dunning_batch.delivery.outbox import write_outbox

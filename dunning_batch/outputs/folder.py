@@ -40,11 +40,11 @@ def read_manifest(out: str | Path) -> dict[str, Any]:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"{path}: damaged, not the JSON a run writes ({exc}); run the night again "
-                        f"into a new folder") from None
+        raise UserError(f"{path} is damaged (not valid JSON): {exc}; restore it from a backup or run "
+                        f"the job again into a new folder") from None
     if not isinstance(manifest, dict) or not {"as_of", "outputs", "policies"} <= manifest.keys():
-        raise UserError(f"{path}: damaged, it lacks the keys a run writes (as_of, outputs, policies); "
-                        f"run the night again into a new folder")
+        raise UserError(f"{path} is damaged (it lacks the keys a run writes: as_of, outputs, policies); "
+                        f"restore it from a backup or run the job again into a new folder")
     return manifest
 
 
