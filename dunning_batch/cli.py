@@ -20,6 +20,7 @@ from .checks.query import query as query_folder
 from .checks.void import void_letters
 from .delivery.send import Pacing, SendResult, SmtpServer, parse_server, send_outbox
 from .errors import UserError
+from .terminal import printable
 from .run import render_folder
 from .synth import write_synthetic
 from .run import run as run_job
@@ -55,13 +56,13 @@ def exits_cleanly(command):
         try:
             return command(*args, **kwargs)
         except UserError as exc:
-            for line in exc.lines():
-                click.echo(line, err=True)
+            for line in exc.lines():  # a line may quote data: shown with its control characters escaped
+                click.echo(printable(line), err=True)
             sys.exit(exc.exit_code)
         except click.ClickException:  # usage errors: click prints them with the usage line, exit 2
             raise
         except Exception as exc:  # a bug of ours: still one line, and a distinct exit code
-            click.echo(f"dunning-batch: internal error: {type(exc).__name__}: {exc}", err=True)
+            click.echo(printable(f"dunning-batch: internal error: {type(exc).__name__}: {exc}"), err=True)
             sys.exit(3)
 
     return wrapper
@@ -327,23 +328,24 @@ def _smtp_server(smtp, security, user, password_env, dry_run) -> SmtpServer | No
 
 
 def _print_delivery(result: SendResult) -> None:
-    """What was sent, what was not (each named), and one summary line."""
+    """What was sent, what was not (each named), and one summary line; addresses, subjects and
+    server replies are printed with their control characters escaped."""
     if result.dry_run:
         for letter in result.pending:
-            click.echo(f"would send {letter['letter_id']} to {letter['to']}: {letter['subject']}")
+            click.echo(printable(f"would send {letter['letter_id']} to {letter['to']}: {letter['subject']}"))
         click.echo(f"dry run: {len(result.pending)} of {result.outbox} letter(s) to send, "
                    f"{result.already_sent} already accepted earlier")
         return
     for outcome in result.not_accepted:
-        click.echo(f"not accepted: {outcome.letter_id} to {outcome.to}: {outcome.status} after "
-                   f"{outcome.attempts} attempt(s): {outcome.reply}", err=True)
+        click.echo(printable(f"not accepted: {outcome.letter_id} to {outcome.to}: {outcome.status} after "
+                             f"{outcome.attempts} attempt(s): {outcome.reply}"), err=True)
     for outcome in result.partly_refused:
-        click.echo(f"partly refused (not sent again): {outcome.letter_id} to {outcome.to}: {outcome.reply}",
-                   err=True)
+        click.echo(printable(f"partly refused (not sent again): {outcome.letter_id} to {outcome.to}: "
+                             f"{outcome.reply}"), err=True)
     for letter in result.not_attempted:
-        click.echo(f"not sent: {letter['letter_id']} to {letter['to']}", err=True)
+        click.echo(printable(f"not sent: {letter['letter_id']} to {letter['to']}"), err=True)
     if result.stopped:
-        click.echo(f"stopped: {result.stopped}; run send again to deliver the rest", err=True)
+        click.echo(printable(f"stopped: {result.stopped}; run send again to deliver the rest"), err=True)
     accepted = len(result.outcomes) - len(result.not_accepted)
     click.echo(f"sent {accepted} of {len(result.pending)} letter(s) to send ({result.outbox} in the outbox, "
                f"{result.already_sent} accepted earlier); {len(result.not_accepted) + len(result.not_attempted)} "
