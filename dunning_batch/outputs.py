@@ -157,10 +157,36 @@ def write_data_files(con: duckdb.DuckDBPyConnection, folder: Path,
     for f in files:
         fmt = "(FORMAT csv, HEADER true, DATEFORMAT '%Y-%m-%d')" if f.is_csv else \
               "(FORMAT parquet, COMPRESSION zstd)"
+        select = csv_cells(con, f.select, f.relation) if f.is_csv else f.select
         # a scan keeps a sorted table's order, so sort only what is not in order already
         order = "" if ROWS_ORDERED_BY.get(f.relation) == f.order_by else f" ORDER BY {f.order_by}"
-        con.execute(f"COPY (SELECT {f.select} FROM {f.relation}{order}) TO $path {fmt}",
+        con.execute(f"COPY (SELECT {select} FROM {f.relation}{order}) TO $path {fmt}",
                     {"path": str(folder / f.name)})
+
+
+# OWASP "CSV injection": a spreadsheet opening a CSV takes a cell that starts with one of
+# these as a formula (or, tab and CR, as the start of one); the ' in front makes it text.
+# A cell that starts with ' gets one too, so that dropping one leading ' always gives the
+# value back (the views of views.sql do; Parquet files keep the value as it is).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def csv_cells(con: duckdb.DuckDBPyConnection, select: str, relation: str) -> str:
+    """The select list that writes `relation` as a CSV for the ERP and spreadsheets: each text
+    cell that starts like a formula written with a ' before it; numbers (-50.00), dates and
+    booleans as they are."""
+    starts = ", ".join("chr(%d)" % ord(c) for c in FORMULA_STARTS)
+    columns = con.execute(f"DESCRIBE SELECT {select} FROM {relation}").fetchall()
+    return ", ".join(f"CASE WHEN left({name}, 1) IN ({starts}) THEN chr(39) || {name} ELSE {name} END AS {name}"
+                     if kind == "VARCHAR" else name for name, kind, *_ in columns)
+
+
+def csv_values(types: dict[str, str], without: tuple[str, ...] = ()) -> str:
+    """The select list that reads a CSV written by csv_cells back as its values: one leading '
+    dropped from each text cell."""
+    text = [f"regexp_replace({name}, '^''', '') AS {name}"
+            for name, kind in types.items() if kind == "VARCHAR" and name not in without]
+    return f"* REPLACE ({', '.join(text)})" if text else "*"
 
 
 def views_sql(files: tuple[OutputFile, ...] = output_files()) -> str:
@@ -171,12 +197,14 @@ def views_sql(files: tuple[OutputFile, ...] = output_files()) -> str:
         if f.relation in seen:
             continue
         seen.add(f.relation)
+        columns = "*"
         if f.is_csv:
             types = ", ".join(f"'{k}': '{v}'" for k, v in CSV_TYPES[f.relation].items() if k not in f.without)
             source = f"read_csv('{f.name}', header = true, columns = {{{types}}})"
+            columns = csv_values(CSV_TYPES[f.relation], f.without)  # the values csv_cells wrote
         else:
             source = f"read_parquet('{f.name}')"
-        lines.append(f"CREATE OR REPLACE VIEW {f.relation} AS SELECT * FROM {source};")
+        lines.append(f"CREATE OR REPLACE VIEW {f.relation} AS SELECT {columns} FROM {source};")
     lines += ["", "-- Analyst views (sql/views/*.sql)."]
     for view in sorted(ANALYST_VIEWS_DIR.glob("*.sql")):
         lines += ["", f"CREATE OR REPLACE VIEW {view.stem} AS", view.read_text(encoding="utf-8").strip() + ";"]

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from ..errors import UserError
-from ..outputs import CSV_TYPES, OUTPUT_FILES, AtomicFolder, write_json
+from ..outputs import CSV_TYPES, OUTPUT_FILES, AtomicFolder, csv_cells, write_json
 from ..pipeline import SQL_DIR
 from .folder import open_folder
 
@@ -52,8 +52,10 @@ def void_letters(out: Path, letter_ids: list[str], target: Path | None = None) -
             absent = [c for c in ("compensation_charged", "interest_paid_to") if c not in restored]
             columns = f"* EXCLUDE ({', '.join(absent)})" if name == "levels_restore" and absent else "*"
             for file in files:
-                fmt = "(FORMAT csv, HEADER true)" if file.endswith(".csv") else "(FORMAT parquet)"
-                con.execute(f"COPY (SELECT {columns} FROM {name}) TO $path {fmt}", {"path": str(folder.path / file)})
+                csv = file.endswith(".csv")
+                fmt = "(FORMAT csv, HEADER true)" if csv else "(FORMAT parquet)"
+                select = csv_cells(con, columns, name) if csv else columns  # no cell a spreadsheet runs
+                con.execute(f"COPY (SELECT {select} FROM {name}) TO $path {fmt}", {"path": str(folder.path / file)})
         record = {"void_id": void_id, "run_folder": str(out), "run_date": manifest["as_of"],
                   "letters": letters, "levels_restored": counts["levels_restore"],
                   "fee_reversals": counts["fee_reversals"]}
