@@ -13,7 +13,6 @@ commands when `query`, `explain` or an error line prints them.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
 import os
 import subprocess
