@@ -22,6 +22,7 @@ from .checks.void import void_letters
 from .delivery.send import Pacing, SendResult, SmtpServer, check_login, parse_server, send_outbox
 from .errors import UserError
 from .rerender import render_folder
+from .terminal import printable
 from .synth import write_synthetic
 from .run import run as run_job
 from .run import validate as validate_inputs
@@ -79,13 +80,13 @@ def exits_cleanly(command):
         try:
             return command(*args, **kwargs)
         except UserError as exc:
-            for line in exc.lines():
-                echo(line, err=True)
+            for line in exc.lines():  # a line may quote data: shown with its control characters escaped
+                echo(printable(line), err=True)
             sys.exit(exc.exit_code)
         except click.ClickException:  # usage errors: click prints them with the usage line, exit 2
             raise
         except Exception as exc:  # a bug of ours: still one line, and a distinct exit code
-            echo(f"dunning-batch: internal error: {type(exc).__name__}: {exc}", err=True)
+            echo(printable(f"dunning-batch: internal error: {type(exc).__name__}: {exc}"), err=True)
             sys.exit(3)
 
     return wrapper
@@ -364,23 +365,24 @@ def _smtp_server(smtp, security, user, password_env, dry_run) -> SmtpServer | No
 
 
 def _print_delivery(result: SendResult) -> None:
-    """What was sent, what was not (each named), and one summary line."""
+    """What was sent, what was not (each named), and one summary line; addresses, subjects and
+    server replies are printed with their control characters escaped."""
     if result.dry_run:
         for letter in result.pending:
-            echo(f"would send {letter['letter_id']} to {letter['to']}: {letter['subject']}")
+            echo(printable(f"would send {letter['letter_id']} to {letter['to']}: {letter['subject']}"))
         echo(f"dry run: {len(result.pending)} of {result.outbox} letter(s) to send, "
-             f"{result.already_sent} already accepted earlier")
+                   f"{result.already_sent} already accepted earlier")
         return
     for outcome in result.not_accepted:
-        echo(f"not accepted: {outcome.letter_id} to {outcome.to}: {outcome.status} after "
-             f"{outcome.attempts} attempt(s): {outcome.reply}", err=True)
+        echo(printable(f"not accepted: {outcome.letter_id} to {outcome.to}: {outcome.status} after "
+                             f"{outcome.attempts} attempt(s): {outcome.reply}"), err=True)
     for outcome in result.partly_refused:
-        echo(f"partly refused (not sent again): {outcome.letter_id} to {outcome.to}: {outcome.reply}",
-             err=True)
+        echo(printable(f"partly refused (not sent again): {outcome.letter_id} to {outcome.to}: "
+                             f"{outcome.reply}"), err=True)
     for letter in result.not_attempted:
-        echo(f"not sent: {letter['letter_id']} to {letter['to']}", err=True)
+        echo(printable(f"not sent: {letter['letter_id']} to {letter['to']}"), err=True)
     if result.stopped:
-        echo(f"stopped: {result.stopped}; run send again to deliver the rest", err=True)
+        echo(printable(f"stopped: {result.stopped}; run send again to deliver the rest"), err=True)
     accepted = len(result.outcomes) - len(result.not_accepted)
     echo(f"sent {accepted} of {len(result.pending)} letter(s) to send ({result.outbox} in the outbox, "
          f"{result.already_sent} accepted earlier); {len(result.not_accepted) + len(result.not_attempted)} "

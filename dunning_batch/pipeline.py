@@ -1,7 +1,9 @@
 """The ordered SQL stages of a run: each `sql/NN_name.sql` is one SELECT that makes table `name`.
 
 Python binds the parameters and runs the stages in this order; every rule of SPEC §4 lives
-in the SQL files themselves.
+in the SQL files themselves. One stage is Python's (PYTHON_STAGES): the email addresses
+are judged by the parser delivery builds its headers with (addresses.py), once per
+distinct address, into a table that 03_problems joins.
 """
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ from pathlib import Path
 from typing import Any, Callable
 
 import duckdb
+import pyarrow as pa
 
+from .addresses import address_list_problem
 from .errors import StageError
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 MACROS = "00_macros"
 
 # Inputs as typed relations and every problem in them (SPEC §2.3).
-INPUT_STAGES = ("01_customers_parsed", "02_open_items_parsed", "02_payments_parsed", "03_problems")
+INPUT_STAGES = ("01_customers_parsed", "02_open_items_parsed", "02_payments_parsed", "02_address_checks",
+                "03_problems")
 # From accepted items to every output relation (SPEC §4, §5).
 DECISION_STAGES = (
     "04_rejected",
@@ -70,6 +75,29 @@ class StageLog:
     on_stage: Callable[[str, int, float], None] | None = None
 
 
+def address_checks(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Table `name`: one row per distinct email field of a customer whose letters go by email
+    (SPEC §10.1), with why it is not deliverable (NULL when it is). DuckDB's Python UDFs need
+    numpy, which this project does not depend on; a table of the distinct values is the same
+    single call per address, and validation and delivery still share addresses.py."""
+    emails = con.sql("SELECT DISTINCT email FROM customers_parsed "
+                     "WHERE email IS NOT NULL AND delivery IN ('email', 'both')").to_arrow_table()
+    values = emails.column("email").to_pylist()
+    verdicts = pa.table({"email": pa.array(values, pa.string()),
+                         "problem": pa.array([address_list_problem(v) for v in values], pa.string())})
+    con.register(f"{name}_arrow", verdicts)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")
+    finally:
+        con.unregister(f"{name}_arrow")
+
+
+# Stages computed in Python: stage -> function(con, table name) that makes the table.
+PYTHON_STAGES: dict[str, Callable[[duckdb.DuckDBPyConnection, str], None]] = {
+    "02_address_checks": address_checks,  # SPEC §10.1, §10.2
+}
+
+
 def stage_sql(stage: str) -> str:
     return (SQL_DIR / f"{stage}.sql").read_text(encoding="utf-8")
 
@@ -82,11 +110,14 @@ def run_stage(con: duckdb.DuckDBPyConnection, stage: str, params: dict[str, Any]
     """Create table (or view) `name` from `sql/stage.sql`, binding only the parameters it names."""
     name = stage.split("_", 1)[1]
     kind = "VIEW" if stage in VIEW_STAGES else "TABLE"
-    sql = stage_sql(stage)
+    sql = "" if stage in PYTHON_STAGES else stage_sql(stage)
     bound = {key: params[key] for key in sorted(set(_PARAMETER.findall(sql)))}
     started = time.perf_counter()
     try:
-        con.execute(f"CREATE OR REPLACE {kind} {name} AS\n{sql}", bound)
+        if stage in PYTHON_STAGES:
+            PYTHON_STAGES[stage](con, name)
+        else:
+            con.execute(f"CREATE OR REPLACE {kind} {name} AS\n{sql}", bound)
         [(rows,)] = con.execute(f"SELECT count(*) FROM {name}").fetchall()  # fetchall: leaves no open result
     except duckdb.Error as exc:
         raise StageError(f"stage {stage} (sql/{stage}.sql) failed: {exc}") from exc

@@ -23,6 +23,27 @@ CREATE OR REPLACE MACRO is_null_word(t) AS
     regexp_full_match(CAST(t AS VARCHAR),
                       '(?i) *(null|n/a|na|#n/a|nan|none|nil|-|inf|-inf|infinity|#value!|undefined) *');
 
+-- Characters no text field may hold (SPEC §2.3): C0 and C1 control characters (tab, VT,
+-- ESC, NEL, ...) and the Unicode line and paragraph separators U+2028/U+2029, which some
+-- readers take as line breaks and others do not (a mail header, a terminal, a spreadsheet).
+-- Free text (names, postal addresses, branches) may hold line breaks (\n or \r\n): an
+-- address's lines are separated by \n (SPEC §2.2); ids and codes may not. Other invisible
+-- characters (bidi marks, zero-width joiners) are text of right-to-left and other scripts
+-- and are kept; terminals print them escaped (terminal.py).
+CREATE OR REPLACE MACRO has_unsafe_char(t) AS
+    coalesce(regexp_matches(CAST(t AS VARCHAR), '[\x00-\x1f\x7f-\x9f\x{2028}\x{2029}]'), false);
+CREATE OR REPLACE MACRO without_line_breaks(t) AS
+    replace(replace(CAST(t AS VARCHAR), chr(13) || chr(10), ''), chr(10), '');
+
+-- The sentence for text `t` whose `checked` part holds such a character (the first one).
+CREATE OR REPLACE MACRO unsafe_text(t, checked) AS
+    '''' || t || ''' holds the '
+    || CASE unicode(regexp_extract(checked, '[\x00-\x1f\x7f-\x9f\x{2028}\x{2029}]'))
+            WHEN 8232 THEN 'line separator U+2028' WHEN 8233 THEN 'paragraph separator U+2029'
+            ELSE 'control character U+'
+                 || printf('%04X', unicode(regexp_extract(checked, '[\x00-\x1f\x7f-\x9f\x{2028}\x{2029}]')))
+       END || '; remove it from the export';
+
 -- The sentence for a value that does not parse as `expected`.
 CREATE OR REPLACE MACRO not_a(t, expected) AS
     CASE WHEN is_null_word(t) THEN '''' || blank(t) || ''' is not a value; leave the field empty for none'

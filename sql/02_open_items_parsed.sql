@@ -75,6 +75,8 @@ SELECT
                               OR (t.minor_unit = 0 AND (round(t.open_amount, 0) <> t.open_amount
                                                         OR round(t.amount, 0) <> t.amount))))
     OR is_null_word(t.branch)
+    OR has_unsafe_char(t.doc_id) OR has_unsafe_char(t.customer_id)
+    OR has_unsafe_char(without_line_breaks(t.branch))
     OR (t.compensation_charged IS NULL AND t.has_compensation_charged)
     OR (t.interest_paid_to IS NULL AND t.has_interest_paid_to)
     AS suspect

@@ -26,6 +26,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from dunning_batch.cli import main
+from dunning_batch.terminal import printable
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 AS_OF = "2026-11-24"
@@ -225,11 +226,17 @@ def assert_row_rejected(case: dict[str, Any], result: Result, tmp_path: Path, ou
     rows = {r["row_number"]: r for r in rejected(out) if r["source_file"] == path}
     wanted = case.get("rejected_rows", [row])
     assert sorted(rows) == sorted(wanted), f"rejected rows of {path}: {sorted(rows)}, expected {wanted}"
+    # a row with lines of its own has each of them in its reason, printed as the line prints it
+    # (control characters escaped; the file keeps them); the others have the first line's column
+    own = [m for m in map(ROW_LINE.match, expected_lines(case)) if m and m["file"] == path]
     for number in wanted:
         assert rows[number]["source"] == case["replaces"]
-        assert f"{column}: " in rows[number]["reason"], rows[number]["reason"]
+        reason = printable(rows[number]["reason"])
+        for m in [m for m in own if int(m["row"]) == number] or [line]:
+            assert f"{m['column']}: " in reason, reason
+            assert int(m["row"]) != number or f"{m['column']}: {m['message']}" in reason, reason
         assert json.loads(rows[number]["row_text"])["_row"] == number
-    assert f"{column}: {message}" in rows[row]["reason"], rows[row]["reason"]
+    assert f"{column}: {message}" in printable(rows[row]["reason"]), rows[row]["reason"]
     if case["replaces"] == "open_items":
         doc_id = json.loads(rows[row]["row_text"])["doc_id"]
         assert doc_id not in decisions(out), f"{doc_id} is both rejected and decided"

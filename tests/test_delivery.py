@@ -24,17 +24,19 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from click.testing import CliRunner, Result
 from pypdf import PdfReader
 
-from conftest import customer, item
+from conftest import SPEC_CONFIG, customer, item
 from dunning_batch import cli
 from dunning_batch.checks.reconcile import reconcile
 from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, main
 from dunning_batch.delivery.send import Pacing, SmtpServer, parse_server, send_outbox
+from dunning_batch.errors import ConfigError
 from dunning_batch.letters.templating import catalog
 from dunning_batch.run import run, validate
 
@@ -551,3 +553,120 @@ def test_reconcile_checks_the_outbox_and_print_batch(folder):
     (folder / "print" / "print_batch.csv").write_text("letter_id,first_page,pages\n")
     [files] = [c for c in reconcile(folder) if c.name == "6 files"]
     assert not files.ok and "outbox/" in files.detail and "print/print_batch.csv changed" in files.detail
+
+
+# ------------------------------------------- issue 15: addresses that read two ways
+
+# Each passed the old check and then went out as something else: the encoded word decodes to
+# a quoted local part whose commas `send` split into three RCPT TO (one evil@attacker.example),
+# the comment and the literal were dropped or kept by the header parser; the control
+# characters passed the check and crashed the outbox (exit 3, the whole night lost).
+HOSTILE_ADDRESSES = {
+    "encoded_word": "=?utf-8?q?ap=40x.de=2C_evil=40attacker.example=2C_x?=@x.de",
+    "comment": "finance@evil.example(.real.pl)",
+    "domain_literal": "info@[127.0.0.1].real.de",
+    "vertical_tab": "ap\x0bevil@attacker.example",
+    "file_separator": "ap\x1c@x.de",
+    "next_line": "ap\x85@x.de",
+    "line_separator": "ap@x.de\u2028",
+    "idna_maps_sharp_s": "ap@faß.de",  # IDNA 2003 reads fass.de, IDNA 2008 faß.de: two domains
+}
+
+
+class RecordsRecipients(Inbox):
+    """Takes every message, and keeps every address any RCPT TO named, accepted or not."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rcpt: list[str] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.rcpt.append(address)
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 Ok"
+
+
+@pytest.mark.parametrize("address", HOSTILE_ADDRESSES.values(), ids=HOSTILE_ADDRESSES.keys())
+def test_an_address_delivery_would_read_differently_is_an_input_error_naming_the_row(scenario, address):
+    config, items, customers = scenario.files([item("INV-1", 30)], [customer("C1", email=address)])
+    problems = validate(config, items, customers)
+    assert [p for p in problems if p.startswith(f"{customers}:2: email: ")], problems
+    assert all("is not a well-formed email address" in p for p in problems if ": email: " in p), problems
+
+
+@pytest.mark.parametrize("address", HOSTILE_ADDRESSES.values(), ids=HOSTILE_ADDRESSES.keys())
+def test_a_hostile_address_never_reaches_rcpt_to(scenario, address):
+    people = [customer("C1", email=address), customer("C2", email="ok@example.com")]
+    outcome = scenario.run([item("INV-1", 30), item("INV-2", 30, customer_id="C2")], people, pdf=True,
+                           strict=False)
+    inbox = RecordsRecipients()
+    with smtp_server(inbox) as server:
+        result = send_cli(outcome.out, "--smtp", f"127.0.0.1:{server.port}")
+    assert inbox.rcpt == ["ok@example.com"]
+    assert result.exit_code == 0, result.output
+    # the customer's row was refused, and its item with it (README "Semantics": --no-strict)
+    assert [(r["source"], r["row_number"]) for r in outcome.rejected] == [("customers", 2), ("open_items", 2)]
+    assert "email: " in outcome.rejected[0]["reason"]
+
+
+def test_send_refuses_an_outbox_whose_to_is_not_plain_addresses(scenario):
+    """A folder written before addresses were checked this way: what the old outbox held for the
+    encoded word. `send` checks every recipient again and sends nothing."""
+    outcome = scenario.run([item("INV-1", 30)], [customer("C1", email="ap@x.de")], pdf=True)
+    index = outcome.out / "outbox.parquet"
+    table = duckdb.connect().execute(
+        """SELECT * REPLACE ('"ap@x.de, evil@attacker.example, x"@x.de' AS "to") FROM read_parquet($p)""",
+        {"p": str(index)}).to_arrow_table()
+    pq.write_table(table, index)
+    inbox = RecordsRecipients()
+    with smtp_server(inbox) as server:
+        result = send_cli(outcome.out, "--smtp", f"127.0.0.1:{server.port}")
+    assert result.exit_code == 2, result.output
+    [letter] = outcome.letters
+    assert letter["letter_id"] in result.stderr and "not plain addresses" in result.stderr
+    assert inbox.rcpt == [] and inbox.received == []
+    assert not (outcome.out / "delivery" / "sent.jsonl").read_text()
+
+
+def test_an_internationalised_domain_goes_out_in_its_ascii_form(scenario):
+    outcome = scenario.run([item("INV-1", 30)], [customer("C1", email="kunde@müller.de; b@example.com")], pdf=True)
+    [eml] = (outcome.out / "outbox").iterdir()
+    assert parse(eml.read_bytes())["To"] == "kunde@xn--mller-kva.de, b@example.com"
+    inbox = RecordsRecipients()
+    with smtp_server(inbox) as server:
+        result = send_cli(outcome.out, "--smtp", f"127.0.0.1:{server.port}")
+    assert result.exit_code == 0, result.output
+    assert inbox.rcpt == ["kunde@xn--mller-kva.de", "b@example.com"]
+
+
+@pytest.mark.parametrize("address", ["ar@[127.0.0.1]", "ar@example.com(billing)", "Example <ar@example.com>",
+                                     "ar\x0b@example.com"])
+def test_the_senders_address_is_checked_by_the_same_rule(scenario, address):
+    config = SPEC_CONFIG.replace('email = "ar@example.com"', f"email = {json.dumps(address)}")
+    paths = scenario.files([item("INV-1", 30)], [customer("C1", email="a@example.com")], config=config)
+    with pytest.raises(ConfigError) as error:
+        validate(*paths)
+    assert "[sender] key 'email'" in str(error.value) and "not a plain email address" in str(error.value)
+
+
+def test_names_with_line_breaks_and_bidi_marks_go_out_by_email_and_print(scenario):
+    """Free text keeps its line breaks and the marks of right-to-left text (sql/00_macros.sql):
+    the letters render, the messages are built, nothing crashes."""
+    people = [customer("C1", name="Alpha GmbH\r\nBuchhaltung", address="Weg 9\r\n80331 München",
+                       email="a@example.com", delivery="both"),
+              customer("C2", name="\u202eBeta\u202c Ltd \u05d1\u05d8\u05d0\u200d", email="b@example.com")]
+    outcome = scenario.run([item("INV-1", 30), item("INV-2", 30, customer_id="C2")], people, pdf=True)
+    messages = {m["To"]: m for m in (parse(p.read_bytes()) for p in (outcome.out / "outbox").iterdir())}
+    assert set(messages) == {"a@example.com", "b@example.com"}
+    assert "Dear \u202eBeta\u202c Ltd \u05d1\u05d8\u05d0\u200d," in messages["b@example.com"].get_body(("plain",)).get_content()
+    assert (outcome.out / "print" / "print_batch.pdf").is_file()
+
+
+def test_sender_text_with_a_control_character_is_a_config_error(scenario):
+    """The sender's name is the From's display name and printed on every letter: refused with a
+    control character like the text of the exports."""
+    config = SPEC_CONFIG.replace('name = "Example GmbH"', 'name = "Example\\u000bGmbH"')
+    paths = scenario.files([item("INV-1", 30)], [customer("C1", email="a@example.com")], config=config)
+    with pytest.raises(ConfigError) as error:
+        validate(*paths)
+    assert "[sender] key 'name': holds the control character U+000B" in str(error.value)

@@ -9,6 +9,11 @@
     1900-01-01 to 2099-12-31, zero amounts, many items per customer), strict and not:
     exit 0 or 2; on exit 0 `reconcile OUT --open-items FILE` passes; on exit 2 every line
     names one of the input files.
+(c) Hostile text (issue 15) in every text field of customers and open items: control
+    characters, terminal escapes, line separators, bidi overrides, and email addresses a mail
+    parser reads differently (encoded words, comments, domain literals): exit 2 with each
+    problem's file, row and column, or a clean run that reconciles; no control character is
+    printed raw.
 
 Amounts stay below 10^12 here: amounts from 10^14 on with interest are a known internal
 error pinned by tests/bad_inputs/cases.toml (amount_1e15_with_interest,
@@ -23,6 +28,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +39,7 @@ from hypothesis import strategies as st
 
 from dunning_batch.cli import main
 from dunning_batch.config import OPEN_ITEM_COLUMNS
+from dunning_batch.terminal import printable
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 AS_OF = dt.date(2026, 11, 24)
@@ -290,3 +297,82 @@ def test_odd_but_well_formed_exports(export: tuple[str, bytes, bytes], strict: b
     with tempfile.TemporaryDirectory() as folder:
         run = run_cli(Path(folder), config, items, customers, strict)
         check(run, with_export=True)
+
+
+# ------------------------------------------ (c) hostile text in every text field (issue 15)
+
+# Characters that read one way here and another there: C0/C1 controls (VT, FS, NEL, NUL,
+# DEL, CSI), terminal escape sequences, line and paragraph separators, line breaks, tabs,
+# bidi overrides and invisible characters.
+HOSTILE_TEXT = ["\x0b", "\x1c", "\x85", "\x00", "\x7f", "\x9b", "\x1b[31m", "\x1b]0;owned\x07", "\u2028",
+                "\u2029", "\t", "\r", "\n", "\r\n", "\u202e", "\u2066", "\ufeff", "\u200b"]
+# Addresses a mail parser reads differently from a plain check: encoded words, comments,
+# domain literals, quoting, display names, lists, IDNA that maps, and some good ones.
+HOSTILE_EMAILS = ["=?utf-8?q?ap=40x.de=2C_evil=40attacker.example=2C_x?=@x.de", "finance@evil.example(.real.pl)",
+                  "info@[127.0.0.1].real.de", '"a,b"@x.de', "A <a@x.de>", "a@x.de, b@y.de", "a@faß.de",
+                  "a@müller.de", "a@x.de;", "a@b@c.de", "ü@x.de", "a@-x.de", "a\\@x.de", "ok@example.com",
+                  "ok@example.com; b@example.org"]
+CUSTOMER_TEXT = ("customer_id", "name", "address", "country", "language", "email", "customer_class", "policy",
+                 "delivery", "postal_code")
+ITEM_TEXT = ("doc_id", "customer_id", "doc_type", "currency", "branch")
+
+
+@st.composite
+def spiked(draw, value: str) -> str:
+    """`value` as it is, or with hostile characters at its start, middle or end."""
+    if draw(st.integers(0, 2)) == 0:
+        return value
+    spike = "".join(draw(st.lists(st.sampled_from(HOSTILE_TEXT), min_size=1, max_size=3)))
+    at = draw(st.sampled_from([0, len(value) // 2, len(value)]))
+    return value[:at] + spike + value[at:]
+
+
+@st.composite
+def hostile_exports(draw):
+    """(open-items bytes, customers bytes) with hostile text in any text field of either file."""
+    count = draw(st.integers(1, 4))
+    customers, items = [], []
+    for n in range(1, count + 1):
+        row = {"customer_id": f"C{n}", "name": f"Customer {n}", "address": "1 High St\nLondon", "country": "GB",
+               "language": "en", "email": draw(st.sampled_from(HOSTILE_EMAILS + [""])), "customer_class": "B2B",
+               "policy": "", "delivery": draw(st.sampled_from(["", "email", "print", "both"])),
+               "postal_code": "SW1A 1AA"}
+        for column in draw(st.lists(st.sampled_from(CUSTOMER_TEXT), max_size=3, unique=True)):
+            row[column] = draw(spiked(row[column]))
+        customers.append(row)
+        item = {"doc_id": f"INV-{n}", "customer_id": f"C{n}", "doc_type": "invoice", "currency": "EUR",
+                "due_date": (AS_OF - dt.timedelta(days=30)).isoformat(), "open_amount": "100.00",
+                "dunning_level": "0", "branch": "North"}
+        for column in draw(st.lists(st.sampled_from(ITEM_TEXT), max_size=2, unique=True)):
+            item[column] = draw(spiked(item[column]))
+        items.append(item)
+
+    def encode(rows: list[dict], columns: tuple[str, ...]) -> bytes:
+        buffer = io.StringIO(newline="")
+        # CRLF line ends: the writer then quotes every field holding a CR or an LF (RFC 4180)
+        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return buffer.getvalue().encode("utf-8")
+
+    return encode(items, OPEN_ITEM_COLUMNS), encode(customers, CUSTOMER_TEXT)
+
+
+ROW_PROBLEM = re.compile(r".+:\d+: [a-z_]+: .+|\.\.\. and \d+ more problem\(s\)")
+
+
+@fuzz(40)
+@given(export=hostile_exports(), strict=st.booleans())
+def test_hostile_text_in_every_field_is_refused_by_row_or_runs_clean(export: tuple[bytes, bytes],
+                                                                       strict: bool) -> None:
+    """Exit 2 naming the file, row and column of each problem, or a clean run that reconciles;
+    never exit 3, and no control character reaches the terminal."""
+    items, customers = export
+    with tempfile.TemporaryDirectory() as folder:
+        run = run_cli(Path(folder), base_config(), items, customers, strict)
+        check(run, with_export=True)
+        for line in run.result.output.splitlines():
+            assert printable(line) == line, f"a control character reached the terminal: {line!r}"
+        if run.result.exit_code == 2:
+            unnamed = [line for line in run.result.stderr.splitlines() if not ROW_PROBLEM.fullmatch(line)]
+            assert not unnamed, f"problems that name no row and column: {unnamed}"

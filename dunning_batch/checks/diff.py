@@ -16,6 +16,7 @@ import duckdb
 
 from ..pipeline import SQL_DIR
 from ..outputs.folder import add_views, lock_to, new_connection, read_manifest
+from ..terminal import printable
 
 DIFF_DIR = SQL_DIR / "diff"
 COMPARED = ("letters", "letter_lines", "decisions", "levels_update")  # the relations sql/diff/ reads
@@ -98,7 +99,7 @@ def _limited(lines: list[str], limit: int) -> list[str]:
 
 
 def _letter_line(row: dict[str, Any]) -> str:
-    head = f"{row['letter_id']} {row['customer_id']} {row['currency']}"
+    head = printable(f"{row['letter_id']} {row['customer_id']} {row['currency']}")
     if row["change"] == "added":
         return (f"  + {head}: only in B, level {row['level_b']}, total due {row['total_due_b']}, "
                 f"{row['line_count_b']} line(s)")
@@ -111,9 +112,9 @@ def _letter_line(row: dict[str, Any]) -> str:
     if row["total_due_a"] != row["total_due_b"]:
         parts.append(f"total due {row['total_due_a']} -> {row['total_due_b']}")
     if row["lines_added"]:
-        parts.append("lines added " + ", ".join(row["lines_added"]))
+        parts.append("lines added " + printable(", ".join(row["lines_added"])))
     if row["lines_removed"]:
-        parts.append("lines removed " + ", ".join(row["lines_removed"]))
+        parts.append("lines removed " + printable(", ".join(row["lines_removed"])))
     return f"  ~ {head}: " + "; ".join(parts)
 
 
@@ -122,4 +123,4 @@ def _level_line(row: dict[str, Any]) -> str:
         if row[f"level_after_{run}"] is None:
             return "no level change"
         return f"{row[f'level_before_{run}']} -> {row[f'level_after_{run}']}"
-    return f"  {row['doc_id']} ({row['customer_id']}): A {change('a')}, B {change('b')}"
+    return printable(f"  {row['doc_id']} ({row['customer_id']}): A {change('a')}, B {change('b')}")

@@ -2,6 +2,8 @@
 
 Formats: an aligned text table (the default), CSV and JSON (to stdout or a file), Parquet
 (to a file only, column types kept). Decimals are printed exactly, never through a float.
+Text is printed with its control and invisible characters escaped (terminal.py): in the
+table and CSV as `\x1b`, in JSON as `\u001b` (the same string to a JSON reader).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import duckdb
 from ..errors import UserError
 from ..outputs.folder import open_folder
 from ..outputs.writer import write_parquet
+from ..terminal import printable
 
 FORMATS = ("table", "csv", "json", "parquet")
 # DuckDB type ids whose values are right-aligned in the table
@@ -122,19 +125,20 @@ def cell_text(value: Any) -> str:
         return "[" + ", ".join(cell_text(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{cell_text(k)}: {cell_text(v)}" for k, v in value.items()) + "}"
-    return str(value).replace("\r", "\\r").replace("\n", "\\n")
+    return printable(str(value))  # line breaks as \n, ESC as \x1b: one line per row, no escape sequence
 
 
 def format_table(rows: Rows) -> str:
     """Columns as wide as their widest value, numbers right-aligned, a row count at the end."""
     cells = [[cell_text(v) for v in row] for row in rows.values]
-    widths = [max([len(name)] + [len(row[i]) for row in cells]) for i, name in enumerate(rows.columns)]
+    columns = [printable(name) for name in rows.columns]
+    widths = [max([len(name)] + [len(row[i]) for row in cells]) for i, name in enumerate(columns)]
 
     def line(values: list[str]) -> str:
         return "  ".join(v.rjust(w) if numeric else v.ljust(w)
                          for v, w, numeric in zip(values, widths, rows.numeric)).rstrip()
 
-    body = [line(rows.columns), line(["-" * w for w in widths])] + [line(row) for row in cells]
+    body = [line(columns), line(["-" * w for w in widths])] + [line(row) for row in cells]
     count = len(cells)
     return "\n".join(body) + f"\n({count} row{'' if count == 1 else 's'})\n"
 
@@ -143,7 +147,7 @@ def format_csv(rows: Rows) -> str:
     """RFC 4180 CSV with a header; NULL is an empty field."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(rows.columns)
+    writer.writerow([printable(name) for name in rows.columns])
     for row in rows.values:
         writer.writerow(["" if v is None else cell_text(v) for v in row])
     return buffer.getvalue()
@@ -153,7 +157,7 @@ def format_json(rows: Rows) -> str:
     """A JSON array with one object per row; decimals as exact JSON numbers, dates as ISO strings."""
     if not rows.values:
         return "[]\n"
-    objects = ["{" + ", ".join(f"{json.dumps(name, ensure_ascii=False)}: {json_value(v)}"
+    objects = ["{" + ", ".join(f"{json_string(name)}: {json_value(v)}"
                                for name, v in zip(rows.columns, row)) + "}" for row in rows.values]
     return "[\n  " + ",\n  ".join(objects) + "\n]\n"
 
@@ -172,8 +176,14 @@ def json_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(json_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)}: {json_value(v)}"
+        return "{" + ", ".join(f"{json_string(str(k))}: {json_value(v)}"
                                for k, v in value.items()) + "}"
     if isinstance(value, (dt.date, dt.time)):
         return json.dumps(value.isoformat())
-    return json.dumps(str(value), ensure_ascii=False)
+    return json_string(str(value))
+
+
+def json_string(text: str) -> str:
+    """A JSON string literal of `text`: readable letters as they are, control and invisible
+    characters (C1, bidi overrides, U+2028) as \\u escapes, which JSON readers decode back."""
+    return printable(json.dumps(text, ensure_ascii=False), escape=lambda char: json.dumps(char)[1:-1])

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..outputs.lock import folder_lock
-from ..outputs import CSV_TYPES, OUTPUT_FILES, AtomicFolder, write_json, write_text_atomic
+from ..outputs import CSV_TYPES, OUTPUT_FILES, AtomicFolder, csv_cells, write_json, write_text_atomic
 from ..pipeline import SQL_DIR
 from ..outputs.folder import open_folder
 
@@ -88,8 +88,10 @@ def _write_void(con, out: Path, target: Path, params: dict, head: dict) -> dict:
             absent = [c for c in ("compensation_charged", "interest_paid_to") if c not in restored]
             columns = f"* EXCLUDE ({', '.join(absent)})" if name == "levels_restore" and absent else "*"
             for file in files:
-                fmt = "(FORMAT csv, HEADER true)" if file.endswith(".csv") else "(FORMAT parquet)"
-                con.execute(f"COPY (SELECT {columns} FROM {name}) TO $path {fmt}", {"path": str(folder.path / file)})
+                csv = file.endswith(".csv")
+                fmt = "(FORMAT csv, HEADER true)" if csv else "(FORMAT parquet)"
+                select = csv_cells(con, columns, name) if csv else columns  # no cell a spreadsheet runs
+                con.execute(f"COPY (SELECT {select} FROM {name}) TO $path {fmt}", {"path": str(folder.path / file)})
         actions = con.execute("SELECT customer_id, action, value, restore, letter_id FROM customer_actions_restore"
                               " ORDER BY letter_id, action").fetchall()
         record = head | {"levels_restored": counts["levels_restore"], "fee_reversals": counts["fee_reversals"],

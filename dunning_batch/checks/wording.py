@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ..terminal import printable
+
 SENTENCES = {
     # the item and what happened to it
     "header": "{doc_id}: {doc_type} of customer {customer_id}, {open_amount} {currency} open{due}, "
@@ -161,8 +163,9 @@ def reason_words(reason: str) -> str:
 
 
 def say(key: str, **values: object) -> str:
-    """The sentence `key` with its figures filled in."""
-    return SENTENCES[key].format_map(values)
+    """The sentence `key` with its figures filled in; text from the data (ids, names) with its
+    control and invisible characters escaped, so a sentence is one line of plain text."""
+    return SENTENCES[key].format_map({k: printable(v) if isinstance(v, str) else v for k, v in values.items()})
 
 
 def days(n: int) -> str:

@@ -6,11 +6,13 @@ import codecs
 import csv
 import datetime as dt
 import hashlib
+import re
 import tomllib
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from ..addresses import AddressError, parse_address
 from ..errors import ConfigError
 from ..letters.templating import FALLBACK_LANGUAGE, MESSAGES_DIR, payment_term_wording
 from .model import (BASES, CALCULATE_TO, CUSTOMER_COLUMNS, DOC_TYPES, GROUPINGS, OPEN_ITEM_COLUMNS,
@@ -82,8 +84,22 @@ def _read_sender(t: Table) -> dict[str, Any]:
         "iban": t.get("iban", "str", ""),
         "bic": t.get("bic", "str", ""),
     }
+    if sender["email"]:
+        try:  # the rule delivery sends by (addresses.py): the From and the Message-ID's domain
+            parse_address(sender["email"])
+        except AddressError as exc:
+            t.problem("email", f"{sender['email']!r} is not a plain email address local@domain: it {exc}")
+    for key in ("name", "address", "iban", "bic"):  # printed on every letter and in the From
+        values = sender[key] if isinstance(sender[key], list) else [sender[key] or ""]
+        for char in {c for value in values for c in UNSAFE_TEXT.findall(value)}:
+            t.problem(key, f"holds the control character U+{ord(char):04X}; remove it")
     t.done()
     return sender
+
+
+# The characters no text may hold (as sql/00_macros.sql's has_unsafe_char): C0 and C1
+# controls and the Unicode line and paragraph separators.
+UNSAFE_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _read_interest(t: Table, base: Interest, config_path: Path) -> Interest:

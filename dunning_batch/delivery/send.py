@@ -8,6 +8,9 @@ reported. A server that closes the session (421) or sends a reply beyond any rea
 stops `send` at once; the letters left are journaled as not attempted. Before connecting,
 the outbox is checked against run.json: `send` mails only what the run wrote. The waiting
 is injectable (`Pacing.sleep`, `Pacing.clock`) so tests do not wait.
+Before anything goes out, the sender and every recipient are checked again with the rule
+validation used (addresses.py): only plain `local@domain` addresses reach MAIL FROM and
+RCPT TO, even from a folder written before that rule or edited since.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any, Callable
 
 import duckdb
 
+from ..addresses import AddressError, plain
 from ..outputs.folder import connect_views, open_folder
 from ..digest import sha256_of
 from ..errors import UserError
@@ -149,10 +153,10 @@ def send_outbox(out: str | Path, server: SmtpServer | None, pacing: Pacing | Non
     """Deliver every letter of `out`'s outbox that no earlier `send` got accepted."""
     out = Path(out)
     _, manifest = open_folder(out)
-    sender = manifest["sender"]["email"]
     check_outbox(out, manifest)  # before anything is listed or sent: the outbox is the run's own
     if dry_run:  # writes nothing, not even the journal's folder
         outbox, pending = pending_letters(out)
+        check_recipients(out, pending)
         return SendResult(outbox=outbox, already_sent=outbox - len(pending), pending=pending, dry_run=True)
     with Journal(out / JOURNAL, now) as journal:
         # read under the journal's lock, so a second `send` cannot pick the same letters
@@ -161,6 +165,8 @@ def send_outbox(out: str | Path, server: SmtpServer | None, pacing: Pacing | Non
         if not pending:
             return result
         check_unchanged(out, pending)
+        check_recipients(out, pending)
+        sender = checked_sender(out, manifest["sender"].get("email") or "")
         pacing = pacing or Pacing()
         with Connection(server) as connection:
             for letter in pending:
@@ -251,10 +257,45 @@ def check_unchanged(out: Path, pending: list[dict[str, Any]]) -> None:
                         f"since the run (sha256 differs from {OUTBOX_FILE}); run the job again to rebuild the outbox")
 
 
+def addresses_of(to: str) -> list[str]:
+    """The addresses of an outbox row's `to` (the To header: `a@x.de, b@y.de`), each re-checked:
+    AddressError unless every one is a plain address, exactly as delivery will send it."""
+    addresses = [part.strip(" ") for part in to.split(",")]
+    for address in addresses:
+        try:
+            if plain(address) != address:
+                raise AddressError(f"is not in the ASCII form {plain(address)!r} the run writes")
+        except AddressError as exc:
+            raise AddressError(f"{address!r} {exc}") from None
+    return addresses
+
+
+def checked_sender(out: Path, email: str) -> str:
+    try:
+        return plain(email)
+    except AddressError as exc:
+        raise UserError(f"{out}/run.json: the [sender] email {email!r} {exc}; fix the config and run the job "
+                        f"again") from None
+
+
+def check_recipients(out: Path, pending: list[dict[str, Any]]) -> None:
+    """Send only to plain addresses: one that is not stops `send` before anything goes out."""
+    bad = []
+    for letter in pending:
+        try:
+            addresses_of(letter["to"])
+        except AddressError as exc:
+            bad.append(f"{letter['letter_id']} to {letter['to']!r}: {exc}")
+    if bad:
+        raise UserError(f"{out}: {'; '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}: not plain addresses "
+                        f"local@domain; run the job again (its validation refuses such addresses) to rebuild "
+                        f"the outbox")
+
+
 def deliver(connection: "Connection", sender: str, letter: dict[str, Any], out: Path, journal: "Journal",
             pacing: Pacing) -> Outcome:
     """Send one letter, retrying temporary failures; every attempt goes into the journal."""
-    recipients = letter["to"].split(", ")
+    recipients = addresses_of(letter["to"])  # check_recipients passed them; checked again right here
     data = (out / letter["eml_path"]).read_bytes()
     for attempt in range(1, pacing.attempts + 1):
         pacing.wait_for_slot()

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 
 from ..errors import UserError
-from .layout import ANALYST_VIEWS_DIR, CSV_TYPES, DELIVERY_FILES, OUTPUT_FILES
+from .layout import ANALYST_VIEWS_DIR, CSV_TYPES, DELIVERY_FILES, OUTPUT_FILES, csv_values
 
 MANIFEST = "run.json"
 
@@ -125,7 +125,9 @@ def _relation(con: duckdb.DuckDBPyConnection, path: Path, relation: str) -> duck
             return con.read_parquet(str(path))
         header = con.read_csv(str(path), header=True, all_varchar=True, sep=",", quotechar='"').columns
         types = {c: t for c, t in CSV_TYPES.get(relation, {}).items() if c in header}
-        return con.read_csv(str(path), header=True, sep=",", quotechar='"', dtype=types)
+        # the values, without the ' that keeps a spreadsheet from running a cell (writer.csv_cells)
+        table = con.read_csv(str(path), header=True, sep=",", quotechar='"', dtype=types)
+        return table.project(csv_values(types))
     except duckdb.Error as exc:
         raise UserError(f"{path}: cannot be read as the file a run writes ({_first_line(exc)}); "
                         f"run the night again into a new folder") from None

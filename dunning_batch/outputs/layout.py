@@ -91,6 +91,21 @@ CSV_TYPES["print_batch"] = {"letter_id": "VARCHAR", "first_page": "INTEGER", "pa
 DELIVERY_FILES = {"outbox": "outbox.parquet", "print_batch": "print/print_batch.csv"}
 
 
+# OWASP "CSV injection": a spreadsheet opening a CSV takes a cell that starts with one of
+# these as a formula (or, tab and CR, as the start of one); the ' in front makes it text.
+# A cell that starts with ' gets one too, so that dropping one leading ' always gives the
+# value back (the views do; Parquet files keep the value as it is); writer.csv_cells writes them.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def csv_values(types: dict[str, str], without: tuple[str, ...] = ()) -> str:
+    """The select list that reads a CSV written by csv_cells back as its values: one leading '
+    dropped from each text cell."""
+    text = [f"regexp_replace({name}, '^''', '') AS {name}"
+            for name, kind in types.items() if kind == "VARCHAR" and name not in without]
+    return f"* REPLACE ({', '.join(text)})" if text else "*"
+
+
 def views_sql(files: tuple[OutputFile, ...] = output_files()) -> str:
     """CREATE VIEW statements over the folder's files, relative to the folder itself."""
     lines = ["-- Views over this run's outputs. Open DuckDB in this folder and run: .read views.sql", ""]
@@ -99,12 +114,14 @@ def views_sql(files: tuple[OutputFile, ...] = output_files()) -> str:
         if f.relation in seen:
             continue
         seen.add(f.relation)
+        columns = "*"
         if f.is_csv:
             types = ", ".join(f"'{k}': '{v}'" for k, v in CSV_TYPES[f.relation].items() if k not in f.without)
             source = f"read_csv('{f.name}', header = true, columns = {{{types}}})"
+            columns = csv_values(CSV_TYPES[f.relation], f.without)  # the values csv_cells wrote
         else:
             source = f"read_parquet('{f.name}')"
-        lines.append(f"CREATE OR REPLACE VIEW {f.relation} AS SELECT * FROM {source};")
+        lines.append(f"CREATE OR REPLACE VIEW {f.relation} AS SELECT {columns} FROM {source};")
     lines += ["", "-- Analyst views (sql/views/*.sql)."]
     for view in sorted(ANALYST_VIEWS_DIR.glob("*.sql")):
         lines += ["", f"CREATE OR REPLACE VIEW {view.stem} AS", view.read_text(encoding="utf-8").strip() + ";"]

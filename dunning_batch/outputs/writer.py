@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from ..errors import UserError
 from ..pipeline import ROWS_ORDERED_BY
-from .layout import OutputFile, output_files
+from .layout import FORMULA_STARTS, OutputFile, output_files
 
 
 def check_target(out: Path, force: bool) -> None:
@@ -75,10 +75,21 @@ def write_data_files(con: duckdb.DuckDBPyConnection, folder: Path,
     for f in files:
         fmt = "(FORMAT csv, HEADER true, DATEFORMAT '%Y-%m-%d')" if f.is_csv else \
               "(FORMAT parquet, COMPRESSION zstd)"
+        select = csv_cells(con, f.select, f.relation) if f.is_csv else f.select
         # a scan keeps a sorted table's order, so sort only what is not in order already
         order = "" if ROWS_ORDERED_BY.get(f.relation) == f.order_by else f" ORDER BY {f.order_by}"
-        con.execute(f"COPY (SELECT {f.select} FROM {f.relation}{order}) TO $path {fmt}",
+        con.execute(f"COPY (SELECT {select} FROM {f.relation}{order}) TO $path {fmt}",
                     {"path": str(folder / f.name)})
+
+
+def csv_cells(con: duckdb.DuckDBPyConnection, select: str, relation: str) -> str:
+    """The select list that writes `relation` as a CSV for the ERP and spreadsheets: each text
+    cell that starts like a formula (layout.FORMULA_STARTS) written with a ' before it; numbers
+    (-50.00), dates and booleans as they are."""
+    starts = ", ".join("chr(%d)" % ord(c) for c in FORMULA_STARTS)
+    columns = con.execute(f"DESCRIBE SELECT {select} FROM {relation}").fetchall()
+    return ", ".join(f"CASE WHEN left({name}, 1) IN ({starts}) THEN chr(39) || {name} ELSE {name} END AS {name}"
+                     if kind == "VARCHAR" else name for name, kind, *_ in columns)
 
 
 def write_parquet(table: pa.Table, path: Path, order_by: str | None = None) -> None:

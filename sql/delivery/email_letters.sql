@@ -3,8 +3,9 @@
 -- Grain: letter_id. Inputs: letters, recipients.
 SELECT l.letter_id, l.run_date, l.customer_name, l.language, l.template, l.currency,
        l.total_due, l.pay_by, l.pdf_path,
-       -- the customer's addresses, `;`-separated in the export (03_problems checked each one)
-       list_transform(string_split(r.email, ';'), lambda a: trim(a)) AS addresses
+       -- the customer's addresses, `;`-separated in the export: addresses.py parses them, the
+       -- same code 03_problems judged them with
+       r.email
 FROM letters AS l
 JOIN recipients AS r USING (letter_id)
 WHERE r.delivery IN ('email', 'both')
