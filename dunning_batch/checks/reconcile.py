@@ -12,7 +12,6 @@ run when the folder has that file.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import functools
 import hashlib
@@ -30,7 +29,7 @@ from ..errors import UserError
 from ..manifest import FILE_FOLDERS, folder_digest
 from ..pipeline import SQL_DIR, StageLog, define_macros, run_stage
 from ..readers import load_raw
-from ..outputs.folder import open_folder
+from ..outputs.folder import connect_views, open_folder
 
 CHECKS_DIR = SQL_DIR / "checks"
 # SPEC §9: check -> (its name, the file whose presence says the rule was configured)
@@ -132,9 +131,9 @@ def check_delivery(out: Path) -> Check:
         """The sha256 of a letter's PDF as pdf/ holds it now; None when it has none."""
         return sha256_of(out / pdf_path) if pdf_path and (out / pdf_path).is_file() else None
 
+    con = connect_views(out)
     emails = {x["letter_id"]: x["pdf_path"] for x in email_letters(out)}
-    listed = dict(duckdb.connect().execute("SELECT letter_id, eml_path FROM read_parquet($path) ORDER BY letter_id",
-                                           {"path": str(out / OUTBOX_FILE)}).fetchall()) \
+    listed = dict(con.execute("SELECT letter_id, eml_path FROM outbox ORDER BY letter_id").fetchall()) \
         if (out / OUTBOX_FILE).is_file() else {}
     if set(listed) != set(emails):
         problems.append(f"{OUTBOX_FILE} lists {len(listed)} letter(s), {len(emails)} go by email")
@@ -145,9 +144,9 @@ def check_delivery(out: Path) -> Check:
         problems.append(f"{len(stale)} email(s) attach another PDF than pdf/ holds (first: {stale[0]})")
     printed = {x["letter_id"]: x["pdf_path"] for x in print_letters(out)}  # in postal order
     index = []
-    if (out / BATCH_CSV).is_file():
-        with (out / BATCH_CSV).open(newline="", encoding="utf-8") as handle:
-            index = list(csv.DictReader(handle))
+    if (out / BATCH_CSV).is_file():  # in the file's order: the order the letters are printed in
+        result = con.execute("SELECT * FROM print_batch")
+        index = [dict(zip([d[0] for d in result.description], row)) for row in result.fetchall()]
     if [r["letter_id"] for r in index] != list(printed):
         problems.append(f"{BATCH_CSV} lists {len(index)} letter(s), not the {len(printed)} that go to print "
                         f"in postal order")
