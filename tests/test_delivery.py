@@ -618,6 +618,10 @@ def test_send_refuses_an_outbox_whose_to_is_not_plain_addresses(scenario):
         """SELECT * REPLACE ('"ap@x.de, evil@attacker.example, x"@x.de' AS "to") FROM read_parquet($p)""",
         {"p": str(index)}).to_arrow_table()
     pq.write_table(table, index)
+    # as the old run would have recorded it: the outbox then passes send's check against run.json
+    manifest = json.loads((outcome.out / "run.json").read_text(encoding="utf-8"))
+    manifest["outputs"]["outbox.parquet"]["sha256"] = hashlib.sha256(index.read_bytes()).hexdigest()
+    (outcome.out / "run.json").write_text(json.dumps(manifest), encoding="utf-8")
     inbox = RecordsRecipients()
     with smtp_server(inbox) as server:
         result = send_cli(outcome.out, "--smtp", f"127.0.0.1:{server.port}")

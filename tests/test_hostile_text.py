@@ -109,7 +109,7 @@ def test_ids_that_look_like_formulas_are_written_as_text_in_every_csv(scenario):
 def test_a_void_writes_its_csvs_the_same_way_and_a_negative_amount_stays_a_number(scenario, tmp_path):
     outcome = formula_night(scenario)
     [letter] = [x for x in outcome.letters if x["customer_id"] == "=1+1"]
-    record = void_letters(outcome.out, [letter["letter_id"]], tmp_path / "void")
+    record = void_letters(outcome.out, [letter["letter_id"]], tmp_path / "void", as_of=AS_OF)
     folder = Path(record["folder"])
     assert_no_formula_cells(folder)
     [restore] = csv_cells(folder / "levels_restore.csv")

@@ -321,7 +321,8 @@ def test_posted_interest_outside_the_total_due(scenario, tmp_path):
     assert "the interest on the overdue amounts is shown below and is not part of this total" in text
     assert "Total due €10,005.00 Interest, booked to your account separately (not part of the total due) €27.40" in text
     # void: the interest document is reversed and interest_paid_to restored, as with the interest in the total
-    result = CliRunner().invoke(main, ["void", str(outcome.out), lid, "--out", str(tmp_path / "void")])
+    result = CliRunner().invoke(main, ["void", str(outcome.out), lid, "--out", str(tmp_path / "void"),
+                                       "--as-of", AS_OF.isoformat()])
     assert result.exit_code == 0, result.output
     reversals = {r["fee_doc_id"]: r["amount"] for r in _read_csv(tmp_path / "void" / "fee_reversals.csv")}
     assert reversals == {f"REV-FEE-{lid}": "-5.00", f"REV-INT-{lid}": "-27.40"}

@@ -206,7 +206,7 @@ def void_a_letter(out: Path) -> None:
     """A real `void` of the folder's letter: voids.jsonl and voids/VOID-.../."""
     letter_id = duckdb.connect().execute("SELECT letter_id FROM read_parquet($p)",
                                          {"p": str(out / "letters.parquet")}).fetchone()[0]
-    result = cli(out.parent, "void", out.name, letter_id)
+    result = cli(out.parent, "void", out.name, letter_id, "--as-of", AS_OF.isoformat())
     assert result.returncode == 0, result.stderr
 
 

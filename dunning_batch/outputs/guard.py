@@ -27,6 +27,7 @@ from ..delivery.outbox import OUTBOX_DIR, OUTBOX_FILE
 from ..delivery.print_batch import BATCH_CSV, BATCH_PDF
 from ..errors import UserError
 from .layout import OUTPUT_FILES
+from .lock import LOCK_FILE
 
 # The files a run writes at the top of its folder, and its folders with the files they may hold.
 RUN_FILES = frozenset({f.name for f in OUTPUT_FILES} | {"run.json", "views.sql", "summary.html", OUTBOX_FILE})
@@ -116,7 +117,7 @@ def _first_foreign_entry(out: Path) -> str | None:
         name = entry.name
         if entry.is_symlink():
             return name
-        if entry.is_file() and (name in RUN_FILES or name == VOIDS_RECORD):
+        if entry.is_file() and (name in RUN_FILES or name in (VOIDS_RECORD, LOCK_FILE)):
             continue
         if entry.is_dir() and name in RUN_FOLDERS:
             inside = next((f"{name}/{p.name}" for p in sorted(entry.iterdir())
