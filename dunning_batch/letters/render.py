@@ -2,6 +2,8 @@
 
 Every `write_pdf()` pays a fixed cost (fonts) that one document per batch spreads over all
 its letters; pypdf then cuts the batch into `pdf/LETTER_ID.pdf` by each page's letter.
+A letter longer than one layout may hold (BATCH_LINES) is the one letter of its batch and is
+laid out in parts instead, whose pages pypdf joins into its PDF.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pypdf import PdfReader, PdfWriter
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
+from .batches import BATCH_LINES, PRINTED_LINES, printed_lines
 from .templating import TEMPLATES_DIR, environment
 
 
@@ -33,19 +36,56 @@ class RefuseAll(URLFetcher):
         raise ValueError(f"dunning_batch loads no external resources (refused {url})")
 
 
-def letters_html(letters: list[dict[str, Any]], sender: dict[str, Any]) -> str:
-    return environment().get_template("document.html.j2").render(letters=letters, sender=sender)
+def letters_html(letters: list[dict[str, Any]], sender: dict[str, Any], first_page: int = 1) -> str:
+    return environment().get_template("document.html.j2").render(letters=letters, sender=sender,
+                                                                  first_page=first_page)
 
 
 def render_batch(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path,
                  only: str | None = None) -> list[tuple[str, int]]:
     """Render `letters` into one document, write one PDF per letter (or only `only`);
     returns (letter_id, pages) for the letters written."""
+    if len(letters) == 1 and printed_lines(letters[0]) > BATCH_LINES:
+        with _source_date(letters[0]["run_date"]):
+            return [_render_in_parts(parts_of(letters[0]), sender, pdf_dir)]
     with _source_date(letters[0]["run_date"]), _no_cycle_collection():
         document = HTML(string=letters_html(letters, sender), base_url=str(TEMPLATES_DIR),
                         url_fetcher=RefuseAll()).render()
         owners = [_page_owner(page.anchors) for page in document.pages]
         return _split(document.write_pdf(), owners, letters, pdf_dir, only)
+
+
+def parts_of(letter: dict[str, Any]) -> list[dict[str, Any]]:
+    """A long letter as parts of BATCH_LINES printed lines each, in the order the PDF prints
+    them (its table, then the interest, late-interest and compensation lines); `part` tells
+    the template which part opens the letter and which closes it with the totals."""
+    total = printed_lines(letter)
+    parts = []
+    for start in range(0, total, BATCH_LINES):
+        stop = start + BATCH_LINES
+        part = dict(letter, part={"first": start == 0, "last": stop >= total})
+        offset = 0
+        for key in PRINTED_LINES:
+            part[key] = letter[key][max(0, start - offset):max(0, stop - offset)]
+            offset += len(letter[key])
+        parts.append(part)
+    return parts
+
+
+def _render_in_parts(parts: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path) -> tuple[str, int]:
+    """Lay out each part as a document of its own, so that memory holds one part's boxes at
+    a time, not the letter's: each part starts a new page and numbers its pages on from the
+    part before. Returns (letter_id, pages)."""
+    letter_id = parts[0]["letter_id"]
+    writer = PdfWriter()
+    for part in parts:
+        with _no_cycle_collection():
+            html = letters_html([part], sender, first_page=len(writer.pages) + 1)
+            pdf = HTML(string=html, base_url=str(TEMPLATES_DIR), url_fetcher=RefuseAll()).write_pdf()
+            for page in PdfReader(io.BytesIO(pdf)).pages:
+                writer.add_page(page)
+    _write_letter(writer, letter_id, pdf_dir)
+    return letter_id, len(writer.pages)
 
 
 def _split(pdf: bytes, owners: list[str], letters: list[dict[str, Any]], pdf_dir: Path,
@@ -63,11 +103,15 @@ def _split(pdf: bytes, owners: list[str], letters: list[dict[str, Any]], pdf_dir
         writer = PdfWriter()
         for number in pages_by_letter[letter_id]:
             writer.add_page(reader.pages[number])
-        writer.add_metadata({"/Title": letter_id, "/Producer": "dunning_batch"})
-        with (pdf_dir / f"{letter_id}.pdf").open("wb") as handle:
-            writer.write(handle)
+        _write_letter(writer, letter_id, pdf_dir)
         written.append((letter_id, len(pages_by_letter[letter_id])))
     return written
+
+
+def _write_letter(writer: PdfWriter, letter_id: str, pdf_dir: Path) -> None:
+    writer.add_metadata({"/Title": letter_id, "/Producer": "dunning_batch"})
+    with (pdf_dir / f"{letter_id}.pdf").open("wb") as handle:
+        writer.write(handle)
 
 
 @contextlib.contextmanager
