@@ -3,7 +3,7 @@
 
 Each letter starts on an odd page: after a letter with an odd page count comes a blank
 page, so a duplex printer never puts two customers on one sheet. Letters are read from the
-query and written to both files one at a time (delivery/streamed_pdf.py), so memory does not
+query and written to both files one at a time (letters/streamed_pdf.py), so memory does not
 grow with the number of letters.
 """
 
@@ -14,10 +14,10 @@ import csv
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..letters.streamed_pdf import StreamedPdf
 from ..outputs.folder import connect_views
 from ..outputs.layout import DELIVERY_FILES
 from ..pipeline import SQL_DIR
-from .streamed_pdf import StreamedPdf
 
 PRINT_DIR = "print"
 BATCH_PDF = f"{PRINT_DIR}/print_batch.pdf"

@@ -1,14 +1,16 @@
 """One PDF made of the pages of many others, written to disk as they come, in bounded memory.
 
-pypdf's PdfWriter holds every page it is given until its one write at the end (about 14 KiB
-a letter: 14 GiB for a million). Here each source PDF is read with pypdf, its pages and the
+pypdf's PdfWriter holds every page it is given until its one write at the end (in the print
+batch about 170 KiB a letter). Here each source PDF is read with pypdf, its pages and the
 objects they use are numbered on from the ones before and written out at once, and the
 source is let go. What stays to the end is on disk too: the cross-reference table (20 bytes
 an object, in a temporary file, addressed by object number) and the page list (a temporary
-file), so memory holds one source PDF whatever the number of pages.
+file), so memory holds one source PDF whatever the number of pages. Used for the print
+batch (delivery/print_batch.py) and for a long letter laid out in parts (letters/render.py).
 
 Layout: object 1 the catalog, object 2 the one page tree node (flat, as PdfWriter makes it),
-both written last; then every page and object in the order numbered. Same inputs, same bytes.
+object 3 the document information, written last; then every page and object in the order
+numbered. Same inputs, same bytes.
 """
 
 from __future__ import annotations
@@ -16,24 +18,26 @@ from __future__ import annotations
 import tempfile
 from collections import deque
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from pypdf import PdfReader
 from pypdf.generic import (ArrayObject, DictionaryObject, IndirectObject, NameObject, NullObject, PdfObject,
-                           RectangleObject)
+                           RectangleObject, TextStringObject)
 
-CATALOG, PAGE_TREE = 1, 2
+CATALOG, PAGE_TREE, INFO = 1, 2, 3
 XREF_ENTRY = 20  # bytes of one cross-reference entry: "oooooooooo ggggg n \n"
 
 
 class StreamedPdf:
-    """Append the pages of PDF files, then `close()`; use as a context manager."""
+    """Append the pages of PDF files, then `close()`; use as a context manager. `info`: the
+    document information (e.g. {"/Title": ...}), besides /Producer dunning_batch."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, info: dict[str, str] | None = None):
         self._out: BinaryIO = path.open("wb")
         self._xref: BinaryIO = tempfile.TemporaryFile()
         self._kids: BinaryIO = tempfile.TemporaryFile()
-        self._next = PAGE_TREE + 1
+        self._info = {"/Producer": "dunning_batch", **(info or {})}
+        self._next = INFO + 1
         self.pages = 0
         self._out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
 
@@ -48,8 +52,8 @@ class StreamedPdf:
             self._xref.close()
             self._kids.close()
 
-    def append(self, pdf: Path) -> tuple[float, float]:
-        """Add every page of `pdf`; returns the (width, height) of its last page."""
+    def append(self, pdf: Path | IO[bytes]) -> tuple[float, float]:
+        """Add every page of `pdf` (a file or its bytes); returns the (width, height) of its last page."""
         reader = PdfReader(pdf)
         pages = list(reader.pages)  # pages with inherited attributes (MediaBox, Resources) copied in
         numbers: dict[tuple[int, int], int] = {}
@@ -98,9 +102,11 @@ class StreamedPdf:
         self._write_page(self._take_number(), page)
 
     def close(self) -> None:
-        """Write the page tree, the catalog, the cross-reference table and the trailer."""
+        """Write the page tree, the catalog, the information, the cross-reference table and the trailer."""
         self._write_object(CATALOG, DictionaryObject({NameObject("/Type"): NameObject("/Catalog"),
                                                       NameObject("/Pages"): IndirectObject(PAGE_TREE, 0, None)}))
+        self._write_object(INFO, DictionaryObject({NameObject(key): TextStringObject(value)
+                                                   for key, value in sorted(self._info.items())}))
         self._mark(PAGE_TREE)
         self._out.write(b"%d 0 obj\n<< /Type /Pages /Count %d /Kids [" % (PAGE_TREE, self.pages))
         self._copy(self._kids)
@@ -108,8 +114,8 @@ class StreamedPdf:
         start = self._out.tell()
         self._out.write(b"xref\n0 %d\n0000000000 65535 f \n" % self._next)
         self._copy(self._xref)
-        self._out.write(b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
-                        % (self._next, CATALOG, start))
+        self._out.write(b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+                        % (self._next, CATALOG, INFO, start))
         self._out.close()
         self._xref.close()
         self._kids.close()
