@@ -309,9 +309,9 @@ def first_docs_of_pages(pages: list[str], prefix: str) -> list[str]:
 def assert_whole_letter_in_parts(outcome: Outcome, letter: dict, prefix: str, part_lines: int) -> list[str]:
     """Every document once and in order, pages numbered 1..n, each part from a new page, the
     letter's opening on page 1 only and its totals on the last page only; returns the pages."""
-    common, tone = catalogue("en")["common"], catalogue("en")["reminder"]
+    common, tone = catalogue("en")["common"], catalogue("en")[letter["template"]]
     pages = page_texts(outcome.out / "pdf" / f"{letter['letter_id']}.pdf")
-    docs = doc_ids_of(outcome, letter["letter_id"])
+    docs = [x["doc_id"] for x in outcome.lines if x["letter_id"] == letter["letter_id"]]  # items, then interest
     assert [doc for page in pages for doc in re.findall(rf"\b{prefix}-\d+\b", page)] == docs
     for i, page in enumerate(pages):
         assert re.findall(rf"\b{common['page']} (\d+)\b", page) == [str(i + 1)]
@@ -333,15 +333,23 @@ def test_long_letters_are_laid_out_in_parts_and_render_letter_reproduces_them(sc
 
     monkeypatch.setattr(render, "letters_html", counted)
     # C1: 70 lines, laid out alone in parts of 30, 30 and 10; C2-C4: 20, 15 and 5 lines, batched
-    # so that no layout passes 30 lines
+    # so that no layout passes 30 lines; C5: a level-2 letter of 20 items and their 20 interest
+    # lines, in parts of 20 items + 10 interest lines and 10 interest lines (no table)
     counts = {"C1": 70, "C2": 20, "C3": 15, "C4": 5}
     items = [item(f"{cid}-{i:03d}", 10 + i % 7, "10.00", customer_id=cid) for cid, n in counts.items() for i in range(n)]
-    outcome = run_pdf(scenario, items, [customer(c) for c in counts], monkeypatch, workers=1)
-    assert max(layouts) <= 30 and sum(layouts) == 110
+    items += [item(f"C5-{i:03d}", 30 + i % 7, "100.00", customer_id="C5", dunning_level=1,
+                   last_dunned_on=days_before(20)) for i in range(20)]
+    outcome = run_pdf(scenario, items, [customer(c) for c in [*counts, "C5"]], monkeypatch, workers=1)
+    assert max(layouts) <= 30 and sum(layouts) == 150
     assert any(layouts[i:i + 3] == [30, 30, 10] for i in range(len(layouts))), layouts
-    long_letter = letter_of(outcome, "C1")
-    pages = assert_whole_letter_in_parts(outcome, long_letter, "C1", 30)
+    assert any(layouts[i:i + 2] == [30, 10] for i in range(len(layouts))), layouts
+    pages = assert_whole_letter_in_parts(outcome, letter_of(outcome, "C1"), "C1", 30)
     assert len(pages) >= 3
+    interest = letter_of(outcome, "C5")
+    assert interest["level"] == 2 and interest["interest_total"] > 0
+    pages = assert_whole_letter_in_parts(outcome, interest, "C5", 30)
+    common = catalogue("en")["common"]
+    assert common["interest_heading"] in pages[-1] and common["document"] not in pages[-1]
     for cid in ("C2", "C3", "C4"):
         short = letter_of(outcome, cid)
         text = pdf_text(outcome.out / short["pdf_path"])
