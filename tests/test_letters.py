@@ -40,6 +40,7 @@ from dunning_batch.cli import main
 from dunning_batch.letters import batches, render
 from dunning_batch.letters.batches import BATCH_SIZE, letter_contexts, plan_batches, render_contexts, sender_of
 from dunning_batch.letters.render import RefuseAll, letters_html, render_batch
+from dunning_batch.letters.streamed_pdf import StreamedPdf
 from dunning_batch.run import run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -360,6 +361,15 @@ def test_long_letters_are_laid_out_in_parts_and_render_letter_reproduces_them(sc
         result = invoke("render", outcome.out, "--letter", letter["letter_id"], "--workers", "1")
         assert result.exit_code == 0, result.output
     assert pdf_bytes(outcome.out) == original
+
+
+def test_a_letter_whose_part_fails_leaves_no_half_written_pdf(tmp_path):
+    """Parts are written into the letter's PDF as they come; an error stops and removes it."""
+    target = tmp_path / "DL-LONG.pdf"
+    with pytest.raises(Exception), StreamedPdf(target) as letter:
+        letter.add_blank_page(595, 842)
+        letter.append(io.BytesIO(b"%PDF-1.7 not a layout"))
+    assert not target.exists()
 
 
 RENDER_PEAK = """

@@ -33,6 +33,7 @@ class StreamedPdf:
     document information (e.g. {"/Title": ...}), besides /Producer dunning_batch."""
 
     def __init__(self, path: Path, info: dict[str, str] | None = None):
+        self._path = path
         self._out: BinaryIO = path.open("wb")
         self._xref: BinaryIO = tempfile.TemporaryFile()
         self._kids: BinaryIO = tempfile.TemporaryFile()
@@ -47,10 +48,11 @@ class StreamedPdf:
     def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
         if kind is None:
             self.close()
-        else:
+        else:  # no half-written PDF is left behind
             self._out.close()
             self._xref.close()
             self._kids.close()
+            self._path.unlink(missing_ok=True)
 
     def append(self, pdf: Path | IO[bytes]) -> tuple[float, float]:
         """Add every page of `pdf` (a file or its bytes); returns the (width, height) of its last page."""
