@@ -7,17 +7,17 @@
 -- interest_apart: the letter shows interest that its total due leaves out (include_in_total
 -- = false; total_due is then the sum of the other parts); interest_posted: that interest was
 -- booked as its own receivable (an INT- document, §9.4).
--- With $letter_id, the letters of that letter's render batch: a PDF embeds the font subset
--- of its whole batch, so re-rendering one letter byte-identically means laying out its batch.
+-- With $letter_ids, only those letters (the render batch of `render --letter`: a PDF embeds
+-- the font subset of its whole batch, so re-rendering one letter byte-identically means laying
+-- out its batch; sql/letter_sizes.sql and letters/batches.py plan the batches).
+-- `sections` counts the letter's table sections (overdue, current, credit): their headings
+-- show only when there are several, also in a long letter laid out in parts.
 WITH
 all_letters AS (
     FROM letters UNION ALL BY NAME SELECT NULL::DECIMAL(18, 2) AS compensation_total WHERE false
 ),
 all_lines AS (
     FROM letter_lines UNION ALL BY NAME SELECT NULL::DECIMAL(18, 2) AS compensation_amount WHERE false
-),
-numbered AS (
-    SELECT letter_id, (row_number() OVER (ORDER BY letter_id) - 1) // $batch_size AS batch FROM letters
 ),
 item_interest AS (
     SELECT letter_id, doc_id, sum(interest_amount) AS interest
@@ -30,7 +30,8 @@ items AS (
                    due_date := l.due_date, days_past_due := l.days_past_due,
                    open_amount := l.open_amount, interest := i.interest,
                    section := CASE l.line_type WHEN 'overdue' THEN 1 WHEN 'current' THEN 2 ELSE 3 END)
-                ORDER BY l.line_no) AS lines
+                ORDER BY l.line_no) AS lines,
+           count(DISTINCT l.line_type) AS sections
     FROM letter_lines AS l
     LEFT JOIN item_interest AS i USING (letter_id, doc_id)
     WHERE l.line_type IN ('overdue', 'current', 'credit')
@@ -67,7 +68,7 @@ SELECT
     l.letter_id, l.run_date, l.customer_id, l.customer_name, l.currency, l.language, l.template,
     l.level, l.is_final, l.overdue_total, l.current_total, l.credit_total, l.interest_total, l.fee,
     l.total_due, l.pay_by, r.address, r.country, r.email,
-    items.lines, coalesce(interest.interest_lines, []) AS interest_lines,
+    items.lines, items.sections, coalesce(interest.interest_lines, []) AS interest_lines,
     coalesce(actions.actions, []) AS actions,
     coalesce(late_interest.late_interest_lines, []) AS late_interest_lines,
     coalesce(compensation.compensation_lines, []) AS compensation_lines,
@@ -83,6 +84,5 @@ LEFT JOIN interest USING (letter_id)
 LEFT JOIN actions USING (letter_id)
 LEFT JOIN late_interest USING (letter_id)
 LEFT JOIN compensation USING (letter_id)
-JOIN numbered USING (letter_id)
-WHERE $letter_id IS NULL OR numbered.batch = (SELECT batch FROM numbered WHERE letter_id = $letter_id)
+WHERE $letter_ids IS NULL OR list_contains($letter_ids, l.letter_id)
 ORDER BY l.letter_id

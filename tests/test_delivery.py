@@ -17,9 +17,13 @@ import functools
 import hashlib
 import io
 import json
+import os
 import shutil
 import socket
 import ssl
+import subprocess
+import sys
+import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -40,6 +44,7 @@ from dunning_batch.errors import ConfigError
 from dunning_batch.letters.templating import catalog
 from dunning_batch.run import run, validate
 
+ROOT = Path(__file__).resolve().parent.parent
 PRINT_ONLY = {"C001", "C003", "C004", "C012", "C027"}  # delivery = print in the demo
 BOTH = {"C002", "C022"}  # delivery = both
 DROPPED_AFTER = 3
@@ -196,6 +201,92 @@ def test_print_batch_starts_each_letter_on_an_odd_page_in_postal_order(demo_run)
         next_page = first + pages + pages % 2
     assert len(batch.pages) == next_page - 1
     assert any(int(r["pages"]) % 2 for r in index) and any(int(r["pages"]) % 2 == 0 for r in index)
+
+
+def print_index(out: Path) -> list[dict[str, Any]]:
+    with (out / "print" / "print_batch.csv").open(newline="", encoding="utf-8") as handle:
+        return [{"letter_id": r["letter_id"], "first_page": int(r["first_page"]), "pages": int(r["pages"])}
+                for r in csv.DictReader(handle)]
+
+
+def xref_offsets(data: bytes) -> list[int]:
+    """The byte offsets the cross-reference table gives for objects 1, 2, ..."""
+    start = int(data.rsplit(b"startxref", 1)[1].split()[0])
+    lines = data[start:].split(b"trailer", 1)[0].split(b"\n")
+    assert lines[0] == b"xref" and lines[1].split()[0] == b"0"
+    return [int(entry[:10]) for entry in lines[3:3 + int(lines[1].split()[1]) - 1]]
+
+
+def test_print_batch_is_a_well_formed_pdf(demo_run):
+    """The batch is written object by object (letters/streamed_pdf.py): its cross-reference
+    table must send a reader to each object, and a strict reader must take it without a warning."""
+    data = (demo_run / "print" / "print_batch.pdf").read_bytes()
+    offsets = xref_offsets(data)
+    assert len(offsets) > 2 * PRINT_LETTERS
+    assert [n for n, at in enumerate(offsets, 1) if not data[at:].startswith(b"%d 0 obj" % n)] == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        batch = PdfReader(io.BytesIO(data), strict=True)
+        assert len(batch.pages) == sum(r["pages"] + r["pages"] % 2 for r in print_index(demo_run))
+        assert all(page.extract_text() is not None for page in batch.pages)
+
+
+PRINT_PEAK = """
+import re, sys
+from pathlib import Path
+from dunning_batch.delivery.print_batch import write_print_batch
+write_print_batch(Path(sys.argv[1]))
+print(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1))
+"""
+
+
+def many_print_letters(demo_run: Path, out: Path, count: int) -> Path:
+    """A copy of the demo's folder with `count` letters to print: the demo's letters again and
+    again under new ids, each with its PDF (a hard link to the original's)."""
+    shutil.copytree(demo_run, out)
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE copies AS
+                   SELECT letter_id AS original, letter_id || '-' || lpad(k::VARCHAR, 5, '0') AS copy
+                   FROM read_parquet($p), range(($n + 26) // 27) AS t(k) ORDER BY copy LIMIT $n""",
+                {"p": str(out / "letters.parquet"), "n": count})
+    for name, change in (("letters", "c.copy AS letter_id, 'pdf/' || c.copy || '.pdf' AS pdf_path"),
+                         ("recipients", "c.copy AS letter_id, 'print' AS delivery")):
+        path = out / f"{name}.parquet"
+        con.execute(f"COPY (SELECT x.* REPLACE ({change}) FROM read_parquet($p) AS x "
+                    f"JOIN copies AS c ON x.letter_id = c.original) TO '{path}.new' (FORMAT parquet)", {"p": str(path)})
+        Path(f"{path}.new").replace(path)
+    for original, copy in con.execute("SELECT original, copy FROM copies").fetchall():
+        os.link(out / "pdf" / f"{original}.pdf", out / "pdf" / f"{copy}.pdf")
+    return out
+
+
+def print_batch_peak_mib(out: Path) -> float:
+    """write_print_batch in a fresh process: its peak RSS (Linux's VmHWM) in MiB."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    result = subprocess.run([sys.executable, "-c", PRINT_PEAK, str(out)], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout.split()[-1]) / 1024
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak memory from Linux's /proc")
+def test_the_print_batch_of_1000_letters_takes_the_memory_of_100(demo_run, tmp_path):
+    peaks = {count: print_batch_peak_mib(many_print_letters(demo_run, tmp_path / str(count), count))
+             for count in (100, 1000)}
+    # pypdf's PdfWriter held every page until one write at the end: about 170 KiB a letter
+    assert peaks[1000] - peaks[100] < 50, peaks
+    out = tmp_path / "1000"
+    index = print_index(out)
+    assert len(index) == 1000
+    next_page = 1
+    for row in index:
+        assert row["first_page"] == next_page and next_page % 2 == 1, row
+        next_page += row["pages"] + row["pages"] % 2
+    batch = PdfReader(out / "print" / "print_batch.pdf")
+    assert len(batch.pages) == next_page - 1
+    for row in (index[0], index[-1]):  # the first and the last letter, page by page
+        letter = PdfReader(out / "pdf" / f"{row['letter_id']}.pdf")
+        assert [batch.pages[row["first_page"] - 1 + n].extract_text() for n in range(row["pages"])] == \
+               [page.extract_text() for page in letter.pages]
 
 
 # ------------------------------------------------------------------- §10.4 send: servers

@@ -17,8 +17,11 @@ import hashlib
 import io
 import json
 import multiprocessing
+import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 import tomllib
 import unicodedata
@@ -35,12 +38,14 @@ from conftest import AS_OF, Outcome, Scenario, customer, days_before, item, with
 
 from dunning_batch.cli import main
 from dunning_batch.errors import UserError
-from dunning_batch.letters.batches import BATCH_SIZE, letter_contexts, render_contexts, sender_of
-from dunning_batch.letters import templating
+from dunning_batch.letters import batches, render, templating
+from dunning_batch.letters.batches import BATCH_SIZE, letter_contexts, plan_batches, render_contexts, sender_of
 from dunning_batch.letters.render import RefuseAll, letters_html, render_batch
+from dunning_batch.letters.streamed_pdf import StreamedPdf
 from dunning_batch.run import run
 
-MESSAGES = Path(__file__).resolve().parent.parent / "templates" / "messages"
+ROOT = Path(__file__).resolve().parent.parent
+MESSAGES = ROOT / "templates" / "messages"
 LANGUAGES = ("en", "de", "fr", "pl")
 
 # SPEC §3.2: a fee / min_amount table that is present names every currency used; the
@@ -309,6 +314,121 @@ def test_long_letters_repeat_the_table_header_and_number_their_own_pages(scenari
         for i, page in enumerate(pages):
             numbers = re.findall(rf"\b{common['page']} (\d+)\b", page)
             assert numbers == [str(i + 1)], f"{cid} page {i + 1} is numbered {numbers}"
+
+
+# ---------------------------------------------------------------- very long letters: bounded layouts
+# A WeasyPrint layout holds about 100 KiB a line until it is written. So a render batch takes
+# at most BATCH_SIZE letters and BATCH_LINES printed lines, and a longer letter is laid out
+# alone, in parts of BATCH_LINES lines: each part starts a new page, its pages number on.
+
+def test_a_batch_holds_60_letters_or_1000_lines_and_a_longer_letter_is_alone():
+    assert (BATCH_SIZE, batches.BATCH_LINES) == (60, 1000)
+    assert plan_batches([1] * 130) == [(0, 60), (60, 120), (120, 130)]
+    # 400 + 400; 300 (+ 5000 would pass 1000); 5000 alone; 10 + 990 = 1000 exactly; 1
+    assert plan_batches([400, 400, 300, 5000, 10, 990, 1]) == [(0, 2), (2, 3), (3, 4), (4, 6), (6, 7)]
+    assert plan_batches([]) == []
+
+
+def first_docs_of_pages(pages: list[str], prefix: str) -> list[str]:
+    return [found[0] for page in pages if (found := re.findall(rf"\b{prefix}-\d+\b", page))]
+
+
+def assert_whole_letter_in_parts(outcome: Outcome, letter: dict, prefix: str, part_lines: int) -> list[str]:
+    """Every document once and in order, pages numbered 1..n, each part from a new page, the
+    letter's opening on page 1 only and its totals on the last page only; returns the pages."""
+    common, tone = catalogue("en")["common"], catalogue("en")[letter["template"]]
+    pages = page_texts(outcome.out / "pdf" / f"{letter['letter_id']}.pdf")
+    docs = [x["doc_id"] for x in outcome.lines if x["letter_id"] == letter["letter_id"]]  # items, then interest
+    assert [doc for page in pages for doc in re.findall(rf"\b{prefix}-\d+\b", page)] == docs
+    for i, page in enumerate(pages):
+        assert re.findall(rf"\b{common['page']} (\d+)\b", page) == [str(i + 1)]
+    starts = first_docs_of_pages(pages, prefix)
+    assert all(docs[k] in starts for k in range(part_lines, len(docs), part_lines)), "a part did not start a page"
+    total = f"{common['total_due']} {money(letter['total_due'], 'EUR', 'en')}"
+    assert [i for i, page in enumerate(pages) if total in page] == [len(pages) - 1]
+    assert [i for i, page in enumerate(flat(p) for p in pages) if flat(tone["subject"]) in page] == [0]
+    return pages
+
+
+def test_long_letters_are_laid_out_in_parts_and_render_letter_reproduces_them(scenario, monkeypatch):
+    monkeypatch.setattr(batches, "BATCH_LINES", 30)       # the rule at a size a test renders quickly
+    layouts: list[int] = []
+
+    def counted(letters, sender, first_page=1):
+        layouts.append(sum(batches.printed_lines(x) for x in letters))
+        return letters_html(letters, sender, first_page)
+
+    monkeypatch.setattr(render, "letters_html", counted)
+    # C1: 70 lines, laid out alone in parts of 30, 30 and 10; C2-C4: 20, 15 and 5 lines, batched
+    # so that no layout passes 30 lines; C5: a level-2 letter of 20 items and their 20 interest
+    # lines, in parts of 20 items + 10 interest lines and 10 interest lines (no table)
+    counts = {"C1": 70, "C2": 20, "C3": 15, "C4": 5}
+    items = [item(f"{cid}-{i:03d}", 10 + i % 7, "10.00", customer_id=cid) for cid, n in counts.items() for i in range(n)]
+    items += [item(f"C5-{i:03d}", 30 + i % 7, "100.00", customer_id="C5", dunning_level=1,
+                   last_dunned_on=days_before(20)) for i in range(20)]
+    outcome = run_pdf(scenario, items, [customer(c) for c in [*counts, "C5"]], monkeypatch, workers=1)
+    assert max(layouts) <= 30 and sum(layouts) == 150
+    assert any(layouts[i:i + 3] == [30, 30, 10] for i in range(len(layouts))), layouts
+    assert any(layouts[i:i + 2] == [30, 10] for i in range(len(layouts))), layouts
+    pages = assert_whole_letter_in_parts(outcome, letter_of(outcome, "C1"), "C1", 30)
+    assert len(pages) >= 3
+    interest = letter_of(outcome, "C5")
+    assert interest["level"] == 2 and interest["interest_total"] > 0
+    pages = assert_whole_letter_in_parts(outcome, interest, "C5", 30)
+    common = catalogue("en")["common"]
+    assert common["interest_heading"] in pages[-1] and common["document"] not in pages[-1]
+    for cid in ("C2", "C3", "C4"):
+        short = letter_of(outcome, cid)
+        text = pdf_text(outcome.out / short["pdf_path"])
+        assert re.findall(rf"\b{cid}-\d+\b", text) == doc_ids_of(outcome, short["letter_id"])
+    original = pdf_bytes(outcome.out)
+    for letter in outcome.letters:
+        (outcome.out / letter["pdf_path"]).unlink()
+        result = invoke("render", outcome.out, "--letter", letter["letter_id"], "--workers", "1")
+        assert result.exit_code == 0, result.output
+    assert pdf_bytes(outcome.out) == original
+
+
+def test_a_letter_whose_part_fails_leaves_no_half_written_pdf(tmp_path):
+    """Parts are written into the letter's PDF as they come; an error stops and removes it."""
+    target = tmp_path / "DL-LONG.pdf"
+    with pytest.raises(Exception), StreamedPdf(target) as letter:
+        letter.add_blank_page(595, 842)
+        letter.append(io.BytesIO(b"%PDF-1.7 not a layout"))
+    assert not target.exists()
+
+
+RENDER_PEAK = """
+import re, sys
+from pathlib import Path
+from dunning_batch.run import render_folder
+render_folder(Path(sys.argv[1]), workers=1)
+print(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1))
+"""
+
+
+def render_peak_mib(out: Path) -> float:
+    """`render` of a folder in a fresh process with one worker: its peak RSS (Linux's VmHWM,
+    counted from the process's start, unlike a child's ru_maxrss) in MiB."""
+    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    result = subprocess.run([sys.executable, "-c", RENDER_PEAK, str(out)], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout.split()[-1]) / 1024
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak memory from Linux's /proc")
+def test_a_3000_line_letter_is_printed_whole_in_bounded_memory(scenario):
+    short = scenario.run([item("ONE-1", 10, "10.00")])
+    lines = 3000
+    outcome = scenario.run([item(f"LONG-{i:05d}", 10 + i % 50, "10.00") for i in range(lines)])
+    [letter] = outcome.letters
+    assert letter["line_count"] == lines and letter["total_due"] == Decimal("30000.00")
+    grown = render_peak_mib(outcome.out) - render_peak_mib(short.out)
+    # one layout of 1,000 lines takes about 100 MiB; the whole letter at once took about 300
+    assert grown < 200, f"rendering 3,000 lines took {grown:.0f} MiB more than one line"
+    pages = assert_whole_letter_in_parts(Outcome(outcome.out), letter, "LONG", batches.BATCH_LINES)
+    assert len(pages) >= lines // 50
 
 
 # ---------------------------------------------------------------- untrusted data

@@ -1,22 +1,26 @@
-"""The print batch (SPEC §10.3): the letters whose channel includes print, merged with pypdf
-into `print/print_batch.pdf` in postal order, and its index `print/print_batch.csv`
-(letter_id, first_page, pages, and the sha256 of the letter's PDF that went in, so that
-`reconcile` can tell a batch made from other PDFs than pdf/ holds).
+"""The print batch (SPEC §10.3): the letters whose channel includes print, joined into
+`print/print_batch.pdf` in postal order, and its index `print/print_batch.csv` (letter_id,
+first_page, pages, and the sha256 of the letter's PDF that went in, so that `reconcile` can
+tell a batch made from other PDFs than pdf/ holds).
 
 Each letter starts on an odd page: after a letter with an odd page count comes a blank
-page, so a duplex printer never puts two customers on one sheet.
+page, so a duplex printer never puts two customers on one sheet. Letters are read from the
+query and written to both files one at a time (letters/streamed_pdf.py), so memory does not
+grow with the number of letters.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from pypdf import PdfReader, PdfWriter
+from pypdf import PdfReader
 
+from ..letters.streamed_pdf import StreamedPdf
 from ..outputs.folder import connect_views
 from ..outputs.layout import DELIVERY_FILES
 from ..pipeline import SQL_DIR
@@ -25,6 +29,7 @@ PRINT_DIR = "print"
 BATCH_PDF = f"{PRINT_DIR}/print_batch.pdf"
 BATCH_CSV = DELIVERY_FILES["print_batch"]
 INDEX_COLUMNS = ["letter_id", "first_page", "pages", "pdf_sha256"]
+FETCH_ROWS = 1000  # letters fetched from the query at a time
 
 
 def write_print_batch(folder: Path, into: Path | None = None) -> int:
@@ -33,43 +38,48 @@ def write_print_batch(folder: Path, into: Path | None = None) -> int:
     With `into`, the letters are the folder's but the PDFs are those of `into/pdf/`, and the
     batch is written into `into/print/` (`render` rebuilds it beside the folder's own)."""
     into = into or folder
-    letters = print_letters(folder)
+    letters_to_print = print_letters(folder)
     (into / PRINT_DIR).mkdir(exist_ok=True)
-    writer = PdfWriter()
-    index = [append_letter(writer, into / letter["pdf_path"], letter["letter_id"]) for letter in letters]
-    if index:
-        with (into / BATCH_PDF).open("wb") as handle:
-            writer.write(handle)
-    write_index(into / BATCH_CSV, index)
-    return len(index)
+    batch: StreamedPdf | None = None
+    letters = 0
+    with (into / BATCH_CSV).open("w", newline="", encoding="utf-8") as handle, contextlib.ExitStack() as stack:
+        index = csv.DictWriter(handle, fieldnames=INDEX_COLUMNS, lineterminator="\n")
+        index.writeheader()
+        for letter in letters_to_print:
+            if batch is None:  # no PDF when nothing goes to print
+                batch = stack.enter_context(StreamedPdf(into / BATCH_PDF))
+            index.writerow(append_letter(batch, into / letter["pdf_path"], letter["letter_id"]))
+            letters += 1
+    return letters
 
 
-def print_letters(folder: Path) -> list[dict[str, Any]]:
-    """The letters whose channel includes print, in (country, postal_code, letter_id) order."""
+def print_letters(folder: Path) -> Iterator[dict[str, Any]]:
+    """The letters whose channel includes print, in (country, postal_code, letter_id) order.
+
+    The query runs now, before the caller creates print/ files that the folder's views
+    would otherwise try to read half-written; its rows are fetched as the caller iterates."""
     sql = (SQL_DIR / "delivery" / "print_letters.sql").read_text(encoding="utf-8")
-    return connect_views(folder).sql(sql).to_arrow_table().to_pylist()
+    con = connect_views(folder)
+    reader = con.sql(sql).fetch_arrow_reader(FETCH_ROWS)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        with con:  # the connection lives as long as the reader
+            for batch in reader:
+                yield from batch.to_pylist()
+    return rows()
 
 
-def append_letter(writer: PdfWriter, pdf: Path, letter_id: str) -> dict[str, Any]:
+def append_letter(batch: StreamedPdf, pdf: Path, letter_id: str) -> dict[str, Any]:
     """Append one letter, padded to an even page count; returns its row of the index."""
-    first_page = len(writer.pages) + 1
+    first_page = batch.pages + 1
     data = pdf.read_bytes()
-    reader = PdfReader(io.BytesIO(data))
-    pages = len(reader.pages)
-    writer.append(reader)
+    width, height = batch.append(io.BytesIO(data))
+    pages = batch.pages - first_page + 1
     if pages % 2:
-        last = reader.pages[-1].mediabox
-        writer.add_blank_page(width=last.width, height=last.height)
+        batch.add_blank_page(width, height)
     return {"letter_id": letter_id, "first_page": first_page, "pages": pages,
             "pdf_sha256": hashlib.sha256(data).hexdigest()}
 
 
 def page_count(pdf: Path) -> int:
     return len(PdfReader(pdf).pages)
-
-
-def write_index(path: Path, rows: list[dict[str, Any]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=INDEX_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)

@@ -19,30 +19,78 @@ from queue import SimpleQueue
 from typing import Any, Callable
 
 
+import duckdb
+
 from ..digest import files_digest
 from ..outputs.folder import connect_views, read_manifest
 from ..pipeline import SQL_DIR
 
 BATCH_SIZE = 60  # letters per WeasyPrint document: spreads write_pdf's fixed cost
+# Lines per WeasyPrint layout. A layout holds about 100 KiB per line until it is written, so
+# this bounds a render process's memory (1,000 lines: about 100 MiB above its 190 MiB base):
+# a batch takes no letter that would carry it past this, and a longer letter is laid out
+# alone, in parts of this many lines (letters/render.py).
+BATCH_LINES = 1000
+# A letter's printed lines in the order its PDF shows them: the table, then the blocks below it.
+PRINTED_LINES = ("lines", "interest_lines", "late_interest_lines", "compensation_lines")
 
 
 def letter_contexts(folder: Path, letter_id: str | None = None) -> list[dict[str, Any]]:
     """One dict per letter with its lines, interest lines and actions (sql/letter_context.sql);
     with `letter_id`, the letters of its render batch."""
+    sql = (SQL_DIR / "letter_context.sql").read_text(encoding="utf-8")
+    if letter_id is None:
+        return _context_views(folder).sql(sql, params={"letter_ids": None}).to_arrow_table().to_pylist()
+    [(ids, sizes)] = [(ids, sizes) for ids, sizes in render_plan(folder) if letter_id in ids]
+    contexts = _context_views(folder).sql(sql, params={"letter_ids": ids}).to_arrow_table().to_pylist()
+    if [printed_lines(c) for c in contexts] != sizes:  # the plan counts what batches_of counts
+        raise RuntimeError(f"letter_sizes.sql and letter_context.sql disagree on the lines of {ids}")
+    return contexts
+
+
+def _context_views(folder: Path) -> duckdb.DuckDBPyConnection:
+    """The folder's views, with an empty interest_documents where the run posted no interest
+    (SPEC §9.4 writes no interest_documents.csv then), as letter_context.sql reads it."""
     con = connect_views(folder)
     [(posts_interest,)] = con.execute(
         "SELECT count(*) FROM duckdb_views() WHERE view_name = 'interest_documents'").fetchall()
     if not posts_interest:
-        # a run that posts no interest (SPEC §9.4) writes no interest_documents.csv
         con.execute("CREATE TEMP VIEW interest_documents AS SELECT NULL::VARCHAR AS letter_id WHERE false")
-    sql = (SQL_DIR / "letter_context.sql").read_text(encoding="utf-8")
-    return con.sql(sql, params={"letter_id": letter_id, "batch_size": BATCH_SIZE}).to_arrow_table().to_pylist()
+    return con
+
+
+def render_plan(folder: Path) -> list[tuple[list[str], list[int]]]:
+    """The render batches of a folder's letters: their ids and printed lines (sql/letter_sizes.sql)."""
+    sql = (SQL_DIR / "letter_sizes.sql").read_text(encoding="utf-8")
+    table = connect_views(folder).sql(sql).to_arrow_table()
+    ids, sizes = table["letter_id"].to_pylist(), table["line_rows"].to_pylist()
+    return [(ids[start:stop], sizes[start:stop]) for start, stop in plan_batches(sizes)]
+
+
+def plan_batches(line_rows: list[int]) -> list[tuple[int, int]]:
+    """Cut letters (in letter id order, by their printed lines) into render batches, as
+    (start, stop) slices: consecutive letters, at most BATCH_SIZE of them and, unless one
+    letter alone is longer, at most BATCH_LINES lines. A loop over letters, not lines."""
+    bounds, start, lines = [], 0, 0
+    for i, rows in enumerate(line_rows):
+        if i > start and (i - start == BATCH_SIZE or lines + rows > BATCH_LINES):
+            bounds.append((start, i))
+            start, lines = i, 0
+        lines += rows
+    if line_rows:
+        bounds.append((start, len(line_rows)))
+    return bounds
 
 
 def batches_of(contexts: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """The render batches, by letter id order: they fix each PDF's bytes (its font subset),
     so every way of rendering (processes, Dask, `render --letter`) must use these."""
-    return [contexts[i:i + BATCH_SIZE] for i in range(0, len(contexts), BATCH_SIZE)]
+    return [contexts[start:stop] for start, stop in plan_batches([printed_lines(c) for c in contexts])]
+
+
+def printed_lines(letter: dict[str, Any]) -> int:
+    """The lines a letter prints: its rows of letter_lines (as sql/letter_sizes.sql counts them)."""
+    return sum(len(letter[key]) for key in PRINTED_LINES)
 
 
 def has_letter(folder: Path, letter_id: str) -> bool:

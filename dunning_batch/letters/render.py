@@ -2,6 +2,8 @@
 
 Every `write_pdf()` pays a fixed cost (fonts) that one document per batch spreads over all
 its letters; pypdf then cuts the batch into `pdf/LETTER_ID.pdf` by each page's letter.
+A letter longer than one layout may hold (batches.BATCH_LINES) is alone in its batch and is
+laid out in parts instead, whose pages are written into its PDF part by part (streamed_pdf.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from pypdf import PdfReader, PdfWriter
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
+from . import batches
+from .batches import PRINTED_LINES, printed_lines
+from .streamed_pdf import StreamedPdf
 from .templating import TEMPLATES_DIR, environment
 
 
@@ -33,19 +38,54 @@ class RefuseAll(URLFetcher):
         raise ValueError(f"dunning_batch loads no external resources (refused {url})")
 
 
-def letters_html(letters: list[dict[str, Any]], sender: dict[str, Any]) -> str:
-    return environment().get_template("document.html.j2").render(letters=letters, sender=sender)
+def letters_html(letters: list[dict[str, Any]], sender: dict[str, Any], first_page: int = 1) -> str:
+    return environment().get_template("document.html.j2").render(letters=letters, sender=sender,
+                                                                  first_page=first_page)
 
 
 def render_batch(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path,
                  only: str | None = None) -> list[tuple[str, int]]:
     """Render `letters` into one document, write one PDF per letter (or only `only`);
     returns (letter_id, pages) for the letters written."""
+    if len(letters) == 1 and printed_lines(letters[0]) > batches.BATCH_LINES:
+        with _source_date(letters[0]["run_date"]):
+            return [_render_in_parts(parts_of(letters[0]), sender, pdf_dir)]
     with _source_date(letters[0]["run_date"]), _no_cycle_collection():
         document = HTML(string=letters_html(letters, sender), base_url=str(TEMPLATES_DIR),
                         url_fetcher=RefuseAll()).render()
         owners = [_page_owner(page.anchors) for page in document.pages]
         return _split(document.write_pdf(), owners, letters, pdf_dir, only)
+
+
+def parts_of(letter: dict[str, Any]) -> list[dict[str, Any]]:
+    """A long letter as parts of BATCH_LINES printed lines each, in the order the PDF prints
+    them (its table, then the interest, late-interest and compensation lines); `part` tells
+    the template which part opens the letter and which closes it with the totals."""
+    total, size = printed_lines(letter), batches.BATCH_LINES
+    parts = []
+    for start in range(0, total, size):
+        stop = start + size
+        part = dict(letter, part={"first": start == 0, "last": stop >= total})
+        offset = 0
+        for key in PRINTED_LINES:
+            part[key] = letter[key][max(0, start - offset):max(0, stop - offset)]
+            offset += len(letter[key])
+        parts.append(part)
+    return parts
+
+
+def _render_in_parts(parts: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path) -> tuple[str, int]:
+    """Lay out each part as a document of its own and write its pages into the letter's PDF
+    at once, so that memory holds one part, not the letter: each part starts a new page and
+    numbers its pages on from the part before. Returns (letter_id, pages)."""
+    letter_id = parts[0]["letter_id"]
+    with StreamedPdf(pdf_dir / f"{letter_id}.pdf", {"/Title": letter_id}) as letter:
+        for part in parts:
+            with _no_cycle_collection():
+                html = letters_html([part], sender, first_page=letter.pages + 1)
+                letter.append(io.BytesIO(HTML(string=html, base_url=str(TEMPLATES_DIR),
+                                              url_fetcher=RefuseAll()).write_pdf()))
+    return letter_id, letter.pages
 
 
 def _split(pdf: bytes, owners: list[str], letters: list[dict[str, Any]], pdf_dir: Path,
