@@ -31,8 +31,8 @@ CHILD = """
 import json, re, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from dunning_batch.run import render_folder
-pages = render_folder(Path(sys.argv[2]), workers=1)
+from dunning_batch.rerender import render_folder
+pages = render_folder(Path(sys.argv[2]), workers=1).pages
 peak = int(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1))
 print(json.dumps({"pages": sum(pages.values()), "peak_kib": peak}))
 """

@@ -23,7 +23,8 @@ import duckdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dunning_batch.run import render_folder, run  # noqa: E402
+from dunning_batch.rerender import render_folder  # noqa: E402
+from dunning_batch.run import run  # noqa: E402
 from dunning_batch.synth import write_synthetic  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 24)

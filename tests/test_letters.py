@@ -401,7 +401,7 @@ def test_a_letter_whose_part_fails_leaves_no_half_written_pdf(tmp_path):
 RENDER_PEAK = """
 import re, sys
 from pathlib import Path
-from dunning_batch.run import render_folder
+from dunning_batch.rerender import render_folder
 render_folder(Path(sys.argv[1]), workers=1)
 print(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1))
 """
