@@ -1,0 +1,89 @@
+"""The README's examples run as written, from the repository root, in order (issue 14).
+
+Every command of a ```sh block is run by bash in a folder laid out like the repository
+(its config/ and fixtures/), with the virtualenv's bin first on the PATH, as after
+`make demo` and `. .venv/bin/activate`. In a transcript (lines starting with `$ `) the
+other lines are output; a command followed by `$ echo $?` and `1` must exit 1, every other
+command 0. `make` itself is left out: it is what CI runs around this test. A line ending in
+` &` starts a server that is stopped when the examples are done.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+
+
+def examples(text: str) -> list[tuple[str, int]]:
+    """(command, expected exit code) of every ```sh block, in order."""
+    found: list[tuple[str, int]] = []
+    for block in re.findall(r"^```sh\n(.*?)^```", text, flags=re.S | re.M):
+        lines = block.replace("\\\n", " ").splitlines()
+        transcript = any(line.startswith("$ ") for line in lines)
+        for i, line in enumerate(lines):
+            if transcript and not line.startswith("$ "):
+                continue
+            command = line[2:] if transcript else line
+            command = command.strip()
+            if not command or command.startswith("#") or command.startswith("make "):
+                continue
+            if command == "echo $?":
+                found[-1] = (found[-1][0], int(lines[i + 1].strip()))
+                continue
+            found.append((command, 0))
+    return found
+
+
+def test_the_readme_has_the_examples_this_test_runs():
+    commands = [c for c, _ in examples(README.read_text(encoding="utf-8"))]
+    assert any(c.startswith("dunning-batch run --config config/example.toml") for c in commands)
+    assert any(c.startswith("dunning-batch diff demo-out demo-out-10") for c in commands)
+    assert not any("export/" in c for c in commands)  # paths a fresh clone does not have
+
+
+def test_every_readme_example_runs_as_written(tmp_path):
+    root = tmp_path / "repository"
+    root.mkdir()
+    for name in ("config", "fixtures"):
+        shutil.copytree(ROOT / name, root / name)
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    servers = []
+    try:
+        for command, expected in examples(README.read_text(encoding="utf-8")):
+            if command.endswith(" &"):
+                servers.append(subprocess.Popen(["bash", "-c", f"exec {command[:-2]}"], cwd=root, env=env,
+                                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                _wait_for_port(command)
+                continue
+            result = subprocess.run(["bash", "-c", command], cwd=root, env=env, capture_output=True, text=True,
+                                    timeout=300)
+            assert result.returncode == expected, (command, result.stdout[-2000:], result.stderr[-2000:])
+            assert "Traceback" not in result.stderr and "internal error" not in result.stderr, command
+    finally:
+        for server in servers:
+            server.kill()
+            server.wait()
+
+
+def _wait_for_port(command: str) -> None:
+    """The server of `command` (`-l HOST:PORT`) accepts connections; at most 20 s."""
+    import socket
+    import time
+    host, port = re.search(r"-l (\S+):(\d+)", command).groups()
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
