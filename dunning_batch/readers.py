@@ -210,9 +210,11 @@ def _parquet_table(con: duckdb.DuckDBPyConnection, path: Path, fmt: InputFormat,
            f"FROM read_parquet({_literal(str(path.resolve()))}, file_row_number = true)")
     try:
         con.execute(sql)
+        # fetchall, not fetchone: a result left open would block the next statement on `con`
+        [(rows,)] = con.execute(f"SELECT count(*) FROM {name}").fetchall()
     except duckdb.Error as exc:
         raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
-    return con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+    return rows
 
 
 def _literal(text: str) -> str:

@@ -489,3 +489,58 @@ def test_duplicate_header_column_is_an_error(scenario, tmp_path):
     found = [ln for ln in lines_of(result) if ln.startswith(f"{paths[1]}:1:")]
     assert found and "currency" in found[0], result.stderr
     assert_nothing_written(tmp_path, out)
+
+
+# ------------------------------------------------ every mix of CSV and Parquet (issue 15 #14)
+
+MIX_CONFIG = with_config({"  fee = { EUR = 5.00 }\n  interest = true\n":
+                          "  fee = { EUR = 5.00 }\n  interest = true\n  late_payment_interest = true\n"})
+MIX_ITEMS = [{"doc_id": "INV-1", "customer_id": "C1", "due_date": days_before(30), "currency": "EUR",
+              "open_amount": "1000.00", "dunning_level": 1}]
+MIX_CUSTOMERS = [{"customer_id": "C1", "name": "Customer C1"}]
+# paid 30 days late: 365.00 x 8 % x 30 / 365 = 2.40 of late interest on the letter
+MIX_PAYMENTS = [{"payment_id": "P-1", "customer_id": "C1", "doc_id": "INV-0", "currency": "EUR",
+                 "due_date": "2026-10-01", "paid_on": "2026-10-31", "amount": "365.00"}]
+MIX_TYPES = {"due_date": pa.date32(), "paid_on": pa.date32(), "open_amount": pa.decimal128(18, 2),
+             "amount": pa.decimal128(18, 2), "dunning_level": pa.int32()}
+
+
+def write_export(folder: Path, name: str, rows: list[dict], kind: str) -> Path:
+    """The rows as `name`.csv (text) or `name`.parquet (dates, decimals and levels typed)."""
+    if kind == "csv":
+        path = folder / f"{name}.csv"
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            handle.write(",".join(rows[0]) + "\n" + "".join(",".join(map(str, r.values())) + "\n" for r in rows))
+        return path
+    path = folder / f"{name}.parquet"
+    convert = {pa.date32(): dt.date.fromisoformat, pa.decimal128(18, 2): Decimal, pa.int32(): int}
+    columns = {}
+    for column in rows[0]:
+        kind_of = MIX_TYPES.get(column, pa.string())
+        columns[column] = pa.array([convert.get(kind_of, str)(r[column]) for r in rows], kind_of)
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+@pytest.mark.parametrize("items_kind", ["csv", "parquet"])
+@pytest.mark.parametrize("customers_kind", ["csv", "parquet"])
+@pytest.mark.parametrize("payments_kind", ["csv", "parquet"])
+def test_every_mix_of_csv_and_parquet_inputs_gives_the_same_letter(tmp_path, items_kind, customers_kind,
+                                                                    payments_kind):
+    # A Parquet input read before another input left a DuckDB result open: exit 3.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    config_path = folder / "config.toml"
+    config_path.write_text(MIX_CONFIG, encoding="utf-8")
+    items = write_export(folder, "open_items", MIX_ITEMS, items_kind)
+    customers = write_export(folder, "customers", MIX_CUSTOMERS, customers_kind)
+    payments = write_export(folder, "payments", MIX_PAYMENTS, payments_kind)
+    out = tmp_path / "out"
+    result = run_cli((config_path, items, customers), out, "--payments", str(payments), "--no-pdf")
+    assert_clean(result, 0)
+    [letter] = letters(out)
+    # level 2: 1000.00 x 8 % x 30 / 365 = 6.58 on the item, 2.40 on the late payment, fee 5.00
+    assert (letter["level"], letter["overdue_total"], letter["interest_total"], letter["fee"],
+            letter["total_due"]) == (2, Decimal("1000.00"), Decimal("8.98"), Decimal("5.00"), Decimal("1013.98"))
+    charged = (out / "payments_charged.csv").read_text(encoding="utf-8").splitlines()
+    assert [line.split(",")[0] for line in charged[1:]] == ["P-1"]
