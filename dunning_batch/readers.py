@@ -191,17 +191,23 @@ def _parquet_table(con: duckdb.DuckDBPyConnection, path: Path, fmt: InputFormat,
 
     A view, not a table: the parse stage reads the file once. Columns keep their Parquet
     type (the parse macros take dates, decimals, integers and booleans as they are), except
-    timestamps, which become dates through the configured date format.
+    a TIMESTAMP, which is read by its date. A TIMESTAMP WITH TIME ZONE is refused: it is an
+    instant, and which day it falls on depends on a time zone the export does not name.
     """
     try:
         schema = pq.read_schema(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
     present = _check_header(path, schema.names, fmt, columns, required, csv_hint=False)
+    zoned = [std for std in columns if std in present and _is_zoned(schema.field(present[std]).type)]
+    if zoned:
+        raise InputError([f"{path}: {std}: the column {present[std]!r} is a TIMESTAMP WITH TIME ZONE, an instant "
+                          f"whose date depends on the time zone; export it as a DATE (or a TIMESTAMP without "
+                          f"time zone holding the date)" for std in zoned])
     selects = []
     for std in columns:
         if std in present:
-            selects.append(f"{_as_read(_quote(present[std]), schema.field(present[std]).type, fmt)} AS {std}")
+            selects.append(f"{_as_read(_quote(present[std]), schema.field(present[std]).type)} AS {std}")
         else:
             selects.append(f"NULL::VARCHAR AS {std}")
     # a view takes no bind parameters: the path and format (command line and config, never
@@ -225,10 +231,17 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _as_read(column: str, kind: pa.DataType, fmt: InputFormat) -> str:
+def _is_zoned(kind: pa.DataType) -> bool:
+    """A Parquet timestamp adjusted to UTC (pyarrow gives it a time zone)."""
+    return pa.types.is_timestamp(kind) and kind.tz is not None
+
+
+def _as_read(column: str, kind: pa.DataType) -> str:
     """SQL for a Parquet column as the parse stages read it (sql/00_macros.sql)."""
     if pa.types.is_timestamp(kind):
-        return f"strftime({column}, {_literal(fmt.date_format)})"
+        # a timestamp without time zone is a wall-clock reading: its date is what it says,
+        # on every machine (a zoned one never gets here)
+        return f"CAST({column} AS DATE)"
     if (pa.types.is_date(kind) or pa.types.is_decimal(kind) or pa.types.is_boolean(kind)
             or pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_string(kind)
             or pa.types.is_large_string(kind)):

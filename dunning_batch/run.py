@@ -123,6 +123,8 @@ def connect(memory_limit: str | None = None, temp_dir: Path | None = None) -> du
     """A DuckDB connection; with a memory limit, work beyond it spills to `temp_dir`."""
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
+    # never the machine's zone: nothing a run computes may depend on where it runs
+    con.execute("SET TimeZone = 'UTC'")
     if memory_limit is not None:
         if not MEMORY_LIMIT.fullmatch(memory_limit.strip()):
             raise UserError(f"--memory-limit {memory_limit!r}: give a size such as 4GB or 512MiB")

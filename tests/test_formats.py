@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import AS_OF, SPEC_CONFIG, days_before, item, with_config
+from conftest import AS_OF, ROOT, SPEC_CONFIG, days_before, item, with_config
 from dunning_batch.cli import main
 
 # ---------------------------------------------------------------------------- helpers
@@ -544,3 +547,94 @@ def test_every_mix_of_csv_and_parquet_inputs_gives_the_same_letter(tmp_path, ite
             letter["total_due"]) == (2, Decimal("1000.00"), Decimal("8.98"), Decimal("5.00"), Decimal("1013.98"))
     charged = (out / "payments_charged.csv").read_text(encoding="utf-8").splitlines()
     assert [line.split(",")[0] for line in charged[1:]] == ["P-1"]
+
+
+# ------------------------------------------ timestamps and the machine's time zone (issue 15 #3)
+
+ZONES = ["UTC", "Pacific/Kiritimati", "America/Los_Angeles"]   # UTC+14 and UTC-8 on the run date
+
+
+def run_in_zone(folder: Path, zone: str, *args: str) -> subprocess.CompletedProcess:
+    """`dunning-batch run` as a user starts it: a process of its own, in `folder`, relative paths, TZ=zone."""
+    env = dict(os.environ, TZ=zone, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-c", "from dunning_batch.cli import main; main()", "run",
+                           "--config", "config.toml", "--as-of", AS_OF.isoformat(), "--no-pdf", *args],
+                          cwd=folder, env=env, capture_output=True, text=True, timeout=300)
+
+
+def stamped_items(tz: str | None) -> pa.Table:
+    """Two invoices due at 23:30 and 00:30, 7 and 8 days before the run date: one either side of
+    level 1's threshold (> 7 days) by date, an hour from crossing midnight in UTC."""
+    due = [dt.datetime.combine(AS_OF - dt.timedelta(days=7), dt.time(23, 30)),
+           dt.datetime.combine(AS_OF - dt.timedelta(days=8), dt.time(0, 30))]
+    return pa.table({"doc_id": ["INV-7", "INV-8"], "customer_id": ["C2", "C1"], "currency": ["EUR", "EUR"],
+                     "open_amount": pa.array([Decimal("100.00"), Decimal("200.00")], pa.decimal128(18, 2)),
+                     "due_date": pa.array([d.replace(tzinfo=dt.timezone.utc) if tz else d for d in due],
+                                          pa.timestamp("us", tz=tz))})
+
+
+def zone_folder(tmp_path: Path, items: pa.Table) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "config.toml").write_text(SPEC_CONFIG, encoding="utf-8")
+    (folder / "customers.csv").write_text("customer_id,name\nC1,Customer C1\nC2,Customer C2\n", encoding="utf-8")
+    pq.write_table(items, folder / "open_items.parquet")
+    return folder
+
+
+def test_a_timestamp_with_time_zone_is_refused_in_every_zone(tmp_path):
+    # It was read by its date in the machine's zone: UTC, UTC+14 and UTC-8 dunned different items.
+    folder = zone_folder(tmp_path, stamped_items("UTC"))
+    for zone in ZONES:
+        done = run_in_zone(folder, zone, "--open-items", "open_items.parquet", "--customers", "customers.csv",
+                           "--out", f"out-{zone.replace('/', '-')}")
+        assert done.returncode == 2, (zone, done.stdout, done.stderr)
+        assert done.stderr.splitlines() == [
+            "open_items.parquet: due_date: the column 'due_date' is a TIMESTAMP WITH TIME ZONE, an instant whose "
+            "date depends on the time zone; export it as a DATE (or a TIMESTAMP without time zone holding the "
+            "date)"], zone
+    assert sorted(p.name for p in folder.iterdir()) == ["config.toml", "customers.csv", "open_items.parquet"]
+
+
+@pytest.mark.parametrize("role, column", [("customers", "grace_until"), ("payments", "paid_on")])
+def test_a_zoned_timestamp_in_customers_or_payments_is_refused(tmp_path, role, column):
+    folder = zone_folder(tmp_path, stamped_items(None))
+    stamp = pa.array([dt.datetime(2026, 10, 1, 23, 30, tzinfo=dt.timezone.utc)], pa.timestamp("ms", tz="UTC"))
+    if role == "customers":
+        table = pa.table({"customer_id": ["C1", "C2"], "name": ["Customer C1", "Customer C2"],
+                          "grace_until": pa.concat_arrays([stamp, stamp])})
+    else:
+        table = pa.table({"payment_id": ["P-1"], "customer_id": ["C1"], "doc_id": ["INV-0"], "currency": ["EUR"],
+                          "due_date": pa.array([dt.date(2026, 9, 1)], pa.date32()), "paid_on": stamp,
+                          "amount": pa.array([Decimal("5.00")], pa.decimal128(18, 2))})
+    pq.write_table(table, folder / f"{role}.parquet")
+    args = ["--open-items", "open_items.parquet", "--out", "out",
+            "--customers", "customers.parquet" if role == "customers" else "customers.csv"]
+    done = run_in_zone(folder, "Pacific/Kiritimati", *args, *(["--payments", "payments.parquet"]
+                                                              if role == "payments" else []))
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert done.stderr.splitlines() == [
+        f"{role}.parquet: {column}: the column '{column}' is a TIMESTAMP WITH TIME ZONE, an instant whose date "
+        f"depends on the time zone; export it as a DATE (or a TIMESTAMP without time zone holding the date)"]
+
+
+def test_a_timestamp_without_time_zone_is_read_by_its_date_in_every_zone(tmp_path):
+    folder = zone_folder(tmp_path, stamped_items(None))
+    for zone in ZONES:
+        out = f"out-{zone.replace('/', '-')}"
+        done = run_in_zone(folder, zone, "--open-items", "open_items.parquet", "--customers", "customers.csv",
+                           "--out", out)
+        assert done.returncode == 0, (zone, done.stderr)
+        assert summary(folder / out) == {
+            "INV-7": ("excluded", "below_level_threshold", 0, Decimal("100.00"), AS_OF - dt.timedelta(days=7)),
+            "INV-8": ("dunned", "advanced", 1, Decimal("200.00"), AS_OF - dt.timedelta(days=8)),
+        }, zone
+
+
+def test_the_run_connection_keeps_utc_whatever_the_machine_zone():
+    # DuckDB's TimeZone follows the machine unless set; a run sets it.
+    code = "from dunning_batch.run import connect; print(connect().execute(\"SELECT current_setting('TimeZone')\").fetchall()[0][0])"
+    for zone in ZONES:
+        done = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, TZ=zone, PYTHONPATH=str(ROOT)),
+                              capture_output=True, text=True, timeout=120)
+        assert done.stdout.strip() == "UTC", (zone, done.stderr)
