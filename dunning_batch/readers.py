@@ -28,6 +28,7 @@ from .errors import InputError
 UTF8_BOM = b"\xef\xbb\xbf"
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 MAX_LISTED = 50
+ARROW_BLOCK = 1 << 20  # pyarrow's default block; a record longer than a block needs a larger one
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def _csv_table(path: Path, data: bytes, fmt: InputFormat, columns: tuple[str, ..
     if not text.strip():
         raise InputError(f"{path}: the file is empty; expected a header with {', '.join(required)}")
     try:
-        header = next(csv.reader(io.StringIO(text), delimiter=fmt.delimiter, strict=True))
+        header = next(_reader(text, fmt, strict=True))
     except csv.Error as exc:
         raise InputError(f"{path}:1: header: cannot be read as CSV ({exc})") from None
     present = _check_header(path, header, fmt, columns, required, csv_hint=True)
@@ -134,9 +135,11 @@ def _csv_table(path: Path, data: bytes, fmt: InputFormat, columns: tuple[str, ..
         _raise_structure_problems(path, text, fmt, len(header), "a quoted field is never closed")
     utf8 = data if codecs.lookup(fmt.encoding).name == "utf-8" else text.encode("utf-8")
     invalid: list[int] = []
-    try:
-        table = pacsv.read_csv(
+
+    def read(block_size: int) -> pa.Table:
+        return pacsv.read_csv(
             pa.BufferReader(utf8),
+            read_options=pacsv.ReadOptions(block_size=block_size),
             parse_options=pacsv.ParseOptions(
                 delimiter=fmt.delimiter, newlines_in_values=True,
                 invalid_row_handler=lambda row: invalid.append(1) or "skip"),
@@ -144,6 +147,16 @@ def _csv_table(path: Path, data: bytes, fmt: InputFormat, columns: tuple[str, ..
                 column_types={h: pa.string() for h in header}, include_columns=list(present.values()),
                 strings_can_be_null=True, null_values=[""]),
         )
+
+    try:
+        try:
+            table = read(ARROW_BLOCK)
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc):
+                raise
+            # a record longer than a block (a long free-text field): one block for the file
+            invalid.clear()
+            table = read(len(utf8) + 1)
     except pa.ArrowInvalid as exc:
         if _records(text, fmt) == [1]:  # a header and nothing else: an export with no open items
             empty = pa.table({h: pa.array([], pa.string()) for h in present.values()})
@@ -157,16 +170,24 @@ def _csv_table(path: Path, data: bytes, fmt: InputFormat, columns: tuple[str, ..
     return _select_standard(table, present, columns), numbers
 
 
+def _reader(text: str, fmt: InputFormat, strict: bool = False):
+    """The csv module over `text`, with no limit on a field's length but the file's own:
+    its default of 128 KiB would stop on a long free-text field (README "Semantics")."""
+    if csv.field_size_limit() < len(text) + 1:
+        csv.field_size_limit(len(text) + 1)
+    return csv.reader(io.StringIO(text), delimiter=fmt.delimiter, strict=strict)
+
+
 def _records(text: str, fmt: InputFormat) -> list[int]:
     """Record numbers of the non-blank records (odd files only: a Python pass over the rows)."""
-    reader = csv.reader(io.StringIO(text), delimiter=fmt.delimiter)
+    reader = _reader(text, fmt)
     return [number for number, record in enumerate(reader, start=1) if record]
 
 
 def _raise_structure_problems(path: Path, text: str, fmt: InputFormat, width: int, detail: str) -> None:
     """Error path only: re-read with the csv module to name the exact rows that do not fit."""
     problems, count = [], 0
-    reader = csv.reader(io.StringIO(text), delimiter=fmt.delimiter, strict=True)
+    reader = _reader(text, fmt, strict=True)
     try:
         for number, record in enumerate(reader, start=1):
             if record and len(record) != width:

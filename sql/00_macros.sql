@@ -28,6 +28,15 @@ CREATE OR REPLACE MACRO not_a(t, expected) AS
     CASE WHEN is_null_word(t) THEN '''' || blank(t) || ''' is not a value; leave the field empty for none'
          ELSE '''' || trim(CAST(t AS VARCHAR)) || ''' is not ' || expected END;
 
+-- Text the tool reads (ids, names, addresses, branches) is at most 1,000 characters: a
+-- longer value is a note in the wrong column, and on a letter it would take minutes to lay
+-- out. Columns the tool does not read may hold text of any length.
+CREATE OR REPLACE MACRO too_long(t) AS length(CAST(t AS VARCHAR)) > 1000;
+
+CREATE OR REPLACE MACRO too_long_message(t) AS
+    'is ' || length(CAST(t AS VARCHAR)) || ' characters long, more than the 1000 allowed; check that '
+    || 'a note or a shifted column did not land here';
+
 -- An amount split into sign, integer digits (grouping allowed), fraction, trailing sign (SAP).
 CREATE OR REPLACE MACRO amount_parts(t, decimal_comma) AS
     CASE WHEN decimal_comma

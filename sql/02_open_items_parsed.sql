@@ -75,6 +75,7 @@ SELECT
                               OR (t.minor_unit = 0 AND (round(t.open_amount, 0) <> t.open_amount
                                                         OR round(t.amount, 0) <> t.amount))))
     OR is_null_word(t.branch)
+    OR too_long(t.doc_id) OR too_long(t.customer_id) OR too_long(t.branch)
     OR (t.compensation_charged IS NULL AND t.has_compensation_charged)
     OR (t.interest_paid_to IS NULL AND t.has_interest_paid_to)
     AS suspect

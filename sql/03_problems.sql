@@ -146,6 +146,16 @@ UNION ALL
 SELECT 'customers', _row, 'policy',
        'names policy ''' || policy_named || ''', which the config does not define'
 FROM c WHERE policy_named IS NOT NULL AND policy IS NULL
+UNION ALL
+SELECT 'customers', _row, col, too_long_message(v)
+FROM (SELECT _row, 'customer_id' AS col, customer_id AS v FROM c
+      UNION ALL SELECT _row, 'name', name FROM c
+      UNION ALL SELECT _row, 'address', address FROM c
+      UNION ALL SELECT _row, 'email', email FROM c
+      UNION ALL SELECT _row, 'postal_code', postal_code FROM c
+      UNION ALL SELECT _row, 'customer_class', customer_class FROM c
+      UNION ALL SELECT _row, 'policy', policy_named FROM c)
+WHERE too_long(v)
 
 -- open items ------------------------------------------------------------------------
 UNION ALL
@@ -223,6 +233,12 @@ WHERE blank(t) IS NOT NULL AND parse_bool(t) IS NULL
 UNION ALL
 SELECT 'open_items', _row, 'branch', not_a(t_branch, '')
 FROM i WHERE is_null_word(t_branch)
+UNION ALL
+SELECT 'open_items', _row, col, too_long_message(v)
+FROM (SELECT _row, 'doc_id' AS col, doc_id AS v FROM i
+      UNION ALL SELECT _row, 'customer_id', customer_id FROM i
+      UNION ALL SELECT _row, 'branch', branch FROM i)
+WHERE too_long(v)
 UNION ALL
 -- a letter's total must fit DECIMAL(18,2): the items of one customer and currency may
 -- not add up to more than its largest value
@@ -322,3 +338,10 @@ FROM pay WHERE blank(t_interest_charged) IS NOT NULL AND parse_bool(t_interest_c
 UNION ALL
 SELECT 'payments', _row, 'branch', not_a(t_branch, '')
 FROM pay WHERE is_null_word(t_branch)
+UNION ALL
+SELECT 'payments', _row, col, too_long_message(v)
+FROM (SELECT _row, 'payment_id' AS col, payment_id AS v FROM pay
+      UNION ALL SELECT _row, 'customer_id', customer_id FROM pay
+      UNION ALL SELECT _row, 'doc_id', doc_id FROM pay
+      UNION ALL SELECT _row, 'branch', branch FROM pay)
+WHERE too_long(v)

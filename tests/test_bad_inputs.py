@@ -405,3 +405,60 @@ def test_non_strict_run_with_only_good_rows_has_empty_rejected(scenario):
     assert_clean_exit(result, 0)
     assert read_parquet(out / "rejected.parquet") == []
     assert json.loads((out / "run.json").read_text())["rejected_rows"] == 0
+
+
+# ------------------------------------------------------- very long fields (issue 15 #15)
+
+LONG = "x" * (200 * 1024)   # 200 KiB, beyond the csv module's default limit of 128 KiB
+
+
+def write_with_note(path: Path, note_rows: dict[int, str], blank_line: bool) -> None:
+    """Adds an unmapped column `note` to the CSV at `path`; `note_rows` maps row number -> text."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        for number, row in enumerate(rows, start=1):
+            writer.writerow(row + ["note" if number == 1 else note_rows.get(number, "")])
+            if blank_line and number == 2:
+                handle.write("\r\n")   # a blank line: the rows after it are numbered by the csv module
+
+
+@pytest.mark.parametrize("note", [LONG, "y" * (2 * 1024 * 1024)], ids=["200KiB", "2MiB"])
+@pytest.mark.parametrize("file", ["items", "customers"])
+def test_a_long_field_in_a_column_the_tool_does_not_read_is_read(scenario, note, file):
+    # The csv module stopped at 128 KiB (exit 3), pyarrow at a record beyond its 1 MiB block.
+    config_path, items_path, customers_path = scenario.files(
+        [item("INV-1", 8, "250.00"), item("INV-2", 30, "70.00", customer_id="C2")],
+        [customer("C1"), customer("C2")])
+    write_with_note(items_path if file == "items" else customers_path, {2: note}, blank_line=True)
+    out = scenario.tmp_path / "out"
+    result = invoke("run", (config_path, items_path, customers_path), out, "--no-pdf")
+    assert_clean_exit(result, 0)
+    decisions = {r["doc_id"]: (r["outcome"], r["level_after"]) for r in read_parquet(out / "decisions.parquet")}
+    assert decisions == {"INV-1": ("dunned", 1), "INV-2": ("dunned", 1)}
+
+
+def test_a_200_kib_name_is_an_input_error(scenario):
+    # Read, it passed as a name; laid out on a letter it took more than five minutes.
+    result, paths, out = run_cli(scenario, [GOOD], [customer("C1", name=LONG)], SPEC_CONFIG, "--no-pdf")
+    assert_clean_exit(result, 2)
+    line = problem_line(result, paths[2], 2, "name")
+    assert_nothing_written(scenario, out)
+    assert line.endswith(": name: is 204800 characters long, more than the 1000 allowed; check that a note or "
+                         "a shifted column did not land here"), line
+
+
+@pytest.mark.parametrize("column", ["doc_id", "branch"])
+def test_an_item_id_or_branch_over_1000_characters_is_an_input_error(scenario, column):
+    bad = item("INV-2", 8)
+    bad[column] = "b" * 1001
+    line = assert_rejected(scenario, [GOOD, bad], row=3, column=column)
+    assert f": {column}: is 1001 characters long" in line
+
+
+def test_a_name_of_1000_characters_is_accepted(scenario):
+    result, _, out = run_cli(scenario, [GOOD], [customer("C1", name="n" * 1000)], SPEC_CONFIG, "--no-pdf")
+    assert_clean_exit(result, 0)
+    [letter] = read_parquet(out / "letters.parquet")
+    assert letter["customer_name"] == "n" * 1000
