@@ -20,7 +20,7 @@ from .checks.query import query as query_folder
 from .checks.void import void_letters
 from .delivery.send import Pacing, SendResult, SmtpServer, parse_server, send_outbox
 from .errors import UserError
-from .run import render_folder
+from .run import FIRST_RUN_DATE, LAST_RUN_DATE, render_folder
 from .synth import write_synthetic
 from .run import run as run_job
 from .run import validate as validate_inputs
@@ -32,6 +32,21 @@ DEMO_CUSTOMERS = PROJECT_ROOT / "fixtures" / "demo" / "customers.csv"
 DEMO_PAYMENTS = PROJECT_ROOT / "fixtures" / "demo" / "payments.csv"
 DEMO_AS_OF = dt.date(2026, 11, 24)
 
+
+
+class RunDate(click.DateTime):
+    """A run date YYYY-MM-DD within FIRST_RUN_DATE..LAST_RUN_DATE: far enough from the ends of
+    the calendar that every date a run computes from it (pay-by dates, the plausibility window
+    of [run] plausible_years) is a date; a usage error (exit 2) otherwise."""
+
+    def convert(self, value, param, ctx):
+        parsed = super().convert(value, param, ctx)
+        if not FIRST_RUN_DATE <= parsed.date() <= LAST_RUN_DATE:
+            self.fail(f"{parsed.date()} is not a run date this tool takes; give a date from "
+                      f"{FIRST_RUN_DATE} to {LAST_RUN_DATE}", param, ctx)
+        return parsed
+
+
 # Options shared by several commands, defined once.
 config_option = click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
                              help="The TOML config (SPEC §3).")
@@ -42,7 +57,7 @@ customers_option = click.option("--customers", required=True, type=click.Path(di
 payments_option = click.option("--payments", default=None, type=click.Path(dir_okay=False),
                                help="Optional payments export, .csv or .parquet: interest on late payments "
                                     "(SPEC §9.5).")
-as_of_option = click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]),
+as_of_option = click.option("--as-of", "as_of", type=RunDate(formats=["%Y-%m-%d"]),
                             help="Run date D (YYYY-MM-DD).")
 folder_argument = click.argument("out", metavar="OUT", type=click.Path(file_okay=False))
 
@@ -144,7 +159,7 @@ def validate(config_path, open_items, customers, payments, as_of):
 
 @main.command()
 @click.option("--out", default="demo-out", show_default=True, type=click.Path(file_okay=False))
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=str(DEMO_AS_OF),
+@click.option("--as-of", "as_of", type=RunDate(formats=["%Y-%m-%d"]), default=str(DEMO_AS_OF),
               show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
 @exits_cleanly
@@ -196,7 +211,7 @@ def reconcile(out, open_items):
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the export files.")
 @click.option("--seed", default=1, show_default=True, type=int, help="Same seed, same export.")
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=str(DEMO_AS_OF),
+@click.option("--as-of", "as_of", type=RunDate(formats=["%Y-%m-%d"]), default=str(DEMO_AS_OF),
               show_default=True, help="The run date the export is made for.")
 @exits_cleanly
 def synth(customer_count, out, seed, fmt, as_of):

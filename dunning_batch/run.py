@@ -32,6 +32,10 @@ from .letters.templating import template_names
 from .readers import RawInput, load_raw
 
 MAX_PROBLEMS = 50
+# The run dates a run takes (--as-of): every date computed from one, up to a century either
+# side (plausible_years) and the pay-by dates, stays a date of every library it meets.
+FIRST_RUN_DATE = dt.date(1900, 1, 1)
+LAST_RUN_DATE = dt.date(2999, 12, 31)
 REQUIRED_ITEM_COLUMNS = ("doc_id", "customer_id", "currency", "open_amount")
 REQUIRED_CUSTOMER_COLUMNS = ("customer_id", "name")
 
@@ -61,6 +65,8 @@ def open_session(config_path: str | Path, open_items: str | Path, customers: str
 
     With `shard` = (k, n), only the customers of shard k of n (and their items) are kept.
     """
+    if not FIRST_RUN_DATE <= as_of <= LAST_RUN_DATE:
+        raise UserError(f"--as-of {as_of}: give a run date from {FIRST_RUN_DATE} to {LAST_RUN_DATE}")
     config = load_config(config_path)
     con = connect(memory_limit, temp_dir)
     for name, table in config_tables(config).items():

@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import hashlib
 import tomllib
+import unicodedata
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -81,8 +82,26 @@ def _read_sender(t: Table) -> dict[str, Any]:
         "iban": t.get("iban", "str", ""),
         "bic": t.get("bic", "str", ""),
     }
+    # Each value is one line of the letter and of an email header: a line break there would
+    # add a header line (From) or break the letterhead, a NUL ends a C string.
+    for key in ("name", "email", "iban", "bic"):
+        bad = _control_character(sender[key])
+        if bad:
+            t.problem(key, f"holds the control character {bad!r}; it must be one line of text")
+    for number, line in enumerate(sender["address"] or [], start=1):
+        bad = _control_character(line)
+        if bad:
+            t.problem("address", f"line {number} holds the control character {bad!r}; give each line of "
+                                 f"the address as its own string")
     t.done()
     return sender
+
+
+def _control_character(text: Any) -> str | None:
+    """The first control character (CR, LF, NUL, tab, ...) or line separator in `text`."""
+    if not isinstance(text, str):
+        return None
+    return next((c for c in text if unicodedata.category(c) in ("Cc", "Zl", "Zp")), None)
 
 
 def _read_interest(t: Table, base: Interest, config_path: Path) -> Interest:
