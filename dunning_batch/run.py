@@ -96,6 +96,10 @@ def open_session(config_path: str | Path, open_items: str | Path, customers: str
         "include_credits": config.run.include_credits,
         "include_disputed": config.run.include_disputed,
         "default_language": config.run.default_language,
+        # dates further than plausible_years from the run date are input errors (03_problems)
+        "plausible_years": config.run.plausible_years,
+        "plausible_from": years_from(as_of, -config.run.plausible_years),
+        "plausible_to": years_from(as_of, config.run.plausible_years),
         "items_date_format": config.open_items.date_format,
         "items_decimal_comma": config.open_items.decimal_comma,
         "customers_date_format": config.customers.date_format,
@@ -106,6 +110,14 @@ def open_session(config_path: str | Path, open_items: str | Path, customers: str
     }
     run_stages(con, stages, params, log)
     return Session(con, config, inputs, params, log)
+
+
+def years_from(day: dt.date, years: int) -> dt.date:
+    """The same day `years` years later (earlier when negative); 29 February -> 28 February."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 def keep_shard(con: duckdb.DuckDBPyConnection, shard: tuple[int, int]) -> None:

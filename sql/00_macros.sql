@@ -28,6 +28,16 @@ CREATE OR REPLACE MACRO not_a(t, expected) AS
     CASE WHEN is_null_word(t) THEN '''' || blank(t) || ''' is not a value; leave the field empty for none'
          ELSE '''' || trim(CAST(t AS VARCHAR)) || ''' is not ' || expected END;
 
+-- A date outside the plausible window lo..hi around the run date ([run] plausible_years):
+-- a year typed 0206 for 2026 is an input error, not 1,820 years of interest.
+CREATE OR REPLACE MACRO implausible(d, lo, hi) AS coalesce(d < lo OR d > hi, false);
+
+-- The sentence for such a date: `t` as exported.
+CREATE OR REPLACE MACRO implausible_message(t, d, as_of, years) AS
+    '''' || trim(CAST(t AS VARCHAR)) || ''' is more than ' || years || ' years '
+    || CASE WHEN d < as_of THEN 'before' ELSE 'after' END || ' the run date ' || as_of
+    || '; correct the date, or widen [run] plausible_years';
+
 -- Text the tool reads (ids, names, addresses, branches) is at most 1,000 characters: a
 -- longer value is a note in the wrong column, and on a letter it would take minutes to lay
 -- out. Columns the tool does not read may hold text of any length.

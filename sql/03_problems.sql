@@ -122,6 +122,9 @@ UNION ALL
 SELECT 'customers', _row, 'grace_until', not_a(t_grace, 'a date in the format ' || $customers_date_format)
 FROM c WHERE blank(t_grace) IS NOT NULL AND grace_until IS NULL
 UNION ALL
+SELECT 'customers', _row, 'grace_until', implausible_message(t_grace, grace_until, $as_of::DATE, $plausible_years)
+FROM c WHERE implausible(grace_until, $plausible_from, $plausible_to)
+UNION ALL
 SELECT 'customers', _row, 'interest_rate',
        CASE WHEN interest_rate < 0 THEN 'must not be negative, not ' || trim(t_rate)
             ELSE not_a(t_rate, 'a percent rate (a plain decimal, at most 6 decimals)') END
@@ -190,6 +193,20 @@ FROM (SELECT _row, 'doc_date' AS col, t_doc_date AS t, doc_date AS v FROM i
       UNION ALL SELECT _row, 'last_dunned_on', t_last_dunned, last_dunned_before FROM i
       UNION ALL SELECT _row, 'grace_until', t_grace, grace_until FROM i)
 WHERE blank(t) IS NOT NULL AND v IS NULL
+UNION ALL
+-- dates more than plausible_years from the run date: a mistyped year, never years of interest
+SELECT 'open_items', _row, col, implausible_message(t, v, $as_of::DATE, $plausible_years)
+FROM (SELECT _row, 'due_date' AS col, t_due_date AS t, due_date AS v FROM i
+      UNION ALL SELECT _row, 'doc_date', t_doc_date, doc_date FROM i
+      UNION ALL SELECT _row, 'last_dunned_on', t_last_dunned, last_dunned_before FROM i
+      UNION ALL SELECT _row, 'grace_until', t_grace, grace_until FROM i
+      UNION ALL SELECT _row, 'interest_paid_to', t_interest_paid_to, interest_paid_to FROM i)
+WHERE implausible(v, $plausible_from, $plausible_to)
+UNION ALL
+SELECT 'open_items', _row, 'due_date',
+       '''' || trim(t_due_date) || ''' is before the doc_date ''' || trim(t_doc_date)
+       || '''; a document falls due on or after its date'
+FROM i WHERE due_date < doc_date
 UNION ALL
 SELECT 'open_items', _row, 'currency',
        CASE WHEN blank(t_currency) IS NULL THEN 'is empty; every item needs its ISO 4217 currency code'
@@ -317,6 +334,11 @@ SELECT 'payments', _row, col,
 FROM (SELECT _row, 'due_date' AS col, t_due_date AS t, due_date AS v, 'document''s due date' AS what FROM pay
       UNION ALL SELECT _row, 'paid_on', t_paid_on, paid_on, 'payment date' FROM pay)
 WHERE v IS NULL
+UNION ALL
+SELECT 'payments', _row, col, implausible_message(t, v, $as_of::DATE, $plausible_years)
+FROM (SELECT _row, 'due_date' AS col, t_due_date AS t, due_date AS v FROM pay
+      UNION ALL SELECT _row, 'paid_on', t_paid_on, paid_on FROM pay)
+WHERE implausible(v, $plausible_from, $plausible_to) AND NOT (col = 'paid_on' AND v > $as_of::DATE)
 UNION ALL
 SELECT 'payments', _row, 'paid_on', 'is ' || paid_on || ', after the run date ' || $as_of::DATE
        || '; a payment cannot have been made yet'

@@ -462,3 +462,78 @@ def test_a_name_of_1000_characters_is_accepted(scenario):
     assert_clean_exit(result, 0)
     [letter] = read_parquet(out / "letters.parquet")
     assert letter["customer_name"] == "n" * 1000
+
+
+# ----------------------------------------------- implausible dates (issue 15 #4)
+
+def test_a_due_date_with_a_mistyped_year_is_an_input_error(scenario):
+    # 0206-10-30 for 2026-10-30 on a 3,180.00 invoice charged 463,333.49 of interest, exit 0.
+    line = assert_rejected(scenario, [GOOD, item("INV-10006", 25, "3180.00", due_date="0206-10-30", dunning_level=1)],
+                           row=3, column="due_date")
+    assert line.endswith(": due_date: '0206-10-30' is more than 20 years before the run date 2026-11-24; "
+                         "correct the date, or widen [run] plausible_years"), line
+
+
+def test_a_due_date_before_the_document_date_is_an_input_error(scenario):
+    line = assert_rejected(scenario, [GOOD, item("INV-2", 8, doc_date="2026-11-20")], row=3, column="due_date")
+    assert line.endswith(f": due_date: '{item('x', 8)['due_date']}' is before the doc_date '2026-11-20'; "
+                         f"a document falls due on or after its date"), line
+
+
+@pytest.mark.parametrize("column, value, side", [
+    ("due_date", "2206-10-30", "after"), ("doc_date", "1926-10-01", "before"),
+    ("last_dunned_on", "0026-11-10", "before"), ("grace_until", "9999-12-31", "after"),
+    ("interest_paid_to", "1900-01-01", "before"),
+])
+def test_every_date_of_an_item_is_checked_against_the_window(scenario, column, value, side):
+    line = assert_rejected(scenario, [GOOD, item("INV-2", 8, **{column: value})], row=3, column=column)
+    assert f": {column}: '{value}' is more than 20 years {side} the run date 2026-11-24;" in line
+
+
+def test_a_customers_grace_until_is_checked_against_the_window(scenario):
+    line = assert_rejected(scenario, [GOOD], [customer("C1", grace_until="2126-01-01")], row=2,
+                           column="grace_until", file="customers")
+    assert ": grace_until: '2126-01-01' is more than 20 years after the run date 2026-11-24;" in line
+
+
+@pytest.mark.parametrize("column, value", [("due_date", "0026-10-01"), ("paid_on", "1906-10-31")])
+def test_a_payments_dates_are_checked_against_the_window(scenario, column, value):
+    config_path, items_path, customers_path = scenario.files([GOOD])
+    payment = {"payment_id": "P-1", "customer_id": "C1", "doc_id": "INV-0", "currency": "EUR",
+               "due_date": "2026-10-01", "paid_on": "2026-10-31", "amount": "10.00", column: value}
+    payments_path = config_path.parent / "payments.csv"
+    payments_path.write_text(",".join(payment) + "\n" + ",".join(payment.values()) + "\n", encoding="utf-8")
+    out = scenario.tmp_path / "out"
+    result = invoke("run", (config_path, items_path, customers_path), out, "--payments", str(payments_path))
+    assert_clean_exit(result, 2)
+    line = problem_line(result, payments_path, 2, column)
+    assert f": {column}: '{value}' is more than 20 years before the run date 2026-11-24;" in line
+    assert_nothing_written(scenario, out)
+
+
+def test_the_window_is_inclusive_and_plausible_years_widens_it(scenario):
+    # 20 years before the run date exactly is inside; a day earlier is not, until the window is wider.
+    edge, beyond = "2006-11-24", "2006-11-23"
+    assert_rejected(scenario, [item("INV-1", 8, doc_date=beyond)], row=2, column="doc_date")
+    wider = with_config({"strict = true": "strict = true\nplausible_years = 21"})
+    assert scenario.run([item("INV-1", 8, doc_date=edge)]).reason("INV-1") == "advanced"
+    assert scenario.run([item("INV-1", 8, doc_date=beyond)], config=wider).reason("INV-1") == "advanced"
+
+
+def test_plausible_years_narrows_the_window(scenario):
+    narrower = with_config({"strict = true": "strict = true\nplausible_years = 1"})
+    line = assert_rejected(scenario, [item("INV-1", 8, doc_date="2025-11-23")], None, narrower, row=2,
+                           column="doc_date")
+    assert line.endswith(": doc_date: '2025-11-23' is more than 1 years before the run date 2026-11-24; "
+                         "correct the date, or widen [run] plausible_years"), line
+
+
+def test_an_implausible_row_is_set_aside_in_non_strict_mode(scenario):
+    items = [GOOD, item("INV-2", 25, "3180.00", due_date="0206-10-30", dunning_level=1)]
+    result, paths, out = run_cli(scenario, items, None, SPEC_CONFIG, "--no-strict", "--no-pdf")
+    assert_clean_exit(result, 0)
+    [rejected] = read_parquet(out / "rejected.parquet")
+    assert (rejected["row_number"], rejected["open_amount"]) == (3, Decimal("3180.00"))
+    assert rejected["reason"].startswith("due_date: '0206-10-30' is more than 20 years before")
+    [letter] = read_parquet(out / "letters.parquet")
+    assert (letter["overdue_total"], letter["interest_total"]) == (Decimal("250.00"), Decimal("0.00"))

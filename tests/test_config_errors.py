@@ -314,3 +314,14 @@ def test_the_first_and_last_run_dates_are_taken(scenario):
         result = CliRunner().invoke(main, ["run", "--config", str(config_path), "--open-items", str(items_path),
                                            "--customers", str(customers_path), "--as-of", as_of, "--out", str(out)])
         assert result.exit_code == 0, (as_of, result.output)
+
+
+@pytest.mark.parametrize("value, what", [
+    ("0", "must be a number of years from 1 to 100, not 0"),
+    ("101", "must be a number of years from 1 to 100, not 101"),
+    ('"20"', "must be a whole number, not '20'"),
+])
+def test_plausible_years_outside_1_to_100_is_a_config_error(scenario, value, what):
+    line = check_config_error(scenario, with_config({"strict = true": f"strict = true\nplausible_years = {value}"}),
+                              r"\[run\] key 'plausible_years'")
+    assert line.endswith(f"[run] key 'plausible_years': {what}"), line

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .model import (BASES, CALCULATE_TO, CUSTOMER_COLUMNS, DOC_TYPES, GROUPINGS, OPEN_ITEM_COLUMNS,
-                    PAYMENT_COLUMNS, RATE_DECIMALS, Config, InputFormat, Interest, Level, Policy, RunSettings)
+                    PAYMENT_COLUMNS, PLAUSIBLE_YEARS, RATE_DECIMALS, Config, InputFormat, Interest, Level, Policy, RunSettings)
 from .money_rules import check_money_rules, read_level_money_rules, read_policy_money_rules
 from .toml_table import Table
 
@@ -69,7 +69,11 @@ def _read_run(t: Table) -> RunSettings:
         include_disputed=t.get("include_disputed", "bool", False),
         default_language=t.get("default_language", "str", "en"),
         strict=t.get("strict", "bool", True),
+        plausible_years=t.get("plausible_years", "int", 20),
     )
+    low, high = PLAUSIBLE_YEARS
+    if isinstance(run.plausible_years, int) and not low <= run.plausible_years <= high:
+        t.problem("plausible_years", f"must be a number of years from {low} to {high}, not {run.plausible_years}")
     t.done()
     return run
 
