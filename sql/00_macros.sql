@@ -28,6 +28,11 @@ CREATE OR REPLACE MACRO not_a(t, expected) AS
     CASE WHEN is_null_word(t) THEN '''' || blank(t) || ''' is not a value; leave the field empty for none'
          ELSE '''' || trim(CAST(t AS VARCHAR)) || ''' is not ' || expected END;
 
+-- A whole number of cents (HUGEINT) as exact decimal text: 123456 -> '1234.56'.
+CREATE OR REPLACE MACRO cents_text(c) AS
+    CASE WHEN c < 0 THEN '-' ELSE '' END || CAST(abs(c) // 100 AS VARCHAR) || '.'
+    || lpad(CAST(abs(c) % 100 AS VARCHAR), 2, '0');
+
 -- A date outside the plausible window lo..hi around the run date ([run] plausible_years):
 -- a year typed 0206 for 2026 is an input error, not 1,820 years of interest.
 CREATE OR REPLACE MACRO implausible(d, lo, hi) AS coalesce(d < lo OR d > hi, false);
@@ -85,12 +90,14 @@ CREATE OR REPLACE MACRO parse_amount(t, decimal_comma) AS
          ELSE parse_amount_text(CAST(t AS VARCHAR), decimal_comma)
     END;
 
--- A percent rate with up to 6 decimals.
+-- A percent rate with up to 6 decimals, as DECIMAL(38,6): a rate beyond 100 % (a shifted
+-- column, 20261101) parses, so that 03_problems can say what is wrong with it; only a rate
+-- from 0 to 100 is ever used.
 CREATE OR REPLACE MACRO parse_rate(t, decimal_comma) AS
-    CASE WHEN regexp_full_match(typeof(t), 'DECIMAL\(\d+,[0-6]\)') THEN TRY_CAST(t AS DECIMAL(18, 6))
+    CASE WHEN regexp_full_match(typeof(t), 'DECIMAL\(\d+,[0-6]\)') THEN TRY_CAST(t AS DECIMAL(38, 6))
          WHEN blank(t) IS NULL THEN NULL
          ELSE CAST(parts_value(amount_parts(blank(t), decimal_comma AND typeof(t) = 'VARCHAR'), 6)
-                   AS DECIMAL(18, 6))
+                   AS DECIMAL(38, 6))
     END;
 
 -- A typed date as it is (a timestamp's time of day is dropped); text in the format `fmt`.

@@ -99,6 +99,101 @@ pay AS MATERIALIZED (SELECT * FROM payments_parsed),
 payment_ids AS (
     SELECT payment_id, count(*) AS n, min(_row) AS first_row FROM pay
     WHERE payment_id IS NOT NULL GROUP BY payment_id HAVING count(*) > 1
+),
+-- What a letter of one customer and currency could reach at most tonight, in cents, so that
+-- no amount a later stage computes overflows DECIMAL(18,2). The letter's level is at most the
+-- highest level an item of the customer holds or can reach (reach); up to that level:
+-- every open amount; when a level charges interest, each item's interest at the highest rate
+-- that may apply (the customer's, 0 to 100 as checked, else the policy's highest fixed or
+-- reference rate) for every day from its due date through the latest interest end date,
+-- plus 2 days (30E/360 counts February as 30 days), by a 360-day year, rounded up, and the
+-- interest on late payments likewise; a percentage fee of the highest percent on the open
+-- amounts; the largest fixed fee part; and the compensation per invoice.
+policy_rates AS (
+    SELECT p.policy,
+           greatest(coalesce(abs(p.fixed_rate), 0),
+                    coalesce((SELECT max(abs(r.rate_percent)) FROM cfg_reference_rates AS r
+                              WHERE r.policy = p.policy), 0)) AS max_rate,
+           CASE WHEN p.calculate_to = 'pay_by_date'
+                THEN (SELECT max(l.days_to_settle) FROM cfg_levels AS l WHERE l.policy = p.policy)
+                ELSE 0 END AS max_settle
+    FROM cfg_policies AS p
+),
+exposures AS (
+    SELECT x.customer_id, x.currency, x.policy, x.is_item, x.is_invoice, x.cents, x.days_past_due,
+           x.level_before,
+           -- cents x micro-percent x days / (100 percent x 10^6 micro x 360 days), rounded up
+           CASE WHEN x.charged_from IS NOT NULL
+                THEN (x.cents * CAST(coalesce(x.customer_rate, pr.max_rate) * 1000000 AS HUGEINT)
+                      * (least(greatest(x.charged_days + CASE WHEN x.is_item THEN pr.max_settle ELSE 0 END, 0),
+                               10000000) + 2) + 35999999999) // CAST(36000000000 AS HUGEINT)
+                ELSE 0 END AS interest_cents
+    FROM (SELECT customer_id, currency, policy, true AS is_item, doc_type = 'invoice' AS is_invoice,
+                 CAST(abs(CAST(open_amount AS DECIMAL(38, 2))) * 100 AS HUGEINT) AS cents,
+                 customer_interest_rate AS customer_rate, days_past_due, level_before,
+                 CASE WHEN doc_type IN ('invoice', 'debit_memo', 'refund') THEN due_date END AS charged_from,
+                 datediff('day', greatest(due_date, coalesce(interest_paid_to, due_date)), $as_of::DATE)
+                     AS charged_days
+          FROM open_items_parsed
+          WHERE customer_id IS NOT NULL AND currency IS NOT NULL AND open_amount IS NOT NULL
+          UNION ALL
+          SELECT customer_id, currency, policy, false, false, CAST(abs(CAST(amount AS DECIMAL(38, 2))) * 100 AS HUGEINT),
+                 customer_interest_rate, NULL, NULL, due_date, datediff('day', due_date, paid_on)
+          FROM pay
+          WHERE customer_id IS NOT NULL AND currency IS NOT NULL AND amount IS NOT NULL
+            AND paid_on > due_date) AS x
+    LEFT JOIN policy_rates AS pr USING (policy)
+),
+exposure_totals AS (
+    SELECT customer_id, currency, any_value(policy) AS policy,
+           sum(cents) FILTER (WHERE is_item) AS open_cents,
+           sum(interest_cents) AS interest_cents, count(*) FILTER (WHERE is_invoice) AS invoices,
+           max(days_past_due) AS max_days_past_due, max(level_before) AS max_level_before
+    FROM exposures GROUP BY customer_id, currency
+),
+reach AS (
+    -- the highest level a letter of the customer could have tonight: an item's level or the
+    -- highest threshold it passes, one level above its own at most in a sequential policy
+    SELECT t.*,
+           greatest(coalesce(t.max_level_before, 0),
+                    least(coalesce((SELECT max(l.level) FROM cfg_levels AS l
+                                    WHERE l.policy = t.policy AND l.days_past_due < t.max_days_past_due), 0),
+                          CASE WHEN p.sequential THEN coalesce(t.max_level_before, 0) + 1 END)) AS reach_level
+    FROM exposure_totals AS t
+    LEFT JOIN cfg_policies AS p USING (policy)
+),
+level_limits AS (
+    -- per policy, currency and level: what the levels up to it may add
+    SELECT r.customer_id, r.currency,
+           bool_or(l.interest) AS interest,
+           max(greatest(coalesce(l.fee_percent, 0),
+                        coalesce((SELECT max(t.percent) FROM cfg_fee_tiers AS t
+                                  WHERE t.policy = l.policy AND t.level = l.level), 0))) AS fee_percent,
+           max(greatest(coalesce((SELECT f.fee FROM cfg_level_fees AS f WHERE f.policy = l.policy
+                                    AND f.level = l.level AND f.currency = r.currency), 0),
+                        coalesce((SELECT sum(t.fixed) FROM cfg_fee_tiers AS t WHERE t.policy = l.policy
+                                    AND t.level = l.level AND t.currency = r.currency), 0),
+                        coalesce((SELECT m.fee_min FROM cfg_fee_limits AS m WHERE m.policy = l.policy
+                                    AND m.level = l.level AND m.currency = r.currency), 0))) AS fixed_fee,
+           max(CASE l.compensation
+                   WHEN 'eu' THEN coalesce((SELECT a.amount FROM cfg_compensation_amounts AS a
+                                            WHERE a.policy = l.policy AND a.currency = r.currency), 0)
+                   WHEN 'uk' THEN 100.00 ELSE 0 END) AS compensation
+    FROM reach AS r
+    JOIN cfg_levels AS l ON l.policy = r.policy AND l.level <= r.reach_level
+    GROUP BY r.customer_id, r.currency
+),
+letter_limits AS (
+    SELECT r.customer_id, r.currency, r.policy, r.open_cents,
+           r.open_cents + with_interest.cents
+           + (r.open_cents * CAST(coalesce(ll.fee_percent, 0) * 1000000 AS HUGEINT) + 99999999)
+             // CAST(100000000 AS HUGEINT)
+           + CAST(coalesce(ll.fixed_fee, 0) * 100 AS HUGEINT)
+           + r.invoices * CAST(coalesce(ll.compensation, 0) * 100 AS HUGEINT) AS bound_cents
+    FROM reach AS r
+    LEFT JOIN level_limits AS ll USING (customer_id, currency)
+    CROSS JOIN LATERAL (SELECT CASE WHEN coalesce(ll.interest, false) THEN r.interest_cents ELSE 0 END
+                               AS cents) AS with_interest
 )
 
 -- customers -------------------------------------------------------------------------
@@ -126,9 +221,9 @@ SELECT 'customers', _row, 'grace_until', implausible_message(t_grace, grace_unti
 FROM c WHERE implausible(grace_until, $plausible_from, $plausible_to)
 UNION ALL
 SELECT 'customers', _row, 'interest_rate',
-       CASE WHEN interest_rate < 0 THEN 'must not be negative, not ' || trim(t_rate)
+       CASE WHEN rate_given IS NOT NULL THEN 'must be a percent from 0 to 100, not ' || trim(t_rate)
             ELSE not_a(t_rate, 'a percent rate (a plain decimal, at most 6 decimals)') END
-FROM c WHERE blank(t_rate) IS NOT NULL AND (interest_rate IS NULL OR interest_rate < 0)
+FROM c WHERE blank(t_rate) IS NOT NULL AND interest_rate IS NULL
 UNION ALL
 SELECT 'customers', _row, 'country', not_a(t_country, 'an ISO 3166-1 alpha-2 country code')
 FROM c WHERE country IS NOT NULL AND NOT regexp_full_match(country, '[A-Z]{2}')
@@ -258,14 +353,17 @@ FROM (SELECT _row, 'doc_id' AS col, doc_id AS v FROM i
 WHERE too_long(v)
 UNION ALL
 -- a letter's total must fit DECIMAL(18,2): the items of one customer and currency may
--- not add up to more than its largest value
+-- not add up to more than its largest value, nor reach it with interest and fees (letter_limits)
 SELECT 'open_items', p._row, 'open_amount',
        'the open items of customer ''' || p.customer_id || ''' in ' || p.currency || ' add up to '
-       || big.total || ', more than a letter can hold (9999999999999999.99); check the amounts'
+       || cents_text(big.open_cents) || CASE
+           WHEN big.open_cents > 999999999999999999 THEN ', more than a letter can hold (9999999999999999.99); '
+                                                         || 'check the amounts'
+           ELSE ', and with interest since their due dates and fees a letter could reach '
+                || cents_text(big.bound_cents) || ', more than it can hold (9999999999999999.99); '
+                || 'check the amounts, due dates and interest rates' END
 FROM open_items_parsed AS p
-JOIN (SELECT customer_id, currency, sum(abs(open_amount)) AS total FROM open_items_parsed
-      WHERE customer_id IS NOT NULL AND currency IS NOT NULL
-      GROUP BY customer_id, currency HAVING sum(abs(open_amount)) > 9999999999999999.99) AS big
+JOIN (SELECT * FROM letter_limits WHERE bound_cents > 999999999999999999) AS big
   USING (customer_id, currency)
 UNION ALL
 SELECT 'open_items', i._row, 'currency',

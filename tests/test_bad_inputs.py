@@ -537,3 +537,55 @@ def test_an_implausible_row_is_set_aside_in_non_strict_mode(scenario):
     assert rejected["reason"].startswith("due_date: '0206-10-30' is more than 20 years before")
     [letter] = read_parquet(out / "letters.parquet")
     assert (letter["overdue_total"], letter["interest_total"]) == (Decimal("250.00"), Decimal("0.00"))
+
+
+# ----------------------------------------------- rates and amounts that overflow (issue 15 #16)
+
+@pytest.mark.parametrize("rate", ["20261101", "1234567890123", "100.000001", "-5"])
+def test_a_customer_rate_outside_0_to_100_percent_is_an_input_error(scenario, rate):
+    # 20261101 (a date in the rate column) and 13-digit rates overflowed the interest stage: exit 3.
+    line = assert_rejected(scenario, [GOOD], [customer("C1", interest_rate=rate)], row=2, column="interest_rate",
+                           file="customers")
+    assert line.endswith(f": interest_rate: must be a percent from 0 to 100, not {rate}"), line
+
+
+def test_a_customer_rate_of_100_percent_is_charged(scenario):
+    # 1000.00 x 100 % x 73 / 365 = 200.00 on a level-2 letter
+    outcome = scenario.run([item("INV-1", 73, "1000.00", dunning_level=1)], [customer("C1", interest_rate="100")])
+    [letter] = outcome.letters
+    assert (letter["level"], letter["interest_total"]) == (2, Decimal("200.00"))
+
+
+def test_a_huge_amount_due_in_year_1_is_an_input_error(scenario):
+    # 10^14 due 0001-01-01 overflowed the interest stage (exit 3): the date is outside the window.
+    line = assert_rejected(scenario, [GOOD, item("INV-2", 8, "100000000000000.00", due_date="0001-01-01",
+                                                 dunning_level=1)], row=3, column="due_date")
+    assert ": due_date: '0001-01-01' is more than 20 years before the run date" in line
+
+
+def test_interest_that_would_overflow_a_letter_is_an_input_error(scenario):
+    # 10^15 at 100 % for 20 years is 2 x 10^16 of interest alone: beyond DECIMAL(18,2) (was exit 3).
+    # The bound: 10^15 + 10^15 x 100 % x (7305 + 2 days) / 360, rounded up to the cent, + the largest
+    # fixed fee up to level 2 (a sequential policy moves the item from level 1 to 2 at most), 5.00.
+    items = [item("INV-1", 7305, "1000000000000000.00", dunning_level=1)]
+    line = assert_rejected(scenario, items, [customer("C1", interest_rate="100")], row=2, column="open_amount")
+    assert line.endswith(": open_amount: the open items of customer 'C1' in EUR add up to 1000000000000000.00, and "
+                         "with interest since their due dates and fees a letter could reach 21297222222222227.23, "
+                         "more than it can hold (9999999999999999.99); check the amounts, due dates and interest "
+                         "rates"), line
+
+
+def test_a_percentage_fee_that_would_overflow_a_letter_is_an_input_error(scenario):
+    # overdue 6 x 10^15 and a fee of 100 % of it: the total due would be 1.2 x 10^16 (was exit 3).
+    # The bound: 6 x 10^15 and a fee of 100 % of it (level 1, the highest the item reaches,
+    # charges no interest).
+    config = with_config({"  fee = { EUR = 0.00 }\n": "  fee_percent = 100\n"})
+    line = assert_rejected(scenario, [item("INV-1", 8, "6000000000000000.00")], None, config, row=2,
+                           column="open_amount")
+    assert "a letter could reach 12000000000000000.00, more than it can hold" in line
+
+
+def test_the_largest_amount_without_interest_or_fee_still_fits(scenario):
+    outcome = scenario.run([item("INV-1", 8, "9999999999999999.99")])
+    [letter] = outcome.letters
+    assert letter["total_due"] == Decimal("9999999999999999.99")

@@ -325,3 +325,45 @@ def test_plausible_years_outside_1_to_100_is_a_config_error(scenario, value, wha
     line = check_config_error(scenario, with_config({"strict = true": f"strict = true\nplausible_years = {value}"}),
                               r"\[run\] key 'plausible_years'")
     assert line.endswith(f"[run] key 'plausible_years': {what}"), line
+
+
+# ------------------------------------------------- rates a config may give (issue 15 #16)
+
+@pytest.mark.parametrize("new, key, what", [
+    ("fixed_rate = 8000", "fixed_rate", "must be a percent from 0 to 100, not 8000"),
+    ("fixed_rate = 100.5", "fixed_rate", "must be a percent from 0 to 100, not 100.5"),
+    ("fixed_rate = -1", "fixed_rate", "must be a percent from 0 to 100, not -1"),
+])
+def test_a_fixed_rate_outside_0_to_100_is_a_config_error(scenario, new, key, what):
+    # 8000 (for 8.000) was charged as 8,000 % a year; a 13-digit rate overflowed (exit 3).
+    line = check_config_error(scenario, with_config({"fixed_rate = 8.0": new}), rf"\[interest\] key '{key}'")
+    assert line.endswith(f"[interest] key '{key}': {what}"), line
+
+
+def test_a_margin_outside_minus_100_to_100_is_a_config_error(scenario):
+    line = check_config_error(scenario, with_config({"fixed_rate = 8.0": 'reference_rates = "rates.csv"\nmargin = 900'}),
+                              r"\[interest\] key 'margin'", rates=RATES_HEADER + "2026-01-01,2.00\n")
+    assert line.endswith("[interest] key 'margin': must be a percent from -100 to 100, not 900"), line
+
+
+def test_a_reference_rate_outside_minus_100_to_100_is_a_config_error(scenario):
+    result, config_path, out = run_cli(scenario, with_config({"fixed_rate = 8.0": 'reference_rates = "rates.csv"'}),
+                                       rates=RATES_HEADER + "2026-01-01,2.00\n2026-07-01,20261101\n")
+    lines = assert_stopped(scenario, result, out)
+    assert f"{config_path.parent / 'rates.csv'}:3: expected an ISO date and a percent from -100 to 100 (at most 6 " \
+           f"decimals), got '2026-07-01,20261101'" in lines, lines
+
+
+def test_a_reference_rate_plus_margin_above_100_is_a_config_error(scenario):
+    config = with_config({"fixed_rate = 8.0": 'reference_rates = "rates.csv"\nmargin = 9'})
+    line = check_config_error(scenario, config, r"\[interest\] key 'margin'",
+                              rates=RATES_HEADER + "2026-01-01,2.00\n2026-07-01,95.5\n")
+    assert line.endswith("[interest] key 'margin': the rate from 2026-07-01 is 95.5 + margin 9 = 104.5; a rate "
+                         "charged is at most 100 percent"), line
+
+
+def test_days_to_settle_beyond_ten_years_is_a_config_error(scenario):
+    # 3,000,000 days put the pay-by date past year 9999: letters failed to render (exit 3).
+    line = check_config_error(scenario, with_config({"days_to_settle = 10": "days_to_settle = 3000000"}),
+                              r"level 1 key 'days_to_settle'")
+    assert line.endswith("level 1 key 'days_to_settle': must be a number of days from 0 to 3650, not 3000000"), line

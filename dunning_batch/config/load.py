@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .model import (BASES, CALCULATE_TO, CUSTOMER_COLUMNS, DOC_TYPES, GROUPINGS, OPEN_ITEM_COLUMNS,
-                    PAYMENT_COLUMNS, PLAUSIBLE_YEARS, RATE_DECIMALS, Config, InputFormat, Interest, Level, Policy, RunSettings)
+from .model import (BASES, CALCULATE_TO, CUSTOMER_COLUMNS, DOC_TYPES, GROUPINGS, MAX_DAYS_TO_SETTLE,
+                    OPEN_ITEM_COLUMNS, PAYMENT_COLUMNS, PLAUSIBLE_YEARS, RATE_DECIMALS, Config, InputFormat,
+                    Interest, Level, Policy, RunSettings)
 from .money_rules import check_money_rules, read_level_money_rules, read_policy_money_rules
 from .toml_table import Table
 
@@ -121,8 +122,11 @@ def _read_interest(t: Table, base: Interest, config_path: Path) -> Interest:
     margin = t.get("margin", "decimal", None)
     if fixed is not None and reference is not None:
         t.problem("fixed_rate", "and 'reference_rates' are two rate sources; keep one")
-    if fixed is not None and fixed < 0:
-        t.problem("fixed_rate", f"must not be negative, not {fixed}")
+    # a rate is a percent a year from 0 to 100: beyond it is a typing error (8000 for 8.000)
+    if fixed is not None and not 0 <= fixed <= 100:
+        t.problem("fixed_rate", f"must be a percent from 0 to 100, not {fixed}")
+    if margin is not None and not -100 <= margin <= 100:
+        t.problem("margin", f"must be a percent from -100 to 100, not {margin}")
     for key, rate in (("fixed_rate", fixed), ("margin", margin)):
         if rate is not None and -rate.as_tuple().exponent > RATE_DECIMALS:
             t.problem(key, f"has more than {RATE_DECIMALS} decimals")
@@ -136,6 +140,15 @@ def _read_interest(t: Table, base: Interest, config_path: Path) -> Interest:
         values.update(fixed_rate=base.fixed_rate, reference_rates=base.reference_rates,
                       reference_path=base.reference_path,
                       margin=margin if margin is not None else base.margin)
+    # the rate charged on a day is reference + margin: at most 100 percent, like any rate
+    # (checked where the reference rates or the margin are set, once)
+    for day, rate in (values["reference_rates"] or ()) if reference is not None or margin is not None else ():
+        charged = rate + values["margin"]
+        if charged > 100 and -100 <= values["margin"] <= 100:
+            t.problem("margin" if margin is not None else "reference_rates",
+                      f"the rate from {day} is {rate} + margin {values['margin']} = {charged}; a rate charged "
+                      f"is at most 100 percent")
+            break
     t.done()
     return Interest(**values)
 
@@ -155,10 +168,11 @@ def _read_rates(path: Path, t: Table) -> tuple[tuple[dt.date, Decimal], ...]:
     for number, row in enumerate(rows[1:], start=2):
         try:
             day, rate = dt.date.fromisoformat(row[0].strip()), Decimal(row[1].strip())
-            if not rate.is_finite() or -rate.as_tuple().exponent > RATE_DECIMALS:
+            if not rate.is_finite() or -rate.as_tuple().exponent > RATE_DECIMALS or not -100 <= rate <= 100:
                 raise InvalidOperation
         except (ValueError, IndexError, InvalidOperation):
-            t.problems.append(f"{path}:{number}: expected an ISO date and a percent, got {','.join(row)!r}")
+            t.problems.append(f"{path}:{number}: expected an ISO date and a percent from -100 to 100 "
+                              f"(at most {RATE_DECIMALS} decimals), got {','.join(row)!r}")
             continue
         if rates and day <= rates[-1][0]:
             t.problems.append(f"{path}:{number}: effective_from {day} must come after {rates[-1][0]}")
@@ -221,6 +235,10 @@ def _read_policy(t: Table, global_interest: Interest, config_path: Path) -> Poli
             payment_term=lt.get("payment_term", "str", None),
             **read_level_money_rules(lt),
         ))
+        if isinstance(levels[-1].days_to_settle, int) and levels[-1].days_to_settle > MAX_DAYS_TO_SETTLE:
+            # the pay-by date must stay a date (and a letter's deadline within ten years)
+            lt.problem("days_to_settle", f"must be a number of days from 0 to {MAX_DAYS_TO_SETTLE}, "
+                                         f"not {levels[-1].days_to_settle}")
         lt.done()
     policy = Policy(
         name=name,

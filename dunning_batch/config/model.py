@@ -30,6 +30,7 @@ PAYMENT_COLUMNS = (
 )
 RATE_DECIMALS = 6  # rates are carried as DECIMAL(18,6) percent
 PLAUSIBLE_YEARS = (1, 100)  # the range of [run] plausible_years
+MAX_DAYS_TO_SETTLE = 3650   # a level's days_to_settle: the pay-by date is within ten years of the run
 FEE_TIER_MODES = ("single", "accumulated")
 COMPENSATION_KINDS = ("eu", "uk")
 EU_COMPENSATION = {"EUR": Decimal("40.00")}  # SPEC §9.2: Directive 2011/7/EU art. 6, BGB §288(5)
