@@ -589,3 +589,14 @@ def test_the_largest_amount_without_interest_or_fee_still_fits(scenario):
     outcome = scenario.run([item("INV-1", 8, "9999999999999999.99")])
     [letter] = outcome.letters
     assert letter["total_due"] == Decimal("9999999999999999.99")
+
+
+def test_reconcile_finds_a_rejected_row_whose_doc_id_is_padded(scenario):
+    # Found by the fuzzer once implausible dates were rejected: reconcile compared the trimmed
+    # doc_id of the export with the untrimmed one of rejected.row_text.
+    items = [GOOD, item(" D0 ", 8, due_date="0206-10-30")]
+    result, paths, out = run_cli(scenario, items, None, SPEC_CONFIG, "--no-strict", "--no-pdf")
+    assert_clean_exit(result, 0)
+    checked = CliRunner().invoke(main, ["reconcile", str(out), "--open-items", str(paths[1])])
+    assert checked.exit_code == 0, checked.output
+    assert checked.output.splitlines()[-1] == "all checks passed"

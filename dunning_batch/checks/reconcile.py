@@ -133,7 +133,7 @@ def _check_export(con: duckdb.DuckDBPyConnection, out: Path, manifest: dict, pat
     lost = con.execute(
         """SELECT count(*) FROM unnest($ids) AS t(doc_id)
            WHERE doc_id NOT IN (SELECT doc_id FROM decisions)
-             AND doc_id NOT IN (SELECT json_extract_string(row_text, '$.doc_id') FROM rejected)""",
+             AND doc_id NOT IN (SELECT trim(json_extract_string(row_text, '$.doc_id')) FROM rejected)""",
         {"ids": ids}).fetchone()[0]
     if lost:
         problems.append(f"{lost} doc_id(s) of the export are neither decided nor rejected")
