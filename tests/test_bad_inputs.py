@@ -565,12 +565,13 @@ def test_a_huge_amount_due_in_year_1_is_an_input_error(scenario):
 
 def test_interest_that_would_overflow_a_letter_is_an_input_error(scenario):
     # 10^15 at 100 % for 20 years is 2 x 10^16 of interest alone: beyond DECIMAL(18,2) (was exit 3).
-    # The bound: 10^15 + 10^15 x 100 % x (7305 + 2 days) / 360, rounded up to the cent, + the largest
-    # fixed fee up to level 2 (a sequential policy moves the item from level 1 to 2 at most), 5.00.
+    # The bound: 10^15 + 10^15 x 100 % x (7305 + 2 days) / 360, rounded up to the cent, + a cent for
+    # the line's rounding + the largest fixed fee up to level 2 (a sequential policy moves the item
+    # from level 1 to 2 at most), 5.00.
     items = [item("INV-1", 7305, "1000000000000000.00", dunning_level=1)]
     line = assert_rejected(scenario, items, [customer("C1", interest_rate="100")], row=2, column="open_amount")
     assert line.endswith(": open_amount: the open items of customer 'C1' in EUR add up to 1000000000000000.00, and "
-                         "with interest since their due dates and fees a letter could reach 21297222222222227.23, "
+                         "with interest since their due dates and fees a letter could reach 21297222222222227.24, "
                          "more than it can hold (9999999999999999.99); check the amounts, due dates and interest "
                          "rates"), line
 
