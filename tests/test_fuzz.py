@@ -14,6 +14,7 @@
 (c) Parquet open items whose date columns are DATEs, TIMESTAMPs with or without a time zone
     or text, with dates from year 1 to 9999 at any time of day: exit 0 or 2, never 3; a
     column with a time zone is refused by name.
+(d) Amounts, rates, fees and dates at their limits together: exit 0 or 2, never an overflow.
 
 Amounts go up to DECIMAL(18,2)'s largest: what a letter could reach beyond it (with interest
 and fees) is an input problem (exit 2), not an overflow. Rendering is off (--no-pdf); tests/test_letters.py renders odd Unicode.
@@ -362,3 +363,37 @@ def test_parquet_exports_with_odd_date_columns(export: tuple[bytes, str], strict
             assert run.result.exit_code == 2
             assert run.result.stderr.splitlines()[0].startswith(
                 f"{run.items}: doc_date: the column 'doc_date' is a TIMESTAMP WITH TIME ZONE"), run.result.stderr
+
+
+# --------------------------------------- (d) amounts, rates and dates at their limits together
+
+@st.composite
+def money_at_the_limits(draw):
+    """(config, open items, customers): amounts up to DECIMAL(18,2)'s largest, due dates up to the
+    edge of the plausible window, rates up to 100 %, a percentage fee up to 100 %, interest up to
+    the pay-by date ten years on, by act/360 or 30E/360."""
+    config = base_config()
+    config = config.replace('basis = "act/365"', f'basis = "{draw(st.sampled_from(["act/360", "30e/360"]))}"')
+    config = config.replace('calculate_to = "letter_date"', 'calculate_to = "pay_by_date"')
+    config = config.replace("fixed_rate = 8.0", f"fixed_rate = {draw(st.integers(0, 100))}")
+    config = config.replace("days_to_settle = 7\n", f"days_to_settle = {draw(st.integers(0, 3650))}\n")
+    config = config.replace("  fee = { EUR = 10.00, JPY = 1000 }\n", f"  fee_percent = {draw(st.integers(0, 100))}\n")
+    big = st.one_of(st.integers(0, 10**18 - 1), st.integers(10**17, 10**18 - 1), st.just(10**18 - 1))
+    count = draw(st.integers(1, 4))
+    rows = ["doc_id,customer_id,due_date,currency,open_amount,dunning_level"]
+    for n in range(count):
+        days = draw(st.one_of(st.integers(0, 7305), st.just(7305), st.just(7306)))
+        cents = draw(big)
+        rows.append(f"INV-{n},C{draw(st.integers(1, 2))},{(AS_OF - dt.timedelta(days=days)).isoformat()},EUR,"
+                    f"{cents // 100}.{cents % 100:02d},{draw(st.integers(0, 3))}")
+    rate = draw(st.one_of(st.just(""), st.integers(0, 100).map(str), st.just("100.000000")))
+    customers = f"customer_id,name,interest_rate\nC1,Alpha,{rate}\nC2,Beta,\n"
+    return config, ("\n".join(rows) + "\n").encode(), customers.encode()
+
+
+@fuzz(20)
+@given(export=money_at_the_limits(), strict=st.booleans())
+def test_money_at_its_limits_never_overflows(export: tuple[str, bytes, bytes], strict: bool) -> None:
+    config, items, customers = export
+    with tempfile.TemporaryDirectory() as folder:
+        check(run_cli(Path(folder), config, items, customers, strict), with_export=True)
