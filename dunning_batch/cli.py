@@ -22,6 +22,7 @@ from .checks.void import void_letters
 from .delivery.send import Pacing, SendResult, SmtpServer, check_login, parse_server, send_outbox
 from .errors import UserError
 from .rerender import render_folder
+from .run import FIRST_RUN_DATE, LAST_RUN_DATE
 from .terminal import printable
 from .synth import write_synthetic
 from .run import run as run_job
@@ -34,6 +35,21 @@ DEMO_CUSTOMERS = PROJECT_ROOT / "fixtures" / "demo" / "customers.csv"
 DEMO_PAYMENTS = PROJECT_ROOT / "fixtures" / "demo" / "payments.csv"
 DEMO_AS_OF = dt.date(2026, 11, 24)
 
+
+
+class RunDate(click.DateTime):
+    """A run date YYYY-MM-DD within FIRST_RUN_DATE..LAST_RUN_DATE: far enough from the ends of
+    the calendar that every date a run computes from it (pay-by dates, the plausibility window
+    of [run] plausible_years) is a date; a usage error (exit 2) otherwise."""
+
+    def convert(self, value, param, ctx):
+        parsed = super().convert(value, param, ctx)
+        if not FIRST_RUN_DATE <= parsed.date() <= LAST_RUN_DATE:
+            self.fail(f"{parsed.date()} is not a run date this tool takes; give a date from "
+                      f"{FIRST_RUN_DATE} to {LAST_RUN_DATE}", param, ctx)
+        return parsed
+
+
 # Options shared by several commands, defined once.
 config_option = click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
                              help="The TOML config (SPEC §3).")
@@ -44,7 +60,7 @@ customers_option = click.option("--customers", required=True, type=click.Path(di
 payments_option = click.option("--payments", default=None, type=click.Path(dir_okay=False),
                                help="Optional payments export, .csv or .parquet: interest on late payments "
                                     "(SPEC §9.5).")
-as_of_option = click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]),
+as_of_option = click.option("--as-of", "as_of", type=RunDate(formats=["%Y-%m-%d"]),
                             help="Run date D (YYYY-MM-DD).")
 FORCE_HELP = ("Replace an existing output folder, only when it is an earlier run's finished folder holding "
               "nothing but a run's files (never one holding this run's inputs or config).")
@@ -171,7 +187,7 @@ def validate(config_path, open_items, customers, payments, as_of):
 
 @main.command()
 @click.option("--out", default="demo-out", show_default=True, type=click.Path(file_okay=False))
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=str(DEMO_AS_OF),
+@click.option("--as-of", "as_of", type=RunDate(formats=["%Y-%m-%d"]), default=str(DEMO_AS_OF),
               show_default=True)
 @click.option("--force", is_flag=True, help=FORCE_HELP)
 @click.option("--force-sent", "force_sent", is_flag=True, help=FORCE_SENT_HELP)
@@ -229,7 +245,7 @@ def reconcile(out, open_items):
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the export files.")
 @click.option("--seed", default=1, show_default=True, type=int, help="Same seed, same export.")
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=str(DEMO_AS_OF),
+@click.option("--as-of", "as_of", type=RunDate(formats=["%Y-%m-%d"]), default=str(DEMO_AS_OF),
               show_default=True, help="The run date the export is made for.")
 @click.option("--force", is_flag=True,
               help="Write into a folder that is not empty, replacing only the two files synth writes.")

@@ -28,6 +28,7 @@ from .errors import InputError
 UTF8_BOM = b"\xef\xbb\xbf"
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 MAX_LISTED = 50
+ARROW_BLOCK = 1 << 20  # pyarrow's default block; a record longer than a block needs a larger one
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def _csv_table(path: Path, data: bytes, fmt: InputFormat, columns: tuple[str, ..
     if not text.strip():
         raise InputError(f"{path}: the file is empty; expected a header with {', '.join(required)}")
     try:
-        header = next(csv.reader(io.StringIO(text), delimiter=fmt.delimiter, strict=True))
+        header = next(_reader(text, fmt, strict=True))
     except csv.Error as exc:
         raise InputError(f"{path}:1: header: cannot be read as CSV ({exc})") from None
     present = _check_header(path, header, fmt, columns, required, csv_hint=True)
@@ -136,9 +137,11 @@ def _csv_table(path: Path, data: bytes, fmt: InputFormat, columns: tuple[str, ..
         _raise_structure_problems(path, text, fmt, len(header), "a quoted field is never closed")
     utf8 = data if codecs.lookup(fmt.encoding).name == "utf-8" else text.encode("utf-8")
     invalid: list[int] = []
-    try:
-        table = pacsv.read_csv(
+
+    def read(block_size: int) -> pa.Table:
+        return pacsv.read_csv(
             pa.BufferReader(utf8),
+            read_options=pacsv.ReadOptions(block_size=block_size),
             parse_options=pacsv.ParseOptions(
                 delimiter=fmt.delimiter, newlines_in_values=True,
                 invalid_row_handler=lambda row: invalid.append(1) or "skip"),
@@ -146,6 +149,16 @@ def _csv_table(path: Path, data: bytes, fmt: InputFormat, columns: tuple[str, ..
                 column_types={h: pa.string() for h in header}, include_columns=list(present.values()),
                 strings_can_be_null=True, null_values=[""]),
         )
+
+    try:
+        try:
+            table = read(ARROW_BLOCK)
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc):
+                raise
+            # a record longer than a block (a long free-text field): one block for the file
+            invalid.clear()
+            table = read(len(utf8) + 1)
     except pa.ArrowInvalid as exc:
         if _records(text, fmt) == [1]:  # a header and nothing else: an export with no open items
             empty = pa.table({h: pa.array([], pa.string()) for h in present.values()})
@@ -159,16 +172,24 @@ def _csv_table(path: Path, data: bytes, fmt: InputFormat, columns: tuple[str, ..
     return _select_standard(table, present, columns), numbers
 
 
+def _reader(text: str, fmt: InputFormat, strict: bool = False):
+    """The csv module over `text`, with no limit on a field's length but the file's own:
+    its default of 128 KiB would stop on a long free-text field (README "Semantics")."""
+    if csv.field_size_limit() < len(text) + 1:
+        csv.field_size_limit(len(text) + 1)
+    return csv.reader(io.StringIO(text), delimiter=fmt.delimiter, strict=strict)
+
+
 def _records(text: str, fmt: InputFormat) -> list[int]:
     """Record numbers of the non-blank records (odd files only: a Python pass over the rows)."""
-    reader = csv.reader(io.StringIO(text), delimiter=fmt.delimiter)
+    reader = _reader(text, fmt)
     return [number for number, record in enumerate(reader, start=1) if record]
 
 
 def _raise_structure_problems(path: Path, text: str, fmt: InputFormat, width: int, detail: str) -> None:
     """Error path only: re-read with the csv module to name the exact rows that do not fit."""
     problems, count = [], 0
-    reader = csv.reader(io.StringIO(text), delimiter=fmt.delimiter, strict=True)
+    reader = _reader(text, fmt, strict=True)
     try:
         for number, record in enumerate(reader, start=1):
             if record and len(record) != width:
@@ -193,17 +214,23 @@ def _parquet_table(con: duckdb.DuckDBPyConnection, path: Path, fmt: InputFormat,
 
     A view, not a table: the parse stage reads the file once. Columns keep their Parquet
     type (the parse macros take dates, decimals, integers and booleans as they are), except
-    timestamps, which become dates through the configured date format.
+    a TIMESTAMP, which is read by its date. A TIMESTAMP WITH TIME ZONE is refused: it is an
+    instant, and which day it falls on depends on a time zone the export does not name.
     """
     try:
         schema = pq.read_schema(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
     present = _check_header(path, schema.names, fmt, columns, required, csv_hint=False)
+    zoned = [std for std in columns if std in present and _is_zoned(schema.field(present[std]).type)]
+    if zoned:
+        raise InputError([f"{path}: {std}: the column {present[std]!r} is a TIMESTAMP WITH TIME ZONE, an instant "
+                          f"whose date depends on the time zone; export it as a DATE (or a TIMESTAMP without "
+                          f"time zone holding the date)" for std in zoned])
     selects = []
     for std in columns:
         if std in present:
-            selects.append(f"{_as_read(_quote(present[std]), schema.field(present[std]).type, fmt)} AS {std}")
+            selects.append(f"{_as_read(_quote(present[std]), schema.field(present[std]).type)} AS {std}")
         else:
             selects.append(f"NULL::VARCHAR AS {std}")
     # a view takes no bind parameters: the path and format (command line and config, never
@@ -212,9 +239,11 @@ def _parquet_table(con: duckdb.DuckDBPyConnection, path: Path, fmt: InputFormat,
            f"FROM read_parquet({_literal(str(path.resolve()))}, file_row_number = true)")
     try:
         con.execute(sql)
+        # fetchall, not fetchone: a result left open would block the next statement on `con`
+        [(rows,)] = con.execute(f"SELECT count(*) FROM {name}").fetchall()
     except duckdb.Error as exc:
         raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
-    return con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+    return rows
 
 
 def _literal(text: str) -> str:
@@ -225,10 +254,17 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _as_read(column: str, kind: pa.DataType, fmt: InputFormat) -> str:
+def _is_zoned(kind: pa.DataType) -> bool:
+    """A Parquet timestamp adjusted to UTC (pyarrow gives it a time zone)."""
+    return pa.types.is_timestamp(kind) and kind.tz is not None
+
+
+def _as_read(column: str, kind: pa.DataType) -> str:
     """SQL for a Parquet column as the parse stages read it (sql/00_macros.sql)."""
     if pa.types.is_timestamp(kind):
-        return f"strftime({column}, {_literal(fmt.date_format)})"
+        # a timestamp without time zone is a wall-clock reading: its date is what it says,
+        # on every machine (a zoned one never gets here)
+        return f"CAST({column} AS DATE)"
     if (pa.types.is_date(kind) or pa.types.is_decimal(kind) or pa.types.is_boolean(kind)
             or pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_string(kind)
             or pa.types.is_large_string(kind)):

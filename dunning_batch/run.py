@@ -32,6 +32,10 @@ from .letters.templating import template_names
 from .readers import RawInput, load_raw
 
 MAX_PROBLEMS = 50
+# The run dates a run takes (--as-of): every date computed from one, up to a century either
+# side (plausible_years) and the pay-by dates, stays a date of every library it meets.
+FIRST_RUN_DATE = dt.date(1900, 1, 1)
+LAST_RUN_DATE = dt.date(2999, 12, 31)
 REQUIRED_ITEM_COLUMNS = ("doc_id", "customer_id", "currency", "open_amount")
 REQUIRED_CUSTOMER_COLUMNS = ("customer_id", "name")
 
@@ -61,6 +65,8 @@ def open_session(config_path: str | Path, open_items: str | Path, customers: str
 
     With `shard` = (k, n), only the customers of shard k of n (and their items) are kept.
     """
+    if not FIRST_RUN_DATE <= as_of <= LAST_RUN_DATE:
+        raise UserError(f"--as-of {as_of}: give a run date from {FIRST_RUN_DATE} to {LAST_RUN_DATE}")
     config = load_config(config_path)
     con = connect(memory_limit, temp_dir)
     for name, table in config_tables(config).items():
@@ -90,6 +96,10 @@ def open_session(config_path: str | Path, open_items: str | Path, customers: str
         "include_credits": config.run.include_credits,
         "include_disputed": config.run.include_disputed,
         "default_language": config.run.default_language,
+        # dates further than plausible_years from the run date are input errors (03_problems)
+        "plausible_years": config.run.plausible_years,
+        "plausible_from": years_from(as_of, -config.run.plausible_years),
+        "plausible_to": years_from(as_of, config.run.plausible_years),
         "items_date_format": config.open_items.date_format,
         "items_decimal_comma": config.open_items.decimal_comma,
         "customers_date_format": config.customers.date_format,
@@ -100,6 +110,14 @@ def open_session(config_path: str | Path, open_items: str | Path, customers: str
     }
     run_stages(con, stages, params, log)
     return Session(con, config, inputs, params, log)
+
+
+def years_from(day: dt.date, years: int) -> dt.date:
+    """The same day `years` years later (earlier when negative); 29 February -> 28 February."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 def keep_shard(con: duckdb.DuckDBPyConnection, shard: tuple[int, int]) -> None:
@@ -123,6 +141,8 @@ def connect(memory_limit: str | None = None, temp_dir: Path | None = None) -> du
     """A DuckDB connection; with a memory limit, work beyond it spills to `temp_dir`."""
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
+    # never the machine's zone: nothing a run computes may depend on where it runs
+    con.execute("SET TimeZone = 'UTC'")
     if memory_limit is not None:
         if not MEMORY_LIMIT.fullmatch(memory_limit.strip()):
             raise UserError(f"--memory-limit {memory_limit!r}: give a size such as 4GB or 512MiB")

@@ -49,6 +49,30 @@ CREATE OR REPLACE MACRO not_a(t, expected) AS
     CASE WHEN is_null_word(t) THEN '''' || blank(t) || ''' is not a value; leave the field empty for none'
          ELSE '''' || trim(CAST(t AS VARCHAR)) || ''' is not ' || expected END;
 
+-- A whole number of cents (HUGEINT) as exact decimal text: 123456 -> '1234.56'.
+CREATE OR REPLACE MACRO cents_text(c) AS
+    CASE WHEN c < 0 THEN '-' ELSE '' END || CAST(abs(c) // 100 AS VARCHAR) || '.'
+    || lpad(CAST(abs(c) % 100 AS VARCHAR), 2, '0');
+
+-- A date outside the plausible window lo..hi around the run date ([run] plausible_years):
+-- a year typed 0206 for 2026 is an input error, not 1,820 years of interest.
+CREATE OR REPLACE MACRO implausible(d, lo, hi) AS coalesce(d < lo OR d > hi, false);
+
+-- The sentence for such a date: `t` as exported.
+CREATE OR REPLACE MACRO implausible_message(t, d, as_of, years) AS
+    '''' || trim(CAST(t AS VARCHAR)) || ''' is more than ' || years || ' years '
+    || CASE WHEN d < as_of THEN 'before' ELSE 'after' END || ' the run date ' || as_of
+    || '; correct the date, or widen [run] plausible_years';
+
+-- Text the tool reads (ids, names, addresses, branches) is at most 1,000 characters: a
+-- longer value is a note in the wrong column, and on a letter it would take minutes to lay
+-- out. Columns the tool does not read may hold text of any length.
+CREATE OR REPLACE MACRO too_long(t) AS length(CAST(t AS VARCHAR)) > 1000;
+
+CREATE OR REPLACE MACRO too_long_message(t) AS
+    'is ' || length(CAST(t AS VARCHAR)) || ' characters long, more than the 1000 allowed; check that '
+    || 'a note or a shifted column did not land here';
+
 -- An amount split into sign, integer digits (grouping allowed), fraction, trailing sign (SAP).
 CREATE OR REPLACE MACRO amount_parts(t, decimal_comma) AS
     CASE WHEN decimal_comma
@@ -87,12 +111,14 @@ CREATE OR REPLACE MACRO parse_amount(t, decimal_comma) AS
          ELSE parse_amount_text(CAST(t AS VARCHAR), decimal_comma)
     END;
 
--- A percent rate with up to 6 decimals.
+-- A percent rate with up to 6 decimals, as DECIMAL(38,6): a rate beyond 100 % (a shifted
+-- column, 20261101) parses, so that 03_problems can say what is wrong with it; only a rate
+-- from 0 to 100 is ever used.
 CREATE OR REPLACE MACRO parse_rate(t, decimal_comma) AS
-    CASE WHEN regexp_full_match(typeof(t), 'DECIMAL\(\d+,[0-6]\)') THEN TRY_CAST(t AS DECIMAL(18, 6))
+    CASE WHEN regexp_full_match(typeof(t), 'DECIMAL\(\d+,[0-6]\)') THEN TRY_CAST(t AS DECIMAL(38, 6))
          WHEN blank(t) IS NULL THEN NULL
          ELSE CAST(parts_value(amount_parts(blank(t), decimal_comma AND typeof(t) = 'VARCHAR'), 6)
-                   AS DECIMAL(18, 6))
+                   AS DECIMAL(38, 6))
     END;
 
 -- A typed date as it is (a timestamp's time of day is dropped); text in the format `fmt`.

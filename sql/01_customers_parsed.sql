@@ -14,7 +14,7 @@ WITH parsed AS (
         blank(policy)                                   AS policy_named,
         coalesce(parse_bool(dunning_blocked), false)    AS dunning_blocked,
         parse_date(grace_until, $customers_date_format) AS grace_until,
-        parse_rate(interest_rate, $customers_decimal_comma) AS interest_rate,
+        parse_rate(interest_rate, $customers_decimal_comma) AS rate_given,   -- checked in 03_problems
         -- SPEC §10.1: email when the customer has an address, else print
         coalesce(lower(blank(delivery)), CASE WHEN blank(email) IS NOT NULL THEN 'email' ELSE 'print' END)
                                                         AS delivery,
@@ -22,7 +22,10 @@ WITH parsed AS (
     FROM raw_customers
 )
 SELECT
-    parsed.*,
+    parsed.* EXCLUDE (rate_given),
+    -- the rate used: a percent from 0 to 100 (DECIMAL(18,6)); any other is a problem of 03
+    CASE WHEN rate_given BETWEEN 0 AND 100 THEN CAST(rate_given AS DECIMAL(18, 6)) END AS interest_rate,
+    rate_given,
     -- explicit policy -> the policy holding the class -> the default policy -> none
     CASE WHEN policy_named IS NOT NULL THEN named.policy
          ELSE coalesce(by_class.policy, (SELECT policy FROM cfg_policies WHERE is_default))

@@ -3,7 +3,8 @@
 -- of a single row will fail (03_problems then reads only those rows' text again).
 -- doc_type is mapped through [input.open_items] doc_types; an empty doc_type means invoice.
 -- compensation_charged (default false) and interest_paid_to are the optional columns of
--- SPEC §9.2 and §9.4.
+-- SPEC §9.2 and §9.4. Dates more than [run] plausible_years from the run date, and a due
+-- date before the document date, make a row suspect too.
 -- Inputs: raw_open_items (text, or the types of a Parquet export), customers_parsed, cfg_doc_types, cfg_currencies, cfg_policies.
 WITH
 customers AS (
@@ -77,6 +78,13 @@ SELECT
     OR is_null_word(t.branch)
     OR has_unsafe_char(t.doc_id) OR has_unsafe_char(t.customer_id)
     OR has_unsafe_char(without_line_breaks(t.branch))
+    OR too_long(t.doc_id) OR too_long(t.customer_id) OR too_long(t.branch)
+    -- dates far from the run date, and a due date before the document's date
+    OR implausible(t.due_date, $plausible_from, $plausible_to) OR implausible(t.doc_date, $plausible_from, $plausible_to)
+    OR implausible(t.last_dunned_before, $plausible_from, $plausible_to)
+    OR implausible(t.grace_until, $plausible_from, $plausible_to)
+    OR implausible(t.interest_paid_to, $plausible_from, $plausible_to)
+    OR coalesce(t.due_date < t.doc_date, false)
     OR (t.compensation_charged IS NULL AND t.has_compensation_charged)
     OR (t.interest_paid_to IS NULL AND t.has_interest_paid_to)
     AS suspect

@@ -99,6 +99,139 @@ pay AS MATERIALIZED (SELECT * FROM payments_parsed),
 payment_ids AS (
     SELECT payment_id, count(*) AS n, min(_row) AS first_row FROM pay
     WHERE payment_id IS NOT NULL GROUP BY payment_id HAVING count(*) > 1
+),
+-- What a letter of one customer and currency could reach at most tonight, in cents, so that
+-- no amount a later stage computes overflows DECIMAL(18,2). The letter's level is at most the
+-- highest level an item of the customer holds or can reach (reach); up to that level: every
+-- open amount; when a level charges interest, the interest at the highest rate that may
+-- apply (the customer's, 0 to 100 as checked, else the policy's highest fixed or reference
+-- rate) on every item for every day from its due date through the latest interest end date,
+-- plus 2 days (30E/360 counts February as 30 days), by a 360-day year, and on the late
+-- payments likewise, rounded up, with a cent per line and rate step for the rounding; a
+-- percentage fee of the highest percent on the open amounts; the largest fixed fee part;
+-- and the compensation per invoice. Worked out only for the customers whose open amounts
+-- could come near the limit at all (candidates): one cheap pass over the items.
+policy_rates AS (
+    SELECT p.policy,
+           greatest(coalesce(abs(p.fixed_rate), 0),
+                    coalesce((SELECT max(abs(r.rate_percent)) FROM cfg_reference_rates AS r
+                              WHERE r.policy = p.policy), 0)) AS max_rate,
+           1 + (SELECT count(*) FROM cfg_reference_rates AS r WHERE r.policy = p.policy) AS max_lines,
+           CASE WHEN p.calculate_to = 'pay_by_date'
+                THEN (SELECT max(l.days_to_settle) FROM cfg_levels AS l WHERE l.policy = p.policy)
+                ELSE 0 END AS max_settle
+    FROM cfg_policies AS p
+),
+payment_totals AS (
+    SELECT customer_id, currency, sum(abs(amount)) AS paid_total, count(*) AS paid_rows,
+           sum(abs(amount) * least(datediff('day', due_date, paid_on), 40000)) AS paid_amount_days
+    FROM pay
+    WHERE customer_id IS NOT NULL AND currency IS NOT NULL AND amount IS NOT NULL AND paid_on > due_date
+    GROUP BY customer_id, currency
+),
+candidates AS MATERIALIZED (
+    -- interest at up to 200 % (a reference rate of -100 and a margin of -100, in absolute
+    -- value) for up to 40,000 + 3,650 + 2 days by a 360-day year is less than 243 times the
+    -- amount; a percentage fee at most once more: 250 times the amounts with the largest fixed
+    -- parts of the config bounds every letter
+    SELECT g.customer_id, g.currency
+    FROM (SELECT customer_id, currency, sum(abs(open_amount)) AS open_total, count(*) AS n
+          FROM open_items_parsed
+          WHERE customer_id IS NOT NULL AND currency IS NOT NULL AND open_amount IS NOT NULL
+          GROUP BY customer_id, currency) AS g
+    LEFT JOIN payment_totals AS p USING (customer_id, currency)
+    CROSS JOIN (SELECT (SELECT coalesce(max(fee), 0) FROM cfg_level_fees)
+                       + (SELECT coalesce(max(fixed_sum), 0) FROM (SELECT sum(fixed) AS fixed_sum FROM cfg_fee_tiers
+                                                                  GROUP BY policy, level, currency))
+                       + (SELECT coalesce(max(fee_min), 0) FROM cfg_fee_limits) AS fixed,
+                       greatest((SELECT coalesce(max(amount), 0) FROM cfg_compensation_amounts), 100.00)
+                           AS compensation) AS m
+    WHERE (g.open_total + coalesce(p.paid_total, 0)) * 250 + m.fixed + g.n * m.compensation
+          > 9999999999999999.99
+),
+item_totals AS MATERIALIZED (
+    -- days beyond a century are clamped: such a date is a problem of its own (plausible_years)
+    SELECT customer_id, currency, any_value(policy) AS policy, any_value(customer_interest_rate) AS customer_rate,
+           sum(abs(open_amount)) AS open_total,
+           sum(abs(open_amount)) FILTER (WHERE charged) AS charged_total,
+           sum(abs(open_amount) * least(greatest(charged_days, 0), 40000)) FILTER (WHERE charged) AS charged_amount_days,
+           count(*) FILTER (WHERE charged) AS charged_rows,
+           count(*) FILTER (WHERE doc_type = 'invoice') AS invoices,
+           max(days_past_due) AS max_days_past_due, max(level_before) AS max_level_before
+    FROM (SELECT *, doc_type IN ('invoice', 'debit_memo', 'refund') AND due_date IS NOT NULL AS charged,
+                 datediff('day', greatest(due_date, coalesce(interest_paid_to, due_date)), $as_of::DATE)
+                     AS charged_days
+          FROM open_items_parsed
+          SEMI JOIN candidates USING (customer_id, currency)
+          WHERE customer_id IS NOT NULL AND currency IS NOT NULL AND open_amount IS NOT NULL)
+    GROUP BY customer_id, currency
+),
+exposure_totals AS MATERIALIZED (
+    SELECT t.customer_id, t.currency, t.policy, t.invoices, t.max_days_past_due, t.max_level_before,
+           CAST(t.open_total * 100 AS HUGEINT) AS open_cents,
+           -- cent-days: x micro-percent / (100 percent x 10^6 micro x 360 days), rounded up
+           ((CAST(coalesce(t.charged_amount_days, 0) * 100 AS HUGEINT)
+             + CAST(coalesce(t.charged_total, 0) * 100 AS HUGEINT) * (coalesce(pr.max_settle, 0) + 2)
+             + CAST(coalesce(p.paid_amount_days, 0) * 100 AS HUGEINT)
+             + CAST(coalesce(p.paid_total, 0) * 100 AS HUGEINT) * 2 + 359) // 360
+            * CAST(coalesce(t.customer_rate, pr.max_rate, 0) * 1000000 AS HUGEINT) + 99999999)
+           // CAST(100000000 AS HUGEINT)
+           + (t.charged_rows + coalesce(p.paid_rows, 0)) * coalesce(pr.max_lines, 1) AS interest_cents
+    FROM item_totals AS t
+    LEFT JOIN payment_totals AS p USING (customer_id, currency)
+    LEFT JOIN policy_rates AS pr USING (policy)
+),
+reach AS (
+    -- the highest level a letter of the customer could have tonight: an item's level or the
+    -- highest threshold it passes, one level above its own at most in a sequential policy
+    SELECT t.customer_id, t.currency, t.policy, t.open_cents, t.interest_cents, t.invoices,
+           least(greatest(coalesce(t.max_level_before, 0),
+                          least(coalesce(t.passed_level, 0),
+                                CASE WHEN p.sequential THEN coalesce(t.max_level_before, 0) + 1 END)),
+                 p.last_level) AS reach_level
+    FROM (SELECT e.customer_id, e.currency, e.policy, e.open_cents, e.interest_cents, e.invoices,
+                 e.max_level_before, max(l.level) AS passed_level
+          FROM exposure_totals AS e
+          LEFT JOIN cfg_levels AS l ON l.policy = e.policy AND l.days_past_due < e.max_days_past_due
+          GROUP BY e.customer_id, e.currency, e.policy, e.open_cents, e.interest_cents, e.invoices,
+                   e.max_level_before) AS t
+    LEFT JOIN cfg_policies AS p USING (policy)
+),
+level_money AS (
+    -- per policy, level and currency of the export: what a letter of this level may add
+    SELECT l.policy, l.level, c.currency, l.interest,
+           greatest(coalesce(l.fee_percent, 0), coalesce(tp.max_percent, 0)) AS fee_percent,
+           greatest(coalesce(f.fee, 0), coalesce(tf.fixed_sum, 0), coalesce(m.fee_min, 0)) AS fixed_fee,
+           CASE l.compensation WHEN 'eu' THEN coalesce(a.amount, 0) WHEN 'uk' THEN 100.00 ELSE 0 END
+               AS compensation
+    FROM cfg_levels AS l
+    CROSS JOIN (SELECT DISTINCT currency FROM item_totals) AS c
+    LEFT JOIN (SELECT policy, level, max(percent) AS max_percent FROM cfg_fee_tiers GROUP BY policy, level) AS tp
+           ON tp.policy = l.policy AND tp.level = l.level
+    LEFT JOIN (SELECT policy, level, currency, sum(fixed) AS fixed_sum FROM cfg_fee_tiers
+               GROUP BY policy, level, currency) AS tf
+           ON tf.policy = l.policy AND tf.level = l.level AND tf.currency = c.currency
+    LEFT JOIN cfg_level_fees AS f ON f.policy = l.policy AND f.level = l.level AND f.currency = c.currency
+    LEFT JOIN cfg_fee_limits AS m ON m.policy = l.policy AND m.level = l.level AND m.currency = c.currency
+    LEFT JOIN cfg_compensation_amounts AS a ON a.policy = l.policy AND a.currency = c.currency
+),
+level_caps AS (
+    -- the same up to each level
+    SELECT l.policy, l.level, m.currency, bool_or(m.interest) AS interest, max(m.fee_percent) AS fee_percent,
+           max(m.fixed_fee) AS fixed_fee, max(m.compensation) AS compensation
+    FROM cfg_levels AS l
+    JOIN level_money AS m ON m.policy = l.policy AND m.level <= l.level
+    GROUP BY l.policy, l.level, m.currency
+),
+letter_limits AS (
+    SELECT r.customer_id, r.currency, r.policy, r.open_cents,
+           r.open_cents + CASE WHEN coalesce(lc.interest, false) THEN r.interest_cents ELSE 0 END
+           + (r.open_cents * CAST(coalesce(lc.fee_percent, 0) * 1000000 AS HUGEINT) + 99999999)
+             // CAST(100000000 AS HUGEINT)
+           + CAST(coalesce(lc.fixed_fee, 0) * 100 AS HUGEINT)
+           + r.invoices * CAST(coalesce(lc.compensation, 0) * 100 AS HUGEINT) AS bound_cents
+    FROM reach AS r
+    LEFT JOIN level_caps AS lc ON lc.policy = r.policy AND lc.currency = r.currency AND lc.level = r.reach_level
 )
 
 -- customers -------------------------------------------------------------------------
@@ -122,10 +255,13 @@ UNION ALL
 SELECT 'customers', _row, 'grace_until', not_a(t_grace, 'a date in the format ' || $customers_date_format)
 FROM c WHERE blank(t_grace) IS NOT NULL AND grace_until IS NULL
 UNION ALL
+SELECT 'customers', _row, 'grace_until', implausible_message(t_grace, grace_until, $as_of::DATE, $plausible_years)
+FROM c WHERE implausible(grace_until, $plausible_from, $plausible_to)
+UNION ALL
 SELECT 'customers', _row, 'interest_rate',
-       CASE WHEN interest_rate < 0 THEN 'must not be negative, not ' || trim(t_rate)
+       CASE WHEN rate_given IS NOT NULL THEN 'must be a percent from 0 to 100, not ' || trim(t_rate)
             ELSE not_a(t_rate, 'a percent rate (a plain decimal, at most 6 decimals)') END
-FROM c WHERE blank(t_rate) IS NOT NULL AND (interest_rate IS NULL OR interest_rate < 0)
+FROM c WHERE blank(t_rate) IS NOT NULL AND interest_rate IS NULL
 UNION ALL
 SELECT 'customers', _row, 'country', not_a(t_country, 'an ISO 3166-1 alpha-2 country code')
 FROM c WHERE country IS NOT NULL AND NOT regexp_full_match(country, '[A-Z]{2}')
@@ -157,6 +293,16 @@ UNION ALL
 SELECT 'customers', _row, 'policy',
        'names policy ''' || policy_named || ''', which the config does not define'
 FROM c WHERE policy_named IS NOT NULL AND policy IS NULL
+UNION ALL
+SELECT 'customers', _row, col, too_long_message(v)
+FROM (SELECT _row, 'customer_id' AS col, customer_id AS v FROM c
+      UNION ALL SELECT _row, 'name', name FROM c
+      UNION ALL SELECT _row, 'address', address FROM c
+      UNION ALL SELECT _row, 'email', email FROM c
+      UNION ALL SELECT _row, 'postal_code', postal_code FROM c
+      UNION ALL SELECT _row, 'customer_class', customer_class FROM c
+      UNION ALL SELECT _row, 'policy', policy_named FROM c)
+WHERE too_long(v)
 
 -- open items ------------------------------------------------------------------------
 UNION ALL
@@ -191,6 +337,20 @@ FROM (SELECT _row, 'doc_date' AS col, t_doc_date AS t, doc_date AS v FROM i
       UNION ALL SELECT _row, 'last_dunned_on', t_last_dunned, last_dunned_before FROM i
       UNION ALL SELECT _row, 'grace_until', t_grace, grace_until FROM i)
 WHERE blank(t) IS NOT NULL AND v IS NULL
+UNION ALL
+-- dates more than plausible_years from the run date: a mistyped year, never years of interest
+SELECT 'open_items', _row, col, implausible_message(t, v, $as_of::DATE, $plausible_years)
+FROM (SELECT _row, 'due_date' AS col, t_due_date AS t, due_date AS v FROM i
+      UNION ALL SELECT _row, 'doc_date', t_doc_date, doc_date FROM i
+      UNION ALL SELECT _row, 'last_dunned_on', t_last_dunned, last_dunned_before FROM i
+      UNION ALL SELECT _row, 'grace_until', t_grace, grace_until FROM i
+      UNION ALL SELECT _row, 'interest_paid_to', t_interest_paid_to, interest_paid_to FROM i)
+WHERE implausible(v, $plausible_from, $plausible_to)
+UNION ALL
+SELECT 'open_items', _row, 'due_date',
+       '''' || trim(t_due_date) || ''' is before the doc_date ''' || trim(t_doc_date)
+       || '''; a document falls due on or after its date'
+FROM i WHERE due_date < doc_date
 UNION ALL
 SELECT 'open_items', _row, 'currency',
        CASE WHEN blank(t_currency) IS NULL THEN 'is empty; every item needs its ISO 4217 currency code'
@@ -241,15 +401,24 @@ FROM (SELECT _row, 'doc_id' AS col, doc_id AS t, doc_id AS checked FROM i
       UNION ALL SELECT _row, 'branch', branch, without_line_breaks(branch) FROM i)
 WHERE has_unsafe_char(checked)
 UNION ALL
+SELECT 'open_items', _row, col, too_long_message(v)
+FROM (SELECT _row, 'doc_id' AS col, doc_id AS v FROM i
+      UNION ALL SELECT _row, 'customer_id', customer_id FROM i
+      UNION ALL SELECT _row, 'branch', branch FROM i)
+WHERE too_long(v)
+UNION ALL
 -- a letter's total must fit DECIMAL(18,2): the items of one customer and currency may
--- not add up to more than its largest value
+-- not add up to more than its largest value, nor reach it with interest and fees (letter_limits)
 SELECT 'open_items', p._row, 'open_amount',
        'the open items of customer ''' || p.customer_id || ''' in ' || p.currency || ' add up to '
-       || big.total || ', more than a letter can hold (9999999999999999.99); check the amounts'
+       || cents_text(big.open_cents) || CASE
+           WHEN big.open_cents > 999999999999999999 THEN ', more than a letter can hold (9999999999999999.99); '
+                                                         || 'check the amounts'
+           ELSE ', and with interest since their due dates and fees a letter could reach '
+                || cents_text(big.bound_cents) || ', more than it can hold (9999999999999999.99); '
+                || 'check the amounts, due dates and interest rates' END
 FROM open_items_parsed AS p
-JOIN (SELECT customer_id, currency, sum(abs(open_amount)) AS total FROM open_items_parsed
-      WHERE customer_id IS NOT NULL AND currency IS NOT NULL
-      GROUP BY customer_id, currency HAVING sum(abs(open_amount)) > 9999999999999999.99) AS big
+JOIN (SELECT * FROM letter_limits WHERE bound_cents > 999999999999999999) AS big
   USING (customer_id, currency)
 UNION ALL
 SELECT 'open_items', i._row, 'currency',
@@ -319,6 +488,11 @@ FROM (SELECT _row, 'due_date' AS col, t_due_date AS t, due_date AS v, 'document'
       UNION ALL SELECT _row, 'paid_on', t_paid_on, paid_on, 'payment date' FROM pay)
 WHERE v IS NULL
 UNION ALL
+SELECT 'payments', _row, col, implausible_message(t, v, $as_of::DATE, $plausible_years)
+FROM (SELECT _row, 'due_date' AS col, t_due_date AS t, due_date AS v FROM pay
+      UNION ALL SELECT _row, 'paid_on', t_paid_on, paid_on FROM pay)
+WHERE implausible(v, $plausible_from, $plausible_to) AND NOT (col = 'paid_on' AND v > $as_of::DATE)
+UNION ALL
 SELECT 'payments', _row, 'paid_on', 'is ' || paid_on || ', after the run date ' || $as_of::DATE
        || '; a payment cannot have been made yet'
 FROM pay WHERE paid_on > $as_of::DATE
@@ -346,3 +520,10 @@ FROM (SELECT _row, 'payment_id' AS col, payment_id AS t, payment_id AS checked F
       UNION ALL SELECT _row, 'doc_id', doc_id, doc_id FROM pay
       UNION ALL SELECT _row, 'branch', branch, without_line_breaks(branch) FROM pay)
 WHERE has_unsafe_char(checked)
+UNION ALL
+SELECT 'payments', _row, col, too_long_message(v)
+FROM (SELECT _row, 'payment_id' AS col, payment_id AS v FROM pay
+      UNION ALL SELECT _row, 'customer_id', customer_id FROM pay
+      UNION ALL SELECT _row, 'doc_id', doc_id FROM pay
+      UNION ALL SELECT _row, 'branch', branch FROM pay)
+WHERE too_long(v)

@@ -405,3 +405,199 @@ def test_non_strict_run_with_only_good_rows_has_empty_rejected(scenario):
     assert_clean_exit(result, 0)
     assert read_parquet(out / "rejected.parquet") == []
     assert json.loads((out / "run.json").read_text())["rejected_rows"] == 0
+
+
+# ------------------------------------------------------- very long fields (issue 15 #15)
+
+LONG = "x" * (200 * 1024)   # 200 KiB, beyond the csv module's default limit of 128 KiB
+
+
+def write_with_note(path: Path, note_rows: dict[int, str], blank_line: bool) -> None:
+    """Adds an unmapped column `note` to the CSV at `path`; `note_rows` maps row number -> text."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        for number, row in enumerate(rows, start=1):
+            writer.writerow(row + ["note" if number == 1 else note_rows.get(number, "")])
+            if blank_line and number == 2:
+                handle.write("\r\n")   # a blank line: the rows after it are numbered by the csv module
+
+
+@pytest.mark.parametrize("note", [LONG, "y" * (2 * 1024 * 1024)], ids=["200KiB", "2MiB"])
+@pytest.mark.parametrize("file", ["items", "customers"])
+def test_a_long_field_in_a_column_the_tool_does_not_read_is_read(scenario, note, file):
+    # The csv module stopped at 128 KiB (exit 3), pyarrow at a record beyond its 1 MiB block.
+    config_path, items_path, customers_path = scenario.files(
+        [item("INV-1", 8, "250.00"), item("INV-2", 30, "70.00", customer_id="C2")],
+        [customer("C1"), customer("C2")])
+    write_with_note(items_path if file == "items" else customers_path, {2: note}, blank_line=True)
+    out = scenario.tmp_path / "out"
+    result = invoke("run", (config_path, items_path, customers_path), out, "--no-pdf")
+    assert_clean_exit(result, 0)
+    decisions = {r["doc_id"]: (r["outcome"], r["level_after"]) for r in read_parquet(out / "decisions.parquet")}
+    assert decisions == {"INV-1": ("dunned", 1), "INV-2": ("dunned", 1)}
+
+
+def test_a_200_kib_name_is_an_input_error(scenario):
+    # Read, it passed as a name; laid out on a letter it took more than five minutes.
+    result, paths, out = run_cli(scenario, [GOOD], [customer("C1", name=LONG)], SPEC_CONFIG, "--no-pdf")
+    assert_clean_exit(result, 2)
+    line = problem_line(result, paths[2], 2, "name")
+    assert_nothing_written(scenario, out)
+    assert line.endswith(": name: is 204800 characters long, more than the 1000 allowed; check that a note or "
+                         "a shifted column did not land here"), line
+
+
+@pytest.mark.parametrize("column", ["doc_id", "branch"])
+def test_an_item_id_or_branch_over_1000_characters_is_an_input_error(scenario, column):
+    bad = item("INV-2", 8)
+    bad[column] = "b" * 1001
+    line = assert_rejected(scenario, [GOOD, bad], row=3, column=column)
+    assert f": {column}: is 1001 characters long" in line
+
+
+def test_a_name_of_1000_characters_is_accepted(scenario):
+    result, _, out = run_cli(scenario, [GOOD], [customer("C1", name="n" * 1000)], SPEC_CONFIG, "--no-pdf")
+    assert_clean_exit(result, 0)
+    [letter] = read_parquet(out / "letters.parquet")
+    assert letter["customer_name"] == "n" * 1000
+
+
+# ----------------------------------------------- implausible dates (issue 15 #4)
+
+def test_a_due_date_with_a_mistyped_year_is_an_input_error(scenario):
+    # 0206-10-30 for 2026-10-30 on a 3,180.00 invoice charged 463,333.49 of interest, exit 0.
+    line = assert_rejected(scenario, [GOOD, item("INV-10006", 25, "3180.00", due_date="0206-10-30", dunning_level=1)],
+                           row=3, column="due_date")
+    assert line.endswith(": due_date: '0206-10-30' is more than 20 years before the run date 2026-11-24; "
+                         "correct the date, or widen [run] plausible_years"), line
+
+
+def test_a_due_date_before_the_document_date_is_an_input_error(scenario):
+    line = assert_rejected(scenario, [GOOD, item("INV-2", 8, doc_date="2026-11-20")], row=3, column="due_date")
+    assert line.endswith(f": due_date: '{item('x', 8)['due_date']}' is before the doc_date '2026-11-20'; "
+                         f"a document falls due on or after its date"), line
+
+
+@pytest.mark.parametrize("column, value, side", [
+    ("due_date", "2206-10-30", "after"), ("doc_date", "1926-10-01", "before"),
+    ("last_dunned_on", "0026-11-10", "before"), ("grace_until", "9999-12-31", "after"),
+    ("interest_paid_to", "1900-01-01", "before"),
+])
+def test_every_date_of_an_item_is_checked_against_the_window(scenario, column, value, side):
+    line = assert_rejected(scenario, [GOOD, item("INV-2", 8, **{column: value})], row=3, column=column)
+    assert f": {column}: '{value}' is more than 20 years {side} the run date 2026-11-24;" in line
+
+
+def test_a_customers_grace_until_is_checked_against_the_window(scenario):
+    line = assert_rejected(scenario, [GOOD], [customer("C1", grace_until="2126-01-01")], row=2,
+                           column="grace_until", file="customers")
+    assert ": grace_until: '2126-01-01' is more than 20 years after the run date 2026-11-24;" in line
+
+
+@pytest.mark.parametrize("column, value", [("due_date", "0026-10-01"), ("paid_on", "1906-10-31")])
+def test_a_payments_dates_are_checked_against_the_window(scenario, column, value):
+    config_path, items_path, customers_path = scenario.files([GOOD])
+    payment = {"payment_id": "P-1", "customer_id": "C1", "doc_id": "INV-0", "currency": "EUR",
+               "due_date": "2026-10-01", "paid_on": "2026-10-31", "amount": "10.00", column: value}
+    payments_path = config_path.parent / "payments.csv"
+    payments_path.write_text(",".join(payment) + "\n" + ",".join(payment.values()) + "\n", encoding="utf-8")
+    out = scenario.tmp_path / "out"
+    result = invoke("run", (config_path, items_path, customers_path), out, "--payments", str(payments_path))
+    assert_clean_exit(result, 2)
+    line = problem_line(result, payments_path, 2, column)
+    assert f": {column}: '{value}' is more than 20 years before the run date 2026-11-24;" in line
+    assert_nothing_written(scenario, out)
+
+
+def test_the_window_is_inclusive_and_plausible_years_widens_it(scenario):
+    # 20 years before the run date exactly is inside; a day earlier is not, until the window is wider.
+    edge, beyond = "2006-11-24", "2006-11-23"
+    assert_rejected(scenario, [item("INV-1", 8, doc_date=beyond)], row=2, column="doc_date")
+    wider = with_config({"strict = true": "strict = true\nplausible_years = 21"})
+    assert scenario.run([item("INV-1", 8, doc_date=edge)]).reason("INV-1") == "advanced"
+    assert scenario.run([item("INV-1", 8, doc_date=beyond)], config=wider).reason("INV-1") == "advanced"
+
+
+def test_plausible_years_narrows_the_window(scenario):
+    narrower = with_config({"strict = true": "strict = true\nplausible_years = 1"})
+    line = assert_rejected(scenario, [item("INV-1", 8, doc_date="2025-11-23")], None, narrower, row=2,
+                           column="doc_date")
+    assert line.endswith(": doc_date: '2025-11-23' is more than 1 years before the run date 2026-11-24; "
+                         "correct the date, or widen [run] plausible_years"), line
+
+
+def test_an_implausible_row_is_set_aside_in_non_strict_mode(scenario):
+    items = [GOOD, item("INV-2", 25, "3180.00", due_date="0206-10-30", dunning_level=1)]
+    result, paths, out = run_cli(scenario, items, None, SPEC_CONFIG, "--no-strict", "--no-pdf")
+    assert_clean_exit(result, 0)
+    [rejected] = read_parquet(out / "rejected.parquet")
+    assert (rejected["row_number"], rejected["open_amount"]) == (3, Decimal("3180.00"))
+    assert rejected["reason"].startswith("due_date: '0206-10-30' is more than 20 years before")
+    [letter] = read_parquet(out / "letters.parquet")
+    assert (letter["overdue_total"], letter["interest_total"]) == (Decimal("250.00"), Decimal("0.00"))
+
+
+# ----------------------------------------------- rates and amounts that overflow (issue 15 #16)
+
+@pytest.mark.parametrize("rate", ["20261101", "1234567890123", "100.000001", "-5"])
+def test_a_customer_rate_outside_0_to_100_percent_is_an_input_error(scenario, rate):
+    # 20261101 (a date in the rate column) and 13-digit rates overflowed the interest stage: exit 3.
+    line = assert_rejected(scenario, [GOOD], [customer("C1", interest_rate=rate)], row=2, column="interest_rate",
+                           file="customers")
+    assert line.endswith(f": interest_rate: must be a percent from 0 to 100, not {rate}"), line
+
+
+def test_a_customer_rate_of_100_percent_is_charged(scenario):
+    # 1000.00 x 100 % x 73 / 365 = 200.00 on a level-2 letter
+    outcome = scenario.run([item("INV-1", 73, "1000.00", dunning_level=1)], [customer("C1", interest_rate="100")])
+    [letter] = outcome.letters
+    assert (letter["level"], letter["interest_total"]) == (2, Decimal("200.00"))
+
+
+def test_a_huge_amount_due_in_year_1_is_an_input_error(scenario):
+    # 10^14 due 0001-01-01 overflowed the interest stage (exit 3): the date is outside the window.
+    line = assert_rejected(scenario, [GOOD, item("INV-2", 8, "100000000000000.00", due_date="0001-01-01",
+                                                 dunning_level=1)], row=3, column="due_date")
+    assert ": due_date: '0001-01-01' is more than 20 years before the run date" in line
+
+
+def test_interest_that_would_overflow_a_letter_is_an_input_error(scenario):
+    # 10^15 at 100 % for 20 years is 2 x 10^16 of interest alone: beyond DECIMAL(18,2) (was exit 3).
+    # The bound: 10^15 + 10^15 x 100 % x (7305 + 2 days) / 360, rounded up to the cent, + a cent for
+    # the line's rounding + the largest fixed fee up to level 2 (a sequential policy moves the item
+    # from level 1 to 2 at most), 5.00.
+    items = [item("INV-1", 7305, "1000000000000000.00", dunning_level=1)]
+    line = assert_rejected(scenario, items, [customer("C1", interest_rate="100")], row=2, column="open_amount")
+    assert line.endswith(": open_amount: the open items of customer 'C1' in EUR add up to 1000000000000000.00, and "
+                         "with interest since their due dates and fees a letter could reach 21297222222222227.24, "
+                         "more than it can hold (9999999999999999.99); check the amounts, due dates and interest "
+                         "rates"), line
+
+
+def test_a_percentage_fee_that_would_overflow_a_letter_is_an_input_error(scenario):
+    # overdue 6 x 10^15 and a fee of 100 % of it: the total due would be 1.2 x 10^16 (was exit 3).
+    # The bound: 6 x 10^15 and a fee of 100 % of it (level 1, the highest the item reaches,
+    # charges no interest).
+    config = with_config({"  fee = { EUR = 0.00 }\n": "  fee_percent = 100\n"})
+    line = assert_rejected(scenario, [item("INV-1", 8, "6000000000000000.00")], None, config, row=2,
+                           column="open_amount")
+    assert "a letter could reach 12000000000000000.00, more than it can hold" in line
+
+
+def test_the_largest_amount_without_interest_or_fee_still_fits(scenario):
+    outcome = scenario.run([item("INV-1", 8, "9999999999999999.99")])
+    [letter] = outcome.letters
+    assert letter["total_due"] == Decimal("9999999999999999.99")
+
+
+def test_reconcile_finds_a_rejected_row_whose_doc_id_is_padded(scenario):
+    # Found by the fuzzer once implausible dates were rejected: reconcile compared the trimmed
+    # doc_id of the export with the untrimmed one of rejected.row_text.
+    items = [GOOD, item(" D0 ", 8, due_date="0206-10-30")]
+    result, paths, out = run_cli(scenario, items, None, SPEC_CONFIG, "--no-strict", "--no-pdf")
+    assert_clean_exit(result, 0)
+    checked = CliRunner().invoke(main, ["reconcile", str(out), "--open-items", str(paths[1])])
+    assert checked.exit_code == 0, checked.output
+    assert checked.output.splitlines()[-1] == "all checks passed"

@@ -81,8 +81,9 @@ def invoke(case: dict[str, Any], tmp_path: Path, *extra: str, command: str = "ru
     _, items, customers = inputs(case)
     out = tmp_path / "out"
     args = [command, "--config", str(config), "--open-items", str(items), "--customers", str(customers)]
+    args += ["--as-of", AS_OF]  # validate too: the plausible dates are those around the run date
     if command == "run":
-        args += ["--as-of", AS_OF, "--out", str(out), "--no-pdf", *extra]
+        args += ["--out", str(out), "--no-pdf", *extra]
     before = sorted(p.name for p in CORPUS.iterdir())
     result = CliRunner().invoke(main, args)
     assert sorted(p.name for p in CORPUS.iterdir()) == before, "a run wrote into tests/bad_inputs/"

@@ -4,13 +4,16 @@ non-strict mode too ("A config problem always stops the run")."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import AS_OF, SPEC_CONFIG, item, with_config
+from conftest import AS_OF, ROOT, SPEC_CONFIG, item, with_config
 from dunning_batch.cli import main
 
 # A second policy appended to SPEC_CONFIG; the tests edit it into each conflict.
@@ -285,3 +288,105 @@ def test_validate_reports_a_reference_rate_gap(scenario):
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert any(str(rates_path) in ln for ln in result.stderr.splitlines()), result.output
+
+
+# ------------------------------------------- sender fields and the run date (issue 15 #17)
+
+@pytest.mark.parametrize("old, new, key, shown", [
+    ('name = "Example GmbH"', 'name = "Example GmbH\\r\\nBcc: all@example.net"', "name", r"'\r'"),
+    ('name = "Example GmbH"', 'name = "Example\\u0000GmbH"', "name", r"'\x00'"),
+    ('email = "ar@example.com"', 'email = "ar@example.com\\nBcc: all@example.net"', "email", r"'\n'"),
+    ('bic = "COBADEFFXXX"', 'bic = "COBA\\tDEFFXXX"', "bic", r"'\t'"),
+])
+def test_a_control_character_in_a_sender_field_is_a_config_error(scenario, old, new, key, shown):
+    # A line break in [sender] name went into the From header of every email and the letterhead.
+    line = check_config_error(scenario, with_config({old: new}), rf"\[sender\] key '{key}'")
+    assert line.endswith(f"[sender] key '{key}': holds the control character {shown}; it must be one line of text")
+
+
+def test_a_line_break_inside_a_sender_address_line_is_a_config_error(scenario):
+    config = with_config({'address = ["Hauptstr. 1", "10115 Berlin", "Germany"]':
+                          'address = ["Hauptstr. 1", "10115 Berlin\\nGermany"]'})
+    line = check_config_error(scenario, config, r"\[sender\] key 'address'")
+    assert line.endswith("[sender] key 'address': line 2 holds the control character '\\n'; give each line of the "
+                         "address as its own string")
+
+
+@pytest.mark.parametrize("as_of", ["9999-12-25", "3000-01-01", "1899-12-31", "0001-01-01"])
+def test_a_run_date_outside_1900_to_2999_is_a_usage_error(scenario, as_of):
+    # 9999-12-25 failed with exit 3 (a pay-by date past year 9999); the range keeps every date a
+    # run computes inside the calendar.
+    config_path, _, _ = scenario.files([item("I-1", 8, "250.00")], None, SPEC_CONFIG)
+    folder = config_path.parent
+    done = subprocess.run([sys.executable, "-c", "from dunning_batch.cli import main; main()", "run",
+                           "--config", "config.toml", "--open-items", "open_items.csv", "--customers",
+                           "customers.csv", "--as-of", as_of, "--out", "out"],
+                          cwd=folder, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    assert done.stderr.splitlines()[-1] == (f"Error: Invalid value for '--as-of': {as_of} is not a run date this "
+                                            f"tool takes; give a date from 1900-01-01 to 2999-12-31")
+    assert sorted(p.name for p in folder.iterdir()) == ["config.toml", "customers.csv", "open_items.csv"]
+
+
+def test_the_first_and_last_run_dates_are_taken(scenario):
+    for as_of in ("1900-01-01", "2999-12-31"):
+        config_path, items_path, customers_path = scenario.files([], None, SPEC_CONFIG)
+        out = scenario.tmp_path / f"out-{as_of}"
+        result = CliRunner().invoke(main, ["run", "--config", str(config_path), "--open-items", str(items_path),
+                                           "--customers", str(customers_path), "--as-of", as_of, "--out", str(out)])
+        assert result.exit_code == 0, (as_of, result.output)
+
+
+@pytest.mark.parametrize("value, what", [
+    ("0", "must be a number of years from 1 to 100, not 0"),
+    ("101", "must be a number of years from 1 to 100, not 101"),
+    ('"20"', "must be a whole number, not '20'"),
+])
+def test_plausible_years_outside_1_to_100_is_a_config_error(scenario, value, what):
+    line = check_config_error(scenario, with_config({"strict = true": f"strict = true\nplausible_years = {value}"}),
+                              r"\[run\] key 'plausible_years'")
+    assert line.endswith(f"[run] key 'plausible_years': {what}"), line
+
+
+# ------------------------------------------------- rates a config may give (issue 15 #16)
+
+@pytest.mark.parametrize("new, key, what", [
+    ("fixed_rate = 8000", "fixed_rate", "must be a percent from 0 to 100, not 8000"),
+    ("fixed_rate = 100.5", "fixed_rate", "must be a percent from 0 to 100, not 100.5"),
+    ("fixed_rate = -1", "fixed_rate", "must be a percent from 0 to 100, not -1"),
+])
+def test_a_fixed_rate_outside_0_to_100_is_a_config_error(scenario, new, key, what):
+    # 8000 (for 8.000) was charged as 8,000 % a year; a 13-digit rate overflowed (exit 3).
+    line = check_config_error(scenario, with_config({"fixed_rate = 8.0": new}), rf"\[interest\] key '{key}'")
+    assert line.endswith(f"[interest] key '{key}': {what}"), line
+
+
+def test_a_margin_outside_minus_100_to_100_is_a_config_error(scenario):
+    line = check_config_error(scenario, with_config({"fixed_rate = 8.0": 'reference_rates = "rates.csv"\nmargin = 900'}),
+                              r"\[interest\] key 'margin'", rates=RATES_HEADER + "2026-01-01,2.00\n")
+    assert line.endswith("[interest] key 'margin': must be a percent from -100 to 100, not 900"), line
+
+
+def test_a_reference_rate_outside_minus_100_to_100_is_a_config_error(scenario):
+    result, config_path, out = run_cli(scenario, with_config({"fixed_rate = 8.0": 'reference_rates = "rates.csv"'}),
+                                       rates=RATES_HEADER + "2026-01-01,2.00\n2026-07-01,20261101\n")
+    lines = assert_stopped(scenario, result, out)
+    assert f"{config_path.parent / 'rates.csv'}:3: expected an ISO date and a percent from -100 to 100 (at most 6 " \
+           f"decimals), got '2026-07-01,20261101'" in lines, lines
+
+
+def test_a_reference_rate_plus_margin_above_100_is_a_config_error(scenario):
+    config = with_config({"fixed_rate = 8.0": 'reference_rates = "rates.csv"\nmargin = 9'})
+    line = check_config_error(scenario, config, r"\[interest\] key 'margin'",
+                              rates=RATES_HEADER + "2026-01-01,2.00\n2026-07-01,95.5\n")
+    assert line.endswith("[interest] key 'margin': the rate from 2026-07-01 is 95.5 + margin 9 = 104.5; a rate "
+                         "charged is at most 100 percent"), line
+
+
+def test_days_to_settle_beyond_ten_years_is_a_config_error(scenario):
+    # 3,000,000 days put the pay-by date past year 9999: letters failed to render (exit 3).
+    line = check_config_error(scenario, with_config({"days_to_settle = 10": "days_to_settle = 3000000"}),
+                              r"level 1 key 'days_to_settle'")
+    assert line.endswith("level 1 key 'days_to_settle': must be a number of days from 0 to 3650, not 3000000"), line

@@ -764,4 +764,4 @@ def test_sender_text_with_a_control_character_is_a_config_error(scenario):
     paths = scenario.files([item("INV-1", 30)], [customer("C1", email="a@example.com")], config=config)
     with pytest.raises(ConfigError) as error:
         validate(*paths)
-    assert "[sender] key 'name': holds the control character U+000B" in str(error.value)
+    assert "[sender] key 'name': holds the control character '\\x0b'" in str(error.value)

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import AS_OF, SPEC_CONFIG, days_before, item, with_config
+from conftest import AS_OF, ROOT, SPEC_CONFIG, days_before, item, with_config
 from dunning_batch.cli import main
 
 # ---------------------------------------------------------------------------- helpers
@@ -516,3 +519,149 @@ def test_duplicate_header_column_is_an_error(scenario, tmp_path):
     found = [ln for ln in lines_of(result) if ln.startswith(f"{paths[1]}:1:")]
     assert found and "currency" in found[0], result.stderr
     assert_nothing_written(tmp_path, out)
+
+
+# ------------------------------------------------ every mix of CSV and Parquet (issue 15 #14)
+
+MIX_CONFIG = with_config({"  fee = { EUR = 5.00 }\n  interest = true\n":
+                          "  fee = { EUR = 5.00 }\n  interest = true\n  late_payment_interest = true\n"})
+MIX_ITEMS = [{"doc_id": "INV-1", "customer_id": "C1", "due_date": days_before(30), "currency": "EUR",
+              "open_amount": "1000.00", "dunning_level": 1}]
+MIX_CUSTOMERS = [{"customer_id": "C1", "name": "Customer C1"}]
+# paid 30 days late: 365.00 x 8 % x 30 / 365 = 2.40 of late interest on the letter
+MIX_PAYMENTS = [{"payment_id": "P-1", "customer_id": "C1", "doc_id": "INV-0", "currency": "EUR",
+                 "due_date": "2026-10-01", "paid_on": "2026-10-31", "amount": "365.00"}]
+MIX_TYPES = {"due_date": pa.date32(), "paid_on": pa.date32(), "open_amount": pa.decimal128(18, 2),
+             "amount": pa.decimal128(18, 2), "dunning_level": pa.int32()}
+
+
+def write_export(folder: Path, name: str, rows: list[dict], kind: str) -> Path:
+    """The rows as `name`.csv (text) or `name`.parquet (dates, decimals and levels typed)."""
+    if kind == "csv":
+        path = folder / f"{name}.csv"
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            handle.write(",".join(rows[0]) + "\n" + "".join(",".join(map(str, r.values())) + "\n" for r in rows))
+        return path
+    path = folder / f"{name}.parquet"
+    convert = {pa.date32(): dt.date.fromisoformat, pa.decimal128(18, 2): Decimal, pa.int32(): int}
+    columns = {}
+    for column in rows[0]:
+        kind_of = MIX_TYPES.get(column, pa.string())
+        columns[column] = pa.array([convert.get(kind_of, str)(r[column]) for r in rows], kind_of)
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+@pytest.mark.parametrize("items_kind", ["csv", "parquet"])
+@pytest.mark.parametrize("customers_kind", ["csv", "parquet"])
+@pytest.mark.parametrize("payments_kind", ["csv", "parquet"])
+def test_every_mix_of_csv_and_parquet_inputs_gives_the_same_letter(tmp_path, items_kind, customers_kind,
+                                                                    payments_kind):
+    # A Parquet input read before another input left a DuckDB result open: exit 3.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    config_path = folder / "config.toml"
+    config_path.write_text(MIX_CONFIG, encoding="utf-8")
+    items = write_export(folder, "open_items", MIX_ITEMS, items_kind)
+    customers = write_export(folder, "customers", MIX_CUSTOMERS, customers_kind)
+    payments = write_export(folder, "payments", MIX_PAYMENTS, payments_kind)
+    out = tmp_path / "out"
+    result = run_cli((config_path, items, customers), out, "--payments", str(payments), "--no-pdf")
+    assert_clean(result, 0)
+    [letter] = letters(out)
+    # level 2: 1000.00 x 8 % x 30 / 365 = 6.58 on the item, 2.40 on the late payment, fee 5.00
+    assert (letter["level"], letter["overdue_total"], letter["interest_total"], letter["fee"],
+            letter["total_due"]) == (2, Decimal("1000.00"), Decimal("8.98"), Decimal("5.00"), Decimal("1013.98"))
+    charged = (out / "payments_charged.csv").read_text(encoding="utf-8").splitlines()
+    assert [line.split(",")[0] for line in charged[1:]] == ["P-1"]
+
+
+# ------------------------------------------ timestamps and the machine's time zone (issue 15 #3)
+
+ZONES = ["UTC", "Pacific/Kiritimati", "America/Los_Angeles"]   # UTC+14 and UTC-8 on the run date
+
+
+def run_in_zone(folder: Path, zone: str, *args: str) -> subprocess.CompletedProcess:
+    """`dunning-batch run` as a user starts it: a process of its own, in `folder`, relative paths, TZ=zone."""
+    env = dict(os.environ, TZ=zone, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-c", "from dunning_batch.cli import main; main()", "run",
+                           "--config", "config.toml", "--as-of", AS_OF.isoformat(), "--no-pdf", *args],
+                          cwd=folder, env=env, capture_output=True, text=True, timeout=300)
+
+
+def stamped_items(tz: str | None) -> pa.Table:
+    """Two invoices due at 23:30 and 00:30, 7 and 8 days before the run date: one either side of
+    level 1's threshold (> 7 days) by date, an hour from crossing midnight in UTC."""
+    due = [dt.datetime.combine(AS_OF - dt.timedelta(days=7), dt.time(23, 30)),
+           dt.datetime.combine(AS_OF - dt.timedelta(days=8), dt.time(0, 30))]
+    return pa.table({"doc_id": ["INV-7", "INV-8"], "customer_id": ["C2", "C1"], "currency": ["EUR", "EUR"],
+                     "open_amount": pa.array([Decimal("100.00"), Decimal("200.00")], pa.decimal128(18, 2)),
+                     "due_date": pa.array([d.replace(tzinfo=dt.timezone.utc) if tz else d for d in due],
+                                          pa.timestamp("us", tz=tz))})
+
+
+def zone_folder(tmp_path: Path, items: pa.Table) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "config.toml").write_text(SPEC_CONFIG, encoding="utf-8")
+    (folder / "customers.csv").write_text("customer_id,name\nC1,Customer C1\nC2,Customer C2\n", encoding="utf-8")
+    pq.write_table(items, folder / "open_items.parquet")
+    return folder
+
+
+def test_a_timestamp_with_time_zone_is_refused_in_every_zone(tmp_path):
+    # It was read by its date in the machine's zone: UTC, UTC+14 and UTC-8 dunned different items.
+    folder = zone_folder(tmp_path, stamped_items("UTC"))
+    for zone in ZONES:
+        done = run_in_zone(folder, zone, "--open-items", "open_items.parquet", "--customers", "customers.csv",
+                           "--out", f"out-{zone.replace('/', '-')}")
+        assert done.returncode == 2, (zone, done.stdout, done.stderr)
+        assert done.stderr.splitlines() == [
+            "open_items.parquet: due_date: the column 'due_date' is a TIMESTAMP WITH TIME ZONE, an instant whose "
+            "date depends on the time zone; export it as a DATE (or a TIMESTAMP without time zone holding the "
+            "date)"], zone
+    assert sorted(p.name for p in folder.iterdir()) == ["config.toml", "customers.csv", "open_items.parquet"]
+
+
+@pytest.mark.parametrize("role, column", [("customers", "grace_until"), ("payments", "paid_on")])
+def test_a_zoned_timestamp_in_customers_or_payments_is_refused(tmp_path, role, column):
+    folder = zone_folder(tmp_path, stamped_items(None))
+    stamp = pa.array([dt.datetime(2026, 10, 1, 23, 30, tzinfo=dt.timezone.utc)], pa.timestamp("ms", tz="UTC"))
+    if role == "customers":
+        table = pa.table({"customer_id": ["C1", "C2"], "name": ["Customer C1", "Customer C2"],
+                          "grace_until": pa.concat_arrays([stamp, stamp])})
+    else:
+        table = pa.table({"payment_id": ["P-1"], "customer_id": ["C1"], "doc_id": ["INV-0"], "currency": ["EUR"],
+                          "due_date": pa.array([dt.date(2026, 9, 1)], pa.date32()), "paid_on": stamp,
+                          "amount": pa.array([Decimal("5.00")], pa.decimal128(18, 2))})
+    pq.write_table(table, folder / f"{role}.parquet")
+    args = ["--open-items", "open_items.parquet", "--out", "out",
+            "--customers", "customers.parquet" if role == "customers" else "customers.csv"]
+    done = run_in_zone(folder, "Pacific/Kiritimati", *args, *(["--payments", "payments.parquet"]
+                                                              if role == "payments" else []))
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert done.stderr.splitlines() == [
+        f"{role}.parquet: {column}: the column '{column}' is a TIMESTAMP WITH TIME ZONE, an instant whose date "
+        f"depends on the time zone; export it as a DATE (or a TIMESTAMP without time zone holding the date)"]
+
+
+def test_a_timestamp_without_time_zone_is_read_by_its_date_in_every_zone(tmp_path):
+    folder = zone_folder(tmp_path, stamped_items(None))
+    for zone in ZONES:
+        out = f"out-{zone.replace('/', '-')}"
+        done = run_in_zone(folder, zone, "--open-items", "open_items.parquet", "--customers", "customers.csv",
+                           "--out", out)
+        assert done.returncode == 0, (zone, done.stderr)
+        assert summary(folder / out) == {
+            "INV-7": ("excluded", "below_level_threshold", 0, Decimal("100.00"), AS_OF - dt.timedelta(days=7)),
+            "INV-8": ("dunned", "advanced", 1, Decimal("200.00"), AS_OF - dt.timedelta(days=8)),
+        }, zone
+
+
+def test_the_run_connection_keeps_utc_whatever_the_machine_zone():
+    # DuckDB's TimeZone follows the machine unless set; a run sets it.
+    code = "from dunning_batch.run import connect; print(connect().execute(\"SELECT current_setting('TimeZone')\").fetchall()[0][0])"
+    for zone in ZONES:
+        done = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, TZ=zone, PYTHONPATH=str(ROOT)),
+                              capture_output=True, text=True, timeout=120)
+        assert done.stdout.strip() == "UTC", (zone, done.stderr)

@@ -5,8 +5,9 @@
     a traceback. Exit 2 writes nothing; exit 0 writes a folder that `reconcile` passes.
 (b) Well-formed but odd exports (unusual Unicode in ids and names, very long fields,
     whitespace around values, quoting, empty optional columns, leading zeros, '+' signs,
-    SAP trailing minus with decimal_comma, other delimiters, CRLF, a BOM, dates from
-    1900-01-01 to 2099-12-31, zero amounts, many items per customer), strict and not:
+    SAP trailing minus with decimal_comma, other delimiters, CRLF, a BOM, dates within and
+    now and then outside the plausible window, due dates before document dates, zero amounts,
+    many items per customer), strict and not:
     exit 0 or 2; on exit 0 `reconcile OUT --open-items FILE` passes; on exit 2 every line
     names one of the input files.
 (c) Hostile text (issue 15) in every text field of customers and open items: control
@@ -15,10 +16,13 @@
     problem's file, row and column, or a clean run that reconciles; no control character is
     printed raw.
 
-Amounts stay below 10^12 here: amounts from 10^14 on with interest are a known internal
-error pinned by tests/bad_inputs/cases.toml (amount_1e15_with_interest,
-letter_total_beyond_decimal_18_2), and a fuzzer that rediscovers it every run would hide
-everything else. Rendering is off (--no-pdf); tests/test_letters.py renders odd Unicode.
+(c) Parquet open items whose date columns are DATEs, TIMESTAMPs with or without a time zone
+    or text, with dates from year 1 to 9999 at any time of day: exit 0 or 2, never 3; a
+    column with a time zone is refused by name.
+(d) Amounts, rates, fees and dates at their limits together: exit 0 or 2, never an overflow.
+
+Amounts go up to DECIMAL(18,2)'s largest: what a letter could reach beyond it (with interest
+and fees) is an input problem (exit 2), not an overflow. Rendering is off (--no-pdf); tests/test_letters.py renders odd Unicode.
 """
 
 from __future__ import annotations
@@ -31,8 +35,11 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -169,7 +176,7 @@ def odd_id(draw, prefix: str) -> str:
         return "0" * draw(st.integers(1, 6)) + str(draw(st.integers(0, 999)))
     if kind == "unicode":
         return prefix + draw(ODD_TEXT)
-    return prefix + "x" * draw(st.integers(100, 3000))
+    return prefix + "x" * draw(st.integers(100, 999))  # text the tool reads is at most 1,000 characters
 
 
 @st.composite
@@ -208,14 +215,20 @@ def is_value(text: str) -> bool:
 
 NAMES = st.one_of(
     ODD_TEXT,
-    st.text(st.characters(codec="utf-8", categories=("L", "Zs", "P")), min_size=500, max_size=3000),
+    st.text(st.characters(codec="utf-8", categories=("L", "Zs", "P")), min_size=500, max_size=1000),
     st.just('Smith, "Jones" & Co\nLtd'),
     st.just("=HYPERLINK(\"http://example.invalid\")"),
 ).filter(is_value)
 
-DATES = st.one_of(st.dates(dt.date(1900, 1, 1), dt.date(2099, 12, 31)),
-                  st.sampled_from([dt.date(1900, 1, 1), dt.date(2099, 12, 31), dt.date(2024, 2, 29)]),
-                  st.integers(-40, 120).map(lambda days: AS_OF - dt.timedelta(days=days)))
+# Mostly dates within [run] plausible_years (20) of the run date, its edges included; now and
+# then one far outside it (a year typed 0206 or 2206), which is an input problem (exit 2).
+WINDOW = (dt.date(2006, 11, 24), dt.date(2046, 11, 24))
+DATES = st.one_of(st.dates(*WINDOW), st.dates(*WINDOW), st.dates(*WINDOW),
+                  st.sampled_from([*WINDOW, dt.date(2024, 2, 29)]),
+                  st.integers(-40, 120).map(lambda days: AS_OF - dt.timedelta(days=days)),
+                  st.integers(-40, 120).map(lambda days: AS_OF - dt.timedelta(days=days)),
+                  st.sampled_from([dt.date(206, 10, 30), dt.date(2206, 10, 30), dt.date(1900, 1, 1),
+                                   dt.date(2006, 11, 23), dt.date(2046, 11, 25)]))
 RAISING = ("invoice", "debit_memo", "fee", "refund")
 LOWERING = ("credit_memo", "payment", "prepayment")
 
@@ -247,7 +260,7 @@ def odd_exports(draw):
     items = []
     for doc_id in doc_ids:
         doc_type = draw(st.sampled_from(RAISING + LOWERING))
-        cents = draw(st.integers(0, 10**14))  # below 10^12 units: see the module docstring
+        cents = draw(st.one_of(st.integers(0, 10**14), st.integers(0, 10**18 - 1)))
         cents = -cents if doc_type in LOWERING else cents
         level = draw(st.integers(0, 3))
         items.append({
@@ -376,3 +389,97 @@ def test_hostile_text_in_every_field_is_refused_by_row_or_runs_clean(export: tup
         if run.result.exit_code == 2:
             unnamed = [line for line in run.result.stderr.splitlines() if not ROW_PROBLEM.fullmatch(line)]
             assert not unnamed, f"problems that name no row and column: {unnamed}"
+
+
+# ------------------------------------------------- (c) Parquet exports with odd date columns
+
+DATE_KINDS = ("date32", "timestamp", "timestamp_utc", "timestamp_ms_berlin", "string")
+
+
+@st.composite
+def parquet_items(draw):
+    """(open-items Parquet bytes, the kind of its date columns): dates anywhere from year 1 to
+    9999 (mostly near the run date), at any time of day, typed as DATE, as TIMESTAMP with or
+    without a time zone, or as text."""
+    kind = draw(st.sampled_from(DATE_KINDS))
+    count = draw(st.integers(1, 12))
+    near = st.integers(-400, 400).map(lambda days: AS_OF - dt.timedelta(days=days))
+    any_day = st.one_of(near, near, st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)),
+                        st.sampled_from([dt.date(206, 10, 30), dt.date(9999, 12, 31), dt.date(1, 1, 1)]))
+    times = st.times()
+
+    def column(days: list[dt.date]) -> pa.Array:
+        stamps = [dt.datetime.combine(d, draw(times)) for d in days]
+        if kind == "date32":
+            return pa.array(days, pa.date32())
+        if kind == "timestamp":
+            return pa.array(stamps, pa.timestamp("us"))
+        if kind == "timestamp_utc":
+            return pa.array([t.replace(tzinfo=dt.timezone.utc) for t in stamps], pa.timestamp("us", tz="UTC"))
+        if kind == "timestamp_ms_berlin":
+            return pa.array([t.replace(tzinfo=dt.timezone.utc) for t in stamps], pa.timestamp("ms", tz="Europe/Berlin"))
+        return pa.array([d.isoformat() for d in days], pa.string())
+
+    table = pa.table({
+        "doc_id": [f"INV-{n}" for n in range(count)],
+        "customer_id": draw(st.lists(st.sampled_from(["C1", "C2"]), min_size=count, max_size=count)),
+        "doc_date": column(draw(st.lists(any_day, min_size=count, max_size=count))),
+        "due_date": column(draw(st.lists(any_day, min_size=count, max_size=count))),
+        "last_dunned_on": column(draw(st.lists(any_day, min_size=count, max_size=count))),
+        "currency": ["EUR"] * count,
+        "open_amount": pa.array([Decimal(draw(st.integers(0, 10**17 - 1))) / 100 for _ in range(count)],
+                                pa.decimal128(18, 2)),
+        "dunning_level": pa.array(draw(st.lists(st.integers(0, 3), min_size=count, max_size=count)), pa.int32()),
+    })
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return sink.getvalue().to_pybytes(), kind
+
+
+@fuzz(25)
+@given(export=parquet_items(), strict=st.booleans())
+def test_parquet_exports_with_odd_date_columns(export: tuple[bytes, str], strict: bool) -> None:
+    """Exit 0 or 2, never 3; a column with a time zone is refused by name, whatever the dates."""
+    data, kind = export
+    with tempfile.TemporaryDirectory() as folder:
+        run = run_cli(Path(folder), base_config(), data, (CORPUS / "customers.csv").read_bytes(), strict,
+                      items_name="open_items.parquet")
+        check(run, with_export=True)
+        if kind in ("timestamp_utc", "timestamp_ms_berlin"):
+            assert run.result.exit_code == 2
+            assert run.result.stderr.splitlines()[0].startswith(
+                f"{run.items}: doc_date: the column 'doc_date' is a TIMESTAMP WITH TIME ZONE"), run.result.stderr
+
+
+# --------------------------------------- (d) amounts, rates and dates at their limits together
+
+@st.composite
+def money_at_the_limits(draw):
+    """(config, open items, customers): amounts up to DECIMAL(18,2)'s largest, due dates up to the
+    edge of the plausible window, rates up to 100 %, a percentage fee up to 100 %, interest up to
+    the pay-by date ten years on, by act/360 or 30E/360."""
+    config = base_config()
+    config = config.replace('basis = "act/365"', f'basis = "{draw(st.sampled_from(["act/360", "30e/360"]))}"')
+    config = config.replace('calculate_to = "letter_date"', 'calculate_to = "pay_by_date"')
+    config = config.replace("fixed_rate = 8.0", f"fixed_rate = {draw(st.integers(0, 100))}")
+    config = config.replace("days_to_settle = 7\n", f"days_to_settle = {draw(st.integers(0, 3650))}\n")
+    config = config.replace("  fee = { EUR = 10.00, JPY = 1000 }\n", f"  fee_percent = {draw(st.integers(0, 100))}\n")
+    big = st.one_of(st.integers(0, 10**18 - 1), st.integers(10**17, 10**18 - 1), st.just(10**18 - 1))
+    count = draw(st.integers(1, 4))
+    rows = ["doc_id,customer_id,due_date,currency,open_amount,dunning_level"]
+    for n in range(count):
+        days = draw(st.one_of(st.integers(0, 7305), st.just(7305), st.just(7306)))
+        cents = draw(big)
+        rows.append(f"INV-{n},C{draw(st.integers(1, 2))},{(AS_OF - dt.timedelta(days=days)).isoformat()},EUR,"
+                    f"{cents // 100}.{cents % 100:02d},{draw(st.integers(0, 3))}")
+    rate = draw(st.one_of(st.just(""), st.integers(0, 100).map(str), st.just("100.000000")))
+    customers = f"customer_id,name,interest_rate\nC1,Alpha,{rate}\nC2,Beta,\n"
+    return config, ("\n".join(rows) + "\n").encode(), customers.encode()
+
+
+@fuzz(20)
+@given(export=money_at_the_limits(), strict=st.booleans())
+def test_money_at_its_limits_never_overflows(export: tuple[str, bytes, bytes], strict: bool) -> None:
+    config, items, customers = export
+    with tempfile.TemporaryDirectory() as folder:
+        check(run_cli(Path(folder), config, items, customers, strict), with_export=True)

@@ -188,6 +188,8 @@ def _check_export(con: duckdb.DuckDBPyConnection, out: Path, manifest: dict, pat
     params = {"items_date_format": fmt.date_format, "items_decimal_comma": fmt.decimal_comma,
               "customers_date_format": fmt.date_format, "customers_decimal_comma": fmt.decimal_comma,
               "default_language": "en", "as_of": dt.date.fromisoformat(manifest["as_of"])}
+    # the plausible window only flags rows for 03_problems, which this check does not run
+    params.update(plausible_from=params["as_of"], plausible_to=params["as_of"])
     for stage in ("01_customers_parsed", "02_open_items_parsed"):
         run_stage(export, stage, params, StageLog())
     rows, ids, amounts = export.execute(
@@ -205,7 +207,7 @@ def _check_export(con: duckdb.DuckDBPyConnection, out: Path, manifest: dict, pat
     lost = con.execute(
         """SELECT count(*) FROM unnest($ids) AS t(doc_id)
            WHERE doc_id NOT IN (SELECT doc_id FROM decisions)
-             AND doc_id NOT IN (SELECT json_extract_string(row_text, '$.doc_id') FROM rejected)""",
+             AND doc_id NOT IN (SELECT trim(json_extract_string(row_text, '$.doc_id')) FROM rejected)""",
         {"ids": ids}).fetchone()[0]
     if lost:
         problems.append(f"{lost} doc_id(s) of the export are neither decided nor rejected")

@@ -6,8 +6,8 @@ import codecs
 import csv
 import datetime as dt
 import hashlib
-import re
 import tomllib
+import unicodedata
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -15,8 +15,9 @@ from typing import Any
 from ..addresses import AddressError, parse_address
 from ..errors import ConfigError
 from ..letters.templating import FALLBACK_LANGUAGE, MESSAGES_DIR, payment_term_wording
-from .model import (BASES, CALCULATE_TO, CUSTOMER_COLUMNS, DOC_TYPES, GROUPINGS, OPEN_ITEM_COLUMNS,
-                    PAYMENT_COLUMNS, RATE_DECIMALS, Config, InputFormat, Interest, Level, Policy, RunSettings)
+from .model import (BASES, CALCULATE_TO, CUSTOMER_COLUMNS, DOC_TYPES, GROUPINGS, MAX_DAYS_TO_SETTLE,
+                    OPEN_ITEM_COLUMNS, PAYMENT_COLUMNS, PLAUSIBLE_YEARS, RATE_DECIMALS, Config, InputFormat,
+                    Interest, Level, Policy, RunSettings)
 from .money_rules import check_money_rules, read_level_money_rules, read_policy_money_rules
 from .toml_table import Table
 
@@ -71,7 +72,11 @@ def _read_run(t: Table) -> RunSettings:
         include_disputed=t.get("include_disputed", "bool", False),
         default_language=t.get("default_language", "str", "en"),
         strict=t.get("strict", "bool", True),
+        plausible_years=t.get("plausible_years", "int", 20),
     )
+    low, high = PLAUSIBLE_YEARS
+    if isinstance(run.plausible_years, int) and not low <= run.plausible_years <= high:
+        t.problem("plausible_years", f"must be a number of years from {low} to {high}, not {run.plausible_years}")
     t.done()
     return run
 
@@ -89,17 +94,26 @@ def _read_sender(t: Table) -> dict[str, Any]:
             parse_address(sender["email"])
         except AddressError as exc:
             t.problem("email", f"{sender['email']!r} is not a plain email address local@domain: it {exc}")
-    for key in ("name", "address", "iban", "bic"):  # printed on every letter and in the From
-        values = sender[key] if isinstance(sender[key], list) else [sender[key] or ""]
-        for char in {c for value in values for c in UNSAFE_TEXT.findall(value)}:
-            t.problem(key, f"holds the control character U+{ord(char):04X}; remove it")
+    # Each value is one line of the letter and of an email header: a line break there would
+    # add a header line (From) or break the letterhead, a NUL ends a C string.
+    for key in ("name", "email", "iban", "bic"):
+        bad = _control_character(sender[key])
+        if bad:
+            t.problem(key, f"holds the control character {bad!r}; it must be one line of text")
+    for number, line in enumerate(sender["address"] or [], start=1):
+        bad = _control_character(line)
+        if bad:
+            t.problem("address", f"line {number} holds the control character {bad!r}; give each line of "
+                                 f"the address as its own string")
     t.done()
     return sender
 
 
-# The characters no text may hold (as sql/00_macros.sql's has_unsafe_char): C0 and C1
-# controls and the Unicode line and paragraph separators.
-UNSAFE_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+def _control_character(text: Any) -> str | None:
+    """The first control character (CR, LF, NUL, tab, ...) or line separator in `text`."""
+    if not isinstance(text, str):
+        return None
+    return next((c for c in text if unicodedata.category(c) in ("Cc", "Zl", "Zp")), None)
 
 
 def _read_interest(t: Table, base: Interest, config_path: Path) -> Interest:
@@ -115,8 +129,11 @@ def _read_interest(t: Table, base: Interest, config_path: Path) -> Interest:
     margin = t.get("margin", "decimal", None)
     if fixed is not None and reference is not None:
         t.problem("fixed_rate", "and 'reference_rates' are two rate sources; keep one")
-    if fixed is not None and fixed < 0:
-        t.problem("fixed_rate", f"must not be negative, not {fixed}")
+    # a rate is a percent a year from 0 to 100: beyond it is a typing error (8000 for 8.000)
+    if fixed is not None and not 0 <= fixed <= 100:
+        t.problem("fixed_rate", f"must be a percent from 0 to 100, not {fixed}")
+    if margin is not None and not -100 <= margin <= 100:
+        t.problem("margin", f"must be a percent from -100 to 100, not {margin}")
     for key, rate in (("fixed_rate", fixed), ("margin", margin)):
         if rate is not None and -rate.as_tuple().exponent > RATE_DECIMALS:
             t.problem(key, f"has more than {RATE_DECIMALS} decimals")
@@ -130,6 +147,15 @@ def _read_interest(t: Table, base: Interest, config_path: Path) -> Interest:
         values.update(fixed_rate=base.fixed_rate, reference_rates=base.reference_rates,
                       reference_path=base.reference_path,
                       margin=margin if margin is not None else base.margin)
+    # the rate charged on a day is reference + margin: at most 100 percent, like any rate
+    # (checked where the reference rates or the margin are set, once)
+    for day, rate in (values["reference_rates"] or ()) if reference is not None or margin is not None else ():
+        charged = rate + values["margin"]
+        if charged > 100 and -100 <= values["margin"] <= 100:
+            t.problem("margin" if margin is not None else "reference_rates",
+                      f"the rate from {day} is {rate} + margin {values['margin']} = {charged}; a rate charged "
+                      f"is at most 100 percent")
+            break
     t.done()
     return Interest(**values)
 
@@ -149,10 +175,11 @@ def _read_rates(path: Path, t: Table) -> tuple[tuple[dt.date, Decimal], ...]:
     for number, row in enumerate(rows[1:], start=2):
         try:
             day, rate = dt.date.fromisoformat(row[0].strip()), Decimal(row[1].strip())
-            if not rate.is_finite() or -rate.as_tuple().exponent > RATE_DECIMALS:
+            if not rate.is_finite() or -rate.as_tuple().exponent > RATE_DECIMALS or not -100 <= rate <= 100:
                 raise InvalidOperation
         except (ValueError, IndexError, InvalidOperation):
-            t.problems.append(f"{path}:{number}: expected an ISO date and a percent, got {','.join(row)!r}")
+            t.problems.append(f"{path}:{number}: expected an ISO date and a percent from -100 to 100 "
+                              f"(at most {RATE_DECIMALS} decimals), got {','.join(row)!r}")
             continue
         if rates and day <= rates[-1][0]:
             t.problems.append(f"{path}:{number}: effective_from {day} must come after {rates[-1][0]}")
@@ -230,6 +257,10 @@ def _read_policy(t: Table, global_interest: Interest, config_path: Path) -> Poli
             payment_term=_payment_term(lt),
             **read_level_money_rules(lt),
         ))
+        if isinstance(levels[-1].days_to_settle, int) and levels[-1].days_to_settle > MAX_DAYS_TO_SETTLE:
+            # the pay-by date must stay a date (and a letter's deadline within ten years)
+            lt.problem("days_to_settle", f"must be a number of days from 0 to {MAX_DAYS_TO_SETTLE}, "
+                                         f"not {levels[-1].days_to_settle}")
         lt.done()
     policy = Policy(
         name=name,

@@ -29,6 +29,8 @@ PAYMENT_COLUMNS = (
     "interest_charged",
 )
 RATE_DECIMALS = 6  # rates are carried as DECIMAL(18,6) percent
+PLAUSIBLE_YEARS = (1, 100)  # the range of [run] plausible_years
+MAX_DAYS_TO_SETTLE = 3650   # a level's days_to_settle: the pay-by date is within ten years of the run
 FEE_TIER_MODES = ("single", "accumulated")
 COMPENSATION_KINDS = ("eu", "uk")
 EU_COMPENSATION = {"EUR": Decimal("40.00")}  # SPEC §9.2: Directive 2011/7/EU art. 6, BGB §288(5)
@@ -135,6 +137,9 @@ class RunSettings:
     include_disputed: bool = False
     default_language: str = "en"
     strict: bool = True
+    # dates of the exports more than this many years from the run date are input errors
+    # (a year typed 0206 for 2026); see README "Semantics"
+    plausible_years: int = 20
 
 
 @dataclass(frozen=True)
