@@ -28,6 +28,9 @@ from .errors import InputError
 UTF8_BOM = b"\xef\xbb\xbf"
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 MAX_LISTED = 50
+# A Parquet export of more than SMALL_GROUPS_FROM row groups averaging fewer than
+# SMALL_GROUP_ROWS rows is read into a table once (_small_row_groups).
+SMALL_GROUPS_FROM, SMALL_GROUP_ROWS = 16, 10_000
 ARROW_BLOCK = 1 << 20  # pyarrow's default block; a record longer than a block needs a larger one
 
 
@@ -235,15 +238,29 @@ def _parquet_table(con: duckdb.DuckDBPyConnection, path: Path, fmt: InputFormat,
             selects.append(f"NULL::VARCHAR AS {std}")
     # a view takes no bind parameters: the path and format (command line and config, never
     # data) are written as quoted SQL literals
-    sql = (f"CREATE OR REPLACE VIEW {name} AS SELECT {', '.join(selects)}, file_row_number + 1 AS _row "
-           f"FROM read_parquet({_literal(str(path.resolve()))}, file_row_number = true)")
+    bulk = _small_row_groups(path)
+    sql = (f"CREATE OR REPLACE {'TABLE' if bulk else 'VIEW'} {name} AS SELECT {', '.join(selects)}, "
+           f"file_row_number + 1 AS _row FROM read_parquet({_literal(str(path.resolve()))}, file_row_number = true)")
     try:
+        if bulk:  # _row keeps each row's place: the table's own order need not
+            con.execute("SET preserve_insertion_order = false")
         con.execute(sql)
+        con.execute("RESET preserve_insertion_order")
         # fetchall, not fetchone: a result left open would block the next statement on `con`
         [(rows,)] = con.execute(f"SELECT count(*) FROM {name}").fetchall()
     except duckdb.Error as exc:
         raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
     return rows
+
+
+def _small_row_groups(path: Path) -> bool:
+    """Whether the file holds many row groups of few rows (a writer that flushes every row).
+
+    DuckDB pays a fixed price per row group on every scan, and the checks scan an export
+    more than once: such a file is read once, into a table, instead of through a view.
+    """
+    meta = pq.ParquetFile(path).metadata
+    return meta.num_row_groups > SMALL_GROUPS_FROM and meta.num_rows < meta.num_row_groups * SMALL_GROUP_ROWS
 
 
 def _literal(text: str) -> str:
