@@ -741,7 +741,9 @@ def test_the_senders_address_is_checked_by_the_same_rule(scenario, address):
     paths = scenario.files([item("INV-1", 30)], [customer("C1", email="a@example.com")], config=config)
     with pytest.raises(ConfigError) as error:
         validate(*paths)
-    assert "[sender] key 'email'" in str(error.value) and "not a plain email address" in str(error.value)
+    # a control character is refused before the address is parsed, in every [sender] text
+    refused = "holds the control character" if "\x0b" in address else "not a plain email address"
+    assert "[sender] key 'email'" in str(error.value) and refused in str(error.value)
 
 
 def test_names_with_line_breaks_and_bidi_marks_go_out_by_email_and_print(scenario):

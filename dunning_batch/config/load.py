@@ -89,17 +89,17 @@ def _read_sender(t: Table) -> dict[str, Any]:
         "iban": t.get("iban", "str", ""),
         "bic": t.get("bic", "str", ""),
     }
-    if sender["email"]:
-        try:  # the rule delivery sends by (addresses.py): the From and the Message-ID's domain
-            parse_address(sender["email"])
-        except AddressError as exc:
-            t.problem("email", f"{sender['email']!r} is not a plain email address local@domain: it {exc}")
     # Each value is one line of the letter and of an email header: a line break there would
     # add a header line (From) or break the letterhead, a NUL ends a C string.
     for key in ("name", "email", "iban", "bic"):
         bad = _control_character(sender[key])
         if bad:
             t.problem(key, f"holds the control character {bad!r}; it must be one line of text")
+    if sender["email"] and not _control_character(sender["email"]):
+        try:  # the rule delivery sends by (addresses.py): the From and the Message-ID's domain
+            parse_address(sender["email"])
+        except AddressError as exc:
+            t.problem("email", f"{sender['email']!r} is not a plain email address local@domain: it {exc}")
     for number, line in enumerate(sender["address"] or [], start=1):
         bad = _control_character(line)
         if bad:
