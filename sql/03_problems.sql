@@ -96,6 +96,19 @@ uk_invoices AS (
 ),
 -- SPEC §9.5: the payments input, when given
 pay AS MATERIALIZED (SELECT * FROM payments_parsed),
+-- the text columns of items and payments, one row each: (row, column, value, the value as
+-- the control-character check reads it: a branch may hold line breaks)
+item_texts AS (
+    SELECT _row, 'doc_id' AS col, doc_id AS t, doc_id AS checked FROM i
+    UNION ALL SELECT _row, 'customer_id', customer_id, customer_id FROM i
+    UNION ALL SELECT _row, 'branch', branch, without_line_breaks(branch) FROM i
+),
+payment_texts AS (
+    SELECT _row, 'payment_id' AS col, payment_id AS t, payment_id AS checked FROM pay
+    UNION ALL SELECT _row, 'customer_id', customer_id, customer_id FROM pay
+    UNION ALL SELECT _row, 'doc_id', doc_id, doc_id FROM pay
+    UNION ALL SELECT _row, 'branch', branch, without_line_breaks(branch) FROM pay
+),
 payment_ids AS (
     SELECT payment_id, count(*) AS n, min(_row) AS first_row FROM pay
     WHERE payment_id IS NOT NULL GROUP BY payment_id HAVING count(*) > 1
@@ -395,17 +408,9 @@ UNION ALL
 SELECT 'open_items', _row, 'branch', not_a(t_branch, '')
 FROM i WHERE is_null_word(t_branch)
 UNION ALL
-SELECT 'open_items', _row, col, unsafe_text(t, checked)
-FROM (SELECT _row, 'doc_id' AS col, doc_id AS t, doc_id AS checked FROM i
-      UNION ALL SELECT _row, 'customer_id', customer_id, customer_id FROM i
-      UNION ALL SELECT _row, 'branch', branch, without_line_breaks(branch) FROM i)
-WHERE has_unsafe_char(checked)
+SELECT 'open_items', _row, col, unsafe_text(t, checked) FROM item_texts WHERE has_unsafe_char(checked)
 UNION ALL
-SELECT 'open_items', _row, col, too_long_message(v)
-FROM (SELECT _row, 'doc_id' AS col, doc_id AS v FROM i
-      UNION ALL SELECT _row, 'customer_id', customer_id FROM i
-      UNION ALL SELECT _row, 'branch', branch FROM i)
-WHERE too_long(v)
+SELECT 'open_items', _row, col, too_long_message(t) FROM item_texts WHERE too_long(t)
 UNION ALL
 -- a letter's total must fit DECIMAL(18,2): the items of one customer and currency may
 -- not add up to more than its largest value, nor reach it with interest and fees (letter_limits)
@@ -514,16 +519,6 @@ UNION ALL
 SELECT 'payments', _row, 'branch', not_a(t_branch, '')
 FROM pay WHERE is_null_word(t_branch)
 UNION ALL
-SELECT 'payments', _row, col, unsafe_text(t, checked)
-FROM (SELECT _row, 'payment_id' AS col, payment_id AS t, payment_id AS checked FROM pay
-      UNION ALL SELECT _row, 'customer_id', customer_id, customer_id FROM pay
-      UNION ALL SELECT _row, 'doc_id', doc_id, doc_id FROM pay
-      UNION ALL SELECT _row, 'branch', branch, without_line_breaks(branch) FROM pay)
-WHERE has_unsafe_char(checked)
+SELECT 'payments', _row, col, unsafe_text(t, checked) FROM payment_texts WHERE has_unsafe_char(checked)
 UNION ALL
-SELECT 'payments', _row, col, too_long_message(v)
-FROM (SELECT _row, 'payment_id' AS col, payment_id AS v FROM pay
-      UNION ALL SELECT _row, 'customer_id', customer_id FROM pay
-      UNION ALL SELECT _row, 'doc_id', doc_id FROM pay
-      UNION ALL SELECT _row, 'branch', branch FROM pay)
-WHERE too_long(v)
+SELECT 'payments', _row, col, too_long_message(t) FROM payment_texts WHERE too_long(t)
