@@ -19,7 +19,8 @@ from .checks.explain import explain as explain_outcome
 from .checks.query import FORMATS as QUERY_FORMATS
 from .checks.query import query as query_folder
 from .checks.void import void_letters
-from .delivery.send import Pacing, SendResult, SmtpServer, check_login, parse_server, send_outbox
+from .delivery.send import Pacing, SendResult, send_outbox
+from .delivery.smtp_session import SmtpServer, check_login, parse_server
 from .errors import UserError
 from .rerender import render_folder
 from .run import FIRST_RUN_DATE, LAST_RUN_DATE

@@ -39,7 +39,8 @@ from conftest import SPEC_CONFIG, customer, item
 from dunning_batch import cli
 from dunning_batch.checks.reconcile import reconcile
 from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, main
-from dunning_batch.delivery.send import Pacing, SmtpServer, parse_server, send_outbox
+from dunning_batch.delivery.send import Pacing, send_outbox
+from dunning_batch.delivery.smtp_session import SmtpServer, parse_server
 from dunning_batch.errors import ConfigError
 from dunning_batch.letters.templating import catalog
 from dunning_batch.run import run, validate
