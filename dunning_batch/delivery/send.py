@@ -34,7 +34,7 @@ from ..digest import sha256_of
 from ..errors import UserError
 from ..manifest import folder_digest
 from .outbox import OUTBOX_DIR, OUTBOX_FILE
-from .smtp_session import Connection, ReplyTooLong, SmtpServer, _reply
+from .smtp_session import Connection, ReplyTooLong, SmtpServer, reply_text
 
 JOURNAL = Path("delivery") / "sent.jsonl"
 # statuses in the journal: the first two end a letter for good (a partly refused letter is
@@ -269,7 +269,7 @@ def transmit(connection: "Connection", sender: str, recipients: list[str], data:
         smtp = connection.get()
         status, reply, code = exchange(smtp, sender, recipients, data)
     except smtplib.SMTPResponseException as exc:  # DATA refused before the message (SMTPDataError)
-        status, reply, code = classify(exc.smtp_code), _reply(exc.smtp_code, exc.smtp_error), exc.smtp_code
+        status, reply, code = classify(exc.smtp_code), reply_text(exc.smtp_code, exc.smtp_error), exc.smtp_code
     except ReplyTooLong as exc:  # a broken or hostile server: end the session, send nothing more
         connection.drop()
         connection.closing = str(exc)
@@ -293,19 +293,19 @@ def exchange(smtp: smtplib.SMTP, sender: str, recipients: list[str], data: bytes
     smtp.ehlo_or_helo_if_needed()
     code, text = smtp.mail(sender)
     if code != 250:
-        return classify(code), _reply(code, text), code
+        return classify(code), reply_text(code, text), code
     replies = {r: smtp.rcpt(r) for r in recipients}
     refused = {r: reply for r, reply in replies.items() if reply[0] not in (250, 251)}
-    refused_text = "; ".join(f"{r}: {_reply(*reply)}" for r, reply in refused.items())
+    refused_text = "; ".join(f"{r}: {reply_text(*reply)}" for r, reply in refused.items())
     if len(refused) == len(recipients):
         worst = max(code for code, _ in refused.values())
         return classify(worst), refused_text, worst
     code, text = smtp.data(data)
     if code != 250:
-        return classify(code), _reply(code, text), code
+        return classify(code), reply_text(code, text), code
     if refused:
-        return "partial", f"{_reply(code, text)}; refused {refused_text}", code
-    return "accepted", _reply(code, text), code
+        return "partial", f"{reply_text(code, text)}; refused {refused_text}", code
+    return "accepted", reply_text(code, text), code
 
 
 def classify(code: int) -> str:

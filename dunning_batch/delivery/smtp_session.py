@@ -59,7 +59,7 @@ def check_login(user: str | None, password: str | None) -> None:
                         "which SMTP login cannot send; nothing was sent: use an ASCII password for this account")
 
 
-def _reply(code: int, text: bytes | str) -> str:
+def reply_text(code: int, text: bytes | str) -> str:
     text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
     return f"{code} {' '.join(text.split())}"
 
@@ -130,7 +130,7 @@ def connect(server: SmtpServer) -> smtplib.SMTP:
     except smtplib.SMTPAuthenticationError as exc:
         smtp.close()
         raise UserError(f"{server.address}: the server refused the login of user {server.user!r} "
-                        f"({_reply(exc.smtp_code, exc.smtp_error)}); check --user and the password variable") from None
+                        f"({reply_text(exc.smtp_code, exc.smtp_error)}); check --user and the password variable") from None
     except BaseException:
         smtp.close()
         raise
