@@ -7,7 +7,6 @@ import datetime as dt
 import functools
 import os
 import sys
-from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -19,11 +18,12 @@ from .checks.explain import explain as explain_outcome
 from .checks.query import FORMATS as QUERY_FORMATS
 from .checks.query import query as query_folder
 from .checks.void import void_letters
-from .delivery.send import Pacing, SendResult, send_outbox
+from .delivery.send import Pacing, send_outbox
 from .delivery.smtp_session import SmtpServer, check_login, parse_server
 from .errors import UserError
 from .rerender import render_folder
 from .run import FIRST_RUN_DATE, LAST_RUN_DATE
+from .printout import echo, print_delivery, print_summary
 from .terminal import printable
 from .synth import write_synthetic
 from .run import run as run_job
@@ -68,25 +68,6 @@ FORCE_HELP = ("Replace an existing output folder, only when it is an earlier run
 FORCE_SENT_HELP = ("Like --force, and also replace a folder whose letters were sent or voided: its send journal "
                    "(delivery/sent.jsonl) and voids are lost, so the next send mails every letter again.")
 folder_argument = click.argument("out", metavar="OUT", type=click.Path(file_okay=False))
-
-
-def echo(message: str = "", *, nl: bool = True, err: bool = False) -> None:
-    """click.echo, but a reader that has gone (`dunning-batch run ... | head -1`) stops the
-    printing, not the command: its work is done and its exit code stays its own."""
-    try:
-        click.echo(message, nl=nl, err=err)
-    except BrokenPipeError:
-        _discard(sys.stderr if err else sys.stdout)
-
-
-def _discard(stream) -> None:
-    """Points the stream's file descriptor at /dev/null, so the rest of the output, and the
-    interpreter's last flush of what is still buffered, go nowhere instead of failing."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, stream.fileno())
-    finally:
-        os.close(devnull)
 
 
 def exits_cleanly(command):
@@ -165,7 +146,7 @@ def run(config_path, open_items, customers, payments, as_of, out, force, force_s
                          pdf=not no_pdf, workers=workers, memory_limit=memory_limit, dask=dask_address,
                          on_stage=_stage_printer(), on_progress=on_progress, payments=payments,
                          force_sent=force_sent)
-    _print_summary(result.manifest, result.out)
+    print_summary(result.manifest, result.out)
 
 
 @main.command()
@@ -202,7 +183,7 @@ def demo(out, as_of, force, force_sent):
         result = run_job(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, as_of.date(), out, force=force,
                          on_stage=_stage_printer(), on_progress=on_progress,
                          payments=DEMO_PAYMENTS if DEMO_PAYMENTS.is_file() else None, force_sent=force_sent)
-    _print_summary(result.manifest, result.out)
+    print_summary(result.manifest, result.out)
 
 
 @main.command()
@@ -358,7 +339,7 @@ def send(out, smtp, starttls, use_ssl, user, password_env, max_per_minute, dry_r
     with _letter_progress("sending letters") as on_progress:
         result = send_outbox(Path(out), server, Pacing(max_per_minute=max_per_minute), dry_run=dry_run,
                              on_progress=on_progress)
-    _print_delivery(result)
+    print_delivery(result)
     sys.exit(0 if result.ok else 1)
 
 
@@ -379,63 +360,3 @@ def _smtp_server(smtp, security, user, password_env, dry_run) -> SmtpServer | No
     check_login(user, password)
     host, port = parse_server(smtp, security)
     return SmtpServer(host, port, security, user, password)
-
-
-def _print_delivery(result: SendResult) -> None:
-    """What was sent, what was not (each named), and one summary line; addresses, subjects and
-    server replies are printed with their control characters escaped."""
-    if result.dry_run:
-        for letter in result.pending:
-            echo(printable(f"would send {letter['letter_id']} to {letter['to']}: {letter['subject']}"))
-        echo(f"dry run: {len(result.pending)} of {result.outbox} letter(s) to send, "
-                   f"{result.already_sent} already accepted earlier")
-        return
-    for outcome in result.not_accepted:
-        echo(printable(f"not accepted: {outcome.letter_id} to {outcome.to}: {outcome.status} after "
-                             f"{outcome.attempts} attempt(s): {outcome.reply}"), err=True)
-    for outcome in result.partly_refused:
-        echo(printable(f"partly refused (not sent again): {outcome.letter_id} to {outcome.to}: "
-                             f"{outcome.reply}"), err=True)
-    for letter in result.not_attempted:
-        echo(printable(f"not sent: {letter['letter_id']} to {letter['to']}"), err=True)
-    if result.stopped:
-        echo(printable(f"stopped: {result.stopped}; run send again to deliver the rest"), err=True)
-    accepted = len(result.outcomes) - len(result.not_accepted)
-    echo(f"sent {accepted} of {len(result.pending)} letter(s) to send ({result.outbox} in the outbox, "
-         f"{result.already_sent} accepted earlier); {len(result.not_accepted) + len(result.not_attempted)} "
-         f"not accepted" + (f", {len(result.partly_refused)} partly refused" if result.partly_refused else ""))
-
-
-# The run's totals as printed: every part of total due (SPEC §4.8, §9.2, §9.6), then the total.
-TOTAL_DUE_EQUATION = "total due = overdue + credits + fees + interest + compensation + notices"
-TOTALS_COLUMNS = (  # (title, key of run.json's totals_per_currency, width)
-    ("currency", None, 8), ("letters", "letters", 9), ("overdue", "overdue_total", 14),
-    ("credits", "credit_total", 12), ("fees", "fee_total", 10), ("interest", "interest_in_total", 11),
-    ("compensation", "compensation_total", 14), ("notices", "notice_total", 11), ("total due", "total_due", 14),
-)
-
-
-def _print_summary(manifest: dict, out: Path) -> None:
-    inputs = manifest["inputs"]
-    letters = sum(t["letters"] for t in manifest["totals_per_currency"].values())
-    echo(f"dunning run {manifest['as_of']}: {inputs['open_items']['rows']} items, "
-               f"{inputs['customers']['rows']} customers -> {letters} letters"
-               + (f", {manifest['rejected_rows']} rows rejected" if manifest["rejected_rows"] else ""))
-    echo("letters per level: " + (", ".join(f"level {k}: {v}" for k, v in
-                                                 manifest["letters_per_level"].items()) or "none"))
-    echo(f"totals per currency ({TOTAL_DUE_EQUATION}):")
-    echo("  " + "".join(f"{title:>{width}}" if i else f"{title:<{width}}"
-                              for i, (title, _, width) in enumerate(TOTALS_COLUMNS)))
-    for currency, t in manifest["totals_per_currency"].items():
-        values = [currency] + [t[key] for _, key, _ in TOTALS_COLUMNS[1:]]
-        echo("  " + "".join(f"{v:>{width}}" if i else f"{v:<{width}}"
-                                  for i, (v, (_, _, width)) in enumerate(zip(values, TOTALS_COLUMNS))))
-    for currency, t in manifest["totals_per_currency"].items():
-        # SPEC §4.8, §9.4: shown on the letters, not demanded (include_in_total = false)
-        if Decimal(t["interest_not_in_total"]):
-            echo(f"  {currency}: also {t['interest_not_in_total']} interest shown on the letters, "
-                       f"not in total due (include_in_total = false)")
-    echo("decisions per reason:")
-    for reason, n in manifest["decisions_per_reason"].items():
-        echo(f"  {reason:<32} {n:>8}")
-    echo(f"written to {out}")

@@ -1,0 +1,93 @@
+"""What the commands print: a printer that survives a closed pipe (`echo`), the night's summary
+after `run`/`demo`, and `send`'s report. Data in a line is escaped (terminal.printable)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import click
+
+from .delivery.send import SendResult
+from .terminal import printable
+
+
+def echo(message: str = "", *, nl: bool = True, err: bool = False) -> None:
+    """click.echo, but a reader that has gone (`dunning-batch run ... | head -1`) stops the
+    printing, not the command: its work is done and its exit code stays its own."""
+    try:
+        click.echo(message, nl=nl, err=err)
+    except BrokenPipeError:
+        _discard(sys.stderr if err else sys.stdout)
+
+
+def _discard(stream) -> None:
+    """Points the stream's file descriptor at /dev/null, so the rest of the output, and the
+    interpreter's last flush of what is still buffered, go nowhere instead of failing."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, stream.fileno())
+    finally:
+        os.close(devnull)
+
+
+def print_delivery(result: SendResult) -> None:
+    """What was sent, what was not (each named), and one summary line; addresses, subjects and
+    server replies are printed with their control characters escaped."""
+    if result.dry_run:
+        for letter in result.pending:
+            echo(printable(f"would send {letter['letter_id']} to {letter['to']}: {letter['subject']}"))
+        echo(f"dry run: {len(result.pending)} of {result.outbox} letter(s) to send, "
+                   f"{result.already_sent} already accepted earlier")
+        return
+    for outcome in result.not_accepted:
+        echo(printable(f"not accepted: {outcome.letter_id} to {outcome.to}: {outcome.status} after "
+                             f"{outcome.attempts} attempt(s): {outcome.reply}"), err=True)
+    for outcome in result.partly_refused:
+        echo(printable(f"partly refused (not sent again): {outcome.letter_id} to {outcome.to}: "
+                             f"{outcome.reply}"), err=True)
+    for letter in result.not_attempted:
+        echo(printable(f"not sent: {letter['letter_id']} to {letter['to']}"), err=True)
+    if result.stopped:
+        echo(printable(f"stopped: {result.stopped}; run send again to deliver the rest"), err=True)
+    accepted = len(result.outcomes) - len(result.not_accepted)
+    echo(f"sent {accepted} of {len(result.pending)} letter(s) to send ({result.outbox} in the outbox, "
+         f"{result.already_sent} accepted earlier); {len(result.not_accepted) + len(result.not_attempted)} "
+         f"not accepted" + (f", {len(result.partly_refused)} partly refused" if result.partly_refused else ""))
+
+
+# The run's totals as printed: every part of total due (SPEC §4.8, §9.2, §9.6), then the total.
+TOTAL_DUE_EQUATION = "total due = overdue + credits + fees + interest + compensation + notices"
+TOTALS_COLUMNS = (  # (title, key of run.json's totals_per_currency, width)
+    ("currency", None, 8), ("letters", "letters", 9), ("overdue", "overdue_total", 14),
+    ("credits", "credit_total", 12), ("fees", "fee_total", 10), ("interest", "interest_in_total", 11),
+    ("compensation", "compensation_total", 14), ("notices", "notice_total", 11), ("total due", "total_due", 14),
+)
+
+
+def print_summary(manifest: dict, out: Path) -> None:
+    inputs = manifest["inputs"]
+    letters = sum(t["letters"] for t in manifest["totals_per_currency"].values())
+    echo(f"dunning run {manifest['as_of']}: {inputs['open_items']['rows']} items, "
+               f"{inputs['customers']['rows']} customers -> {letters} letters"
+               + (f", {manifest['rejected_rows']} rows rejected" if manifest["rejected_rows"] else ""))
+    echo("letters per level: " + (", ".join(f"level {k}: {v}" for k, v in
+                                                 manifest["letters_per_level"].items()) or "none"))
+    echo(f"totals per currency ({TOTAL_DUE_EQUATION}):")
+    echo("  " + "".join(f"{title:>{width}}" if i else f"{title:<{width}}"
+                              for i, (title, _, width) in enumerate(TOTALS_COLUMNS)))
+    for currency, t in manifest["totals_per_currency"].items():
+        values = [currency] + [t[key] for _, key, _ in TOTALS_COLUMNS[1:]]
+        echo("  " + "".join(f"{v:>{width}}" if i else f"{v:<{width}}"
+                                  for i, (v, (_, _, width)) in enumerate(zip(values, TOTALS_COLUMNS))))
+    for currency, t in manifest["totals_per_currency"].items():
+        # SPEC §4.8, §9.4: shown on the letters, not demanded (include_in_total = false)
+        if Decimal(t["interest_not_in_total"]):
+            echo(f"  {currency}: also {t['interest_not_in_total']} interest shown on the letters, "
+                       f"not in total due (include_in_total = false)")
+    echo("decisions per reason:")
+    for reason, n in manifest["decisions_per_reason"].items():
+        echo(f"  {reason:<32} {n:>8}")
+    echo(f"written to {out}")
