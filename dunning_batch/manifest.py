@@ -78,6 +78,18 @@ def build_manifest(session: "Session", folder: Path, pdf: bool) -> dict[str, Any
     }
 
 
+def recorded_difference(folder: Path, manifest: dict[str, Any], name: str) -> str | None:
+    """How output `name` differs from what run.json records of it (missing, changed, other
+    files in a fingerprinted folder), or None when it is as the run wrote it."""
+    recorded = manifest["outputs"][name]
+    if name in FILE_FOLDERS:
+        found = folder_digest(folder, name)
+        return None if found == recorded else f"{name} has {found['files']} files, digest differs from run.json"
+    if not (folder / name).is_file():
+        return f"{name} is missing"
+    return None if sha256_of(folder / name) == recorded["sha256"] else f"{name} changed since the run"
+
+
 def folder_digest(folder: Path, name: str) -> dict[str, Any]:
     return files_digest(folder / name.rstrip("/"), FILE_FOLDERS[name])
 

@@ -26,7 +26,7 @@ from ..delivery.outbox import OUTBOX_FILE, attached_pdf, email_letters
 from ..delivery.print_batch import BATCH_CSV, BATCH_PDF, page_count, print_letters
 from ..digest import sha256_of
 from ..errors import UserError
-from ..manifest import FILE_FOLDERS, folder_digest
+from ..manifest import recorded_difference
 from ..pipeline import SQL_DIR, StageLog, define_macros, run_stage
 from ..readers import load_raw
 from ..outputs.folder import connect_views, open_folder
@@ -95,16 +95,7 @@ def reconcile(out: Path, open_items: Path | None = None) -> list[Check]:
 
 def _check_files(con: duckdb.DuckDBPyConnection, out: Path, manifest: dict) -> Check:
     """§8.6 Every letter has its PDF (unless --no-pdf), and run.json's hashes match the files."""
-    problems = []
-    for name, recorded in manifest["outputs"].items():
-        if name in FILE_FOLDERS:
-            found = folder_digest(out, name)
-            if found != recorded:
-                problems.append(f"{name} has {found['files']} files, digest differs from run.json")
-        elif not (out / name).is_file():
-            problems.append(f"{name} is missing")
-        elif sha256_of(out / name) != recorded["sha256"]:
-            problems.append(f"{name} changed since the run")
+    problems = [found for name in manifest["outputs"] if (found := recorded_difference(out, manifest, name))]
     letters, missing, unlisted = con.execute(
         """SELECT count(*),
                   count(*) FILTER (WHERE pdf_path IS NOT NULL

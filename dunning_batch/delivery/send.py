@@ -30,9 +30,8 @@ import duckdb
 
 from ..addresses import AddressError, plain
 from ..outputs.folder import connect_views, open_folder
-from ..digest import sha256_of
 from ..errors import UserError
-from ..manifest import folder_digest
+from ..manifest import recorded_difference
 from .outbox import OUTBOX_DIR, OUTBOX_FILE
 from .smtp_session import Connection, ReplyTooLong, SmtpServer, reply_text
 
@@ -164,12 +163,12 @@ def check_outbox(out: Path, manifest: dict[str, Any]) -> None:
     if OUTBOX_FILE not in recorded or "outbox/" not in recorded:
         raise UserError(f"{out / 'run.json'}: records no sha256 of {OUTBOX_FILE} and outbox/, so the outbox cannot "
                         f"be checked; nothing was sent: run the job again to rebuild the outbox")
-    if sha256_of(out / OUTBOX_FILE) != recorded[OUTBOX_FILE].get("sha256"):
+    if recorded_difference(out, manifest, OUTBOX_FILE):
         raise UserError(f"{out / OUTBOX_FILE}: changed since the run (its sha256 differs from run.json); nothing "
                         f"was sent: run the job again to rebuild the outbox")
     listed = connect_views(out).execute("SELECT letter_id, eml_path, sha256 FROM outbox").fetchall()
     check_unchanged(out, [{"letter_id": i, "eml_path": e, "sha256": h} for i, e, h in listed])
-    if folder_digest(out, "outbox/") != recorded["outbox/"]:  # a message the run did not write
+    if recorded_difference(out, manifest, "outbox/"):  # a message the run did not write
         known = {e for _, e, _ in listed}
         extra = sorted(f"{OUTBOX_DIR}/{p.name}" for p in (out / OUTBOX_DIR).glob("*.eml")
                        if f"{OUTBOX_DIR}/{p.name}" not in known)
