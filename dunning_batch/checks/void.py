@@ -19,9 +19,9 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..outputs.lock import folder_lock
-from ..outputs import CSV_TYPES, OUTPUT_FILES, AtomicFolder, csv_cells, write_json, write_text_atomic
+from ..outputs import AtomicFolder, csv_cells, write_json, write_text_atomic
 from ..pipeline import SQL_DIR
-from ..outputs.folder import open_folder
+from ..outputs.folder import add_empty_documents, open_folder
 
 VOID_SQL = SQL_DIR / "void"
 RECORD = "voids.jsonl"
@@ -75,7 +75,7 @@ def void_letters(out: Path, letter_ids: list[str], target: Path | None = None, *
 def _write_void(con, out: Path, target: Path, params: dict, head: dict) -> dict:
     """The void's files and void.json (`head` and what was written), into `target` atomically;
     returns void.json."""
-    _empty_money_documents(con, out)
+    add_empty_documents(con, out, ("compensation_documents", "interest_documents"))
     restored = _present_columns(con, "levels_update", ("compensation_charged", "interest_paid_to"))
     counts = {}
     with AtomicFolder(target, force=False) as folder:
@@ -100,15 +100,6 @@ def _write_void(con, out: Path, target: Path, params: dict, head: dict) -> dict:
         write_json(folder.path / "void.json", record)
         folder.commit()
     return record
-
-
-def _empty_money_documents(con, out: Path) -> None:
-    """Empty views for the document files of SPEC §9 a run without those rules does not write."""
-    for f in OUTPUT_FILES:
-        if f.rule is not None and f.relation in ("compensation_documents", "interest_documents") \
-                and not (out / f.name).is_file():
-            columns = ", ".join(f"NULL::{kind} AS {column}" for column, kind in CSV_TYPES[f.relation].items())
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {f.relation} AS SELECT {columns} WHERE false")
 
 
 def _present_columns(con, relation: str, columns: tuple[str, ...]) -> set[str]:

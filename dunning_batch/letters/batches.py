@@ -18,11 +18,10 @@ from pathlib import Path
 from queue import SimpleQueue
 from typing import Any, Callable
 
-
 import duckdb
 
 from ..digest import files_digest
-from ..outputs.folder import connect_views, read_manifest
+from ..outputs.folder import add_empty_documents, connect_views, read_manifest
 from ..pipeline import SQL_DIR
 
 BATCH_SIZE = 60  # letters per WeasyPrint document: spreads write_pdf's fixed cost
@@ -52,10 +51,7 @@ def _context_views(folder: Path) -> duckdb.DuckDBPyConnection:
     """The folder's views, with an empty interest_documents where the run posted no interest
     (SPEC §9.4 writes no interest_documents.csv then), as letter_context.sql reads it."""
     con = connect_views(folder)
-    [(posts_interest,)] = con.execute(
-        "SELECT count(*) FROM duckdb_views() WHERE view_name = 'interest_documents'").fetchall()
-    if not posts_interest:
-        con.execute("CREATE TEMP VIEW interest_documents AS SELECT NULL::VARCHAR AS letter_id WHERE false")
+    add_empty_documents(con, folder, ("interest_documents",))
     return con
 
 

@@ -98,6 +98,16 @@ def add_views(con: duckdb.DuckDBPyConnection, out: str | Path, prefix: str = "",
             con.execute(f"CREATE OR REPLACE TEMP VIEW {prefix}{view.stem} AS {view.read_text(encoding='utf-8')}")
 
 
+def add_empty_documents(con: duckdb.DuckDBPyConnection, out: str | Path, relations: tuple[str, ...]) -> None:
+    """Empty views, with their columns, for the document files of SPEC §9 among `relations`
+    that the folder lacks (a run without those rules writes none), for SQL that reads them."""
+    folder = _folder(out)
+    for f in OUTPUT_FILES:
+        if f.relation in relations and not (folder / f.name).is_file():
+            columns = ", ".join(f"NULL::{kind} AS {column}" for column, kind in CSV_TYPES[f.relation].items())
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {f.relation} AS SELECT {columns} WHERE false")
+
+
 def lock_to(con: duckdb.DuckDBPyConnection, folders: list[Path]) -> None:
     """Let `con` read only inside `folders` from now on, with its settings locked.
 
