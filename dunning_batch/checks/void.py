@@ -22,9 +22,10 @@ from ..outputs.lock import folder_lock
 from ..outputs import AtomicFolder, csv_cells, write_json, write_text_atomic
 from ..pipeline import SQL_DIR
 from ..outputs.folder import add_empty_documents, open_folder
+from ..outputs.layout import VOIDS_FOLDER, VOIDS_RECORD
 
 VOID_SQL = SQL_DIR / "void"
-RECORD = "voids.jsonl"
+RECORD = VOIDS_RECORD
 # the files of a void: relation (sql/void/NAME.sql) -> the files it is written to
 VOID_FILES = {
     "levels_restore": ("levels_restore.csv", "levels_restore.parquet"),
@@ -52,7 +53,7 @@ def void_letters(out: Path, letter_ids: list[str], target: Path | None = None, *
         raise UserError(f"--as-of {as_of}: before the run date {run_date} of {out}; a letter is voided on or "
                         f"after the day it went out")
     void_id = f"VOID-{manifest['as_of'].replace('-', '')}-{hashlib.sha256('|'.join(letters).encode()).hexdigest()[:10]}"
-    target = Path(target) if target else out / "voids" / void_id
+    target = Path(target) if target else out / VOIDS_FOLDER / void_id
     with folder_lock(out):  # from reading voids.jsonl to recording this void: one void at a time
         already = _voided(out)
         twice = [x for x in letters if x in already]

@@ -30,12 +30,13 @@ import duckdb
 
 from ..addresses import AddressError, plain
 from ..outputs.folder import connect_views, open_folder
+from ..outputs.layout import SEND_JOURNAL
 from ..errors import UserError
 from ..manifest import recorded_difference
 from .outbox import OUTBOX_DIR, OUTBOX_FILE
 from .smtp_session import Connection, ReplyTooLong, SmtpServer, reply_text
 
-JOURNAL = Path("delivery") / "sent.jsonl"
+JOURNAL = SEND_JOURNAL
 # statuses in the journal: the first two end a letter for good (a partly refused letter is
 # not re-sent, or the recipients who took it would get it twice)
 DONE = ("accepted", "partial")

@@ -89,6 +89,10 @@ CSV_TYPES["print_batch"] = {"letter_id": "VARCHAR", "first_page": "INTEGER", "pa
 # What delivery adds to a folder that rendered PDFs (SPEC §10.2, §10.3): relation -> file.
 # Not in views.sql (written before them), but every command sees them.
 DELIVERY_FILES = {"outbox": "outbox.parquet", "print_batch": "print/print_batch.csv"}
+# The records `send` and `void` add to a folder, which keep a letter from going out or being
+# reversed twice: the send journal (SPEC §10.4), the voids record and the voids' folders.
+SEND_JOURNAL = Path("delivery") / "sent.jsonl"
+VOIDS_RECORD, VOIDS_FOLDER = "voids.jsonl", "voids"
 
 
 # OWASP "CSV injection": a spreadsheet opening a CSV takes a cell that starts with one of
