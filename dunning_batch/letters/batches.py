@@ -20,7 +20,6 @@ from typing import Any, Callable
 
 import duckdb
 
-from ..digest import files_digest
 from ..outputs.folder import add_empty_documents, connect_views, read_manifest
 from ..pipeline import SQL_DIR
 
@@ -195,11 +194,6 @@ def _die_with_parent() -> None:
         pass
     if os.getppid() == 1:  # the parent died before the request took effect
         os._exit(1)
-
-
-def pdf_digest(folder: Path) -> dict[str, Any]:
-    """One fingerprint for all PDFs: sha256 over the sorted lines 'name sha256'."""
-    return files_digest(folder / "pdf", "*.pdf")
 
 
 def sender_of(folder: Path) -> dict[str, Any]:
