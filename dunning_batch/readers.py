@@ -221,7 +221,8 @@ def _parquet_table(con: duckdb.DuckDBPyConnection, path: Path, fmt: InputFormat,
     instant, and which day it falls on depends on a time zone the export does not name.
     """
     try:
-        schema = pq.read_schema(path)
+        meta = pq.ParquetFile(path).metadata  # the footer, read once: schema and row groups
+        schema = meta.schema.to_arrow_schema()
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
     present = _check_header(path, schema.names, fmt, columns, required, csv_hint=False)
@@ -238,14 +239,16 @@ def _parquet_table(con: duckdb.DuckDBPyConnection, path: Path, fmt: InputFormat,
             selects.append(f"NULL::VARCHAR AS {std}")
     # a view takes no bind parameters: the path and format (command line and config, never
     # data) are written as quoted SQL literals
-    bulk = _small_row_groups(path)
+    bulk = _small_row_groups(meta)
     sql = (f"CREATE OR REPLACE {'TABLE' if bulk else 'VIEW'} {name} AS SELECT {', '.join(selects)}, "
            f"file_row_number + 1 AS _row FROM read_parquet({_literal(str(path.resolve()))}, file_row_number = true)")
     try:
         if bulk:  # _row keeps each row's place: the table's own order need not
             con.execute("SET preserve_insertion_order = false")
-        con.execute(sql)
-        con.execute("RESET preserve_insertion_order")
+        try:
+            con.execute(sql)
+        finally:
+            con.execute("RESET preserve_insertion_order")
         # fetchall, not fetchone: a result left open would block the next statement on `con`
         [(rows,)] = con.execute(f"SELECT count(*) FROM {name}").fetchall()
     except duckdb.Error as exc:
@@ -253,13 +256,12 @@ def _parquet_table(con: duckdb.DuckDBPyConnection, path: Path, fmt: InputFormat,
     return rows
 
 
-def _small_row_groups(path: Path) -> bool:
+def _small_row_groups(meta: pq.FileMetaData) -> bool:
     """Whether the file holds many row groups of few rows (a writer that flushes every row).
 
     DuckDB pays a fixed price per row group on every scan, and the checks scan an export
     more than once: such a file is read once, into a table, instead of through a view.
     """
-    meta = pq.ParquetFile(path).metadata
     return meta.num_row_groups > SMALL_GROUPS_FROM and meta.num_rows < meta.num_row_groups * SMALL_GROUP_ROWS
 
 
