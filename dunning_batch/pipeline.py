@@ -8,19 +8,15 @@ distinct address, into a table that 03_problems joins.
 
 from __future__ import annotations
 
-import re
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import duckdb
 import pyarrow as pa
 
+from . import sql_runner
 from .addresses import address_list_problem
-from .errors import StageError
+from .sql_runner import SQL_DIR, StageLog, execute, sql_text, table_from_arrow
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 MACROS = "00_macros"
 
 # Inputs as typed relations and every problem in them (SPEC §2.3).
@@ -63,16 +59,6 @@ VIEW_STAGES = frozenset({"05_accepted_customers", "05_items", "71_decisions", "7
 # Relations whose rows already come in a known order (views that scan the item_outcomes
 # table, which 71_item_outcomes sorts by doc_id): writing them needs no second sort.
 ROWS_ORDERED_BY = {"decisions": "doc_id", "item_details": "doc_id"}
-_PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-
-
-@dataclass
-class StageLog:
-    """Seconds and row count per stage, in the order they ran (run.json's timings)."""
-
-    seconds: dict[str, float] = field(default_factory=dict)
-    rows: dict[str, int] = field(default_factory=dict)
-    on_stage: Callable[[str, int, float], None] | None = None
 
 
 def address_checks(con: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -85,11 +71,7 @@ def address_checks(con: duckdb.DuckDBPyConnection, name: str) -> None:
     values = emails.column("email").to_pylist()
     verdicts = pa.table({"email": pa.array(values, pa.string()),
                          "problem": pa.array([address_list_problem(v) for v in values], pa.string())})
-    con.register(f"{name}_arrow", verdicts)
-    try:
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")
-    finally:
-        con.unregister(f"{name}_arrow")
+    table_from_arrow(con, name, verdicts)
 
 
 # Stages computed in Python: stage -> function(con, table name) that makes the table.
@@ -99,35 +81,16 @@ PYTHON_STAGES: dict[str, Callable[[duckdb.DuckDBPyConnection, str], None]] = {
 
 
 def stage_sql(stage: str) -> str:
-    return (SQL_DIR / f"{stage}.sql").read_text(encoding="utf-8")
+    return sql_text(stage)
 
 
 def define_macros(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(stage_sql(MACROS))
+    execute(con, MACROS)
 
 
 def run_stage(con: duckdb.DuckDBPyConnection, stage: str, params: dict[str, Any], log: StageLog) -> int:
     """Create table (or view) `name` from `sql/stage.sql`, binding only the parameters it names."""
-    name = stage.split("_", 1)[1]
-    kind = "VIEW" if stage in VIEW_STAGES else "TABLE"
-    sql = "" if stage in PYTHON_STAGES else stage_sql(stage)
-    bound = {key: params[key] for key in sorted(set(_PARAMETER.findall(sql)))}
-    started = time.perf_counter()
-    try:
-        if stage in PYTHON_STAGES:
-            PYTHON_STAGES[stage](con, name)
-        else:
-            con.execute(f"CREATE OR REPLACE {kind} {name} AS\n{sql}", bound)
-        [(rows,)] = con.execute(f"SELECT count(*) FROM {name}").fetchall()  # fetchall: leaves no open result
-    except duckdb.Error as exc:
-        raise StageError(f"stage {stage} (sql/{stage}.sql) failed: {exc}") from exc
-    except KeyError as exc:
-        raise StageError(f"stage {stage} (sql/{stage}.sql) uses parameter {exc} that the run does not bind") from exc
-    seconds = time.perf_counter() - started
-    log.seconds[stage], log.rows[stage] = round(seconds, 3), rows
-    if log.on_stage:
-        log.on_stage(stage, rows, seconds)
-    return rows
+    return sql_runner.run_stage(con, stage, params, log, view=stage in VIEW_STAGES, make=PYTHON_STAGES.get(stage))
 
 
 def run_stages(con: duckdb.DuckDBPyConnection, stages: tuple[str, ...], params: dict[str, Any],

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
-import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from .manifest import build_manifest
 from .outputs.guard import check_out, write_errors
 from .outputs import AtomicFolder, output_files, views_sql, write_data_files, write_json
 from .payments import load_payments, payment_params
+from .sql_runner import connect
 from .pipeline import DECISION_STAGES, INPUT_STAGES, StageLog, define_macros, run_stages, stage_sql
 from .delivery.outbox import write_outbox
 from .delivery.print_batch import write_print_batch
@@ -132,25 +132,6 @@ def keep_shard(con: duckdb.DuckDBPyConnection, shard: tuple[int, int]) -> None:
 def _kind(con: duckdb.DuckDBPyConnection, name: str) -> str:
     [(is_view,)] = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = $n", {"n": name}).fetchall()
     return "VIEW" if is_view else "TABLE"
-
-
-MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
-
-
-def connect(memory_limit: str | None = None, temp_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection; with a memory limit, work beyond it spills to `temp_dir`."""
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    # never the machine's zone: nothing a run computes may depend on where it runs
-    con.execute("SET TimeZone = 'UTC'")
-    if memory_limit is not None:
-        if not MEMORY_LIMIT.fullmatch(memory_limit.strip()):
-            raise UserError(f"--memory-limit {memory_limit!r}: give a size such as 4GB or 512MiB")
-        # SET takes no bind parameters; the value is checked against MEMORY_LIMIT above
-        con.execute(f"SET memory_limit = '{memory_limit.strip()}'")
-    if temp_dir is not None:
-        con.execute("SET temp_directory = $dir", {"dir": str(temp_dir)})
-    return con
 
 
 def problem_lines(session: Session, limit: int = MAX_PROBLEMS) -> tuple[list[str], int]:

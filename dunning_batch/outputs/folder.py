@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 
 from ..errors import UserError
+from ..sql_runner import connect, create_view_from_file, lock_to
 from .layout import ANALYST_VIEWS_DIR, CSV_TYPES, DELIVERY_FILES, OUTPUT_FILES, csv_values
 
 MANIFEST = "run.json"
@@ -50,9 +51,7 @@ def read_manifest(out: str | Path) -> dict[str, Any]:
 
 def new_connection() -> duckdb.DuckDBPyConnection:
     """An in-memory connection with no progress bar, for one or more folders' views."""
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    return con
+    return connect()
 
 
 def connect_views(out: str | Path, *, locked: bool = True) -> duckdb.DuckDBPyConnection:
@@ -95,7 +94,7 @@ def add_views(con: duckdb.DuckDBPyConnection, out: str | Path, prefix: str = "",
         _relation(con, path, relation).create_view(prefix + relation, replace=True)
     if relations is None:
         for view in sorted(ANALYST_VIEWS_DIR.glob("*.sql")):
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {prefix}{view.stem} AS {view.read_text(encoding='utf-8')}")
+            create_view_from_file(con, prefix + view.stem, f"views/{view.stem}")
 
 
 def add_empty_documents(con: duckdb.DuckDBPyConnection, out: str | Path, relations: tuple[str, ...]) -> None:
@@ -106,19 +105,6 @@ def add_empty_documents(con: duckdb.DuckDBPyConnection, out: str | Path, relatio
         if f.relation in relations and not (folder / f.name).is_file():
             columns = ", ".join(f"NULL::{kind} AS {column}" for column, kind in CSV_TYPES[f.relation].items())
             con.execute(f"CREATE OR REPLACE TEMP VIEW {f.relation} AS SELECT {columns} WHERE false")
-
-
-def lock_to(con: duckdb.DuckDBPyConnection, folders: list[Path]) -> None:
-    """Let `con` read only inside `folders` from now on, with its settings locked.
-
-    `query` hands this connection an analyst's SQL: without it, one statement could read any
-    file of the machine, write over the run's files, ATTACH a database or install an extension.
-    """
-    con.execute("SET allowed_directories = $dirs", {"dirs": [f"{f}/" for f in folders]})
-    con.execute("SET enable_external_access = false")
-    con.execute("SET autoinstall_known_extensions = false")
-    con.execute("SET autoload_known_extensions = false")
-    con.execute("SET lock_configuration = true")
 
 
 def _folder(out: str | Path) -> Path:

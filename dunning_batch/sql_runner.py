@@ -1,0 +1,184 @@
+"""The one module that runs SQL: it opens DuckDB connections, reads the files of `sql/`,
+binds exactly the parameters a file names, logs each stage's rows and seconds, and wraps a
+failure with the stage and its file.
+
+Every other module names a file of `sql/` and hands over values; none writes SQL text. The
+few statements that must name a relation or a column (DuckDB binds values, not identifiers)
+are built here, from names this project chose, each quoted.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import duckdb
+import pyarrow as pa
+
+from .errors import StageError, UserError
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+_PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+@dataclass
+class StageLog:
+    """Seconds and row count per stage, in the order they ran (run.json's timings)."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    on_stage: Callable[[str, int, float], None] | None = None
+
+
+# --- connections -------------------------------------------------------------------------
+
+def connect(memory_limit: str | None = None, temp_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection in UTC with no progress bar; with a memory limit, work beyond
+    it spills to `temp_dir`. Nothing a connection computes may depend on the machine's zone."""
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET TimeZone = 'UTC'")
+    if memory_limit is not None:
+        if not MEMORY_LIMIT.fullmatch(memory_limit.strip()):
+            raise UserError(f"--memory-limit {memory_limit!r}: give a size such as 4GB or 512MiB")
+        # SET takes no bind parameters; the value is checked against MEMORY_LIMIT above
+        con.execute(f"SET memory_limit = '{memory_limit.strip()}'")
+    if temp_dir is not None:
+        con.execute("SET temp_directory = $dir", {"dir": str(temp_dir)})
+    return con
+
+
+def lock_to(con: duckdb.DuckDBPyConnection, folders: Iterable[Path]) -> None:
+    """Let `con` read only inside `folders` from now on, with its settings locked.
+
+    `query` hands such a connection an analyst's SQL: without the lock, one statement could
+    read any file of the machine, write over the run's files, ATTACH a database or install an
+    extension.
+    """
+    con.execute("SET allowed_directories = $dirs", {"dirs": [f"{Path(f)}/" for f in folders]})
+    con.execute("SET enable_external_access = false")
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET lock_configuration = true")
+
+
+# --- the files of sql/ ---------------------------------------------------------------------
+
+def sql_text(name: str) -> str:
+    """The text of `sql/<name>.sql` (`name` may hold a folder: "checks/1_decisions")."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def sql_names(folder: str) -> list[str]:
+    """The files of `sql/<folder>/`, as names for sql_text, in file-name order."""
+    return [f"{folder}/{path.stem}" for path in sorted((SQL_DIR / folder).glob("*.sql"))]
+
+
+def bound(sql: str, params: dict[str, Any] | None, name: str) -> dict[str, Any]:
+    """Exactly the parameters `sql` names, taken from `params`."""
+    wanted = sorted(set(_PARAMETER.findall(sql)))
+    missing = [key for key in wanted if key not in (params or {})]
+    if missing:
+        raise StageError(f"sql/{name}.sql uses parameter(s) {', '.join(missing)} that its caller does not bind")
+    return {key: params[key] for key in wanted}
+
+
+def execute(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None
+            ) -> duckdb.DuckDBPyConnection:
+    """Run `sql/<name>.sql` on `con` with its parameters bound; the connection, to fetch from."""
+    sql = sql_text(name)
+    try:
+        return con.execute(sql, bound(sql, params, name))
+    except duckdb.Error as exc:
+        raise StageError(f"sql/{name}.sql failed: {exc}") from exc
+
+
+def rows(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None) -> list[tuple]:
+    """Every row of `sql/<name>.sql` as tuples (small results only: reports, checks)."""
+    return execute(con, name, params).fetchall()
+
+
+def one(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None) -> tuple | None:
+    """The first row of `sql/<name>.sql`, or None when it has none."""
+    return execute(con, name, params).fetchone()
+
+
+def records(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None
+            ) -> list[dict[str, Any]]:
+    """Every row of `sql/<name>.sql` as a dict of column -> value (small results only)."""
+    result = execute(con, name, params)
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, row)) for row in result.fetchall()]
+
+
+def arrow(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None) -> pa.Table:
+    """The result of `sql/<name>.sql` as an Arrow table, on a cursor of its own."""
+    sql = sql_text(name)
+    try:
+        return con.cursor().sql(sql, params=bound(sql, params, name)).to_arrow_table()
+    except duckdb.Error as exc:
+        raise StageError(f"sql/{name}.sql failed: {exc}") from exc
+
+
+# --- stages: one file, one relation ----------------------------------------------------------
+
+def run_stage(con: duckdb.DuckDBPyConnection, stage: str, params: dict[str, Any], log: StageLog, *,
+              view: bool = False, make: Callable[[duckdb.DuckDBPyConnection, str], None] | None = None) -> int:
+    """Make relation `name` of stage `NN_name` from `sql/NN_name.sql` (a table, or a view with
+    `view`), or with `make(con, name)` for a stage computed in Python; log its rows and seconds."""
+    name = stage.split("_", 1)[1]
+    started = time.perf_counter()
+    try:
+        if make is not None:
+            make(con, name)
+        else:
+            sql = sql_text(stage)
+            kind = "VIEW" if view else "TABLE"
+            con.execute(f"CREATE OR REPLACE {kind} {quote(name)} AS\n{sql}", bound(sql, params, stage))
+        count = count_rows(con, name)
+    except duckdb.Error as exc:
+        raise StageError(f"stage {stage} (sql/{stage}.sql) failed: {exc}") from exc
+    seconds = time.perf_counter() - started
+    log.seconds[stage], log.rows[stage] = round(seconds, 3), count
+    if log.on_stage:
+        log.on_stage(stage, count, seconds)
+    return count
+
+
+# --- statements that name relations ----------------------------------------------------------
+
+def quote(identifier: str) -> str:
+    """`identifier` as a DuckDB identifier, whatever it holds."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def count_rows(con: duckdb.DuckDBPyConnection, relation: str) -> int:
+    # fetchall: leaves no open result on the connection
+    [(count,)] = con.execute(f"SELECT count(*) FROM {quote(relation)}").fetchall()
+    return count
+
+
+def table_from_arrow(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table, *,
+                     order_by: tuple[str, ...] = ()) -> None:
+    """Table `name` holding the rows of an Arrow table (in `order_by` order when given)."""
+    temp = f"{name}__arrow"
+    con.register(temp, table)
+    try:
+        order = f" ORDER BY {', '.join(map(quote, order_by))}" if order_by else ""
+        con.execute(f"CREATE OR REPLACE TABLE {quote(name)} AS SELECT * FROM {quote(temp)}{order}")
+    finally:
+        con.unregister(temp)
+
+
+def relation_arrow(con: duckdb.DuckDBPyConnection, relation: str) -> pa.Table:
+    """Every row of `relation` as an Arrow table, on a cursor of its own."""
+    return con.cursor().sql(f"SELECT * FROM {quote(relation)}").to_arrow_table()
+
+
+def create_view_from_file(con: duckdb.DuckDBPyConnection, view: str, name: str) -> None:
+    """Temporary view `view` defined by the query in `sql/<name>.sql` (analyst views)."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(view)} AS {sql_text(name)}")
