@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from .config import PAYMENT_COLUMNS, Config
 from .readers import RawInput, load_raw
+from .sql_runner import table_from_arrow
 
 REQUIRED_PAYMENT_COLUMNS = ("payment_id", "customer_id", "doc_id", "currency", "due_date", "paid_on", "amount")
 
@@ -21,8 +23,9 @@ REQUIRED_PAYMENT_COLUMNS = ("payment_id", "customer_id", "doc_id", "currency", "
 def load_payments(con: duckdb.DuckDBPyConnection, path: str | Path | None, config: Config) -> RawInput | None:
     """Table raw_payments from `path`, or empty (and None) when the run has no payments."""
     if path is None:
-        columns = ", ".join(f"NULL::VARCHAR AS {c}" for c in PAYMENT_COLUMNS)
-        con.execute(f"CREATE OR REPLACE TABLE raw_payments AS SELECT {columns}, 0::BIGINT AS _row WHERE false")
+        # the columns of a CSV export as read (text), and its row numbers
+        empty = pa.table({c: pa.array([], pa.string()) for c in PAYMENT_COLUMNS} | {"_row": pa.array([], pa.int64())})
+        table_from_arrow(con, "raw_payments", empty)
         return None
     return load_raw(con, path, "payments", config.payments, PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS)
 

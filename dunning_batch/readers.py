@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from .config import InputFormat
 from .digest import sha256_of
 from .errors import InputError
+from .sql_runner import count_rows, parquet_relation, table_from_arrow
 
 UTF8_BOM = b"\xef\xbb\xbf"
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
@@ -62,10 +63,7 @@ def load_raw(con: duckdb.DuckDBPyConnection, path: str | Path, role: str, fmt: I
     table, record_numbers = _csv_table(path, path.read_bytes(), fmt, columns, required)
     rows = record_numbers if record_numbers is not None else \
         pl.int_range(2, 2 + table.num_rows, dtype=pl.Int64, eager=True).to_arrow()
-    table = table.append_column("_row", rows)
-    con.register(f"{name}_arrow", table)
-    con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")
-    con.unregister(f"{name}_arrow")
+    table_from_arrow(con, name, table.append_column("_row", rows))
     return RawInput(role, path, digest, table.num_rows, name, 2)
 
 
@@ -231,26 +229,11 @@ def _parquet_table(con: duckdb.DuckDBPyConnection, path: Path, fmt: InputFormat,
         raise InputError([f"{path}: {std}: the column {present[std]!r} is a TIMESTAMP WITH TIME ZONE, an instant "
                           f"whose date depends on the time zone; export it as a DATE (or a TIMESTAMP without "
                           f"time zone holding the date)" for std in zoned])
-    selects = []
-    for std in columns:
-        if std in present:
-            selects.append(f"{_as_read(_quote(present[std]), schema.field(present[std]).type)} AS {std}")
-        else:
-            selects.append(f"NULL::VARCHAR AS {std}")
-    # a view takes no bind parameters: the path and format (command line and config, never
-    # data) are written as quoted SQL literals
-    bulk = _small_row_groups(meta)
-    sql = (f"CREATE OR REPLACE {'TABLE' if bulk else 'VIEW'} {name} AS SELECT {', '.join(selects)}, "
-           f"file_row_number + 1 AS _row FROM read_parquet({_literal(str(path.resolve()))}, file_row_number = true)")
+    selects = [(std, present.get(std), _cast(schema.field(present[std]).type) if std in present else None)
+               for std in columns]
     try:
-        if bulk:  # _row keeps each row's place: the table's own order need not
-            con.execute("SET preserve_insertion_order = false")
-        try:
-            con.execute(sql)
-        finally:
-            con.execute("RESET preserve_insertion_order")
-        # fetchall, not fetchone: a result left open would block the next statement on `con`
-        [(rows,)] = con.execute(f"SELECT count(*) FROM {name}").fetchall()
+        parquet_relation(con, name, path, selects, table=_small_row_groups(meta))
+        rows = count_rows(con, name)
     except duckdb.Error as exc:
         raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
     return rows
@@ -265,27 +248,20 @@ def _small_row_groups(meta: pq.FileMetaData) -> bool:
     return meta.num_row_groups > SMALL_GROUPS_FROM and meta.num_rows < meta.num_row_groups * SMALL_GROUP_ROWS
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def _is_zoned(kind: pa.DataType) -> bool:
     """A Parquet timestamp adjusted to UTC (pyarrow gives it a time zone)."""
     return pa.types.is_timestamp(kind) and kind.tz is not None
 
 
-def _as_read(column: str, kind: pa.DataType) -> str:
-    """SQL for a Parquet column as the parse stages read it (sql/00_macros.sql)."""
+def _cast(kind: pa.DataType) -> str | None:
+    """The type a Parquet column is cast to for the parse stages (sql/00_macros.sql), or None
+    when they take it as it is."""
     if pa.types.is_timestamp(kind):
         # a timestamp without time zone is a wall-clock reading: its date is what it says,
         # on every machine (a zoned one never gets here)
-        return f"CAST({column} AS DATE)"
+        return "DATE"
     if (pa.types.is_date(kind) or pa.types.is_decimal(kind) or pa.types.is_boolean(kind)
             or pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_string(kind)
             or pa.types.is_large_string(kind)):
-        return column
-    return f"CAST({column} AS VARCHAR)"
+        return None
+    return "VARCHAR"

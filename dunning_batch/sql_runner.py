@@ -124,6 +124,19 @@ def arrow(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | No
         raise StageError(f"sql/{name}.sql failed: {exc}") from exc
 
 
+def relation(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None
+             ) -> duckdb.DuckDBPyRelation:
+    """`sql/<name>.sql` as a relation of `con` itself, for Arrow output without an extra copy
+    (`.to_arrow_table()`, or `.to_arrow_reader(rows)` to stream a large result). Unlike
+    `arrow`, it sees the connection's temporary views (an output folder's analyst views and
+    stand-ins for absent files); it runs when its rows are asked for."""
+    sql = sql_text(name)
+    try:
+        return con.sql(sql, params=bound(sql, params, name))
+    except duckdb.Error as exc:
+        raise StageError(f"sql/{name}.sql failed: {exc}") from exc
+
+
 # --- stages: one file, one relation ----------------------------------------------------------
 
 def run_stage(con: duckdb.DuckDBPyConnection, stage: str, params: dict[str, Any], log: StageLog, *,
@@ -182,3 +195,76 @@ def relation_arrow(con: duckdb.DuckDBPyConnection, relation: str) -> pa.Table:
 def create_view_from_file(con: duckdb.DuckDBPyConnection, view: str, name: str) -> None:
     """Temporary view `view` defined by the query in `sql/<name>.sql` (analyst views)."""
     con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(view)} AS {sql_text(name)}")
+
+
+# --- the read side's statements that name relations (readers, payments, void) ----------------
+
+def create_temp_table_from_file(con: duckdb.DuckDBPyConnection, table: str, name: str,
+                                params: dict[str, Any] | None = None) -> int:
+    """Temporary table `table` holding the result of `sql/<name>.sql` (its parameters bound
+    from `params`); its row count."""
+    sql = sql_text(name)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(table)} AS {sql}", bound(sql, params, name))
+    except duckdb.Error as exc:
+        raise StageError(f"sql/{name}.sql failed: {exc}") from exc
+    return count_rows(con, table)
+
+
+def column_names(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    """The columns of `relation`, in order."""
+    return [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {quote(relation)}").fetchall()]
+
+
+def all_columns_but(columns: Iterable[str]) -> str:
+    """A select list of every column but `columns` (for copy_relation's `select`)."""
+    names = list(columns)
+    return f"* EXCLUDE ({', '.join(map(quote, names))})" if names else "*"
+
+
+# COPY's options per file kind, as `void` writes its files
+COPY_FORMATS = {"csv": "(FORMAT csv, HEADER true)", "parquet": "(FORMAT parquet)"}
+
+
+def copy_relation(con: duckdb.DuckDBPyConnection, relation: str, path: Path, kind: str, select: str = "*") -> None:
+    """Write `relation` (its `select` list: all_columns_but, or outputs.csv_cells for a CSV
+    that a spreadsheet opens) to the file `path` as `kind` (COPY_FORMATS).
+
+    DuckDB's own errors pass through unwrapped: outputs.guard turns a full disk into a sentence."""
+    con.execute(f"COPY (SELECT {select} FROM {quote(relation)}) TO $path {COPY_FORMATS[kind]}", {"path": str(path)})
+
+
+# how readers.py reads a Parquet column whose type the parse stages do not take as it is
+PARQUET_CASTS = ("DATE", "VARCHAR")
+
+
+def parquet_relation(con: duckdb.DuckDBPyConnection, name: str, path: Path,
+                     columns: Iterable[tuple[str, str | None, str | None]], *, table: bool) -> None:
+    """Relation `name` over the Parquet file `path`: per (column, source, cast) the file's
+    column `source` as `column` (cast to `cast`, one of PARQUET_CASTS, when given; NULL text
+    when `source` is None), and `_row`, the row's number in the file counted from 1.
+
+    A view reads the file at each use; with `table` it is read once, into a table (without
+    keeping the file's row order: `_row` keeps each row's place). A view takes no bind
+    parameters: the path (command line and config, never data) is written as a quoted SQL
+    literal. DuckDB's errors pass through: the reader words them for the file.
+    """
+    selects = []
+    for column, source, cast in columns:
+        if source is None:
+            selects.append(f"NULL::VARCHAR AS {quote(column)}")
+        elif cast is None:
+            selects.append(f"{quote(source)} AS {quote(column)}")
+        elif cast in PARQUET_CASTS:
+            selects.append(f"CAST({quote(source)} AS {cast}) AS {quote(column)}")
+        else:
+            raise ValueError(f"parquet_relation: cast {cast!r} is not one of {PARQUET_CASTS}")
+    literal = "'" + str(Path(path).resolve()).replace("'", "''") + "'"
+    sql = (f"CREATE OR REPLACE {'TABLE' if table else 'VIEW'} {quote(name)} AS SELECT {', '.join(selects)}, "
+           f"file_row_number + 1 AS _row FROM read_parquet({literal}, file_row_number = true)")
+    if table:
+        con.execute("SET preserve_insertion_order = false")
+    try:
+        con.execute(sql)
+    finally:
+        con.execute("RESET preserve_insertion_order")

@@ -12,13 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
-from ..pipeline import SQL_DIR
-from ..outputs.folder import add_views, lock_to, new_connection, read_manifest
+from ..outputs.folder import add_views, new_connection, read_manifest
+from ..sql_runner import lock_to, records
 from ..terminal import printable
 
-DIFF_DIR = SQL_DIR / "diff"
 COMPARED = ("letters", "letter_lines", "decisions", "levels_update")  # the relations sql/diff/ reads
 TEXT_LIMIT = 50  # rows listed per section in the human summary; JSON holds them all
 
@@ -82,14 +79,8 @@ def diff_runs(folder_a: str | Path, folder_b: str | Path) -> RunDiff:
     lock_to(con, [Path(folder_a).resolve(), Path(folder_b).resolve()])
     result = RunDiff(runs["a"], runs["b"])
     for name in ("letters", "level_changes", "reason_counts"):
-        setattr(result, name, _rows(con, (DIFF_DIR / f"{name}.sql").read_text(encoding="utf-8")))
+        setattr(result, name, records(con, f"diff/{name}"))
     return result
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
-    result = con.execute(sql)
-    names = [d[0] for d in result.description]
-    return [dict(zip(names, row)) for row in result.fetchall()]
 
 
 def _limited(lines: list[str], limit: int) -> list[str]:

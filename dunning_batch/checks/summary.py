@@ -3,8 +3,8 @@
 The headline figures; totals per currency and per policy and level whose parts add up to
 the total due (sql/views/letter_amounts.sql); the final notices and credit holds with links
 to their PDFs; letters per channel; amounts per exclusion reason in words; bar charts as
-inline SVG. `write_summary(folder)` reads the folder's own views (letters, decisions,
-rejected and the analyst views), so it works on any finished folder and inside a run
+inline SVG. `write_summary(folder)` runs the queries of sql/summary/ on the folder's own
+views (letters, decisions, rejected and the analyst views), so it works on any finished folder and inside a run
 before run.json exists. Python lays the charts out (every coordinate);
 templates/summary.html.j2 only formats, and escapes every text (autoescape). Links are
 relative (pdf/LETTER_ID.pdf), so the folder can be moved. No JavaScript, no external
@@ -26,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ..letters.templating import TEMPLATES_DIR
 from ..outputs.folder import connect_views
+from ..sql_runner import records
 from .wording import CHANNELS, reason_words
 
 TEMPLATE = "summary.html.j2"
@@ -38,67 +39,13 @@ ROW_HEIGHT = 22
 BAR_HEIGHT = 15
 TOP = 6
 
-HEADLINE_SQL = """
-SELECT (SELECT count(*) FROM decisions) AS items,
-       (SELECT count(DISTINCT customer_id) FROM decisions) AS customers,
-       (SELECT count(*) FROM letters) AS letters,
-       (SELECT count(*) FROM rejected) AS rejected,
-       (SELECT max(run_date) FROM letters) AS run_date,
-       (SELECT count(*) FILTER (WHERE pdf_path IS NOT NULL) FROM letters) AS pdfs
-"""
 # The parts of total due (sql/views/letter_amounts.sql): each row's parts add up to its total_due.
 PARTS = ("overdue_total", "credit_total", "fees", "interest_in_total", "compensation_total", "notice_total")
 ASIDE = ("interest_not_in_total", "current_not_in_total")  # shown on the letters, not demanded
-TOTALS_SQL = """
-SELECT currency, count(*) AS letters, sum(overdue_total) AS overdue_total, sum(credit_total) AS credit_total,
-       sum(fee) AS fees, sum(interest_in_total) AS interest_in_total, sum(compensation_total) AS compensation_total,
-       sum(notice_total) AS notice_total, sum(total_due) AS total_due,
-       sum(interest_not_in_total) AS interest_not_in_total, sum(current_not_in_total) AS current_not_in_total
-FROM letter_amounts GROUP BY currency ORDER BY currency
-"""
-BY_LEVEL_SQL = "SELECT * FROM letters_by_level ORDER BY currency, policy, level"
-OUTCOMES_SQL = "SELECT outcome, count(*) AS items FROM decisions GROUP BY outcome ORDER BY outcome"
-LEVELS_SQL = "SELECT level, sum(letters) AS letters FROM letters_by_level GROUP BY level ORDER BY level"
-LEVEL_AMOUNTS_SQL = """
-SELECT currency, level, sum(letters) AS letters, sum(total_due) AS total_due
-FROM letters_by_level GROUP BY currency, level ORDER BY currency, level
-"""
-AGING_SQL = "SELECT currency, bucket, items, open_amount FROM aging_buckets ORDER BY currency, bucket_order"
-EXCLUSIONS_SQL = """
-SELECT reason, sum(items) AS items, list(currency || ' ' || items ORDER BY currency) AS per_currency,
-       list(struct_pack(currency := currency, items := items, open_amount := open_amount) ORDER BY currency)
-           AS amounts
-FROM exclusions_by_reason GROUP BY reason ORDER BY items DESC, reason
-"""
 # The letters an AR manager acts on tonight: final notices and credit holds (SPEC §4.9), the
 # largest amounts first; at most FINAL_ROWS per currency on the page (a big night's rest is
 # in letters.parquet and customer_actions.csv).
 FINAL_ROWS = 500
-FINAL_SQL = """
-WITH actions AS (
-    SELECT letter_id, bool_or(action = 'credit_hold') AS credit_hold,
-           min(value) FILTER (WHERE action = 'payment_term') AS payment_term
-    FROM customer_actions GROUP BY letter_id
-)
-SELECT l.letter_id, l.customer_id, l.customer_name, l.currency, l.level, l.template, l.is_final,
-       l.total_due, l.pdf_path, coalesce(a.credit_hold, false) AS credit_hold, a.payment_term,
-       count(*) OVER () AS of_all
-FROM letters AS l LEFT JOIN actions AS a USING (letter_id)
-WHERE l.is_final OR a.credit_hold
-QUALIFY row_number() OVER (PARTITION BY l.currency ORDER BY l.total_due DESC, l.letter_id) <= $limit
-ORDER BY l.currency, l.total_due DESC, l.letter_id
-"""
-CHANNELS_SQL = """
-WITH per_currency AS (
-    SELECT r.delivery AS channel, l.currency, count(*) AS letters, sum(l.total_due) AS total_due
-    FROM letters AS l JOIN recipients AS r USING (letter_id) GROUP BY ALL
-)
-SELECT channel, sum(letters) AS letters,
-       list(struct_pack(currency := currency, letters := letters, total_due := total_due) ORDER BY currency)
-           AS amounts
-FROM per_currency GROUP BY channel
-ORDER BY CASE channel WHEN 'email' THEN 1 WHEN 'print' THEN 2 WHEN 'both' THEN 3 ELSE 4 END, channel
-"""
 
 
 @dataclass(frozen=True)
@@ -135,21 +82,22 @@ def write_summary(folder: str | Path, run_date: dt.date | None = None) -> Path:
 
 
 def _page(con: duckdb.DuckDBPyConnection, folder: Path, run_date: dt.date | None) -> dict[str, Any]:
-    head = _rows(con, HEADLINE_SQL)[0]
+    head = records(con, "summary/headline")[0]
     run_date = run_date or _run_date(folder) or head["run_date"]
-    level_amounts = _rows(con, LEVEL_AMOUNTS_SQL)
-    aging = _rows(con, AGING_SQL)
-    exclusions = _rows(con, EXCLUSIONS_SQL)
-    finals = _rows(con, FINAL_SQL, {"limit": FINAL_ROWS})
-    channels = _rows(con, CHANNELS_SQL)
+    level_amounts = records(con, "summary/level_amounts")
+    aging = records(con, "summary/aging")
+    exclusions = records(con, "summary/exclusions")
+    finals = records(con, "summary/finals", {"limit": FINAL_ROWS})
+    channels = records(con, "summary/channels")
     currencies = sorted({r["currency"] for r in level_amounts} | {r["currency"] for r in aging})
     return {
         "run_date": run_date.isoformat() if run_date else "unknown",
         "items": _count(head["items"]), "customers": _count(head["customers"]),
         "letters": _count(head["letters"]), "rejected": _count(head["rejected"]),
-        "outcomes": [{"outcome": r["outcome"], "count": _count(r["items"])} for r in _rows(con, OUTCOMES_SQL)],
-        "totals": [_figures(r) for r in _rows(con, TOTALS_SQL)],
-        "by_level": [_figures(r) for r in _rows(con, BY_LEVEL_SQL)],
+        "outcomes": [{"outcome": r["outcome"], "count": _count(r["items"])}
+                     for r in records(con, "summary/outcomes")],
+        "totals": [_figures(r) for r in records(con, "summary/totals")],
+        "by_level": [_figures(r) for r in records(con, "summary/by_level")],
         "finals": [{"letter_id": r["letter_id"], "href": r["pdf_path"], "customer_id": r["customer_id"],
                     "customer_name": r["customer_name"], "currency": r["currency"], "level": r["level"],
                     "template": r["template"], "is_final": r["is_final"], "total_due": _amount(r["total_due"]),
@@ -171,7 +119,7 @@ def _page(con: duckdb.DuckDBPyConnection, folder: Path, run_date: dt.date | None
         "printed": any(r["channel"] in ("print", "both") for r in channels),
         "letters_chart": _chart("Letters per level",
                                 [(f"level {r['level']}", r["letters"], _count(r["letters"]))
-                                 for r in _rows(con, LEVELS_SQL)]),
+                                 for r in records(con, "summary/levels")]),
         "amount_charts": [
             _chart(f"Total due per level, {currency}",
                    [(f"level {r['level']}", r["total_due"],
@@ -217,12 +165,6 @@ def _run_date(folder: Path) -> dt.date | None:
     if not path.is_file():
         return None
     return dt.date.fromisoformat(json.loads(path.read_text(encoding="utf-8"))["as_of"])
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    result = con.execute(sql, params or {})
-    names = [d[0] for d in result.description]
-    return [dict(zip(names, row)) for row in result.fetchall()]
 
 
 def _amount(value: Decimal | None) -> str:

@@ -20,11 +20,10 @@ from pathlib import Path
 from ..errors import UserError
 from ..outputs.lock import folder_lock
 from ..outputs import AtomicFolder, csv_cells, write_json, write_text_atomic
-from ..pipeline import SQL_DIR
 from ..outputs.folder import add_empty_documents, open_folder
 from ..outputs.layout import VOIDS_FOLDER, VOIDS_RECORD
+from ..sql_runner import all_columns_but, column_names, copy_relation, create_temp_table_from_file, records, rows
 
-VOID_SQL = SQL_DIR / "void"
 RECORD = VOIDS_RECORD
 # the files of a void: relation (sql/void/NAME.sql) -> the files it is written to
 VOID_FILES = {
@@ -42,8 +41,7 @@ def void_letters(out: Path, letter_ids: list[str], target: Path | None = None, *
     out = Path(out)
     con, manifest = open_folder(out, locked=False)  # it writes the void's files
     letters = sorted(set(letter_ids))
-    known = {row[0] for row in con.execute(
-        "SELECT letter_id FROM letters WHERE list_contains($letters, letter_id)", {"letters": letters}).fetchall()}
+    known = {row[0] for row in rows(con, "void/known_letters", {"letters": letters})}
     unknown = [x for x in letters if x not in known]
     if unknown:
         raise UserError(f"{out}: no letter {unknown[0]!r} in letters.parquet"
@@ -77,35 +75,23 @@ def _write_void(con, out: Path, target: Path, params: dict, head: dict) -> dict:
     """The void's files and void.json (`head` and what was written), into `target` atomically;
     returns void.json."""
     add_empty_documents(con, out, ("compensation_documents", "interest_documents"))
-    restored = _present_columns(con, "levels_update", ("compensation_charged", "interest_paid_to"))
+    restored = set(column_names(con, "levels_update")) & {"compensation_charged", "interest_paid_to"}
     counts = {}
     with AtomicFolder(target, force=False) as folder:
         for name, files in VOID_FILES.items():
-            sql = (VOID_SQL / f"{name}.sql").read_text(encoding="utf-8")
-            used = {k: v for k, v in params.items() if f"${k}" in sql}
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", used)
-            counts[name] = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+            counts[name] = create_temp_table_from_file(con, name, f"void/{name}", params)
             # the §9 state columns only where the run's levels file has them
             absent = [c for c in ("compensation_charged", "interest_paid_to") if c not in restored]
-            columns = f"* EXCLUDE ({', '.join(absent)})" if name == "levels_restore" and absent else "*"
+            columns = all_columns_but(absent if name == "levels_restore" else ())
             for file in files:
                 csv = file.endswith(".csv")
-                fmt = "(FORMAT csv, HEADER true)" if csv else "(FORMAT parquet)"
                 select = csv_cells(con, columns, name) if csv else columns  # no cell a spreadsheet runs
-                con.execute(f"COPY (SELECT {select} FROM {name}) TO $path {fmt}", {"path": str(folder.path / file)})
-        actions = con.execute("SELECT customer_id, action, value, restore, letter_id FROM customer_actions_restore"
-                              " ORDER BY letter_id, action").fetchall()
+                copy_relation(con, name, folder.path / file, "csv" if csv else "parquet", select)
         record = head | {"levels_restored": counts["levels_restore"], "fee_reversals": counts["fee_reversals"],
-                  "customer_actions_restored": [dict(zip(("customer_id", "action", "value", "restore", "letter_id"),
-                                                         row)) for row in actions]}
+                         "customer_actions_restored": records(con, "void/actions_restored")}
         write_json(folder.path / "void.json", record)
         folder.commit()
     return record
-
-
-def _present_columns(con, relation: str, columns: tuple[str, ...]) -> set[str]:
-    names = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
-    return {c for c in columns if c in names}
 
 
 def _voided(out: Path) -> dict[str, str]:

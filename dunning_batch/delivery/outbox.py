@@ -28,7 +28,7 @@ from ..outputs.folder import connect_views
 from ..outputs.layout import DELIVERY_FILES
 from ..outputs.writer import write_parquet
 from ..letters.templating import catalog, date, fill, money
-from ..pipeline import SQL_DIR
+from ..sql_runner import relation
 
 OUTBOX_DIR = "outbox"
 OUTBOX_FILE = DELIVERY_FILES["outbox"]
@@ -51,9 +51,7 @@ def write_outbox(folder: Path, sender: dict[str, Any], into: Path | None = None)
 
 def email_letters(folder: Path) -> list[dict[str, Any]]:
     """The letters whose channel includes email, with what their message says (sql/delivery)."""
-    con = connect_views(folder)
-    sql = (SQL_DIR / "delivery" / "email_letters.sql").read_text(encoding="utf-8")
-    return con.sql(sql).to_arrow_table().to_pylist()
+    return relation(connect_views(folder), "delivery/email_letters").to_arrow_table().to_pylist()
 
 
 def write_message(folder: Path, letter: dict[str, Any], sender: dict[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from pypdf import PdfReader
 from ..letters.streamed_pdf import StreamedPdf
 from ..outputs.folder import connect_views
 from ..outputs.layout import DELIVERY_FILES
-from ..pipeline import SQL_DIR
+from ..sql_runner import relation
 
 PRINT_DIR = "print"
 BATCH_PDF = f"{PRINT_DIR}/print_batch.pdf"
@@ -58,9 +58,8 @@ def print_letters(folder: Path) -> Iterator[dict[str, Any]]:
 
     The query runs now, before the caller creates print/ files that the folder's views
     would otherwise try to read half-written; its rows are fetched as the caller iterates."""
-    sql = (SQL_DIR / "delivery" / "print_letters.sql").read_text(encoding="utf-8")
     con = connect_views(folder)
-    reader = con.sql(sql).fetch_arrow_reader(FETCH_ROWS)
+    reader = relation(con, "delivery/print_letters").to_arrow_reader(FETCH_ROWS)
 
     def rows() -> Iterator[dict[str, Any]]:
         with con:  # the connection lives as long as the reader

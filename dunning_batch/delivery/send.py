@@ -33,6 +33,7 @@ from ..outputs.folder import connect_views, open_folder
 from ..outputs.layout import SEND_JOURNAL
 from ..errors import UserError
 from ..manifest import recorded_difference
+from ..sql_runner import one, records
 from .outbox import OUTBOX_DIR, OUTBOX_FILE
 from .smtp_session import Connection, ReplyTooLong, SmtpServer, reply_text
 
@@ -167,10 +168,10 @@ def check_outbox(out: Path, manifest: dict[str, Any]) -> None:
     if recorded_difference(out, manifest, OUTBOX_FILE):
         raise UserError(f"{out / OUTBOX_FILE}: changed since the run (its sha256 differs from run.json); nothing "
                         f"was sent: run the job again to rebuild the outbox")
-    listed = connect_views(out).execute("SELECT letter_id, eml_path, sha256 FROM outbox").fetchall()
-    check_unchanged(out, [{"letter_id": i, "eml_path": e, "sha256": h} for i, e, h in listed])
+    listed = records(connect_views(out), "delivery/outbox_listed")
+    check_unchanged(out, listed)
     if recorded_difference(out, manifest, "outbox/"):  # a message the run did not write
-        known = {e for _, e, _ in listed}
+        known = {letter["eml_path"] for letter in listed}
         extra = sorted(f"{OUTBOX_DIR}/{p.name}" for p in (out / OUTBOX_DIR).glob("*.eml")
                        if f"{OUTBOX_DIR}/{p.name}" not in known)
         raise UserError(f"{out}: {', '.join(extra[:5]) or OUTBOX_DIR + '/'} not written by the run (the digest of "
@@ -180,25 +181,15 @@ def check_outbox(out: Path, manifest: dict[str, Any]) -> None:
 def pending_letters(out: Path) -> tuple[int, list[dict[str, Any]]]:
     """(letters in the outbox, those the journal does not record as accepted, by letter_id)."""
     con = connect_views(out)
-    total = con.execute("SELECT count(*) FROM outbox").fetchone()[0]
-    pending = con.execute(
-        """SELECT letter_id, "to", subject, message_id, eml_path, sha256 FROM outbox
-           WHERE NOT list_contains($done, letter_id) ORDER BY letter_id""",
-        {"done": accepted_letters(con, (out / JOURNAL).resolve())})
-    names = [d[0] for d in pending.description]
-    return total, [dict(zip(names, row)) for row in pending.fetchall()]
+    [total] = one(con, "delivery/outbox_size")
+    return total, records(con, "delivery/outbox_pending", {"done": accepted_letters(con, (out / JOURNAL).resolve())})
 
 
 def accepted_letters(con: duckdb.DuckDBPyConnection, journal: Path) -> list[str]:
     """The letters the journal records as accepted (or partly accepted) by an earlier `send`."""
     if not journal.is_file():
         return []
-    # a line cut short by a crash reads as NULLs (ignore_errors): it never counts as accepted
-    done = con.execute(
-        """SELECT list(DISTINCT letter_id) FILTER (WHERE status IN $done AND letter_id IS NOT NULL)
-           FROM read_json($path, format = 'newline_delimited', ignore_errors = true,
-                          columns = {letter_id: 'VARCHAR', status: 'VARCHAR'})""",
-        {"path": str(journal), "done": list(DONE)}).fetchone()[0]
+    [done] = one(con, "delivery/accepted_letters", {"path": str(journal), "done": list(DONE)})
     return done or []
 
 

@@ -18,10 +18,8 @@ from pathlib import Path
 from queue import SimpleQueue
 from typing import Any, Callable
 
-import duckdb
-
 from ..outputs.folder import add_empty_documents, connect_views, read_manifest
-from ..pipeline import SQL_DIR
+from ..sql_runner import one, relation
 
 BATCH_SIZE = 60  # letters per WeasyPrint document: spreads write_pdf's fixed cost
 # Lines per WeasyPrint layout. A layout holds about 100 KiB per line until it is written, so
@@ -36,28 +34,26 @@ PRINTED_LINES = ("lines", "interest_lines", "late_interest_lines", "compensation
 def letter_contexts(folder: Path, letter_id: str | None = None) -> list[dict[str, Any]]:
     """One dict per letter with its lines, interest lines and actions (sql/letter_context.sql);
     with `letter_id`, the letters of its render batch."""
-    sql = (SQL_DIR / "letter_context.sql").read_text(encoding="utf-8")
     if letter_id is None:
-        return _context_views(folder).sql(sql, params={"letter_ids": None}).to_arrow_table().to_pylist()
+        return _contexts(folder, None)
     [(ids, sizes)] = [(ids, sizes) for ids, sizes in render_plan(folder) if letter_id in ids]
-    contexts = _context_views(folder).sql(sql, params={"letter_ids": ids}).to_arrow_table().to_pylist()
+    contexts = _contexts(folder, ids)
     if [printed_lines(c) for c in contexts] != sizes:  # the plan counts what batches_of counts
         raise RuntimeError(f"letter_sizes.sql and letter_context.sql disagree on the lines of {ids}")
     return contexts
 
 
-def _context_views(folder: Path) -> duckdb.DuckDBPyConnection:
-    """The folder's views, with an empty interest_documents where the run posted no interest
-    (SPEC §9.4 writes no interest_documents.csv then), as letter_context.sql reads it."""
+def _contexts(folder: Path, letter_ids: list[str] | None) -> list[dict[str, Any]]:
+    """sql/letter_context.sql over the folder's views, with an empty interest_documents where
+    the run posted no interest (SPEC §9.4 writes no interest_documents.csv then)."""
     con = connect_views(folder)
     add_empty_documents(con, folder, ("interest_documents",))
-    return con
+    return relation(con, "letter_context", {"letter_ids": letter_ids}).to_arrow_table().to_pylist()
 
 
 def render_plan(folder: Path) -> list[tuple[list[str], list[int]]]:
     """The render batches of a folder's letters: their ids and printed lines (sql/letter_sizes.sql)."""
-    sql = (SQL_DIR / "letter_sizes.sql").read_text(encoding="utf-8")
-    table = connect_views(folder).sql(sql).to_arrow_table()
+    table = relation(connect_views(folder), "letter_sizes").to_arrow_table()
     ids, sizes = table["letter_id"].to_pylist(), table["line_rows"].to_pylist()
     return [(ids[start:stop], sizes[start:stop]) for start, stop in plan_batches(sizes)]
 
@@ -89,9 +85,8 @@ def printed_lines(letter: dict[str, Any]) -> int:
 
 
 def has_letter(folder: Path, letter_id: str) -> bool:
-    found = connect_views(folder).execute("SELECT count(*) FROM letters WHERE letter_id = $id",
-                                          {"id": letter_id}).fetchone()
-    return found[0] > 0
+    [found] = one(connect_views(folder), "letters/has_letter", {"id": letter_id})
+    return found
 
 
 def default_workers() -> int:
