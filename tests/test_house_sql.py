@@ -63,10 +63,10 @@ def _docstrings(tree: ast.Module) -> set[int]:
     return found
 
 
-def findings(path: Path) -> list[str]:
-    """Each breach of the house rule in `path`, as 'file:line: what'."""
+def findings(path: Path, root: Path = PACKAGE.parent) -> list[str]:
+    """Each breach of the house rule in `path`, as 'file:line: what' (file relative to `root`)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    where = path.relative_to(PACKAGE.parent)
+    where = path.relative_to(root)
     docs = _docstrings(tree)
     messages = _messages(tree)
     formatted: set[int] = set()  # string nodes already judged as part of a format
@@ -134,12 +134,8 @@ def test_the_scan_sees_each_kind_of_breach(tmp_path: Path) -> None:
                    'label = "Select the letters to send"\n'
                    'con.execute("RESET preserve_insertion_order")\n'
                    'raise UserError(f"{kind}: write a SELECT instead")\n', encoding="utf-8")
-    global PACKAGE
-    saved, PACKAGE = PACKAGE, tmp_path / "dunning_batch"
-    try:
-        found = findings(bad)
-    finally:
-        PACKAGE = saved
+    found = findings(bad, tmp_path)
+    assert all(f.startswith("dunning_batch/bad.py:") for f in found), found
     lines = sorted(int(f.split(":")[1]) for f in found)
     assert lines == [3, 4, 5, 6, 7, 8, 11], found
 
@@ -150,3 +146,25 @@ def test_the_allowlist_holds_only_modules_that_still_breach() -> None:
     assert ALLOWED <= paths.keys(), sorted(ALLOWED - paths.keys())
     clean = sorted(name for name in ALLOWED if not findings(paths[name]))
     assert not clean, f"remove from ALLOWED (they follow the rule now): {clean}"
+
+
+def test_a_full_disk_met_by_sql_runner_is_still_one_sentence(tmp_path: Path) -> None:
+    """sql_runner wraps DuckDB's error in a StageError naming its file; a write that runs out of
+    space through it is still the sentence of outputs.guard (exit 2), other failures stay ours."""
+    import duckdb
+
+    from dunning_batch.errors import StageError, UserError
+    from dunning_batch.outputs.guard import write_errors
+
+    def failing(message: str) -> None:
+        try:
+            raise duckdb.IOException(message)
+        except duckdb.IOException as exc:
+            raise StageError(f"sql/reports/x.sql failed: {exc}") from exc
+
+    with pytest.raises(UserError, match=r"^out: cannot write the output folder: no space left on the device"):
+        with write_errors(Path("out")):
+            failing('IO Error: Could not write file "out/decisions.parquet": No space left on device')
+    with pytest.raises(StageError):
+        with write_errors(Path("out")):
+            failing("IO Error: something else")

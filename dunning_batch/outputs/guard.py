@@ -25,7 +25,7 @@ import duckdb
 
 from ..delivery.outbox import OUTBOX_DIR, OUTBOX_FILE
 from ..delivery.print_batch import BATCH_CSV, BATCH_PDF
-from ..errors import UserError
+from ..errors import StageError, UserError
 from .layout import OUTPUT_FILES, SEND_JOURNAL, VOIDS_FOLDER, VOIDS_RECORD
 from .lock import LOCK_FILE
 
@@ -178,9 +178,11 @@ def write_errors(out: Path) -> Iterator[None]:
         if exc.errno not in WRITE_ERRORS:
             raise
         raise UserError(_sentence(out, exc.errno, exc.filename)) from None
-    except duckdb.IOException as exc:
-        code = next((code for text, code in DUCKDB_WRITE_ERRORS.items() if text in str(exc)), None)
-        if code is None:
+    except (duckdb.IOException, StageError) as exc:
+        # sql_runner names the file of sql/ whose statement failed, chained from DuckDB's error
+        cause = exc if isinstance(exc, duckdb.IOException) else exc.__cause__
+        code = next((code for text, code in DUCKDB_WRITE_ERRORS.items() if text in str(cause)), None)
+        if not isinstance(cause, duckdb.IOException) or code is None:
             raise
         raise UserError(_sentence(out, code, None)) from None
 
