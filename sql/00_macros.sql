@@ -139,6 +139,10 @@ CREATE OR REPLACE MACRO parse_bool(t) AS
          WHEN lower(blank(t)) IN ('false', 'f', 'no', 'n', '0', 'nein', 'non') THEN false
     END;
 
+-- The document types that bear interest when overdue in a letter whose level charges it
+-- (SPEC §4.6): not fees, not credits. 55_interest_lines charges by it; item_details says it.
+CREATE OR REPLACE MACRO earns_interest(doc_type) AS doc_type IN ('invoice', 'debit_memo', 'refund');
+
 -- Days from d1 (exclusive) to d2 (inclusive) by the 30E/360 convention.
 CREATE OR REPLACE MACRO days_30e(d1, d2) AS
     360 * (year(d2) - year(d1)) + 30 * (month(d2) - month(d1))

@@ -1,26 +1,44 @@
 -- exclusions: one row per item with the first exclusion of SPEC §4.2 that applies to it,
 -- or NULL when none does. The order of the CASE is the order of the SPEC. Grain: _row.
 -- `settled` (open_amount = 0, any doc_type) comes first: nothing is left to collect, so such
--- an item is never listed and counts toward no threshold or total (every later stage reads
+-- an item is never listed and counts toward no total or threshold (every later stage reads
 -- only items without an exclusion), and it does not make its customer final either.
+-- With the exclusion, the facts it rests on (item_details, for `explain`): for
+-- customer_final, the customer's item at its policy's last level (the highest level, then
+-- the first doc_id) and that level; for in_grace, whose grace date the run date is not
+-- after: 'item' (tested first) or 'customer'. NULL for every other exclusion.
 -- Inputs: items.
-WITH final_customers AS (
+WITH
+final_customers AS (
     -- the final reminder was sent: collection took over (grouping "customer" only); a settled
     -- item at the last level is history, not an open claim in collection
-    SELECT DISTINCT customer_id FROM items WHERE level_before >= last_level AND open_amount <> 0
+    SELECT customer_id, first(doc_id ORDER BY level_before DESC, doc_id) AS final_doc_id,
+           max(level_before) AS final_level
+    FROM items WHERE level_before >= last_level AND open_amount <> 0
+    GROUP BY customer_id
+),
+judged AS (
+    SELECT
+        i._row, f.final_doc_id, f.final_level,
+        CASE WHEN $as_of::DATE <= i.grace_until          THEN 'item'
+             WHEN $as_of::DATE <= i.customer_grace_until THEN 'customer'
+        END AS grace_of,   -- read by the CASE below (DuckDB: a column alias of the same SELECT)
+        CASE
+            WHEN i.open_amount = 0                                             THEN 'settled'
+            WHEN i.dunning_blocked                                             THEN 'customer_blocked'
+            WHEN i.policy IS NULL                                              THEN 'no_policy'
+            WHEN $grouping = 'customer' AND f.customer_id IS NOT NULL          THEN 'customer_final'
+            WHEN i.blocked                                                     THEN 'blocked'
+            WHEN i.disputed AND NOT $include_disputed                          THEN 'disputed'
+            WHEN grace_of IS NOT NULL                                          THEN 'in_grace'
+            WHEN i.level_before >= i.last_level                                THEN 'max_level'
+        END AS exclusion
+    FROM items AS i
+    LEFT JOIN final_customers AS f USING (customer_id)
 )
 SELECT
-    i._row,
-    CASE
-        WHEN i.open_amount = 0                                             THEN 'settled'
-        WHEN i.dunning_blocked                                             THEN 'customer_blocked'
-        WHEN i.policy IS NULL                                              THEN 'no_policy'
-        WHEN $grouping = 'customer' AND f.customer_id IS NOT NULL          THEN 'customer_final'
-        WHEN i.blocked                                                     THEN 'blocked'
-        WHEN i.disputed AND NOT $include_disputed                          THEN 'disputed'
-        WHEN $as_of::DATE <= i.grace_until
-          OR $as_of::DATE <= i.customer_grace_until                        THEN 'in_grace'
-        WHEN i.level_before >= i.last_level                                THEN 'max_level'
-    END AS exclusion
-FROM items AS i
-LEFT JOIN final_customers AS f USING (customer_id)
+    _row, exclusion,
+    CASE WHEN exclusion = 'customer_final' THEN final_doc_id END                AS final_doc_id,
+    CAST(CASE WHEN exclusion = 'customer_final' THEN final_level END AS INTEGER) AS final_level,
+    CASE WHEN exclusion = 'in_grace' THEN grace_of END                          AS grace_of
+FROM judged

@@ -2,6 +2,8 @@
 -- threshold that suppresses it (SPEC §4.5, §9.3), NULL when it goes out. Tested in order:
 -- below_min_amount, below_min_percent (policy min_percent: the overdue total against the
 -- open balance of the letter's customer, currency and branch part), customer_in_credit.
+-- With them the thresholds that applied (item_details, for `explain`): the policy's
+-- min_amount in the letter's currency and its min_percent (NULL when it sets none).
 -- Grain: letter_id. Inputs: candidate_lines, items, exclusions, cfg_min_amounts, cfg_policies.
 WITH totals AS (
     SELECT c.letter_id, any_value(c.policy) AS policy, any_value(c.currency) AS currency,
@@ -24,7 +26,7 @@ balances AS (
     GROUP BY ALL
 )
 SELECT
-    t.letter_id, t.overdue_total, t.credit_total, b.open_balance,
+    t.letter_id, t.overdue_total, t.credit_total, b.open_balance, m.min_amount, p.min_percent,
     CASE WHEN t.overdue_total < m.min_amount                              THEN 'below_min_amount'
          -- overdue_total < min_percent % of the balance, without dividing decimals
          WHEN t.overdue_total * 100 < p.min_percent * b.open_balance         THEN 'below_min_percent'

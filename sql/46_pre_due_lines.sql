@@ -4,7 +4,9 @@
 -- dunning letter tonight (after §4.5 and §9.3, in any grouping). The notice's key is the
 -- letter key with the extra part 'pre_due'; its lines are 'current' lines at level 0.
 -- suppressed_by is 'below_min_amount' when the notice's total is below the policy's minimum.
--- Same columns as candidate_lines, plus notice_total and suppressed_by. Grain: _row.
+-- Same columns as candidate_lines, plus notice_total, suppressed_by and the facts they rest
+-- on (item_details, for `explain`): the policy's pre_due_days and its min_amount in the
+-- notice's currency (NULL when it sets none). Grain: _row.
 -- Inputs: items, exclusions, candidate_lines, letter_gates, cfg_policies, cfg_min_amounts.
 WITH
 dunned_keys AS (
@@ -13,7 +15,7 @@ dunned_keys AS (
     WHERE g.suppressed_by IS NULL
 ),
 notice_items AS (
-    SELECT i.*, CASE WHEN $consolidate_branches THEN '' ELSE coalesce(i.branch, '') END AS branch_part
+    SELECT i.*, p.pre_due_days, CASE WHEN $consolidate_branches THEN '' ELSE coalesce(i.branch, '') END AS branch_part
     FROM items AS i
     JOIN exclusions AS e USING (_row)
     JOIN cfg_policies AS p USING (policy)
@@ -38,7 +40,7 @@ SELECT
     t.level_before, t.last_dunned_before, t.customer_interest_rate,
     t.amount, t.compensation_charged, t.interest_paid_to,
     t.level_before AS level_after, 'pre_due' AS line_reason,
-    t.notice_total,
+    t.notice_total, t.pre_due_days, m.min_amount,
     CASE WHEN t.notice_total < m.min_amount THEN 'below_min_amount' END AS suppressed_by
 FROM totalled AS t
 LEFT JOIN cfg_min_amounts AS m USING (policy, currency)

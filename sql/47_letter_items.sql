@@ -7,6 +7,6 @@ SELECT c.* EXCLUDE (letter_key)
 FROM candidate_lines AS c JOIN letter_gates AS g USING (letter_id)
 WHERE g.suppressed_by IS NULL
 UNION ALL
-SELECT p.* EXCLUDE (letter_key, notice_total, suppressed_by)
+SELECT p.* EXCLUDE (letter_key, notice_total, pre_due_days, min_amount, suppressed_by)
 FROM pre_due_lines AS p
 WHERE p.suppressed_by IS NULL

@@ -3,7 +3,8 @@
 -- decides: template, pay-by date (§4.8), interest, finality and the interest end date, and
 -- the level's money rules of §9 (compensation, post_interest, late_payment_interest).
 -- A courtesy notice (§9.6, kind 'pre_due') is level 0: template pre_due, no interest, no
--- fee, pay-by date the earliest due date of its lines.
+-- fee, pay-by date the earliest due date of its lines. interest_basis: the day count its
+-- policy charges interest by (item_details carries it and `interest` for `explain`).
 -- Grain: letter_id. Inputs: letter_items, cfg_levels, cfg_policies.
 WITH kept AS (
     SELECT c.letter_id, any_value(c.customer_id) AS customer_id, any_value(c.currency) AS currency,
@@ -22,7 +23,7 @@ SELECT
     CASE WHEN k.is_pre_due THEN k.earliest_due ELSE $as_of::DATE + l.days_to_settle END AS pay_by,
     CASE p.calculate_to WHEN 'pay_by_date' THEN $as_of::DATE + l.days_to_settle
                         ELSE $as_of::DATE END AS interest_to,
-    p.include_in_total,
+    p.include_in_total, p.basis AS interest_basis,
     l.compensation, coalesce(l.post_interest, false) AS post_interest,
     coalesce(l.late_payment_interest, false) AS late_payment_interest
 FROM kept AS k

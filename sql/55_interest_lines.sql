@@ -19,7 +19,7 @@ charged AS (
     JOIN letter_items AS i USING (letter_id)
     JOIN cfg_policies AS p ON p.policy = h.policy
     WHERE h.interest AND i.line_type = 'overdue'
-      AND i.doc_type IN ('invoice', 'debit_memo', 'refund')   -- no interest on fees or credits
+      AND earns_interest(i.doc_type)                    -- no interest on fees or credits
       AND greatest(i.due_date, coalesce(i.interest_paid_to, i.due_date)) < h.interest_to
     UNION ALL
     -- SPEC §9.5: interest on late payments, on the paid amount up to the payment date

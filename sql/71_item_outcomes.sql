@@ -2,8 +2,10 @@
 -- and the facts that outcome rests on. `decisions` and `item_details` are its two faces
 -- (71_decisions, 76_item_details): the items are joined with the stages once and sorted by
 -- doc_id once, the order both files are written in.
+-- The facts `explain` cites are made by the stage whose rule they belong to and carried
+-- here as they are (76_item_details lists them); none is worked out again.
 -- Grain: doc_id. Inputs: items, exclusions, advance, candidate_lines, letter_gates,
--- pre_due_lines, letter_items.
+-- pre_due_lines, letter_items, letter_heads.
 SELECT
     i.doc_id, i.customer_id, i.doc_type, i.currency, i.open_amount, i.due_date,
     CAST(i.days_past_due AS INTEGER) AS days_past_due,
@@ -39,7 +41,16 @@ SELECT
     CAST(CASE WHEN n.letter_id IS NOT NULL THEN 0 ELSE g.credit_total END AS DECIMAL(18, 2))
         AS candidate_credit_total,
     CAST(CASE WHEN n.letter_id IS NULL THEN g.open_balance END AS DECIMAL(18, 2)) AS open_balance,
-    i.compensation_charged, i.interest_paid_to
+    i.compensation_charged, i.interest_paid_to,
+    e.final_doc_id, e.final_level, e.grace_of,                                  -- 20_exclusions
+    i.sequential, i.min_days_between_letters,                                   -- the policy (05_items)
+    a.reached_level, a.reached_days_past_due, a.threshold_level, a.threshold_days_past_due,
+    a.level_before_days_past_due, a.spacing_days_needed, a.days_since_last_letter,  -- 30_advance
+    CASE WHEN n.letter_id IS NOT NULL THEN n.min_amount ELSE g.min_amount END AS min_amount,
+    CASE WHEN n.letter_id IS NULL THEN g.min_percent END AS min_percent,        -- 45_letter_gates
+    n.pre_due_days,                                                             -- 46_pre_due_lines
+    h.interest AS letter_charges_interest, h.interest_basis,                    -- 50_letter_heads
+    earns_interest(i.doc_type) AS interest_eligible                             -- 55_interest_lines' rule
 FROM items AS i
 JOIN exclusions AS e USING (_row)
 LEFT JOIN advance AS a USING (_row)
@@ -47,4 +58,5 @@ LEFT JOIN candidate_lines AS c USING (_row)
 LEFT JOIN letter_gates AS g ON g.letter_id = c.letter_id
 LEFT JOIN pre_due_lines AS n USING (_row)
 LEFT JOIN letter_items AS sent USING (_row)
+LEFT JOIN letter_heads AS h ON h.letter_id = sent.letter_id
 ORDER BY i.doc_id

@@ -1,8 +1,8 @@
 """The words an analyst reads, in one place: the sentences of `explain` (one template per fact
 or reason, filled by `say`) and the short names of reasons and channels in summary.html.
 
-explain.py decides which facts hold for an item and supplies their figures; summary.py lays
-out the night's figures; every word comes from here. Placeholders are `str.format` fields.
+explain.py picks the sentences that fit the facts the stages wrote to item_details and fills
+in their figures; summary.py lays out the night's figures; every word comes from here. Placeholders are `str.format` fields.
 """
 
 from __future__ import annotations
