@@ -23,12 +23,11 @@ from .delivery.smtp_session import SmtpServer, check_login, parse_server
 from .errors import UserError
 from .rerender import render_folder
 from .distributed import on_cluster
-from .run import FIRST_RUN_DATE, LAST_RUN_DATE, LOCAL, run_night
-from .session import RunOptions
+from .run import LOCAL, run_night
+from .session import FIRST_RUN_DATE, LAST_RUN_DATE, RunOptions
 from .printout import echo, print_delivery, print_summary
 from .terminal import printable
 from .synth import write_synthetic
-from .run import run as run_job
 from .run import validate as validate_inputs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -184,9 +183,10 @@ def demo(out, as_of, force, force_sent):
     Example: dunning-batch demo --out demo-out --force
     """
     with _letter_progress() as on_progress:
-        result = run_job(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, as_of.date(), out, force=force,
-                         on_stage=_stage_printer(), on_progress=on_progress,
-                         payments=DEMO_PAYMENTS if DEMO_PAYMENTS.is_file() else None, force_sent=force_sent)
+        options = RunOptions(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, as_of.date(), out=Path(out),
+                             payments=DEMO_PAYMENTS if DEMO_PAYMENTS.is_file() else None, force=force,
+                             force_sent=force_sent, on_stage=_stage_printer(), on_progress=on_progress)
+        result = run_night(options, LOCAL)
     print_summary(result.manifest, result.out)
 
 
