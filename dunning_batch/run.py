@@ -1,12 +1,12 @@
-"""The nightly job as one library function, an ordered list of steps over one Session:
+"""The nightly job as an ordered list of steps over one Session (`steps`):
 
     guard_out -> start -> load -> check_inputs -> decide -> write -> render -> deliver -> record
 
-`check_inputs` is the validation (guards.py); `decide` runs the decision stages of SPEC §4 (they price the letters too: interest, fees and
-totals are stages 55-60) and `render` makes the PDFs; both are the driver's, on this machine
-(LOCAL, here) or on a Dask cluster (distributed.on_cluster), which the CLI picks with --dask.
-`run()` is what the CLI and the tests call; `validate()` stops after the checks.
-"""
+`check_inputs` is the validation (guards.py). `decide` runs the decision stages of SPEC §4,
+which price the letters too (interest, fees and totals are stages 55-60); `start`, `decide`
+and `render` are the driver's: this machine (LOCAL, here) or a Dask cluster
+(distributed.on_cluster), which the CLI picks with --dask. `run()` is the keyword API the
+tests and benchmarks call; `validate()` stops after the checks."""
 
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ from .outputs.guard import check_out, write_errors
 from .pipeline import DECISION_STAGES, run_stages
 from .session import (FIRST_RUN_DATE, LAST_RUN_DATE, Driver, RunOptions, RunResult, Session, Step, load,
                       protected_paths)
-from .sql_runner import connect  # noqa: F401  (tests open connections as a run does, from here)
+from .sql_runner import connect  # tests open a connection as a run does, from here
 
-__all__ = ["FIRST_RUN_DATE", "LAST_RUN_DATE", "LOCAL", "RunOptions", "RunResult", "run", "run_night", "steps",
+__all__ = ["FIRST_RUN_DATE", "LAST_RUN_DATE", "LOCAL", "RunOptions", "RunResult", "connect", "run", "run_night", "steps",
            "validate"]
 
 
