@@ -22,11 +22,12 @@ from .delivery.send import Pacing, send_outbox
 from .delivery.smtp_session import SmtpServer, check_login, parse_server
 from .errors import UserError
 from .rerender import render_folder
-from .run import FIRST_RUN_DATE, LAST_RUN_DATE
+from .distributed import on_cluster
+from .run import LOCAL, run_night
+from .session import FIRST_RUN_DATE, LAST_RUN_DATE, RunOptions
 from .printout import echo, print_delivery, print_summary
 from .terminal import printable
 from .synth import write_synthetic
-from .run import run as run_job
 from .run import validate as validate_inputs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -141,11 +142,13 @@ def run(config_path, open_items, customers, payments, as_of, out, force, force_s
     """
     if as_of is None:
         raise click.UsageError("Missing option '--as-of'.")
+    # the driver that decides the night and renders the letters: this machine, or a Dask cluster
+    driver = LOCAL if dask_address is None else on_cluster(dask_address)
     with _letter_progress() as on_progress:
-        result = run_job(config_path, open_items, customers, as_of.date(), out, force=force, strict=strict,
-                         pdf=not no_pdf, workers=workers, memory_limit=memory_limit, dask=dask_address,
-                         on_stage=_stage_printer(), on_progress=on_progress, payments=payments,
-                         force_sent=force_sent)
+        options = RunOptions(config_path, open_items, customers, as_of.date(), out=Path(out), payments=payments,
+                             force=force, force_sent=force_sent, strict=strict, pdf=not no_pdf, workers=workers,
+                             memory_limit=memory_limit, on_stage=_stage_printer(), on_progress=on_progress)
+        result = run_night(options, driver)
     print_summary(result.manifest, result.out)
 
 
@@ -180,9 +183,10 @@ def demo(out, as_of, force, force_sent):
     Example: dunning-batch demo --out demo-out --force
     """
     with _letter_progress() as on_progress:
-        result = run_job(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, as_of.date(), out, force=force,
-                         on_stage=_stage_printer(), on_progress=on_progress,
-                         payments=DEMO_PAYMENTS if DEMO_PAYMENTS.is_file() else None, force_sent=force_sent)
+        options = RunOptions(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, as_of.date(), out=Path(out),
+                             payments=DEMO_PAYMENTS if DEMO_PAYMENTS.is_file() else None, force=force,
+                             force_sent=force_sent, on_stage=_stage_printer(), on_progress=on_progress)
+        result = run_night(options, LOCAL)
     print_summary(result.manifest, result.out)
 
 

@@ -1,9 +1,10 @@
-"""The nightly run on a Dask cluster: customers split into shards by a stable hash, one task
-per shard, PDFs rendered on the workers, one output folder with the same bytes as a run on
-one machine.
+"""The driver of a run on a Dask cluster (`run --dask`): customers split into shards by a
+stable hash, one task per shard deciding its night with the same stages, PDFs rendered on the
+workers, one output folder with the same bytes as a run on one machine.
 
 The coordinator validates the whole export first (a duplicate document id can span shards),
-so every shard decides exactly the rows a single run would accept.
+so every shard decides exactly the rows a single run would accept. Dask is an optional extra:
+it is imported only when a run connects to a cluster.
 """
 
 from __future__ import annotations
@@ -11,18 +12,17 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import time
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pyarrow as pa
 
 from .errors import UserError
+from .guards import check_decisions, check_letter_ids
 from .letters.batches import batches_of, letter_contexts
-from .letters.render import render_batch
 from .outputs import OUTPUT_FILES
 from .pipeline import DECISION_STAGES, INPUT_STAGES, run_stage, run_stages
-from .run import (RunResult, Session, check_decisions, check_inputs, check_letter_ids, open_session,
-                  write_folder)
+from .session import Driver, RunOptions, Session, open_inputs
+from .sql_runner import relation_arrow, table_from_arrow
 
 SHARDS_PER_WORKER = 2   # small shards even out customers of very different sizes
 RETRIES = 2             # a shard that fails is tried again before the run gives up
@@ -30,6 +30,24 @@ RETRIES = 2             # a shard that fails is tried again before the run gives
 # and the letter keys, which the coordinator checks across shards (SPEC §5).
 SHARD_RELATIONS = tuple(dict.fromkeys(f.relation for f in OUTPUT_FILES if f.relation != "rejected")) \
     + ("letter_keys",)
+# Their row order in the folder: the coordinator sorts the shards' rows once.
+SHARD_ORDER = {f.relation: f.order_by for f in OUTPUT_FILES} | {"letter_keys": "letter_id, letter_key"}
+REJECTION_STAGE, SHARD_STAGES = DECISION_STAGES[0], DECISION_STAGES[1:]   # 04_rejected, the rest
+# The input stages a shard runs: its problems were the coordinator's, over the whole export.
+SHARD_INPUT_STAGES = tuple(s for s in INPUT_STAGES if s != "03_problems")
+
+
+def on_cluster(address: str) -> Driver:
+    """The driver for the cluster at ADDRESS (a scheduler address, or local:N for a LocalCluster)."""
+    return Driver(f"dask {address}", start=functools.partial(start_cluster, address=address), decide=decide_on_cluster,
+                  render=render_on_workers)
+
+
+def start_cluster(session: Session, address: str) -> None:
+    """Step (dask): a client of the cluster, closed when the run ends."""
+    client = connect_client(address)
+    session.exits.callback(client.close)
+    session.cluster = client
 
 
 def connect_client(address: str):
@@ -57,66 +75,60 @@ def connect_client(address: str):
         raise UserError(f"--dask {address}: no Dask scheduler answers there ({exc})") from None
 
 
+def decide_on_cluster(session: Session) -> None:
+    """Step (dask): the rejected rows here, every other decision stage in shards on the
+    workers; their relations gathered into this session in file order."""
+    client, options = session.cluster, session.options
+    run_stage(session.con, REJECTION_STAGE, session.params, session.log)
+    shards = max(1, SHARDS_PER_WORKER * len(client.scheduler_info()["workers"]))
+    started = time.perf_counter()
+    rejected = relation_arrow(session.con, "rejected")
+    futures = [client.submit(run_shard, str(options.config_path), str(options.open_items), str(options.customers),
+                             options.as_of, (k, shards), rejected, options.pdf,
+                             None if options.payments is None else str(options.payments),
+                             retries=RETRIES, pure=False)
+               for k in range(shards)]
+    assemble(session, client.gather(futures))
+    # SPEC §5: each shard made its ids alone; two keys of different shards may share one
+    check_letter_ids(session.con)
+    session.log.seconds["shards"] = round(time.perf_counter() - started, 3)
+
+
 def run_shard(config_path: str, open_items: str, customers: str, as_of: dt.date, shard: tuple[int, int],
               rejected: pa.Table, pdf: bool, payments: str | None = None) -> dict[str, Any]:
-    """One shard's night: its customers' rows (items and payments), decided by the same stages;
-    Arrow tables back."""
-    session = open_session(config_path, open_items, customers, as_of, shard=shard, payments=payments,
-                           stages=tuple(s for s in INPUT_STAGES if s != "03_problems"))
+    """One shard's night (a task on a worker): its customers' rows (items and payments),
+    decided by the same stages; Arrow tables back."""
+    session = Session(RunOptions(config_path, open_items, customers, as_of, payments=payments, pdf=pdf))
+    open_inputs(session, shard=shard)
+    run_stages(session.con, SHARD_INPUT_STAGES, session.params, session.log)
     session.params["render_pdf"] = pdf
-    session.con.register("rejected_arrow", rejected)
-    session.con.execute("CREATE TABLE rejected AS SELECT * FROM rejected_arrow")
-    run_stages(session.con, DECISION_STAGES[1:], session.params, session.log)  # 04_rejected came with us
+    table_from_arrow(session.con, "rejected", rejected)
+    run_stages(session.con, SHARD_STAGES, session.params, session.log)  # 04_rejected came with us
     # letter ids: the coordinator checks the keys of every shard together (a retry would not help)
-    check_decisions(session, pdf, letter_ids=False)
-    reader = session.con.cursor()  # a fresh cursor: the stages leave results open on the connection
-    tables = {name: reader.sql(f"SELECT * FROM {name}").to_arrow_table() for name in SHARD_RELATIONS}
+    check_decisions(session, letter_ids=False)
+    tables = {name: relation_arrow(session.con, name) for name in SHARD_RELATIONS}
     return {"tables": tables, "rows": dict(session.log.rows)}
 
 
-def run_distributed(address: str, config_path: str | Path, open_items: str | Path, customers: str | Path,
-                    as_of: dt.date, out: Path, *, force: bool, strict: bool | None, pdf: bool,
-                    on_stage: Callable | None = None, payments: str | Path | None = None,
-                    force_sent: bool = False) -> RunResult:
-    client = connect_client(address)
-    try:
-        session = open_session(config_path, open_items, customers, as_of, on_stage, payments=payments)
-        check_inputs(session, strict, pdf)
-        run_stage(session.con, DECISION_STAGES[0], session.params, session.log)  # 04_rejected
-        shards = max(1, SHARDS_PER_WORKER * len(client.scheduler_info()["workers"]))
-        started = time.perf_counter()
-        rejected = session.con.cursor().sql("SELECT * FROM rejected").to_arrow_table()
-        futures = [client.submit(run_shard, str(config_path), str(open_items), str(customers), as_of,
-                                 (k, shards), rejected, pdf, None if payments is None else str(payments),
-                                 retries=RETRIES, pure=False)
-                   for k in range(shards)]
-        _assemble(session, client.gather(futures))
-        # SPEC §5: each shard made its ids alone; two keys of different shards may share one
-        check_letter_ids(session.con)
-        session.log.seconds["shards"] = round(time.perf_counter() - started, 3)
-        render = functools.partial(_render_on_workers, client, sender=session.config.sender)
-        return write_folder(session, out, force, pdf, render, force_sent)
-    finally:
-        client.close()
-
-
-def _assemble(session: Session, results: list[dict[str, Any]]) -> None:
+def assemble(session: Session, results: list[dict[str, Any]]) -> None:
     """The shards' relations as one table each, in file order, and their row counts summed per stage."""
-    con = session.con
-    order = {f.relation: f.order_by for f in OUTPUT_FILES} | {"letter_keys": "letter_id, letter_key"}
     for name in SHARD_RELATIONS:
-        parts = [r["tables"][name] for r in results]
-        con.register(f"{name}_parts", pa.concat_tables(parts))
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_parts ORDER BY {order[name]}")
-        con.unregister(f"{name}_parts")
-    for stage in DECISION_STAGES[1:]:
+        order = tuple(column.strip() for column in SHARD_ORDER[name].split(","))
+        table_from_arrow(session.con, name, pa.concat_tables(r["tables"][name] for r in results), order_by=order)
+    for stage in SHARD_STAGES:
         session.log.rows[stage] = sum(r["rows"].get(stage, 0) for r in results)
 
 
-def _render_on_workers(client, folder: Path, sender: dict[str, Any]) -> None:
-    """The same batches as a local run (letter id order), so the PDFs have the same bytes."""
-    contexts = letter_contexts(folder)
-    futures = client.map(render_batch, batches_of(contexts), sender=sender, pdf_dir=folder / "pdf",
-                         retries=RETRIES, pure=False)
+def render_on_workers(session: Session) -> None:
+    """Step (dask): the same batches as a local run (letter id order), so the PDFs have the same bytes."""
+    if not session.options.pdf:
+        return
+    from .letters.render import render_batch  # WeasyPrint is imported only by runs that render
+
+    started = time.perf_counter()
+    folder = session.folder.path
+    futures = session.cluster.map(render_batch, batches_of(letter_contexts(folder)), sender=session.config.sender,
+                                  pdf_dir=folder / "pdf", retries=RETRIES, pure=False)
     (folder / "pdf").mkdir(exist_ok=True)
-    client.gather(futures)
+    session.cluster.gather(futures)
+    session.log.seconds["render_pdfs"] = round(time.perf_counter() - started, 3)

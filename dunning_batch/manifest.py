@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
+from typing import Any
 
 from . import __version__
 from .config import Config
@@ -13,47 +12,30 @@ from .delivery.print_batch import BATCH_CSV, BATCH_PDF
 from .digest import files_digest, sha256_of
 from .outputs import output_files
 from .outputs.folder import connect_views
-from .pipeline import SQL_DIR
-
-CURRENCY_TOTALS_SQL = SQL_DIR / "currency_totals.sql"
+from .session import Session
+from .sql_runner import count_rows, records, rows
 
 # Folders of files fingerprinted as a whole (name -> the files it holds); `reconcile` checks them.
 FILE_FOLDERS = {"pdf/": "*.pdf", "outbox/": "*.eml"}
 
-if TYPE_CHECKING:
-    from .run import Session
 
-
-def build_manifest(session: "Session", folder: Path, pdf: bool) -> dict[str, Any]:
+def build_manifest(session: Session, folder: Path, pdf: bool) -> dict[str, Any]:
     con = session.con
-
-    def rows(sql: str) -> list[tuple]:
-        return con.execute(sql).fetchall()  # small grouped results only
-
     outputs = {}
     for f in output_files(session.config.money_rules):  # SPEC §9 files only where configured
-        count = con.execute(f"SELECT count(*) FROM {f.relation}").fetchone()[0]
-        outputs[f.name] = {"sha256": sha256_of(folder / f.name), "rows": count}
+        outputs[f.name] = {"sha256": sha256_of(folder / f.name), "rows": count_rows(con, f.relation)}
     for derived in ("views.sql", "summary.html"):
         outputs[derived] = {"sha256": sha256_of(folder / derived), "rows": None}
     outputs["pdf/"] = folder_digest(folder, "pdf/")
     outputs.update(delivery_outputs(folder))
     # SPEC §4.8: the parts of total due per currency, split by the config (sql/currency_totals.sql)
     totals = {}
-    result = con.execute(CURRENCY_TOTALS_SQL.read_text(encoding="utf-8"),
-                         {"interest_outside_total": interest_outside_total(session.config)})
-    names = [d[0] for d in result.description]
-    for row in result.fetchall():
-        values = dict(zip(names, row))
+    for values in records(con, "currency_totals", {"interest_outside_total": interest_outside_total(session.config)}):
         currency = values.pop("currency")
         totals[currency] = {k: (v if k == "letters" else str(v)) for k, v in values.items()}
     # what the export held, per currency, before anything was decided or set aside (SPEC §8.2)
-    input_totals = {
-        currency: {"items": n, "open_amount": str(amount)}
-        for currency, n, amount in rows(
-            """SELECT coalesce(currency, '?'), count(*), coalesce(sum(open_amount), 0)
-               FROM open_items_parsed GROUP BY ALL ORDER BY 1""")
-    }
+    input_totals = {currency: {"items": n, "open_amount": str(amount)}
+                    for currency, n, amount in rows(con, "reports/input_totals")}
     return {
         "version": __version__,
         "as_of": session.params["as_of"].isoformat(),
@@ -67,12 +49,11 @@ def build_manifest(session: "Session", folder: Path, pdf: bool) -> dict[str, Any
                    for role, raw in session.inputs.items()},
         "input_totals": input_totals,
         "outputs": outputs,
-        "rejected_rows": con.execute("SELECT count(*) FROM rejected").fetchone()[0],
+        "rejected_rows": count_rows(con, "rejected"),
         "totals_per_currency": totals,
-        "letters_per_level": {str(level): n for level, n in rows(
-            "SELECT level, count(*) FROM letters GROUP BY level ORDER BY level")},
-        "decisions_per_reason": {f"{outcome}/{reason}": n for outcome, reason, n in rows(
-            "SELECT outcome, reason, count(*) FROM decisions GROUP BY ALL ORDER BY outcome, reason")},
+        "letters_per_level": {str(level): n for level, n in rows(con, "reports/letters_per_level")},
+        "decisions_per_reason": {f"{outcome}/{reason}": n
+                                 for outcome, reason, n in rows(con, "reports/decisions_per_reason")},
         "timings_seconds": dict(session.log.seconds),
         "stage_rows": dict(session.log.rows),
     }
@@ -100,11 +81,9 @@ def delivery_outputs(folder: Path) -> dict[str, Any]:
         return {}
     con = connect_views(folder)
     outputs = {
-        OUTBOX_FILE: {"sha256": sha256_of(folder / OUTBOX_FILE),
-                      "rows": con.execute("SELECT count(*) FROM outbox").fetchone()[0]},
+        OUTBOX_FILE: {"sha256": sha256_of(folder / OUTBOX_FILE), "rows": count_rows(con, "outbox")},
         "outbox/": folder_digest(folder, "outbox/"),
-        BATCH_CSV: {"sha256": sha256_of(folder / BATCH_CSV),
-                    "rows": con.execute("SELECT count(*) FROM print_batch").fetchone()[0]},
+        BATCH_CSV: {"sha256": sha256_of(folder / BATCH_CSV), "rows": count_rows(con, "print_batch")},
     }
     if (folder / BATCH_PDF).is_file():  # none when no letter goes to print
         outputs[BATCH_PDF] = {"sha256": sha256_of(folder / BATCH_PDF), "rows": None}

@@ -175,6 +175,23 @@ def count_rows(con: duckdb.DuckDBPyConnection, relation: str) -> int:
     return count
 
 
+def table_from_file(con: duckdb.DuckDBPyConnection, table: str, name: str,
+                    params: dict[str, Any] | None = None) -> None:
+    """Table `table` made by the query in `sql/<name>.sql`, with its parameters bound (for a
+    relation whose name the caller picks, such as a shard's copy of an input)."""
+    sql = sql_text(name)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {quote(table)} AS\n{sql}", bound(sql, params, name))
+    except duckdb.Error as exc:
+        raise StageError(f"sql/{name}.sql failed: {exc}") from exc
+
+
+def rename_relation(con: duckdb.DuckDBPyConnection, old: str, new: str) -> None:
+    """Rename table or view `old` to `new`."""
+    [(views,)] = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = $name", {"name": old}).fetchall()
+    con.execute(f"ALTER {'VIEW' if views else 'TABLE'} {quote(old)} RENAME TO {quote(new)}")
+
+
 def table_from_arrow(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table, *,
                      order_by: tuple[str, ...] = ()) -> None:
     """Table `name` holding the rows of an Arrow table (in `order_by` order when given)."""

@@ -20,7 +20,7 @@ from conftest import AS_OF, SPEC_CONFIG, customer, item, write_csv
 distributed = pytest.importorskip("distributed")
 
 from dunning_batch import distributed as dunning_distributed  # noqa: E402
-from dunning_batch import run as dunning_run  # noqa: E402
+from dunning_batch import session as dunning_session  # noqa: E402
 from dunning_batch.config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS  # noqa: E402
 from dunning_batch.errors import LetterIdCollision  # noqa: E402
 from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_PAYMENTS  # noqa: E402
@@ -127,13 +127,13 @@ def test_letter_ids_that_collide_across_shards_stop_the_run(threads_cluster, tmp
               OPEN_ITEM_COLUMNS)
     write_csv(folder / "customers.csv", [customer("C1"), customer(other)], CUSTOMER_COLUMNS)
     args = (folder / "config.toml", folder / "open_items.csv", folder / "customers.csv", AS_OF)
-    real = dunning_run.define_macros
+    real = dunning_session.define_macros
 
     def one_hex_digit(con):
         real(con)
         con.execute("CREATE OR REPLACE MACRO letter_id_hex_digits() AS 1")
 
-    monkeypatch.setattr(dunning_run, "define_macros", one_hex_digit)
+    monkeypatch.setattr(dunning_session, "define_macros", one_hex_digit)
     keys = " and ".join(repr(k) for k in sorted(["C1|EUR||", f"{other}|EUR||"]))
     with pytest.raises(LetterIdCollision, match=re.escape(keys)):
         run(*args, tmp_path / "out", pdf=False, dask=threads_cluster)

@@ -29,7 +29,8 @@ from conftest import AS_OF, ROOT, SPEC_CONFIG, Outcome, customer, days_before, i
 from dunning_batch.checks.explain import explain
 from dunning_batch.errors import LetterIdCollision
 from dunning_batch.pipeline import stage_sql
-from dunning_batch.run import check_letter_ids, run
+from dunning_batch.guards import check_letter_ids
+from dunning_batch.run import run
 
 D = Decimal
 
@@ -694,7 +695,7 @@ def test_a_run_whose_letter_ids_collide_stops_with_exit_3_and_writes_nothing(sce
             "--as-of", AS_OF.isoformat(), "--out", "out", "--no-pdf"]
     args = [str(Path(a).relative_to(scenario.tmp_path)) if isinstance(a, Path) else a for a in args]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    patched = ("import dunning_batch.run as r; real = r.define_macros; "
+    patched = ("import dunning_batch.session as r; real = r.define_macros; "
                f"r.define_macros = lambda con: (real(con), con.execute({ONE_HEX_DIGIT!r}))[0]; "
                "from dunning_batch.cli import main; main()")
     done = subprocess.run([sys.executable, "-c", patched, *args], cwd=scenario.tmp_path, env=env,

@@ -1,0 +1,98 @@
+"""The checks that stop a run before it writes anything: problems in the inputs (`validate`,
+a strict run), templates that do not exist, and what only the decided night shows (two letter
+keys with one id, a reference-rate table too short, letters by email with no sender address).
+
+Each check reads relations of the session through a file of `sql/guards/` or `sql/reports/`
+and raises the error the user or we must see; none decides anything.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from .config import Config
+from .errors import ConfigError, InputError, LetterIdCollision
+from .letters.templating import template_names
+from .session import Session
+from .sql_runner import one, rows
+
+MAX_PROBLEMS = 50
+
+
+def check_inputs(session: Session) -> None:
+    """Step "validate": stop before deciding anything when the templates (for a run with PDFs) or, in a
+    strict run, the inputs are wrong."""
+    options = session.options
+    session.params["render_pdf"] = options.pdf
+    if options.pdf:
+        check_templates(session.config)
+    strict = session.config.run.strict if options.strict is None else options.strict
+    if strict:
+        lines, total = problem_lines(session)
+        if lines:
+            raise InputError(lines, more=total - len(lines))
+
+
+def problem_lines(session: Session, limit: int = MAX_PROBLEMS) -> tuple[list[str], int]:
+    """`file:row: column: what is wrong` lines, one per kind of problem, and how many kinds."""
+    groups = rows(session.con, "reports/problem_groups")
+    lines = []
+    for source, row, count, column, message in groups[:limit]:
+        more = f" (and {count - 1} more row(s) like it)" if count > 1 else ""
+        lines.append(f"{session.inputs[source].path}:{row}: {column}: {message}{more}")
+    return lines, len(groups)
+
+
+def check_decisions(session: Session, letter_ids: bool = True) -> None:
+    """Problems only the decided night shows (two keys with one letter id, a rate table too
+    short, no sender email). A shard of a Dask run leaves the letter ids to its coordinator,
+    which checks the keys of all shards at once (`letter_ids=False`)."""
+    if letter_ids:
+        check_letter_ids(session.con)
+    check_rate_coverage(session)
+    if session.options.pdf:
+        check_sender_email(session)
+
+
+def check_letter_ids(con: duckdb.DuckDBPyConnection) -> None:
+    """SPEC §5: two different letter keys never share a letter id. Raises LetterIdCollision
+    (exit 3, nothing written) naming the id and its keys when the relation `letter_keys` has any."""
+    collisions = rows(con, "letter_id_collisions")
+    if collisions:
+        letter_id, keys = collisions[0]
+        more = f"; {len(collisions) - 1} more id(s) like it" if len(collisions) > 1 else ""
+        raise LetterIdCollision(f"letter id {letter_id} would be shared by the letter keys "
+                                f"{' and '.join(repr(k) for k in keys)} (SPEC §5: two keys never share a "
+                                f"letter){more}; the run stops and writes nothing")
+
+
+def check_templates(config: Config) -> None:
+    """Every level's template must exist before anything is rendered."""
+    known = template_names()
+    for policy in config.policies:
+        for level in policy.levels:
+            if level.template not in known:
+                raise ConfigError(f"{config.path}: [[policy]] {policy.name!r} level {level.number} key 'template': "
+                                  f"no template {level.template!r} in templates/ (have: {', '.join(sorted(known))})")
+
+
+def check_sender_email(session: Session) -> None:
+    """Letters going by email need the sender's address: their From and Message-ID (SPEC §10.2).
+    An address that is given is checked when the config is read (config/load.py)."""
+    email = session.config.sender.get("email") or ""
+    if email:
+        return
+    [by_email] = one(session.con, "guards/email_letters")
+    if by_email:
+        raise ConfigError(f"{session.config.path}: [sender] key 'email': is not set, but {by_email} letter(s) "
+                          f"go by email (their From and Message-ID need it); add the address")
+
+
+def check_rate_coverage(session: Session) -> None:
+    """A reference-rate table must cover every day it is needed for (SPEC §3.4)."""
+    gap = one(session.con, "guards/rate_coverage_gap")
+    if gap:
+        policy, day, doc_id = gap
+        source = session.config.policy(policy).interest.reference_path
+        raise ConfigError(f"{source}: the reference rates start after {day}, a day interest is charged for "
+                          f"(item {doc_id}, policy {policy!r}); add the rate in force on that day")

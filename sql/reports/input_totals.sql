@@ -1,0 +1,8 @@
+-- input_totals: what the open-items export held per currency, before anything was decided or
+-- set aside (SPEC §8.2), for run.json's input_totals; an unreadable currency counts as '?'.
+-- Not a pipeline stage: manifest.py runs it on the decided night.
+-- Grain: currency. Inputs: open_items_parsed.
+SELECT coalesce(currency, '?') AS currency, count(*) AS items, coalesce(sum(open_amount), 0) AS open_amount
+FROM open_items_parsed
+GROUP BY ALL
+ORDER BY 1
