@@ -18,7 +18,8 @@ from weasyprint import HTML
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dunning_batch.letters.batches import letter_contexts, render_contexts  # noqa: E402
+from dunning_batch.letters.batches import letter_contexts  # noqa: E402
+from dunning_batch.letters.pool import render_contexts  # noqa: E402
 from dunning_batch.letters.render import RefuseAll, letters_html  # noqa: E402
 from dunning_batch.letters.templating import TEMPLATES_DIR  # noqa: E402
 from dunning_batch.run import run  # noqa: E402

@@ -28,7 +28,8 @@ from .delivery.print_batch import PRINT_DIR, write_print_batch
 from .delivery.send import JOURNAL, accepted_letters
 from .errors import UserError
 from .outputs.lock import folder_lock
-from .letters.batches import has_letter, render_letters
+from .letters.batches import has_letter
+from .letters.pool import render_letters
 from .manifest import delivery_outputs, folder_digest
 from .outputs import AtomicFolder, check_target, write_json
 

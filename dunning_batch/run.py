@@ -23,7 +23,7 @@ from .delivery.print_batch import write_print_batch
 from .distributed import on_cluster
 from .errors import ConfigError
 from .guards import check_decisions, check_inputs, check_rate_coverage, problem_lines
-from .letters.batches import render_letters
+from .letters.pool import render_letters
 from .manifest import build_manifest
 from .outputs import AtomicFolder, output_files, views_sql, write_data_files, write_json
 from .outputs.guard import check_out, write_errors

@@ -10,14 +10,6 @@ from pathlib import Path
 PACKAGE = "dunning_batch"
 ROOT = Path(__file__).resolve().parent.parent
 MAX_LINES = 400
-# Imports known to close a cycle, each with why it is left for now. TEMPORARY: the lead empties
-# this once the owner of letters/ has broken the cycle (render_letters/render_contexts beside
-# render_batch, or BATCH_LINES and printed_lines in a module of their own).
-KNOWN_CYCLE_EDGES = {
-    ("dunning_batch.letters.batches", "dunning_batch.letters.render"):
-        "lazy import of render_batch inside render_letters/render_contexts; render.py imports batches",
-}
-
 
 def modules() -> dict[str, Path]:
     """Every module of the package by dotted name (a package by its __init__.py)."""
@@ -82,10 +74,6 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 def test_the_package_has_no_import_cycle():
     known = modules()
     graph = {name: imported(name, path, known) for name, path in known.items()}
-    gone = [edge for edge in KNOWN_CYCLE_EDGES if edge[1] not in graph.get(edge[0], ())]
-    assert not gone, f"KNOWN_CYCLE_EDGES names imports there no longer are (remove them): {gone}"
-    for a, b in KNOWN_CYCLE_EDGES:
-        graph[a] = graph[a] - {b}
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 

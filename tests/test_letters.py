@@ -39,7 +39,8 @@ from conftest import AS_OF, Outcome, Scenario, customer, days_before, item, with
 from dunning_batch.cli import main
 from dunning_batch.errors import UserError
 from dunning_batch.letters import batches, render, templating
-from dunning_batch.letters.batches import BATCH_SIZE, letter_contexts, plan_batches, render_contexts, sender_of
+from dunning_batch.letters.batches import BATCH_SIZE, letter_contexts, plan_batches, sender_of
+from dunning_batch.letters.pool import render_contexts
 from dunning_batch.letters.render import RefuseAll, letters_html, render_batch
 from dunning_batch.letters.streamed_pdf import StreamedPdf
 from dunning_batch.run import run

@@ -1,22 +1,10 @@
-"""Renders an output folder's letters: contexts from its files, batches over worker processes.
-
-Used by `run` (into the folder being written) and by `render` (re-rendering from the
-outputs alone). Progress shows on a terminal only.
-"""
+"""An output folder's letters as render contexts (from its files alone) and how they are
+cut into batches; letters/pool.py renders the batches over worker processes."""
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import os
-import signal
-import threading
-from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from multiprocessing import get_context
 from pathlib import Path
-from queue import SimpleQueue
-from typing import Any, Callable
+from typing import Any
 
 from ..outputs.folder import add_empty_documents, connect_views, read_manifest
 from ..sql_runner import one, relation
@@ -87,108 +75,6 @@ def printed_lines(letter: dict[str, Any]) -> int:
 def has_letter(folder: Path, letter_id: str) -> bool:
     [found] = one(connect_views(folder), "letters/has_letter", {"id": letter_id})
     return found
-
-
-def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def render_letters(folder: Path, sender: dict[str, Any], workers: int | None = None,
-                   letter_id: str | None = None, on_progress: Callable[[int, int], None] | None = None,
-                   pdf_dir: Path | None = None) -> dict[str, int]:
-    """Write `folder/pdf/LETTER_ID.pdf` for every letter (or one); returns pages per letter.
-    With `pdf_dir`, the PDFs go there instead (`render` makes them beside the folder's own)."""
-    from .render import render_batch  # WeasyPrint is imported only by runs that render
-
-    pdf_dir = pdf_dir or folder / "pdf"
-    pdf_dir.mkdir(exist_ok=True)
-    if letter_id is not None:
-        return dict(render_batch(letter_contexts(folder, letter_id), sender, pdf_dir, only=letter_id))
-    return render_contexts(letter_contexts(folder), sender, pdf_dir, workers, on_progress)
-
-
-def render_contexts(contexts: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path,
-                    workers: int | None = None, on_progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
-    """Render letter contexts in batches over `workers` processes into `pdf_dir`.
-
-    This process is one of them: it renders batches too, while a feeder thread keeps the
-    `workers - 1` spawned helpers busy. Everyone takes the next batch from one queue when
-    done, so no process waits while another still has a backlog.
-    """
-    from .render import render_batch
-
-    workers = workers or default_workers()
-    pending = deque(batches_of(contexts))
-    pages: dict[str, int] = {}
-
-    def record(batch_pages: list[tuple[str, int]]) -> None:
-        pages.update(batch_pages)
-        if on_progress:
-            on_progress(len(batch_pages), len(contexts))
-
-    helpers = min(workers, len(pending)) - 1
-    if helpers <= 0:
-        while batch := _take(pending):
-            record(render_batch(batch, sender, pdf_dir))
-        return pages
-    finished: SimpleQueue[Future] = SimpleQueue()
-    # spawn, not fork: the parent holds DuckDB's threads, which a forked child must not inherit
-    with ProcessPoolExecutor(max_workers=helpers, mp_context=get_context("spawn"),
-                             initializer=_die_with_parent) as pool:
-        feeder = threading.Thread(target=_feed, args=(pool, helpers, pending, finished, render_batch, sender, pdf_dir))
-        feeder.start()
-        try:
-            while batch := _take(pending):
-                record(render_batch(batch, sender, pdf_dir))
-                while not finished.empty():
-                    record(finished.get().result())
-        finally:
-            pending.clear()  # on an error here, the feeder submits nothing more
-            feeder.join()
-        while not finished.empty():
-            record(finished.get().result())
-    return pages
-
-
-def _take(pending: deque) -> list[dict[str, Any]] | None:
-    """The next batch, or None when all are taken (deque.popleft is atomic: no lock needed)."""
-    try:
-        return pending.popleft()
-    except IndexError:
-        return None
-
-
-def _feed(pool: ProcessPoolExecutor, helpers: int, pending: deque, finished: SimpleQueue,
-          render_batch: Callable, sender: dict[str, Any], pdf_dir: Path) -> None:
-    """Keep each helper process on one batch at a time; hand finished futures to the renderer
-    thread, which reads their results (and so raises a helper's error) itself."""
-    in_flight: set[Future] = set()
-    try:
-        while True:
-            while len(in_flight) < helpers and (batch := _take(pending)):
-                in_flight.add(pool.submit(render_batch, batch, sender, pdf_dir))
-            if not in_flight:
-                return
-            done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in done:
-                finished.put(future)
-    except BaseException as error:  # a broken pool: stop taking batches, report it as a result
-        pending.clear()
-        failed: Future = Future()
-        failed.set_exception(error)
-        finished.put(failed)
-
-
-def _die_with_parent() -> None:
-    """A worker must not outlive a killed run and go on writing into its hidden folder:
-    ask Linux to send it SIGKILL when the parent dies (elsewhere, nothing to do)."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() == 1:  # the parent died before the request took effect
-        os._exit(1)
 
 
 def sender_of(folder: Path) -> dict[str, Any]:
