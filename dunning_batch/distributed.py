@@ -20,7 +20,7 @@ from .errors import UserError
 from .letters.batches import batches_of, letter_contexts
 from .letters.render import render_batch
 from .outputs import OUTPUT_FILES
-from .pipeline import DECISION_STAGES, INPUT_STAGES, run_stage, run_stages
+from .pipeline import DECISION_STAGES, PARSE_STAGES, REJECTION_STAGES, run_stages
 from .run import (RunResult, Session, check_decisions, check_inputs, check_letter_ids, open_session,
                   write_folder)
 
@@ -62,11 +62,11 @@ def run_shard(config_path: str, open_items: str, customers: str, as_of: dt.date,
     """One shard's night: its customers' rows (items and payments), decided by the same stages;
     Arrow tables back."""
     session = open_session(config_path, open_items, customers, as_of, shard=shard, payments=payments,
-                           stages=tuple(s for s in INPUT_STAGES if s != "03_problems"))
+                           stages=PARSE_STAGES)  # the coordinator found the problems
     session.params["render_pdf"] = pdf
     session.con.register("rejected_arrow", rejected)
     session.con.execute("CREATE TABLE rejected AS SELECT * FROM rejected_arrow")
-    run_stages(session.con, DECISION_STAGES[1:], session.params, session.log)  # 04_rejected came with us
+    run_stages(session.con, DECISION_STAGES, session.params, session.log)  # `rejected` came with us
     # letter ids: the coordinator checks the keys of every shard together (a retry would not help)
     check_decisions(session, pdf, letter_ids=False)
     reader = session.con.cursor()  # a fresh cursor: the stages leave results open on the connection
@@ -82,7 +82,7 @@ def run_distributed(address: str, config_path: str | Path, open_items: str | Pat
     try:
         session = open_session(config_path, open_items, customers, as_of, on_stage, payments=payments)
         check_inputs(session, strict, pdf)
-        run_stage(session.con, DECISION_STAGES[0], session.params, session.log)  # 04_rejected
+        run_stages(session.con, REJECTION_STAGES, session.params, session.log)
         shards = max(1, SHARDS_PER_WORKER * len(client.scheduler_info()["workers"]))
         started = time.perf_counter()
         rejected = session.con.cursor().sql("SELECT * FROM rejected").to_arrow_table()
@@ -109,7 +109,7 @@ def _assemble(session: Session, results: list[dict[str, Any]]) -> None:
         con.register(f"{name}_parts", pa.concat_tables(parts))
         con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_parts ORDER BY {order[name]}")
         con.unregister(f"{name}_parts")
-    for stage in DECISION_STAGES[1:]:
+    for stage in DECISION_STAGES:
         session.log.rows[stage] = sum(r["rows"].get(stage, 0) for r in results)
 
 

@@ -24,7 +24,7 @@ from .outputs.guard import check_out, write_errors
 from .outputs import AtomicFolder, output_files, views_sql, write_data_files, write_json
 from .payments import load_payments, payment_params
 from .sql_runner import connect
-from .pipeline import DECISION_STAGES, INPUT_STAGES, StageLog, define_macros, run_stages, stage_sql
+from .pipeline import DECISION_STAGES, INPUT_STAGES, REJECTION_STAGES, StageLog, define_macros, run_stages, stage_sql
 from .delivery.outbox import write_outbox
 from .delivery.print_batch import write_print_batch
 from .letters.batches import render_letters
@@ -160,7 +160,7 @@ def validate(config_path: str | Path, open_items: str | Path, customers: str | P
         return lines + ([f"... and {total - len(lines)} more problem(s)"] if total > len(lines) else [])
     # the inputs are clean: decide the night too, for problems only a run finds (rate coverage)
     session.params["render_pdf"] = False
-    run_stages(session.con, DECISION_STAGES, session.params, session.log)
+    run_stages(session.con, REJECTION_STAGES + DECISION_STAGES, session.params, session.log)
     try:
         _check_rate_coverage(session)
     except ConfigError as exc:
@@ -203,7 +203,7 @@ def _run(config_path, open_items, customers, as_of, out, force, strict, pdf, wor
     session = open_session(config_path, open_items, customers, as_of, on_stage, memory_limit, spill,
                            payments=payments)
     check_inputs(session, strict, pdf)
-    run_stages(session.con, DECISION_STAGES, session.params, session.log)
+    run_stages(session.con, REJECTION_STAGES + DECISION_STAGES, session.params, session.log)
     check_decisions(session, pdf)
     render = functools.partial(render_letters, sender=session.config.sender, workers=workers,
                                on_progress=on_progress)
