@@ -33,7 +33,7 @@ SELECT
     coalesce(n.letter_id, c.letter_id) AS candidate_letter_id,
     coalesce(n.line_type, c.line_type) AS line_type,
     CASE WHEN n.letter_id IS NOT NULL THEN n.suppressed_by ELSE g.suppressed_by END AS suppressed_by,
-    -- DECIMAL(18, 2) holds them: 03_problems bounds a customer's items per currency to it
+    -- DECIMAL(18, 2) holds them: 13_overflow_problems bounds a customer's items per currency to it
     CAST(CASE WHEN n.letter_id IS NOT NULL THEN n.notice_total ELSE g.overdue_total END AS DECIMAL(18, 2))
         AS candidate_overdue_total,
     CAST(CASE WHEN n.letter_id IS NOT NULL THEN 0 ELSE g.credit_total END AS DECIMAL(18, 2))
