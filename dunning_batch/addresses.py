@@ -1,4 +1,4 @@
-"""What a deliverable email address is: the one rule that validation (03_problems, the
+"""What a deliverable email address is: the one rule that validation (11_customer_problems, the
 config's [sender] email) and delivery (the outbox's To and From, `send`'s RCPT TO) share.
 
 An address is deliverable when it is a plain `local@domain` and nothing else: no display

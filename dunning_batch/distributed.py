@@ -20,7 +20,7 @@ from .errors import UserError
 from .guards import check_decisions, check_letter_ids
 from .letters.batches import batches_of, letter_contexts
 from .outputs import OUTPUT_FILES
-from .pipeline import DECISION_STAGES, INPUT_STAGES, run_stage, run_stages
+from .pipeline import DECISION_STAGES, PARSE_STAGES, REJECTION_STAGES, run_stages
 from .session import Driver, RunOptions, Session, open_inputs
 from .sql_runner import relation_arrow, table_from_arrow
 
@@ -32,9 +32,6 @@ SHARD_RELATIONS = tuple(dict.fromkeys(f.relation for f in OUTPUT_FILES if f.rela
     + ("letter_keys",)
 # Their row order in the folder: the coordinator sorts the shards' rows once.
 SHARD_ORDER = {f.relation: f.order_by for f in OUTPUT_FILES} | {"letter_keys": "letter_id, letter_key"}
-REJECTION_STAGE, SHARD_STAGES = DECISION_STAGES[0], DECISION_STAGES[1:]   # 04_rejected, the rest
-# The input stages a shard runs: its problems were the coordinator's, over the whole export.
-SHARD_INPUT_STAGES = tuple(s for s in INPUT_STAGES if s != "03_problems")
 
 
 def on_cluster(address: str) -> Driver:
@@ -79,7 +76,7 @@ def decide_on_cluster(session: Session) -> None:
     """Step (dask): the rejected rows here, every other decision stage in shards on the
     workers; their relations gathered into this session in file order."""
     client, options = session.cluster, session.options
-    run_stage(session.con, REJECTION_STAGE, session.params, session.log)
+    run_stages(session.con, REJECTION_STAGES, session.params, session.log)
     shards = max(1, SHARDS_PER_WORKER * len(client.scheduler_info()["workers"]))
     started = time.perf_counter()
     rejected = relation_arrow(session.con, "rejected")
@@ -100,10 +97,10 @@ def run_shard(config_path: str, open_items: str, customers: str, as_of: dt.date,
     decided by the same stages; Arrow tables back."""
     session = Session(RunOptions(config_path, open_items, customers, as_of, payments=payments, pdf=pdf))
     open_inputs(session, shard=shard)
-    run_stages(session.con, SHARD_INPUT_STAGES, session.params, session.log)
+    run_stages(session.con, PARSE_STAGES, session.params, session.log)  # the coordinator found the problems
     session.params["render_pdf"] = pdf
     table_from_arrow(session.con, "rejected", rejected)
-    run_stages(session.con, SHARD_STAGES, session.params, session.log)  # 04_rejected came with us
+    run_stages(session.con, DECISION_STAGES, session.params, session.log)  # `rejected` came with us
     # letter ids: the coordinator checks the keys of every shard together (a retry would not help)
     check_decisions(session, letter_ids=False)
     tables = {name: relation_arrow(session.con, name) for name in SHARD_RELATIONS}
@@ -115,7 +112,7 @@ def assemble(session: Session, results: list[dict[str, Any]]) -> None:
     for name in SHARD_RELATIONS:
         order = tuple(column.strip() for column in SHARD_ORDER[name].split(","))
         table_from_arrow(session.con, name, pa.concat_tables(r["tables"][name] for r in results), order_by=order)
-    for stage in SHARD_STAGES:
+    for stage in DECISION_STAGES:
         session.log.rows[stage] = sum(r["rows"].get(stage, 0) for r in results)
 
 

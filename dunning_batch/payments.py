@@ -31,7 +31,7 @@ def load_payments(con: duckdb.DuckDBPyConnection, path: str | Path | None, confi
 
 
 def payment_params(config: Config, raw: RawInput | None) -> dict[str, Any]:
-    """The parameters the stages bind to read the payments (sql/02_payments_parsed.sql, 03, 04)."""
+    """The parameters the stages bind to read the payments (sql/03_payments_parsed.sql, 1x, 20)."""
     return {
         "payments_date_format": config.payments.date_format,
         "payments_decimal_comma": config.payments.decimal_comma,

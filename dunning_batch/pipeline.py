@@ -1,9 +1,20 @@
-"""The ordered SQL stages of a run: each `sql/NN_name.sql` is one SELECT that makes table `name`.
+"""The ordered stages of a run: each `sql/NN_name.sql` is one SELECT that makes relation `name`.
 
-Python binds the parameters and runs the stages in this order; every rule of SPEC §4 lives
-in the SQL files themselves. One stage is Python's (PYTHON_STAGES): the email addresses
-are judged by the parser delivery builds its headers with (addresses.py), once per
-distinct address, into a table that 03_problems joins.
+The run order is the order of the file names: every `sql/[0-9][0-9]_*.sql` but the macros,
+sorted, with the stage computed in Python (PYTHON_STAGES: a number with no file) in its
+place. Every rule of SPEC §4 lives in the SQL files themselves; Python binds the parameters.
+
+The number says which group a stage belongs to:
+
+- 01-09 PARSE_STAGES: the exports as typed relations (`*_parsed`) and the email addresses,
+  judged by the parser delivery builds its headers with (04_address_checks, Python).
+- 10-19 PROBLEM_STAGES: every problem in the inputs (SPEC §2.3), one stage per concern
+  (ids, each source's rows, the letters' overflow guard, config x data coverage, the money
+  rules' columns), gathered into `problems` by 19_problems.
+  INPUT_STAGES = PARSE_STAGES + PROBLEM_STAGES: what `validate` runs.
+- 20 REJECTION_STAGES: the rows set aside (`rejected`); a Dask run decides it once, on the
+  coordinator, for every shard.
+- 21-99 DECISION_STAGES: from the accepted rows to every output relation (SPEC §4, §5, §9).
 """
 
 from __future__ import annotations
@@ -19,47 +30,6 @@ from .sql_runner import SQL_DIR, StageLog, execute, sql_text, table_from_arrow
 
 MACROS = "00_macros"
 
-# Inputs as typed relations and every problem in them (SPEC §2.3).
-INPUT_STAGES = ("01_customers_parsed", "02_open_items_parsed", "02_payments_parsed", "02_address_checks",
-                "03_problems")
-# From accepted items to every output relation (SPEC §4, §5).
-DECISION_STAGES = (
-    "04_rejected",
-    "05_accepted_customers",
-    "05_items",
-    "06_payments",              # SPEC §9.5
-    "20_exclusions",
-    "30_advance",
-    "40_candidate_lines",
-    "45_letter_gates",
-    "46_pre_due_lines",         # SPEC §9.6
-    "47_letter_items",
-    "48_letter_keys",           # SPEC §5: the keys behind the letter ids, checked for collisions
-    "50_letter_heads",
-    "55_interest_lines",
-    "56_compensation_lines",    # SPEC §9.2
-    "57_letter_fees",           # SPEC §4.7, §9.1
-    "60_letters",
-    "70_letter_lines",
-    "71_item_outcomes",
-    "71_decisions",
-    "72_levels_update",
-    "73_customer_actions",
-    "74_fee_documents",
-    "75_recipients",
-    "76_item_details",
-    "77_compensation_documents",  # SPEC §9.2
-    "78_interest_documents",      # SPEC §9.4
-    "79_payments_charged",        # SPEC §9.5
-)
-# Stages that only pick rows or columns of a table made before them: views, so that ten
-# million rows are not copied again (decisions and item_details are written in the order
-# of the sorted item_outcomes).
-VIEW_STAGES = frozenset({"05_accepted_customers", "05_items", "71_decisions", "76_item_details"})
-# Relations whose rows already come in a known order (views that scan the item_outcomes
-# table, which 71_item_outcomes sorts by doc_id): writing them needs no second sort.
-ROWS_ORDERED_BY = {"decisions": "doc_id", "item_details": "doc_id"}
-
 
 def address_checks(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Table `name`: one row per distinct email field of a customer whose letters go by email
@@ -74,10 +44,42 @@ def address_checks(con: duckdb.DuckDBPyConnection, name: str) -> None:
     table_from_arrow(con, name, verdicts)
 
 
-# Stages computed in Python: stage -> function(con, table name) that makes the table.
+# Stages computed in Python: stage -> function(con, table name) that makes the table. The
+# number places it in the run order like a file name would.
 PYTHON_STAGES: dict[str, Callable[[duckdb.DuckDBPyConnection, str], None]] = {
-    "02_address_checks": address_checks,  # SPEC §10.1, §10.2
+    "04_address_checks": address_checks,  # SPEC §10.1, §10.2
 }
+
+
+def stage_names() -> tuple[str, ...]:
+    """Every stage in run order: the stage files' names and PYTHON_STAGES, sorted."""
+    files = [path.stem for path in SQL_DIR.glob("[0-9][0-9]_*.sql") if path.stem != MACROS]
+    return tuple(sorted(files + list(PYTHON_STAGES)))
+
+
+def stage_number(stage: str) -> int:
+    return int(stage[:2])
+
+
+STAGES = stage_names()
+PARSE_STAGES = tuple(s for s in STAGES if 1 <= stage_number(s) <= 9)
+PROBLEM_STAGES = tuple(s for s in STAGES if 10 <= stage_number(s) <= 19)
+INPUT_STAGES = PARSE_STAGES + PROBLEM_STAGES
+REJECTION_STAGES = tuple(s for s in STAGES if stage_number(s) == 20)
+DECISION_STAGES = tuple(s for s in STAGES if stage_number(s) >= 21)
+
+# Relations that only pick rows or columns of a table made before them: views, so that ten
+# million rows are not copied again (decisions and item_details are written in the order
+# of the sorted item_outcomes).
+VIEW_RELATIONS = frozenset({"accepted_customers", "items", "decisions", "item_details"})
+# Relations whose rows already come in a known order (views that scan the item_outcomes
+# table, which 70_item_outcomes sorts by doc_id): writing them needs no second sort.
+ROWS_ORDERED_BY = {"decisions": "doc_id", "item_details": "doc_id"}
+
+
+def relation(stage: str) -> str:
+    """The relation stage `NN_name` makes: `name`."""
+    return stage.split("_", 1)[1]
 
 
 def stage_sql(stage: str) -> str:
@@ -90,7 +92,8 @@ def define_macros(con: duckdb.DuckDBPyConnection) -> None:
 
 def run_stage(con: duckdb.DuckDBPyConnection, stage: str, params: dict[str, Any], log: StageLog) -> int:
     """Create table (or view) `name` from `sql/stage.sql`, binding only the parameters it names."""
-    return sql_runner.run_stage(con, stage, params, log, view=stage in VIEW_STAGES, make=PYTHON_STAGES.get(stage))
+    return sql_runner.run_stage(con, stage, params, log, view=relation(stage) in VIEW_RELATIONS,
+                                make=PYTHON_STAGES.get(stage))
 
 
 def run_stages(con: duckdb.DuckDBPyConnection, stages: tuple[str, ...], params: dict[str, Any],

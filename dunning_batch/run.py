@@ -27,7 +27,7 @@ from .letters.pool import render_letters
 from .manifest import build_manifest
 from .outputs import AtomicFolder, output_files, views_sql, write_data_files, write_json
 from .outputs.guard import check_out, write_errors
-from .pipeline import DECISION_STAGES, run_stages
+from .pipeline import DECISION_STAGES, REJECTION_STAGES, run_stages
 from .session import (FIRST_RUN_DATE, LAST_RUN_DATE, Driver, RunOptions, RunResult, Session, Step, load,
                       protected_paths)
 from .sql_runner import connect  # tests open a connection as a run does, from here
@@ -75,7 +75,7 @@ def validate(config_path: str | Path, open_items: str | Path, customers: str | P
         return lines + ([f"... and {total - len(lines)} more problem(s)"] if total > len(lines) else [])
     # the inputs are clean: decide the night too, for problems only a run finds (rate coverage)
     session.params["render_pdf"] = False
-    run_stages(session.con, DECISION_STAGES, session.params, session.log)
+    run_stages(session.con, REJECTION_STAGES + DECISION_STAGES, session.params, session.log)
     try:
         check_rate_coverage(session)
     except ConfigError as exc:
@@ -101,7 +101,7 @@ def start_local(session: Session) -> None:
 
 def decide_local(session: Session) -> None:
     """Step (LOCAL): the decision stages of SPEC §4 on this machine, then the checks of the night."""
-    run_stages(session.con, DECISION_STAGES, session.params, session.log)
+    run_stages(session.con, REJECTION_STAGES + DECISION_STAGES, session.params, session.log)
     check_decisions(session)
 
 

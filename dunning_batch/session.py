@@ -151,7 +151,7 @@ def open_inputs(session: Session, shard: tuple[int, int] | None = None) -> None:
         "include_credits": config.run.include_credits,
         "include_disputed": config.run.include_disputed,
         "default_language": config.run.default_language,
-        # dates further than plausible_years from the run date are input errors (03_problems)
+        # dates further than plausible_years from the run date are input errors (sql/1x_*_problems)
         "plausible_years": config.run.plausible_years,
         "plausible_from": years_from(as_of, -config.run.plausible_years),
         "plausible_to": years_from(as_of, config.run.plausible_years),

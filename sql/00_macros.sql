@@ -112,7 +112,7 @@ CREATE OR REPLACE MACRO parse_amount(t, decimal_comma) AS
     END;
 
 -- A percent rate with up to 6 decimals, as DECIMAL(38,6): a rate beyond 100 % (a shifted
--- column, 20261101) parses, so that 03_problems can say what is wrong with it; only a rate
+-- column, 20261101) parses, so that the problem stages (1x) can say what is wrong with it; only a rate
 -- from 0 to 100 is ever used.
 CREATE OR REPLACE MACRO parse_rate(t, decimal_comma) AS
     CASE WHEN regexp_full_match(typeof(t), 'DECIMAL\(\d+,[0-6]\)') THEN TRY_CAST(t AS DECIMAL(38, 6))

@@ -1,5 +1,5 @@
 -- customers_parsed: one row per row of the customers export, values typed (NULL where
--- the text does not parse; 03_problems says why) and the policy chosen (SPEC §3.3).
+-- the text does not parse; 11_customer_problems says why) and the policy chosen (SPEC §3.3).
 -- Inputs: raw_customers (all text), cfg_policies, cfg_policy_classes.
 WITH parsed AS (
     SELECT
@@ -14,7 +14,7 @@ WITH parsed AS (
         blank(policy)                                   AS policy_named,
         coalesce(parse_bool(dunning_blocked), false)    AS dunning_blocked,
         parse_date(grace_until, $customers_date_format) AS grace_until,
-        parse_rate(interest_rate, $customers_decimal_comma) AS rate_given,   -- checked in 03_problems
+        parse_rate(interest_rate, $customers_decimal_comma) AS rate_given,   -- checked in 11_customer_problems
         -- SPEC §10.1: email when the customer has an address, else print
         coalesce(lower(blank(delivery)), CASE WHEN blank(email) IS NOT NULL THEN 'email' ELSE 'print' END)
                                                         AS delivery,

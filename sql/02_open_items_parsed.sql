@@ -1,6 +1,6 @@
 -- open_items_parsed: one row per row of the open-items export, values typed (NULL where
 -- the text does not parse), joined with its customer, and flagged `suspect` when a check
--- of a single row will fail (03_problems then reads only those rows' text again).
+-- of a single row will fail (12_item_problems then reads only those rows' text again).
 -- doc_type is mapped through [input.open_items] doc_types; an empty doc_type means invoice.
 -- compensation_charged (default false) and interest_paid_to are the optional columns of
 -- SPEC §9.2 and §9.4. Dates more than [run] plausible_years from the run date, and a due
@@ -61,7 +61,7 @@ SELECT
     c.dunning_blocked, c.customer_grace_until, c.customer_interest_rate,
     c.policy, pol.last_level,
     datediff('day', t.due_date, $as_of::DATE) AS days_past_due,   -- on the run date (SPEC §4.1)
-    -- a check of this row alone will fail (the checks themselves are in 03_problems)
+    -- a check of this row alone will fail (the checks themselves are in 10-15)
     t.doc_id IS NULL OR is_null_word(t.doc_id) OR t.customer_id IS NULL OR is_null_word(t.customer_id)
     OR t.doc_type IS NULL OR t.currency IS NULL OR t.open_amount IS NULL
     OR (t.due_date IS NULL AND (t.has_due_date OR t.is_raising))

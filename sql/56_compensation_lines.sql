@@ -5,7 +5,8 @@
 --       art. 6, BGB §288(5));
 --   uk: GBP by the invoice's original amount: below 1,000.00 -> 40.00, below 10,000.00 ->
 --       70.00, otherwise 100.00 (Late Payment of Commercial Debts Act s.5A).
--- 03_problems has made sure the amount exists (currency table, GBP, original amount).
+-- 14_coverage_problems and 15_money_rule_problems have made sure the amount exists
+-- (currency table, GBP, original amount).
 -- Grain: (letter_id, doc_id). Inputs: letter_heads, letter_items, cfg_compensation_amounts.
 SELECT
     h.letter_id, i.doc_id, i._row, h.compensation AS compensation_kind,

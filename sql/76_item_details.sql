@@ -6,9 +6,9 @@
 -- The facts `explain` cites, each made by the stage that owns its rule (NULL where the
 -- rule did not look at the item):
 --   final_doc_id, final_level        customer_final: the customer's item at its policy's
---                                    last level, and that level (20_exclusions)
+--                                    last level, and that level (25_exclusions)
 --   grace_of                         in_grace: 'item' or 'customer', whose grace date the
---                                    run date is not after (20_exclusions)
+--                                    run date is not after (25_exclusions)
 --   sequential, min_days_between_letters   the item's policy (SPEC §3)
 --   reached_level, reached_days_past_due   the highest level whose threshold the days past
 --                                    due exceed, and that threshold (30_advance)

@@ -179,7 +179,7 @@ def _check_export(con: duckdb.DuckDBPyConnection, out: Path, manifest: dict, pat
     params = {"items_date_format": fmt.date_format, "items_decimal_comma": fmt.decimal_comma,
               "customers_date_format": fmt.date_format, "customers_decimal_comma": fmt.decimal_comma,
               "default_language": "en", "as_of": dt.date.fromisoformat(manifest["as_of"])}
-    # the plausible window only flags rows for 03_problems, which this check does not run
+    # the plausible window only flags rows for the problem stages (10-19), which this check does not run
     params.update(plausible_from=params["as_of"], plausible_to=params["as_of"])
     for stage in ("01_customers_parsed", "02_open_items_parsed"):
         run_stage(export, stage, params, StageLog())

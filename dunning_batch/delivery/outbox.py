@@ -71,7 +71,7 @@ def build_message(letter: dict[str, Any], sender: dict[str, Any], pdf: bytes) ->
     try:
         recipients = parse_address_list(letter["email"])
         origin = parse_address(sender["email"])
-    except AddressError as exc:  # 03_problems and the config check refuse these: a bug of ours
+    except AddressError as exc:  # 11_customer_problems and the config check refuse these: a bug of ours
         raise RuntimeError(f"letter {letter['letter_id']}: an address that validation passed {exc}") from None
     message = EmailMessage(policy=POLICY)
     message["From"] = Address(display_name=sender.get("name") or "", username=origin.username,

@@ -4,7 +4,7 @@
 SELECT l.letter_id, l.run_date, l.customer_name, l.language, l.template, l.currency,
        l.total_due, l.pay_by, l.pdf_path,
        -- the customer's addresses, `;`-separated in the export: addresses.py parses them, the
-       -- same code 03_problems judged them with
+       -- same code 11_customer_problems judged them with
        r.email
 FROM letters AS l
 JOIN recipients AS r USING (letter_id)

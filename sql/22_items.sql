@@ -1,6 +1,6 @@
 -- items: one row per accepted open item with its customer and policy and the days past
 -- due on the run date (SPEC §4.1). Everything after this stage reads `items`. A view
--- (pipeline.VIEW_STAGES): the rows of open_items_parsed are not copied.
+-- (pipeline.VIEW_RELATIONS): the rows of open_items_parsed are not copied.
 -- Inputs: open_items_parsed (already joined with its customer), rejected, cfg_policies.
 SELECT
     i._row, i.doc_id, i.customer_id, i.doc_type, i.is_raising, i.doc_date, i.due_date, i.currency,

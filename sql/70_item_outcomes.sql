@@ -35,15 +35,15 @@ SELECT
     coalesce(n.letter_id, c.letter_id) AS candidate_letter_id,
     coalesce(n.line_type, c.line_type) AS line_type,
     CASE WHEN n.letter_id IS NOT NULL THEN n.suppressed_by ELSE g.suppressed_by END AS suppressed_by,
-    -- DECIMAL(18, 2) holds them: 03_problems bounds a customer's items per currency to it
+    -- DECIMAL(18, 2) holds them: 13_overflow_problems bounds a customer's items per currency to it
     CAST(CASE WHEN n.letter_id IS NOT NULL THEN n.notice_total ELSE g.overdue_total END AS DECIMAL(18, 2))
         AS candidate_overdue_total,
     CAST(CASE WHEN n.letter_id IS NOT NULL THEN 0 ELSE g.credit_total END AS DECIMAL(18, 2))
         AS candidate_credit_total,
     CAST(CASE WHEN n.letter_id IS NULL THEN g.open_balance END AS DECIMAL(18, 2)) AS open_balance,
     i.compensation_charged, i.interest_paid_to,
-    e.final_doc_id, e.final_level, e.grace_of,                                  -- 20_exclusions
-    i.sequential, i.min_days_between_letters,                                   -- the policy (05_items)
+    e.final_doc_id, e.final_level, e.grace_of,                                  -- 25_exclusions
+    i.sequential, i.min_days_between_letters,                                   -- the policy (22_items)
     a.reached_level, a.reached_days_past_due, a.threshold_level, a.threshold_days_past_due,
     a.level_before_days_past_due, a.spacing_days_needed, a.days_since_last_letter,  -- 30_advance
     CASE WHEN n.letter_id IS NOT NULL THEN n.min_amount ELSE g.min_amount END AS min_amount,

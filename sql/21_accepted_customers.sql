@@ -1,6 +1,6 @@
 -- accepted_customers: one row per row of the customers export that was not rejected
 -- (SPEC §2.3), so one per customer_id: where letters take a customer's name, language and
--- address. A view (pipeline.VIEW_STAGES).
+-- address. A view (pipeline.VIEW_RELATIONS).
 -- Grain: customer_id. Inputs: customers_parsed, rejected.
 SELECT c.*
 FROM customers_parsed AS c

@@ -1,5 +1,5 @@
 -- payments_parsed: one row per row of the optional payments input (SPEC §9.5, `--payments`),
--- values typed (NULL where the text does not parse; 03_problems says why), with what the
+-- values typed (NULL where the text does not parse; 16_payment_problems says why), with what the
 -- checks compare it with: the customer, and the open item of the same doc_id when there is one.
 -- Empty when the run has no payments. Grain: _row.
 -- Inputs: raw_payments (text, or the types of a Parquet export), customers_parsed, open_items_parsed, cfg_currencies.
@@ -17,7 +17,7 @@ parsed AS (
         parse_amount(r.amount, $payments_decimal_comma)      AS amount,
         blank(r.branch)                                      AS branch,
         coalesce(parse_bool(r.interest_charged), false)      AS interest_charged,
-        -- the values as exported, as text, for the messages of 03_problems
+        -- the values as exported, as text, for the messages of 16_payment_problems
         CAST(r.payment_id AS VARCHAR) AS t_payment_id, CAST(r.customer_id AS VARCHAR) AS t_customer_id,
         CAST(r.doc_id AS VARCHAR) AS t_doc_id, CAST(r.currency AS VARCHAR) AS t_currency,
         CAST(r.due_date AS VARCHAR) AS t_due_date, CAST(r.paid_on AS VARCHAR) AS t_paid_on,

@@ -1,0 +1,71 @@
+-- customer_problems: every problem of a customers row but its id (10_id_problems): values
+-- that do not parse, an unknown policy, an email delivery cannot use, unsafe or too long
+-- text (SPEC §2.2, §2.3, §10.1). Grain: (source, _row, column_name, message), source
+-- 'customers'. Inputs: customers_parsed, raw_customers (the values as exported),
+-- address_checks (each distinct email field, judged in Python).
+WITH
+c AS MATERIALIZED (
+    SELECT p.*, CAST(r.dunning_blocked AS VARCHAR) AS t_blocked, CAST(r.grace_until AS VARCHAR) AS t_grace,
+           CAST(r.interest_rate AS VARCHAR) AS t_rate, CAST(r.country AS VARCHAR) AS t_country,
+           CAST(r.language AS VARCHAR) AS t_language
+    FROM customers_parsed AS p JOIN raw_customers AS r USING (_row)
+)
+SELECT 'customers' AS source, _row, 'name' AS column_name,
+       CASE WHEN name IS NULL THEN 'is empty; every customer needs a name' ELSE not_a(name, 'a name') END AS message
+FROM c WHERE name IS NULL OR is_null_word(name)
+UNION ALL
+SELECT 'customers', _row, 'dunning_blocked', not_a(t_blocked, 'true or false')
+FROM c WHERE blank(t_blocked) IS NOT NULL AND parse_bool(t_blocked) IS NULL
+UNION ALL
+SELECT 'customers', _row, 'grace_until', not_a(t_grace, 'a date in the format ' || $customers_date_format)
+FROM c WHERE blank(t_grace) IS NOT NULL AND grace_until IS NULL
+UNION ALL
+SELECT 'customers', _row, 'grace_until', implausible_message(t_grace, grace_until, $as_of::DATE, $plausible_years)
+FROM c WHERE implausible(grace_until, $plausible_from, $plausible_to)
+UNION ALL
+SELECT 'customers', _row, 'interest_rate',
+       CASE WHEN rate_given IS NOT NULL THEN 'must be a percent from 0 to 100, not ' || trim(t_rate)
+            ELSE not_a(t_rate, 'a percent rate (a plain decimal, at most 6 decimals)') END
+FROM c WHERE blank(t_rate) IS NOT NULL AND interest_rate IS NULL
+UNION ALL
+SELECT 'customers', _row, 'country', not_a(t_country, 'an ISO 3166-1 alpha-2 country code')
+FROM c WHERE country IS NOT NULL AND NOT regexp_full_match(country, '[A-Z]{2}')
+UNION ALL
+SELECT 'customers', _row, 'language', not_a(t_language, 'a language code such as en, de, fr or pl')
+FROM c WHERE NOT regexp_full_match(language, '[a-z]{2,3}([_-][a-z]{2})?')
+UNION ALL
+SELECT 'customers', _row, 'delivery', not_a(delivery, 'a delivery channel (email, print or both)')
+FROM c WHERE delivery NOT IN ('email', 'print', 'both')
+UNION ALL
+SELECT 'customers', c._row, 'email',
+       CASE WHEN c.email IS NULL THEN 'is empty, but delivery ''' || c.delivery || ''' needs an email address'
+            ELSE '''' || c.email || ''' is not a well-formed email address: ' || a.problem
+                 || '; give plain addresses local@domain, several separated by ;' END
+FROM c LEFT JOIN address_checks AS a USING (email)  -- judged by delivery's own parser (addresses.py)
+WHERE c.delivery IN ('email', 'both') AND (c.email IS NULL OR a.problem IS NOT NULL)
+UNION ALL
+-- text holding control characters (00_macros.sql); an address that goes out is judged above
+SELECT 'customers', _row, col, unsafe_text(t, checked)
+FROM (SELECT _row, 'customer_id' AS col, customer_id AS t, customer_id AS checked FROM c
+      UNION ALL SELECT _row, 'name', name, without_line_breaks(name) FROM c
+      UNION ALL SELECT _row, 'address', address, without_line_breaks(address) FROM c
+      UNION ALL SELECT _row, 'customer_class', customer_class, customer_class FROM c
+      UNION ALL SELECT _row, 'policy', policy_named, policy_named FROM c
+      UNION ALL SELECT _row, 'postal_code', postal_code, postal_code FROM c
+      UNION ALL SELECT _row, 'email', email, email FROM c WHERE delivery NOT IN ('email', 'both'))
+WHERE has_unsafe_char(checked)
+UNION ALL
+SELECT 'customers', _row, 'policy',
+       'names policy ''' || policy_named || ''', which the config does not define'
+FROM c WHERE policy_named IS NOT NULL AND policy IS NULL
+UNION ALL
+SELECT 'customers', _row, col, too_long_message(v)
+FROM (SELECT _row, 'customer_id' AS col, customer_id AS v FROM c
+      UNION ALL SELECT _row, 'name', name FROM c
+      UNION ALL SELECT _row, 'address', address FROM c
+      UNION ALL SELECT _row, 'email', email FROM c
+      UNION ALL SELECT _row, 'postal_code', postal_code FROM c
+      UNION ALL SELECT _row, 'customer_class', customer_class FROM c
+      UNION ALL SELECT _row, 'policy', policy_named FROM c)
+WHERE too_long(v)
+

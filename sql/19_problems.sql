@@ -1,0 +1,22 @@
+-- problems: one row per problem found in the inputs (SPEC §2.3), before anything is written.
+-- Grain: (source, _row, column_name, message); source is 'customers', 'open_items' or
+-- 'payments' (SPEC §9.5). Inputs: the problem stages 10-16, one per concern. The rows come
+-- source by source, each source's ids first, in the order the checks have always been listed
+-- (the lines users see are sorted by problem_lines and 20_rejected all the same).
+SELECT source, _row, column_name, message FROM id_problems WHERE source = 'customers'
+UNION ALL
+SELECT source, _row, column_name, message FROM customer_problems
+UNION ALL
+SELECT source, _row, column_name, message FROM id_problems WHERE source = 'open_items'
+UNION ALL
+SELECT source, _row, column_name, message FROM item_problems
+UNION ALL
+SELECT source, _row, column_name, message FROM overflow_problems
+UNION ALL
+SELECT source, _row, column_name, message FROM coverage_problems
+UNION ALL
+SELECT source, _row, column_name, message FROM money_rule_problems
+UNION ALL
+SELECT source, _row, column_name, message FROM id_problems WHERE source = 'payments'
+UNION ALL
+SELECT source, _row, column_name, message FROM payment_problems
