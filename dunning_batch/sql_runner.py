@@ -179,6 +179,22 @@ def relation_arrow(con: duckdb.DuckDBPyConnection, relation: str) -> pa.Table:
     return con.cursor().sql(f"SELECT * FROM {quote(relation)}").to_arrow_table()
 
 
+def typed_nulls(columns: dict[str, str]) -> str:
+    """The select list `NULL::<type> AS "<column>", ...` of `columns` (column -> DuckDB type,
+    a type this project names): columns a file lacks, shown empty in their types."""
+    return ", ".join(f"NULL::{kind} AS {quote(column)}" for column, kind in columns.items())
+
+
+def with_nulls(relation: duckdb.DuckDBPyRelation, columns: dict[str, str]) -> duckdb.DuckDBPyRelation:
+    """`relation` with `columns` (column -> type) added after its own, NULL."""
+    return relation.project(f"*, {typed_nulls(columns)}") if columns else relation
+
+
+def empty_relation(con: duckdb.DuckDBPyConnection, columns: dict[str, str]) -> duckdb.DuckDBPyRelation:
+    """A relation with `columns` (column -> type) and no rows."""
+    return con.sql(f"SELECT {typed_nulls(columns)} LIMIT 0")
+
+
 def create_view_from_file(con: duckdb.DuckDBPyConnection, view: str, name: str) -> None:
     """Temporary view `view` defined by the query in `sql/<name>.sql` (analyst views)."""
     con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(view)} AS {sql_text(name)}")

@@ -21,7 +21,7 @@ from ..errors import UserError
 from ..outputs.lock import folder_lock
 from ..outputs import AtomicFolder, csv_cells, write_json, write_text_atomic
 from ..pipeline import SQL_DIR
-from ..outputs.folder import add_empty_documents, open_folder
+from ..outputs.folder import file_columns, open_folder
 from ..outputs.layout import VOIDS_FOLDER, VOIDS_RECORD
 
 VOID_SQL = SQL_DIR / "void"
@@ -76,8 +76,7 @@ def void_letters(out: Path, letter_ids: list[str], target: Path | None = None, *
 def _write_void(con, out: Path, target: Path, params: dict, head: dict) -> dict:
     """The void's files and void.json (`head` and what was written), into `target` atomically;
     returns void.json."""
-    add_empty_documents(con, out, ("compensation_documents", "interest_documents"))
-    restored = _present_columns(con, "levels_update", ("compensation_charged", "interest_paid_to"))
+    restored = set(file_columns(out, "levels_update"))  # the views have them always, NULL when off
     counts = {}
     with AtomicFolder(target, force=False) as folder:
         for name, files in VOID_FILES.items():
@@ -101,11 +100,6 @@ def _write_void(con, out: Path, target: Path, params: dict, head: dict) -> dict:
         write_json(folder.path / "void.json", record)
         folder.commit()
     return record
-
-
-def _present_columns(con, relation: str, columns: tuple[str, ...]) -> set[str]:
-    names = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
-    return {c for c in columns if c in names}
 
 
 def _voided(out: Path) -> dict[str, str]:

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import duckdb
 
-from ..outputs.folder import add_empty_documents, connect_views, read_manifest
+from ..outputs.folder import connect_views, read_manifest
 from ..pipeline import SQL_DIR
 
 BATCH_SIZE = 60  # letters per WeasyPrint document: spreads write_pdf's fixed cost
@@ -47,11 +47,9 @@ def letter_contexts(folder: Path, letter_id: str | None = None) -> list[dict[str
 
 
 def _context_views(folder: Path) -> duckdb.DuckDBPyConnection:
-    """The folder's views, with an empty interest_documents where the run posted no interest
-    (SPEC §9.4 writes no interest_documents.csv then), as letter_context.sql reads it."""
-    con = connect_views(folder)
-    add_empty_documents(con, folder, ("interest_documents",))
-    return con
+    """The folder's views (interest_documents empty where the run posted no interest), as
+    letter_context.sql reads them."""
+    return connect_views(folder)
 
 
 def render_plan(folder: Path) -> list[tuple[list[str], list[int]]]:
