@@ -111,8 +111,9 @@ def file_columns(out: str | Path, relation: str) -> list[str]:
     """The columns of `relation` as the folder's file has them (its view adds those of SPEC §9
     rules that were off): what the run wrote, for files made after its model (`void`)."""
     folder = _folder(out)
-    path = next(folder / f.name for f in OUTPUT_FILES if f.relation == relation and (folder / f.name).is_file())
-    return _relation(new_connection(), path, relation).columns
+    path = next((folder / f.name for f in OUTPUT_FILES if f.relation == relation and (folder / f.name).is_file()),
+                None)
+    return [] if path is None else _relation(new_connection(), path, relation).columns
 
 
 def _folder(out: str | Path) -> Path:
