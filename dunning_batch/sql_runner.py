@@ -198,3 +198,41 @@ def empty_relation(con: duckdb.DuckDBPyConnection, columns: dict[str, str]) -> d
 def create_view_from_file(con: duckdb.DuckDBPyConnection, view: str, name: str) -> None:
     """Temporary view `view` defined by the query in `sql/<name>.sql` (analyst views)."""
     con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(view)} AS {sql_text(name)}")
+
+
+# --- writing files: the data files of a folder and the statements of its views.sql -------------
+
+# COPY's options per kind of data file a run writes
+WRITE_FORMATS = {"csv": "(FORMAT csv, HEADER true, DATEFORMAT '%Y-%m-%d')",
+                 "parquet": "(FORMAT parquet, COMPRESSION zstd)"}
+
+
+def copy_select(con: duckdb.DuckDBPyConnection, select: str, relation: str, path: Path, kind: str,
+                order_by: str = "") -> None:
+    """Write `select` (a select list outputs.layout or csv_cells built) of `relation`, in
+    `order_by` order when given, to the file `path` as `kind` (WRITE_FORMATS). DuckDB's own
+    errors pass through: outputs.guard words a full disk."""
+    order = f" ORDER BY {order_by}" if order_by else ""
+    con.execute(f"COPY (SELECT {select} FROM {quote(relation)}{order}) TO $path {WRITE_FORMATS[kind]}",
+                {"path": str(path)})
+
+
+def select_types(con: duckdb.DuckDBPyConnection, select: str, relation: str) -> list[tuple[str, str]]:
+    """(column, DuckDB type) of each column `select` gives over `relation`."""
+    return [(name, kind) for name, kind, *_ in con.execute(f"DESCRIBE SELECT {select} FROM {quote(relation)}").fetchall()]
+
+
+def view_text(view: str, select: str, source: str) -> str:
+    """A statement of views.sql: view `view` as `select` over `source` (a file reader the
+    layout names, relative to the folder)."""
+    return f"CREATE OR REPLACE VIEW {view} AS SELECT {select} FROM {source};"
+
+
+def empty_view_text(view: str, columns: dict[str, str]) -> str:
+    """A statement of views.sql: view `view` with `columns` (column -> type) and no rows."""
+    return f"CREATE OR REPLACE VIEW {view} AS SELECT {typed_nulls(columns)} LIMIT 0;"
+
+
+def query_view_text(view: str, query: str) -> str:
+    """A statement of views.sql: view `view` defined by `query` (a file of sql/views)."""
+    return f"CREATE OR REPLACE VIEW {view} AS\n{query.strip()};"

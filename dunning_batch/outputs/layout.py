@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterable, NamedTuple
 
 from ..config.relations import CFG_TABLES
-from ..sql_runner import typed_nulls
+from ..sql_runner import empty_view_text, query_view_text, typed_nulls, view_text
 
 @dataclass(frozen=True)
 class OutputFile:
@@ -157,15 +157,14 @@ def views_sql(files: tuple[OutputFile, ...] = output_files()) -> str:
             source = f"read_parquet('{f.name}')"
         if f.without:  # the columns of rules that are off, NULL
             columns += f", {typed_nulls({c: RULE_COLUMNS[f.relation][c].type for c in f.without})}"
-        lines.append(f"CREATE OR REPLACE VIEW {f.relation} AS SELECT {columns} FROM {source};")
+        lines.append(view_text(f.relation, columns, source))
     for f in OUTPUT_FILES:
         if f.rule is not None and f.relation not in seen:
             seen.add(f.relation)
-            lines.append(f"CREATE OR REPLACE VIEW {f.relation} AS SELECT {typed_nulls(CSV_TYPES[f.relation])} LIMIT 0;")
+            lines.append(empty_view_text(f.relation, CSV_TYPES[f.relation]))
     lines += ["", "-- The run's config (cfg_*.parquet): the rules it applied, as the SQL stages joined them."]
-    lines += [f"CREATE OR REPLACE VIEW {f.relation} AS SELECT * FROM read_parquet('{f.name}');"
-              for f in files if f in CONFIG_FILES]
+    lines += [view_text(f.relation, "*", f"read_parquet('{f.name}')") for f in files if f in CONFIG_FILES]
     lines += ["", "-- Analyst views (sql/views/*.sql)."]
     for view in sorted(ANALYST_VIEWS_DIR.glob("*.sql")):
-        lines += ["", f"CREATE OR REPLACE VIEW {view.stem} AS", view.read_text(encoding="utf-8").strip() + ";"]
+        lines += ["", query_view_text(view.stem, view.read_text(encoding="utf-8"))]
     return "\n".join(lines) + "\n"
