@@ -57,7 +57,7 @@ def check_decisions(session: Session, letter_ids: bool = True) -> None:
 def check_letter_ids(con: duckdb.DuckDBPyConnection) -> None:
     """SPEC §5: two different letter keys never share a letter id. Raises LetterIdCollision
     (exit 3, nothing written) naming the id and its keys when the relation `letter_keys` has any."""
-    collisions = rows(con, "letter_id_collisions")
+    collisions = rows(con, "guards/letter_id_collisions")
     if collisions:
         letter_id, keys = collisions[0]
         more = f"; {len(collisions) - 1} more id(s) like it" if len(collisions) > 1 else ""
@@ -69,11 +69,10 @@ def check_letter_ids(con: duckdb.DuckDBPyConnection) -> None:
 def check_templates(config: Config) -> None:
     """Every level's template must exist before anything is rendered."""
     known = template_names()
-    for policy in config.policies:
-        for level in policy.levels:
-            if level.template not in known:
-                raise ConfigError(f"{config.path}: [[policy]] {policy.name!r} level {level.number} key 'template': "
-                                  f"no template {level.template!r} in templates/ (have: {', '.join(sorted(known))})")
+    for policy, level, template in config.level_templates():
+        if template not in known:
+            raise ConfigError(f"{config.path}: [[policy]] {policy!r} level {level} key 'template': "
+                              f"no template {template!r} in templates/ (have: {', '.join(sorted(known))})")
 
 
 def check_sender_email(session: Session) -> None:
@@ -93,6 +92,6 @@ def check_rate_coverage(session: Session) -> None:
     gap = one(session.con, "guards/rate_coverage_gap")
     if gap:
         policy, day, doc_id = gap
-        source = session.config.policy(policy).interest.reference_path
+        source = session.config.reference_rates_path(policy)
         raise ConfigError(f"{source}: the reference rates start after {day}, a day interest is charged for "
                           f"(item {doc_id}, policy {policy!r}); add the rate in force on that day")

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import Config
 from .delivery.outbox import OUTBOX_FILE
 from .delivery.print_batch import BATCH_CSV, BATCH_PDF
 from .digest import files_digest, sha256_of
@@ -30,7 +29,7 @@ def build_manifest(session: Session, folder: Path, pdf: bool) -> dict[str, Any]:
     outputs.update(delivery_outputs(folder))
     # SPEC §4.8: the parts of total due per currency, split by the config (sql/currency_totals.sql)
     totals = {}
-    for values in records(con, "currency_totals", {"interest_outside_total": interest_outside_total(session.config)}):
+    for values in records(con, "reports/currency_totals"):
         currency = values.pop("currency")
         totals[currency] = {k: (v if k == "letters" else str(v)) for k, v in values.items()}
     # what the export held, per currency, before anything was decided or set aside (SPEC §8.2)
@@ -44,7 +43,6 @@ def build_manifest(session: Session, folder: Path, pdf: bool) -> dict[str, Any]:
         "sender": session.config.sender,
         "run": {"grouping": session.config.run.grouping,
                 "consolidate_branches": session.config.run.consolidate_branches, "pdf": pdf},
-        "policies": policies_summary(session.config),
         "inputs": {role: {"path": str(Path(raw.path).resolve()), "sha256": raw.sha256, "rows": raw.rows}
                    for role, raw in session.inputs.items()},
         "input_totals": input_totals,
@@ -88,49 +86,3 @@ def delivery_outputs(folder: Path) -> dict[str, Any]:
     if (folder / BATCH_PDF).is_file():  # none when no letter goes to print
         outputs[BATCH_PDF] = {"sha256": sha256_of(folder / BATCH_PDF), "rows": None}
     return outputs
-
-
-def interest_outside_total(config: Config) -> list[str]:
-    """The policies whose letters show interest without demanding it (include_in_total = false)."""
-    return [p.name for p in config.policies if not p.interest.include_in_total]
-
-
-def policies_summary(config: Config) -> dict[str, Any]:
-    """The rules each policy applied, so `explain` and `reconcile` need only the folder."""
-    return {
-        p.name: {
-            "sequential": p.sequential,
-            "min_days_between_letters": p.min_days_between_letters,
-            "min_amount": {c: str(a) for c, a in (p.min_amount or {}).items()},
-            "interest": {"basis": p.interest.basis, "calculate_to": p.interest.calculate_to,
-                         "include_in_total": p.interest.include_in_total,
-                         "fixed_rate": None if p.interest.fixed_rate is None else str(p.interest.fixed_rate),
-                         "reference_rates": p.interest.reference_path,
-                         "margin": str(p.interest.margin)},
-            "levels": [{"level": lv.number, "days_past_due": lv.days_past_due,
-                        "days_to_settle": lv.days_to_settle, "interest": lv.interest,
-                        "template": lv.template, "fee": {c: str(a) for c, a in (lv.fee or {}).items()},
-                        "credit_hold": lv.credit_hold, "payment_term": lv.payment_term,
-                        **_level_money_rules(lv)}
-                       for lv in p.levels],
-            "min_percent": None if p.min_percent is None else str(p.min_percent),
-            "pre_due_days": p.pre_due_days,
-            "compensation_amount": {c: str(a) for c, a in (p.compensation_amount or {}).items()},
-        }
-        for p in config.policies
-    }
-
-
-def _level_money_rules(level) -> dict[str, Any]:
-    """A level's keys of SPEC §9, as run.json records them."""
-    return {
-        "fee_percent": None if level.fee_percent is None else str(level.fee_percent),
-        "fee_tiers": {c: [{"over": str(t.over), "fixed": str(t.fixed), "percent": str(t.percent)} for t in tiers]
-                      for c, tiers in (level.fee_tiers or {}).items()},
-        "fee_tier_mode": level.fee_tier_mode,
-        "fee_min": {c: str(a) for c, a in (level.fee_min or {}).items()},
-        "fee_max": {c: str(a) for c, a in (level.fee_max or {}).items()},
-        "compensation": level.compensation,
-        "post_interest": level.post_interest,
-        "late_payment_interest": level.late_payment_interest,
-    }

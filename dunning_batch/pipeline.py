@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from . import sql_runner
 from .addresses import address_list_problem
-from .sql_runner import SQL_DIR, StageLog, execute, sql_text, table_from_arrow
+from .sql_runner import StageLog, arrow, execute, sql_text, stage_files, table_from_arrow
 
 MACROS = "00_macros"
 
@@ -36,9 +36,7 @@ def address_checks(con: duckdb.DuckDBPyConnection, name: str) -> None:
     (SPEC §10.1), with why it is not deliverable (NULL when it is). DuckDB's Python UDFs need
     numpy, which this project does not depend on; a table of the distinct values is the same
     single call per address, and validation and delivery still share addresses.py."""
-    emails = con.sql("SELECT DISTINCT email FROM customers_parsed "
-                     "WHERE email IS NOT NULL AND delivery IN ('email', 'both')").to_arrow_table()
-    values = emails.column("email").to_pylist()
+    values = arrow(con, "addresses/emails_to_check").column("email").to_pylist()
     verdicts = pa.table({"email": pa.array(values, pa.string()),
                          "problem": pa.array([address_list_problem(v) for v in values], pa.string())})
     table_from_arrow(con, name, verdicts)
@@ -53,7 +51,7 @@ PYTHON_STAGES: dict[str, Callable[[duckdb.DuckDBPyConnection, str], None]] = {
 
 def stage_names() -> tuple[str, ...]:
     """Every stage in run order: the stage files' names and PYTHON_STAGES, sorted."""
-    files = [path.stem for path in SQL_DIR.glob("[0-9][0-9]_*.sql") if path.stem != MACROS]
+    files = [name for name in stage_files() if name != MACROS]
     return tuple(sorted(files + list(PYTHON_STAGES)))
 
 

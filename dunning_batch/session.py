@@ -184,5 +184,5 @@ def keep_shard(con: duckdb.DuckDBPyConnection, shard: tuple[int, int]) -> None:
 
 def protected_paths(session: Session) -> list[Path]:
     """What the run read (config, exports, reference rates): `--force` never replaces a folder holding them."""
-    rates = {p.interest.reference_path for p in session.config.policies if p.interest.reference_path}
-    return [Path(session.config.path), *(raw.path for raw in session.inputs.values()), *map(Path, rates)]
+    return [Path(session.config.path), *(raw.path for raw in session.inputs.values()),
+            *map(Path, sorted(session.config.reference_rate_paths()))]

@@ -78,6 +78,11 @@ def sql_names(folder: str) -> list[str]:
     return [f"{folder}/{path.stem}" for path in sorted((SQL_DIR / folder).glob("*.sql"))]
 
 
+def stage_files() -> list[str]:
+    """The stage files of `sql/` (NN_name.sql), as names for sql_text, in file-name order."""
+    return [path.stem for path in sorted(SQL_DIR.glob("[0-9][0-9]_*.sql"))]
+
+
 def bound(sql: str, params: dict[str, Any] | None, name: str) -> dict[str, Any]:
     """Exactly the parameters `sql` names, taken from `params`."""
     wanted = sorted(set(_PARAMETER.findall(sql)))
@@ -209,6 +214,22 @@ def relation_arrow(con: duckdb.DuckDBPyConnection, relation: str) -> pa.Table:
     return con.cursor().sql(f"SELECT * FROM {quote(relation)}").to_arrow_table()
 
 
+def typed_nulls(columns: dict[str, str]) -> str:
+    """The select list `NULL::<type> AS "<column>", ...` of `columns` (column -> DuckDB type,
+    a type this project names): columns a file lacks, shown empty in their types."""
+    return ", ".join(f"NULL::{kind} AS {quote(column)}" for column, kind in columns.items())
+
+
+def with_nulls(relation: duckdb.DuckDBPyRelation, columns: dict[str, str]) -> duckdb.DuckDBPyRelation:
+    """`relation` with `columns` (column -> type) added after its own, NULL."""
+    return relation.project(f"*, {typed_nulls(columns)}") if columns else relation
+
+
+def empty_relation(con: duckdb.DuckDBPyConnection, columns: dict[str, str]) -> duckdb.DuckDBPyRelation:
+    """A relation with `columns` (column -> type) and no rows."""
+    return con.sql(f"SELECT {typed_nulls(columns)} LIMIT 0")
+
+
 def create_view_from_file(con: duckdb.DuckDBPyConnection, view: str, name: str) -> None:
     """Temporary view `view` defined by the query in `sql/<name>.sql` (analyst views)."""
     con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(view)} AS {sql_text(name)}")
@@ -228,11 +249,6 @@ def create_temp_table_from_file(con: duckdb.DuckDBPyConnection, table: str, name
     return count_rows(con, table)
 
 
-def column_names(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
-    """The columns of `relation`, in order."""
-    return [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {quote(relation)}").fetchall()]
-
-
 def all_columns_but(columns: Iterable[str]) -> str:
     """A select list of every column but `columns` (for copy_relation's `select`)."""
     names = list(columns)
@@ -248,7 +264,7 @@ def copy_relation(con: duckdb.DuckDBPyConnection, relation: str, path: Path, kin
     that a spreadsheet opens) to the file `path` as `kind` (COPY_FORMATS).
 
     DuckDB's own errors pass through unwrapped: outputs.guard turns a full disk into a sentence."""
-    con.execute(f"COPY (SELECT {select} FROM {quote(relation)}) TO $path {COPY_FORMATS[kind]}", {"path": str(path)})
+    copy_select(con, select, relation, path, kind, formats=COPY_FORMATS)
 
 
 # how readers.py reads a Parquet column whose type the parse stages do not take as it is
@@ -285,3 +301,41 @@ def parquet_relation(con: duckdb.DuckDBPyConnection, name: str, path: Path,
         con.execute(sql)
     finally:
         con.execute("RESET preserve_insertion_order")
+
+
+# --- writing files: the data files of a folder and the statements of its views.sql -------------
+
+# COPY's options per kind of data file a run writes
+WRITE_FORMATS = {"csv": "(FORMAT csv, HEADER true, DATEFORMAT '%Y-%m-%d')",
+                 "parquet": "(FORMAT parquet, COMPRESSION zstd)"}
+
+
+def copy_select(con: duckdb.DuckDBPyConnection, select: str, relation: str, path: Path, kind: str,
+                order_by: str = "") -> None:
+    """Write `select` (a select list outputs.layout or csv_cells built) of `relation`, in
+    `order_by` order when given, to the file `path` as `kind` (WRITE_FORMATS). DuckDB's own
+    errors pass through: outputs.guard words a full disk."""
+    order = f" ORDER BY {order_by}" if order_by else ""
+    con.execute(f"COPY (SELECT {select} FROM {quote(relation)}{order}) TO $path {formats[kind]}",
+                {"path": str(path)})
+
+
+def select_types(con: duckdb.DuckDBPyConnection, select: str, relation: str) -> list[tuple[str, str]]:
+    """(column, DuckDB type) of each column `select` gives over `relation`."""
+    return [(name, kind) for name, kind, *_ in con.execute(f"DESCRIBE SELECT {select} FROM {quote(relation)}").fetchall()]
+
+
+def view_text(view: str, select: str, source: str) -> str:
+    """A statement of views.sql: view `view` as `select` over `source` (a file reader the
+    layout names, relative to the folder)."""
+    return f"CREATE OR REPLACE VIEW {view} AS SELECT {select} FROM {source};"
+
+
+def empty_view_text(view: str, columns: dict[str, str]) -> str:
+    """A statement of views.sql: view `view` with `columns` (column -> type) and no rows."""
+    return f"CREATE OR REPLACE VIEW {view} AS SELECT {typed_nulls(columns)} LIMIT 0;"
+
+
+def query_view_text(view: str, query: str) -> str:
+    """A statement of views.sql: view `view` defined by `query` (a file of sql/views)."""
+    return f"CREATE OR REPLACE VIEW {view} AS\n{query.strip()};"

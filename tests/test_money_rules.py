@@ -16,6 +16,7 @@ import hashlib
 import re
 from decimal import Decimal
 
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
@@ -347,7 +348,9 @@ def test_interest_paid_to_without_posting_is_honoured_but_not_recorded(scenario)
                            config=TEN)
     assert outcome.letters[0]["interest_total"] == D("21.92")   # still from D - 9: no day charged twice
     assert not (outcome.out / "interest_documents.csv").exists()
-    assert "interest_paid_to" not in outcome.levels_update[0]   # no rule of §9 configured: the §5 columns
+    # no rule of §9 configured: the file has the §5 columns, the view shows the §9 one NULL
+    assert "interest_paid_to" not in pq.read_schema(outcome.out / "levels_update.parquet").names
+    assert outcome.levels_update[0]["interest_paid_to"] is None
 
 
 # ---------------------------------------------------------------- §9.5 interest on late payments

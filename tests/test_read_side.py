@@ -97,7 +97,8 @@ def test_reconcile_passes_from_anywhere_with_relative_and_absolute_paths(world):
     assert len(seen) == 1, seen
     code, out, _ = seen.pop()
     assert code == 0, out
-    assert "PASS  6 files            20 outputs and 27 letters' PDFs checked" in out
+    # 20 outputs of the run and its 12 config files (cfg_*.parquet)
+    assert "PASS  6 files            32 outputs and 27 letters' PDFs checked" in out
     assert out.endswith("all checks passed\n")
 
 
@@ -200,3 +201,61 @@ def test_views_sql_still_opens_inside_the_folder(world):
     result = subprocess.run([sys.executable, "-c", code], cwd=world["demo"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) > 0
+
+
+# ---- the folder keeps its config; the views show every column of SPEC §9 (issue 16) ------------
+
+def test_query_reads_the_runs_config_from_anywhere(world):
+    seen = answers(world, "query", "SELECT policy, level, days_past_due, post_interest FROM cfg_levels "
+                                   "WHERE policy = 'de_b2b' ORDER BY level")
+    assert len(seen) == 1, seen
+    code, out, err = seen.pop()
+    assert code == 0, err
+    rows = [line.split() for line in out.splitlines()[2:] if line.startswith("de_b2b")]
+    assert rows == [["de_b2b", "1", "7", "false"], ["de_b2b", "2", "21", "true"], ["de_b2b", "3", "45", "true"]]
+
+
+def test_the_folders_config_is_the_config_the_pipeline_joined(world):
+    """cfg_*.parquet read back as views: the same columns, Arrow types and rows as config_tables."""
+    from dunning_batch.config import config_tables, load_config
+    from dunning_batch.outputs.folder import connect_views
+
+    con = connect_views(world["demo"])
+    for name, table in config_tables(load_config(DEMO_CONFIG)).items():
+        got = con.sql(f"SELECT * FROM {name}").to_arrow_table()
+        assert got.schema == table.schema, name
+        assert sorted(map(str, got.to_pylist())) == sorted(map(str, table.to_pylist())), name
+
+
+def views_sql_answer(folder: Path, sql: str) -> list[tuple]:
+    """`sql` on DuckDB started inside `folder` after `.read views.sql`, as an analyst does."""
+    code = ("import duckdb, sys; con = duckdb.connect(); con.execute(open('views.sql').read()); "
+            "print(repr(con.execute(sys.argv[1]).fetchall()))")
+    result = subprocess.run([sys.executable, "-c", code, sql], cwd=folder, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return eval(result.stdout, {"Decimal": __import__("decimal").Decimal,
+                                "datetime": __import__("datetime")})  # the repr of plain values
+
+
+OPTIONAL = ("SELECT (SELECT list(DISTINCT typeof(compensation_total)) FROM letters), "
+            "(SELECT count(compensation_total) FROM letters), (SELECT count(*) FROM letters), "
+            "(SELECT typeof(compensation_amount) FROM letter_lines LIMIT 1), "
+            "(SELECT typeof(interest_paid_to) FROM levels_update LIMIT 1), "
+            "(SELECT typeof(open_balance) FROM item_details LIMIT 1), "
+            "(SELECT count(*) FROM interest_documents), (SELECT count(*) FROM compensation_documents), "
+            "(SELECT count(*) FROM payments_charged), (SELECT count(*) FROM cfg_policies)")
+
+
+def test_views_sql_shows_the_optional_columns_of_a_run_without_them(world):
+    """A run with no rule of §9 (SPEC §3's config): its files lack the §9 columns and
+    documents, and views.sql, opened inside the folder, shows them NULL and empty."""
+    small = world["small"] / "out"
+    assert not (small / "interest_documents.csv").exists()
+    [row] = views_sql_answer(small, OPTIONAL)
+    assert row == (["DECIMAL(18,2)"], 0, 1, "DECIMAL(18,2)", "DATE", "DECIMAL(18,2)", 0, 0, 0, 1)
+
+
+def test_every_command_sees_the_optional_columns_of_a_run_without_them(world, tmp_path):
+    result = cli(tmp_path, "query", world["small"] / "out", OPTIONAL, "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1] == '"[DECIMAL(18,2)]",0,1,"DECIMAL(18,2)",DATE,"DECIMAL(18,2)",0,0,0,1'

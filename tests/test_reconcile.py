@@ -190,3 +190,53 @@ def test_not_an_output_folder_is_exit_2(tmp_path):
     result = CliRunner().invoke(main, ["reconcile", str(tmp_path)])
     assert result.exit_code == 2
     assert "not an output folder" in result.output
+
+
+# ---- the folder's config (cfg_*.parquet, issue 16) -----------------------------------------------
+
+def test_run_json_lists_the_config_files_and_no_policies(demo_folder):
+    from dunning_batch.config import config_tables, load_config
+
+    manifest = json.loads((demo_folder / "run.json").read_text())
+    assert "policies" not in manifest
+    for name, table in config_tables(load_config(DEMO_CONFIG)).items():
+        assert manifest["outputs"][f"{name}.parquet"] == {
+            "sha256": sha256_of(demo_folder / f"{name}.parquet"), "rows": table.num_rows}
+
+
+def test_tampered_config_file_fails_files(folder):
+    rewrite_parquet(folder / "cfg_levels.parquet", "SELECT * REPLACE (days_past_due + 1 AS days_past_due) FROM t")
+    code, status = reconcile(folder)
+    assert code == 1
+    assert status["6 files"] == "FAIL"
+    assert {name for name, s in status.items() if s == "FAIL"} == {"6 files"}
+
+
+def test_checks_join_the_folders_config(folder):
+    """Check 3 takes include_in_total from cfg_policies: flipped (and rehashed), the letters
+    with interest no longer add up to their total due."""
+    rewrite_parquet(folder / "cfg_policies.parquet",
+                    "SELECT * REPLACE (NOT include_in_total AS include_in_total) FROM t")
+    rehash(folder, "cfg_policies.parquet")
+    code, status = reconcile(folder)
+    assert code == 1
+    assert status["3 letter totals"] == status["3 summary totals"] == "FAIL"
+    assert status["6 files"] == status["4 levels update"] == "PASS"
+
+
+def test_checks_join_the_folders_posting_levels(folder):
+    """Checks 4 and 9.4 take the levels that post interest from cfg_levels."""
+    rewrite_parquet(folder / "cfg_levels.parquet", "SELECT * REPLACE (false AS post_interest) FROM t")
+    rehash(folder, "cfg_levels.parquet")
+    code, status = reconcile(folder)
+    assert code == 1
+    assert status["4 levels update"] == status["9.4 interest docs"] == "FAIL"
+    assert status["3 letter totals"] == status["6 files"] == "PASS"
+
+
+def test_a_folder_without_its_config_files_fails_the_checks_that_join_them(folder):
+    (folder / "cfg_policies.parquet").unlink()
+    code, status = reconcile(folder)
+    assert code == 1
+    assert status["3 letter totals"] == status["6 files"] == "FAIL"
+    assert status["1 decisions"] == status["5 fee documents"] == "PASS"

@@ -673,7 +673,7 @@ def test_the_collision_check_names_two_keys_that_share_an_id():
                        ('DL-20261124-aa', 'C7|EUR||'), ('DL-20261124-aa', 'C1|EUR||'),
                        ('DL-20261124-bb', 'C2|EUR||'), ('DL-20261124-cc', 'C2|EUR||pre_due'))
                    AS t(letter_id, letter_key)""")
-    assert con.execute(stage_sql("letter_id_collisions")).fetchall() == [("DL-20261124-aa", ["C1|EUR||", "C7|EUR||"])]
+    assert con.execute(stage_sql("guards/letter_id_collisions")).fetchall() == [("DL-20261124-aa", ["C1|EUR||", "C7|EUR||"])]
     with pytest.raises(LetterIdCollision, match=r"letter id DL-20261124-aa would be shared by the letter keys "
                                                 r"'C1\|EUR\|\|' and 'C7\|EUR\|\|'"):
         check_letter_ids(con)

@@ -7,7 +7,9 @@ letters (the analyst views summary.html shows, run.json's totals that `run` prin
 add up, sums match the letters. With the original export, it also re-reads it and checks
 that nothing was lost.
 The money rules of SPEC §9 add a check per document file they write (`sql/checks/9_*.sql`),
-run when the folder has that file.
+run when the folder has that file. The checks join the run's config as the folder keeps it
+(cfg_*.parquet, fingerprinted in run.json like every data file), and every statement is a
+file of sql/checks/ or sql/reconcile/ run through sql_runner.
 """
 
 from __future__ import annotations
@@ -19,19 +21,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
-from ..config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, InputFormat, load_config
+from ..config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, Config, load_config
 from ..config import config_tables
 from ..delivery.outbox import OUTBOX_FILE, attached_pdf, email_letters
 from ..delivery.print_batch import BATCH_CSV, BATCH_PDF, page_count, print_letters
 from ..digest import sha256_of
-from ..errors import UserError
+from ..errors import StageError, UserError
 from ..manifest import recorded_difference
-from ..pipeline import SQL_DIR, StageLog, define_macros, run_stage
+from ..pipeline import define_macros
 from ..readers import load_raw
 from ..outputs.folder import connect_views, open_folder
+from ..sql_runner import StageLog, connect, one, records, rows, run_stage, table_from_arrow
 
-CHECKS_DIR = SQL_DIR / "checks"
+# the checks of SPEC §8 that every folder gets: sql/checks/<stem>.sql -> its name
+CHECKS = {"1_decisions": "1 decisions", "2_amounts": "2 amounts", "3_letter_totals": "3 letter totals",
+          "3_summary_totals": "3 summary totals", "4_levels_update": "4 levels update",
+          "5_fee_documents": "5 fee documents"}
 # SPEC §9: check -> (its name, the file whose presence says the rule was configured)
 MONEY_RULE_CHECKS = {
     "9_compensation": ("9.2 compensation", "compensation_documents.csv"),
@@ -58,32 +65,25 @@ class Check:
 def reconcile(out: Path, open_items: Path | None = None) -> list[Check]:
     """Every check of SPEC §8 on `out`, in order; with `open_items`, also input against outputs."""
     con, manifest = open_folder(out)
-    policies = manifest["policies"]
     totals = manifest["input_totals"]
     params = {
         "input_rows": manifest["inputs"]["open_items"]["rows"],
         "input_currencies": list(totals), "input_amounts": [t["open_amount"] for t in totals.values()],
-        "interest_outside_total": [n for n, p in policies.items() if not p["interest"]["include_in_total"]],
-        "sequential_policies": [n for n, p in policies.items() if p["sequential"]],
-        "posting_levels": [f"{n}|{lv['level']}" for n, p in policies.items() for lv in p["levels"]
-                           if lv.get("post_interest")],
         # what `run` printed (SPEC §4.8 parts per currency); a key an older run.json lacks is NULL
         "recorded": [{"currency": c, **{k: t.get(k) for k in RECORDED_TOTALS}}
                      for c, t in manifest["totals_per_currency"].items()],
         "recorded_levels": [{"level": int(k), "letters": n} for k, n in manifest["letters_per_level"].items()],
     }
-    names = {"1_decisions": "1 decisions", "2_amounts": "2 amounts", "3_letter_totals": "3 letter totals",
-             "3_summary_totals": "3 summary totals", "4_levels_update": "4 levels update",
-             "5_fee_documents": "5 fee documents"}
-    names.update({stem: name for stem, (name, file) in MONEY_RULE_CHECKS.items() if (out / file).is_file()})
+    names = CHECKS | {stem: name for stem, (name, file) in MONEY_RULE_CHECKS.items() if (out / file).is_file()}
     checks = []
     for stem, name in names.items():
-        sql = (CHECKS_DIR / f"{stem}.sql").read_text(encoding="utf-8")
-        used = {k: v for k, v in params.items() if f"${k}" in sql}
         try:
-            ok, detail = con.execute(sql, used).fetchone()
-        except duckdb.CatalogException as exc:  # views.sql of an older version, without a view this reads
-            ok, detail = False, f"the folder's views.sql lacks what this check reads: {exc}"
+            ok, detail = one(con, f"checks/{stem}", params)
+        except StageError as exc:
+            if not isinstance(exc.__cause__, duckdb.CatalogException):
+                raise
+            # a folder of an older version, without a file this check reads (its cfg_*.parquet)
+            ok, detail = False, f"the folder lacks what this check reads: {exc.__cause__}"
         checks.append(Check(name, bool(ok), detail))
     checks.append(_check_files(con, out, manifest))
     if OUTBOX_FILE in manifest["outputs"]:  # a run that rendered PDFs, with delivery files
@@ -96,13 +96,8 @@ def reconcile(out: Path, open_items: Path | None = None) -> list[Check]:
 def _check_files(con: duckdb.DuckDBPyConnection, out: Path, manifest: dict) -> Check:
     """§8.6 Every letter has its PDF (unless --no-pdf), and run.json's hashes match the files."""
     problems = [found for name in manifest["outputs"] if (found := recorded_difference(out, manifest, name))]
-    letters, missing, unlisted = con.execute(
-        """SELECT count(*),
-                  count(*) FILTER (WHERE pdf_path IS NOT NULL
-                                   AND $folder || '/' || pdf_path NOT IN (SELECT file FROM glob($pattern))),
-                  count(*) FILTER (WHERE pdf_path IS NULL)
-           FROM letters""",
-        {"folder": str(out.resolve()), "pattern": str(out.resolve() / "pdf" / "*.pdf")}).fetchone()
+    letters, missing, unlisted = one(con, "reconcile/letter_pdfs", {
+        "folder": str(out.resolve()), "pattern": str(out.resolve() / "pdf" / "*.pdf")})
     if missing:
         problems.append(f"{missing} letter(s) without their PDF")
     if manifest["run"]["pdf"] and unlisted:
@@ -124,8 +119,7 @@ def check_delivery(out: Path) -> Check:
 
     con = connect_views(out)
     emails = {x["letter_id"]: x["pdf_path"] for x in email_letters(out)}
-    listed = dict(con.execute("SELECT letter_id, eml_path FROM outbox ORDER BY letter_id").fetchall()) \
-        if (out / OUTBOX_FILE).is_file() else {}
+    listed = dict(rows(con, "reconcile/outbox_letters")) if (out / OUTBOX_FILE).is_file() else {}
     if set(listed) != set(emails):
         problems.append(f"{OUTBOX_FILE} lists {len(listed)} letter(s), {len(emails)} go by email")
     # a letter without its PDF is check 6's finding; here only PDFs that are there are compared
@@ -136,8 +130,7 @@ def check_delivery(out: Path) -> Check:
     printed = {x["letter_id"]: x["pdf_path"] for x in print_letters(out)}  # in postal order
     index = []
     if (out / BATCH_CSV).is_file():  # in the file's order: the order the letters are printed in
-        result = con.execute("SELECT * FROM print_batch")
-        index = [dict(zip([d[0] for d in result.description], row)) for row in result.fetchall()]
+        index = records(con, "reconcile/print_batch_index")
     if [r["letter_id"] for r in index] != list(printed):
         problems.append(f"{BATCH_CSV} lists {len(index)} letter(s), not the {len(printed)} that go to print "
                         f"in postal order")
@@ -164,18 +157,16 @@ def _attaches(eml: Path, pdf_sha256: str) -> bool:
 
 def _check_export(con: duckdb.DuckDBPyConnection, out: Path, manifest: dict, path: Path) -> Check:
     """The original export, re-read: every row is decided or rejected, and the sums agree."""
-    fmt = _export_format(manifest)
-    export = duckdb.connect()
-    export.execute("SET enable_progress_bar = false")
-    config_path = Path(manifest["config"]["path"])
-    if config_path.is_file():
-        for name, table in config_tables(load_config(config_path)).items():
-            export.register(name, table)
+    config = _run_config(manifest)
+    fmt = config.open_items
+    export = connect()
+    for name, table in config_tables(config).items():
+        table_from_arrow(export, name, table)
     raw = load_raw(export, path, "open_items", fmt, OPEN_ITEM_COLUMNS, ("doc_id",))
     define_macros(export)
     # the export alone, parsed by the run's own stages; no customer is needed for its sums
-    columns = ", ".join(f"NULL::VARCHAR AS {c}" for c in CUSTOMER_COLUMNS)
-    export.execute(f"CREATE TABLE raw_customers AS SELECT {columns}, 0::BIGINT AS _row WHERE false")
+    table_from_arrow(export, "raw_customers", pa.table(
+        {c: pa.array([], pa.string()) for c in CUSTOMER_COLUMNS} | {"_row": pa.array([], pa.int64())}))
     params = {"items_date_format": fmt.date_format, "items_decimal_comma": fmt.decimal_comma,
               "customers_date_format": fmt.date_format, "customers_decimal_comma": fmt.decimal_comma,
               "default_language": "en", "as_of": dt.date.fromisoformat(manifest["as_of"])}
@@ -183,44 +174,26 @@ def _check_export(con: duckdb.DuckDBPyConnection, out: Path, manifest: dict, pat
     params.update(plausible_from=params["as_of"], plausible_to=params["as_of"])
     for stage in ("01_customers_parsed", "02_open_items_parsed"):
         run_stage(export, stage, params, StageLog())
-    rows, ids, amounts = export.execute(
-        """SELECT count(*), list(DISTINCT doc_id ORDER BY doc_id),
-                  list(struct_pack(c := coalesce(currency, '?'), a := open_amount))
-           FROM open_items_parsed""").fetchone()
+    export_rows, ids, amounts = one(export, "reconcile/export_items")
     problems = []
     if raw.sha256 != manifest["inputs"]["open_items"]["sha256"]:
         problems.append("the export's sha256 differs from the one the run read")
-    decided, rejected = con.execute(
-        "SELECT (SELECT count(*) FROM decisions), (SELECT count(*) FROM rejected WHERE source = 'open_items')"
-    ).fetchone()
-    if rows != decided + rejected:
-        problems.append(f"{rows} export rows vs {decided} decided + {rejected} rejected")
-    lost = con.execute(
-        """SELECT count(*) FROM unnest($ids) AS t(doc_id)
-           WHERE doc_id NOT IN (SELECT doc_id FROM decisions)
-             AND doc_id NOT IN (SELECT trim(json_extract_string(row_text, '$.doc_id')) FROM rejected)""",
-        {"ids": ids}).fetchone()[0]
+    decided, rejected, lost, by_currency = one(con, "reconcile/export_outcomes", {"ids": ids, "amounts": amounts})
+    if export_rows != decided + rejected:
+        problems.append(f"{export_rows} export rows vs {decided} decided + {rejected} rejected")
     if lost:
         problems.append(f"{lost} doc_id(s) of the export are neither decided nor rejected")
-    by_currency = con.execute(
-        """WITH e AS (SELECT x.c AS currency, sum(x.a) AS amount FROM (SELECT unnest($amounts) AS x) GROUP BY 1),
-                d AS (SELECT currency, sum(open_amount) AS amount FROM (
-                        SELECT currency, open_amount FROM decisions UNION ALL
-                        SELECT coalesce(currency, '?'), coalesce(open_amount, 0) FROM rejected
-                        WHERE source = 'open_items') GROUP BY 1)
-           SELECT count(*) FROM e FULL JOIN d USING (currency)
-           WHERE coalesce(e.amount, 0) <> coalesce(d.amount, 0)""", {"amounts": amounts}).fetchone()[0]
     if by_currency:
         problems.append(f"{by_currency} currency total(s) differ between the export and the outputs")
-    detail = f"{path}: {rows} rows, {len(ids)} doc_ids"
+    detail = f"{path}: {export_rows} rows, {len(ids)} doc_ids"
     return Check("7 export", not problems, detail + ("; " + "; ".join(problems) if problems else ""))
 
 
-def _export_format(manifest: dict) -> InputFormat:
+def _run_config(manifest: dict) -> Config:
     config_path = Path(manifest["config"]["path"])
     if not config_path.is_file():
         raise UserError(f"{config_path}: the run's config is gone; it is needed to read the export's columns")
-    return load_config(config_path).open_items
+    return load_config(config_path)
 
 
 def report(checks: list[Check]) -> str:

@@ -20,9 +20,9 @@ from pathlib import Path
 from ..errors import UserError
 from ..outputs.lock import folder_lock
 from ..outputs import AtomicFolder, csv_cells, write_json, write_text_atomic
-from ..outputs.folder import add_empty_documents, open_folder
+from ..outputs.folder import file_columns, open_folder
 from ..outputs.layout import VOIDS_FOLDER, VOIDS_RECORD
-from ..sql_runner import all_columns_but, column_names, copy_relation, create_temp_table_from_file, records, rows
+from ..sql_runner import all_columns_but, copy_relation, create_temp_table_from_file, records, rows
 
 RECORD = VOIDS_RECORD
 # the files of a void: relation (sql/void/NAME.sql) -> the files it is written to
@@ -74,8 +74,7 @@ def void_letters(out: Path, letter_ids: list[str], target: Path | None = None, *
 def _write_void(con, out: Path, target: Path, params: dict, head: dict) -> dict:
     """The void's files and void.json (`head` and what was written), into `target` atomically;
     returns void.json."""
-    add_empty_documents(con, out, ("compensation_documents", "interest_documents"))
-    restored = set(column_names(con, "levels_update")) & {"compensation_charged", "interest_paid_to"}
+    restored = set(file_columns(out, "levels_update")) & {"compensation_charged", "interest_paid_to"}
     counts = {}
     with AtomicFolder(target, force=False) as folder:
         for name, files in VOID_FILES.items():

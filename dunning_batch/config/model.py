@@ -156,6 +156,18 @@ class Config:
     def policy(self, name: str) -> Policy:
         return next(p for p in self.policies if p.name == name)
 
+    def level_templates(self) -> list[tuple[str, int, str]]:
+        """(policy, level, template) of every level: the templates a run renders with."""
+        return [(p.name, lv.number, lv.template) for p in self.policies for lv in p.levels]
+
+    def reference_rates_path(self, policy: str) -> str | None:
+        """The file policy `policy` took its reference rates from (SPEC §3.4), if any."""
+        return self.policy(policy).interest.reference_path
+
+    def reference_rate_paths(self) -> set[str]:
+        """Every reference-rate file the config names."""
+        return {p.interest.reference_path for p in self.policies if p.interest.reference_path}
+
     @property
     def money_rules(self) -> frozenset[str]:
         """The rules of SPEC §9 this config switches on. Outputs gain columns and files only

@@ -1,105 +1,201 @@
-"""The checked config as small Arrow tables, so SQL joins business rules instead of branching on them."""
+"""The checked config as small Arrow tables, so SQL joins business rules instead of branching on them.
+
+Each cfg_* relation is described once (CFG_TABLES): the things it has a row for, and per
+column its name, its Arrow type and how its value is read off the config. The pipeline
+joins these tables, the output folder keeps them as cfg_<name>.parquet (outputs.layout),
+and `reconcile` joins the folder's copies; the SQL stages rely on the types given here.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Callable, Iterable, NamedTuple
 
 import pyarrow as pa
 
 from .. import currencies
-from .model import DOC_TYPES, Config
+from .model import DOC_TYPES, Config, FeeTier, Level, Policy
 
 MONEY = pa.decimal128(18, 2)
 RATE = pa.decimal128(18, 6)
+TEXT, FLAG, NUMBER = pa.string(), pa.bool_(), pa.int32()
+
+
+class At(NamedTuple):
+    """What one row of a cfg table is about: a policy, one of its levels, a currency and the
+    value given for it, ... (only the fields its table needs are set)."""
+
+    policy: Policy | None = None
+    level: Level | None = None
+    currency: str | None = None
+    amount: Decimal | None = None
+    tier: FeeTier | None = None
+    next_over: Decimal | None = None     # where a fee tier's part of the overdue total ends (NULL: top tier)
+    day: dt.date | None = None
+    text: str | None = None              # a customer class, an export's doc type value
+    doc_type: str | None = None
+    minor_unit: int | None = None
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: pa.DataType
+    value: Callable[[At], Any]
+
+
+@dataclass(frozen=True)
+class CfgTable:
+    """A cfg_* relation: its name, the rows it has for a config, and its columns in order.
+    Its leading columns are its key, so a file of it is written ORDER BY ALL."""
+
+    name: str
+    rows: Callable[[Config], Iterable[At]]
+    columns: tuple[Column, ...]
+
+    def table(self, config: Config) -> pa.Table:
+        rows = list(self.rows(config))
+        return pa.table({c.name: pa.array([c.value(r) for r in rows], type=c.type) for c in self.columns})
+
+
+# Columns several tables share.
+POLICY = Column("policy", TEXT, lambda r: r.policy.name)
+LEVEL = Column("level", NUMBER, lambda r: r.level.number)
+CURRENCY = Column("currency", TEXT, lambda r: r.currency)
+
+
+def _policies(config: Config) -> Iterable[At]:
+    return (At(policy=p) for p in config.policies)
+
+
+def _levels(config: Config) -> Iterable[At]:
+    return (At(policy=p, level=lv) for p in config.policies for lv in p.levels)
+
+
+def _per_level(amounts: Callable[[Level], dict[str, Decimal] | None]) -> Callable[[Config], Iterable[At]]:
+    """Rows (policy, level, currency, amount) of a per-currency table of a level."""
+    return lambda config: (At(policy=p, level=lv, currency=c, amount=a) for p in config.policies
+                           for lv in p.levels for c, a in (amounts(lv) or {}).items())
+
+
+def _per_policy(amounts: Callable[[Policy], dict[str, Decimal] | None]) -> Callable[[Config], Iterable[At]]:
+    """Rows (policy, currency, amount) of a per-currency table of a policy."""
+    return lambda config: (At(policy=p, currency=c, amount=a) for p in config.policies
+                           for c, a in (amounts(p) or {}).items())
+
+
+def _fee_tiers(config: Config) -> Iterable[At]:
+    for p in config.policies:
+        for lv in p.levels:
+            for c, steps in (lv.fee_tiers or {}).items():
+                nexts = [s.over for s in steps[1:]] + [None]
+                yield from (At(policy=p, level=lv, currency=c, tier=s, next_over=n) for s, n in zip(steps, nexts))
+
+
+def _fee_limits(config: Config) -> Iterable[At]:
+    return (At(policy=p, level=lv, currency=c) for p in config.policies for lv in p.levels
+            for c in sorted(set(lv.fee_min or {}) | set(lv.fee_max or {})))
+
+
+def _reference_rates(config: Config) -> Iterable[At]:
+    # The margin is folded in here: SQL sees the rate in force, reference + margin.
+    return (At(policy=p, day=day, amount=rate + p.interest.margin)
+            for p in config.policies for day, rate in (p.interest.reference_rates or ()))
+
+
+def _doc_types(config: Config) -> Iterable[At]:
+    # Standard type names are always understood (export_value NULL); the mapping adds the export's own.
+    yield from (At(doc_type=t) for t in DOC_TYPES)
+    yield from (At(text=k, doc_type=v) for k, v in config.open_items.doc_types.items())
+
+
+CFG_TABLES = (
+    CfgTable("cfg_policies", _policies, (
+        POLICY,
+        Column("is_default", FLAG, lambda r: r.policy.default),
+        Column("sequential", FLAG, lambda r: r.policy.sequential),
+        Column("min_days_between_letters", NUMBER, lambda r: r.policy.min_days_between_letters),
+        Column("last_level", NUMBER, lambda r: len(r.policy.levels)),
+        Column("has_min_amount", FLAG, lambda r: r.policy.min_amount is not None),
+        Column("basis", TEXT, lambda r: r.policy.interest.basis),
+        Column("calculate_to", TEXT, lambda r: r.policy.interest.calculate_to),
+        Column("include_in_total", FLAG, lambda r: r.policy.interest.include_in_total),
+        Column("fixed_rate", RATE, lambda r: r.policy.interest.fixed_rate),
+        Column("uses_reference_rates", FLAG, lambda r: r.policy.interest.reference_rates is not None),
+        Column("has_interest_min", FLAG, lambda r: r.policy.interest.min_amount is not None),
+        Column("charges_interest", FLAG, lambda r: any(lv.interest for lv in r.policy.levels)),
+        Column("min_percent", RATE, lambda r: r.policy.min_percent),          # SPEC §9.3
+        Column("pre_due_days", NUMBER, lambda r: r.policy.pre_due_days),      # SPEC §9.6
+    )),
+    CfgTable("cfg_policy_classes",
+             lambda config: (At(policy=p, text=c) for p in config.policies for c in p.customer_classes), (
+        Column("customer_class", TEXT, lambda r: r.text),
+        POLICY,
+    )),
+    CfgTable("cfg_levels", _levels, (
+        POLICY, LEVEL,
+        Column("days_past_due", NUMBER, lambda r: r.level.days_past_due),
+        Column("days_to_settle", NUMBER, lambda r: r.level.days_to_settle),
+        Column("interest", FLAG, lambda r: r.level.interest),
+        Column("template", TEXT, lambda r: r.level.template),
+        Column("credit_hold", FLAG, lambda r: r.level.credit_hold),
+        Column("payment_term", TEXT, lambda r: r.level.payment_term),
+        Column("is_last", FLAG, lambda r: r.level.number == len(r.policy.levels)),
+        Column("has_fee_table", FLAG, lambda r: r.level.fee is not None),
+        # SPEC §9.1, §9.2, §9.4, §9.5
+        Column("fee_kind", TEXT, lambda r: r.level.fee_kind),
+        Column("fee_percent", RATE, lambda r: r.level.fee_percent),
+        Column("fee_tier_mode", TEXT, lambda r: r.level.fee_tier_mode),
+        Column("has_fee_min_table", FLAG, lambda r: r.level.fee_min is not None),
+        Column("has_fee_max_table", FLAG, lambda r: r.level.fee_max is not None),
+        Column("compensation", TEXT, lambda r: r.level.compensation),
+        Column("post_interest", FLAG, lambda r: r.level.post_interest),
+        Column("late_payment_interest", FLAG, lambda r: r.level.late_payment_interest),
+    )),
+    CfgTable("cfg_level_fees", _per_level(lambda lv: lv.fee), (
+        POLICY, LEVEL, CURRENCY, Column("fee", MONEY, lambda r: r.amount),
+    )),
+    # SPEC §9.1: fee tiers and the clamps of percentage and tiered fees
+    CfgTable("cfg_fee_tiers", _fee_tiers, (
+        POLICY, LEVEL, CURRENCY,
+        Column("over", MONEY, lambda r: r.tier.over),
+        Column("fixed", MONEY, lambda r: r.tier.fixed),
+        Column("percent", RATE, lambda r: r.tier.percent),
+        Column("next_over", MONEY, lambda r: r.next_over),
+    )),
+    CfgTable("cfg_fee_limits", _fee_limits, (
+        POLICY, LEVEL, CURRENCY,
+        Column("fee_min", MONEY, lambda r: (r.level.fee_min or {}).get(r.currency)),
+        Column("fee_max", MONEY, lambda r: (r.level.fee_max or {}).get(r.currency)),
+    )),
+    # SPEC §9.2: the EU compensation per currency of policies with a compensation = "eu" level
+    CfgTable("cfg_compensation_amounts", _per_policy(lambda p: p.compensation_amount), (
+        POLICY, CURRENCY, Column("amount", MONEY, lambda r: r.amount),
+    )),
+    CfgTable("cfg_min_amounts", _per_policy(lambda p: p.min_amount), (
+        POLICY, CURRENCY, Column("min_amount", MONEY, lambda r: r.amount),
+    )),
+    CfgTable("cfg_interest_min_amounts", _per_policy(lambda p: p.interest.min_amount), (
+        POLICY, CURRENCY, Column("min_amount", MONEY, lambda r: r.amount),
+    )),
+    CfgTable("cfg_reference_rates", _reference_rates, (
+        POLICY,
+        Column("effective_from", pa.date32(), lambda r: r.day),
+        Column("rate_percent", RATE, lambda r: r.amount),
+    )),
+    CfgTable("cfg_doc_types", _doc_types, (
+        Column("export_value", TEXT, lambda r: r.text),
+        Column("doc_type", TEXT, lambda r: r.doc_type),
+    )),
+    CfgTable("cfg_currencies",
+             lambda config: (At(currency=c, minor_unit=u) for c, u in currencies.minor_units().items()), (
+        CURRENCY, Column("minor_unit", NUMBER, lambda r: r.minor_unit),
+    )),
+)
 
 
 def config_tables(config: Config) -> dict[str, pa.Table]:
     """cfg_* relations: policies, classes, levels, fees, minimums, reference rates, currencies."""
-    policies, classes, levels, fees, minimums, interest_minimums, rates = [], [], [], [], [], [], []
-    tiers, fee_limits, compensation = [], [], []   # SPEC §9
-    for p in config.policies:
-        i = p.interest
-        policies.append({
-            "policy": p.name, "is_default": p.default, "sequential": p.sequential,
-            "min_days_between_letters": p.min_days_between_letters,
-            "last_level": len(p.levels), "has_min_amount": p.min_amount is not None,
-            "basis": i.basis, "calculate_to": i.calculate_to, "include_in_total": i.include_in_total,
-            "fixed_rate": i.fixed_rate, "uses_reference_rates": i.reference_rates is not None,
-            "has_interest_min": i.min_amount is not None,
-            "charges_interest": any(lv.interest for lv in p.levels),
-            "min_percent": p.min_percent, "pre_due_days": p.pre_due_days,
-        })
-        classes += [{"customer_class": c, "policy": p.name} for c in p.customer_classes]
-        for lv in p.levels:
-            levels.append({
-                "policy": p.name, "level": lv.number, "days_past_due": lv.days_past_due,
-                "days_to_settle": lv.days_to_settle, "interest": lv.interest,
-                "template": lv.template, "credit_hold": lv.credit_hold,
-                "payment_term": lv.payment_term, "is_last": lv.number == len(p.levels),
-                "has_fee_table": lv.fee is not None,
-                "fee_kind": lv.fee_kind, "fee_percent": lv.fee_percent, "fee_tier_mode": lv.fee_tier_mode,
-                "has_fee_min_table": lv.fee_min is not None, "has_fee_max_table": lv.fee_max is not None,
-                "compensation": lv.compensation, "post_interest": lv.post_interest,
-                "late_payment_interest": lv.late_payment_interest,
-            })
-            fees += [{"policy": p.name, "level": lv.number, "currency": c, "fee": a}
-                     for c, a in (lv.fee or {}).items()]
-            for c, steps in (lv.fee_tiers or {}).items():
-                # next_over: where the tier's part of the overdue total ends (NULL for the top tier)
-                nexts = [s.over for s in steps[1:]] + [None]
-                tiers += [{"policy": p.name, "level": lv.number, "currency": c, "over": s.over,
-                           "fixed": s.fixed, "percent": s.percent, "next_over": n} for s, n in zip(steps, nexts)]
-            for c in sorted(set(lv.fee_min or {}) | set(lv.fee_max or {})):
-                fee_limits.append({"policy": p.name, "level": lv.number, "currency": c,
-                                   "fee_min": (lv.fee_min or {}).get(c), "fee_max": (lv.fee_max or {}).get(c)})
-        minimums += [{"policy": p.name, "currency": c, "min_amount": a} for c, a in (p.min_amount or {}).items()]
-        interest_minimums += [{"policy": p.name, "currency": c, "min_amount": a}
-                              for c, a in (i.min_amount or {}).items()]
-        # The margin is folded in here: SQL sees the rate in force, reference + margin.
-        rates += [{"policy": p.name, "effective_from": day, "rate_percent": rate + i.margin}
-                  for day, rate in (i.reference_rates or ())]
-        compensation += [{"policy": p.name, "currency": c, "amount": a}
-                         for c, a in (p.compensation_amount or {}).items()]
-    units = currencies.minor_units()
-    # Standard type names are always understood (export_value NULL); the mapping adds the export's own.
-    doc_types = [{"export_value": None, "doc_type": t} for t in DOC_TYPES] + [
-        {"export_value": k, "doc_type": v} for k, v in config.open_items.doc_types.items()]
-    return {
-        "cfg_policies": _table(policies, {
-            "policy": pa.string(), "is_default": pa.bool_(), "sequential": pa.bool_(),
-            "min_days_between_letters": pa.int32(), "last_level": pa.int32(),
-            "has_min_amount": pa.bool_(), "basis": pa.string(), "calculate_to": pa.string(),
-            "include_in_total": pa.bool_(), "fixed_rate": RATE, "uses_reference_rates": pa.bool_(),
-            "has_interest_min": pa.bool_(), "charges_interest": pa.bool_(),
-            "min_percent": RATE, "pre_due_days": pa.int32()}),
-        "cfg_policy_classes": _table(classes, {"customer_class": pa.string(), "policy": pa.string()}),
-        "cfg_levels": _table(levels, {
-            "policy": pa.string(), "level": pa.int32(), "days_past_due": pa.int32(),
-            "days_to_settle": pa.int32(), "interest": pa.bool_(), "template": pa.string(),
-            "credit_hold": pa.bool_(), "payment_term": pa.string(), "is_last": pa.bool_(),
-            "has_fee_table": pa.bool_(), "fee_kind": pa.string(), "fee_percent": RATE,
-            "fee_tier_mode": pa.string(), "has_fee_min_table": pa.bool_(), "has_fee_max_table": pa.bool_(),
-            "compensation": pa.string(), "post_interest": pa.bool_(), "late_payment_interest": pa.bool_()}),
-        "cfg_level_fees": _table(fees, {"policy": pa.string(), "level": pa.int32(),
-                                        "currency": pa.string(), "fee": MONEY}),
-        # SPEC §9.1: fee tiers and the clamps of percentage and tiered fees
-        "cfg_fee_tiers": _table(tiers, {"policy": pa.string(), "level": pa.int32(), "currency": pa.string(),
-                                        "over": MONEY, "fixed": MONEY, "percent": RATE, "next_over": MONEY}),
-        "cfg_fee_limits": _table(fee_limits, {"policy": pa.string(), "level": pa.int32(),
-                                              "currency": pa.string(), "fee_min": MONEY, "fee_max": MONEY}),
-        # SPEC §9.2: the EU compensation per currency of policies with a compensation = "eu" level
-        "cfg_compensation_amounts": _table(compensation, {"policy": pa.string(), "currency": pa.string(),
-                                                          "amount": MONEY}),
-        "cfg_min_amounts": _table(minimums, {"policy": pa.string(), "currency": pa.string(),
-                                             "min_amount": MONEY}),
-        "cfg_interest_min_amounts": _table(interest_minimums, {
-            "policy": pa.string(), "currency": pa.string(), "min_amount": MONEY}),
-        "cfg_reference_rates": _table(rates, {"policy": pa.string(), "effective_from": pa.date32(),
-                                              "rate_percent": RATE}),
-        "cfg_doc_types": _table(doc_types, {"export_value": pa.string(), "doc_type": pa.string()}),
-        "cfg_currencies": _table(
-            [{"currency": c, "minor_unit": u} for c, u in units.items()],
-            {"currency": pa.string(), "minor_unit": pa.int32()}),
-    }
-
-
-def _table(rows: list[dict], schema: dict[str, pa.DataType]) -> pa.Table:
-    return pa.table({name: pa.array([r[name] for r in rows], type=t) for name, t in schema.items()})
+    return {t.name: t.table(config) for t in CFG_TABLES}

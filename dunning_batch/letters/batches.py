@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..outputs.folder import add_empty_documents, connect_views, read_manifest
+from ..outputs.folder import connect_views, read_manifest
 from ..sql_runner import one, relation
 
 BATCH_SIZE = 60  # letters per WeasyPrint document: spreads write_pdf's fixed cost
@@ -20,7 +20,7 @@ PRINTED_LINES = ("lines", "interest_lines", "late_interest_lines", "compensation
 
 
 def letter_contexts(folder: Path, letter_id: str | None = None) -> list[dict[str, Any]]:
-    """One dict per letter with its lines, interest lines and actions (sql/letter_context.sql);
+    """One dict per letter with its lines, interest lines and actions (sql/letters/letter_context.sql);
     with `letter_id`, the letters of its render batch."""
     if letter_id is None:
         return _contexts(folder, None)
@@ -32,16 +32,14 @@ def letter_contexts(folder: Path, letter_id: str | None = None) -> list[dict[str
 
 
 def _contexts(folder: Path, letter_ids: list[str] | None) -> list[dict[str, Any]]:
-    """sql/letter_context.sql over the folder's views, with an empty interest_documents where
-    the run posted no interest (SPEC §9.4 writes no interest_documents.csv then)."""
-    con = connect_views(folder)
-    add_empty_documents(con, folder, ("interest_documents",))
-    return relation(con, "letter_context", {"letter_ids": letter_ids}).to_arrow_table().to_pylist()
+    """sql/letters/letter_context.sql over the folder's views (an empty interest_documents where the
+    run posted no interest: the views stand in for §9 documents a folder lacks)."""
+    return relation(connect_views(folder), "letters/letter_context", {"letter_ids": letter_ids}).to_arrow_table().to_pylist()
 
 
 def render_plan(folder: Path) -> list[tuple[list[str], list[int]]]:
-    """The render batches of a folder's letters: their ids and printed lines (sql/letter_sizes.sql)."""
-    table = relation(connect_views(folder), "letter_sizes").to_arrow_table()
+    """The render batches of a folder's letters: their ids and printed lines (sql/letters/letter_sizes.sql)."""
+    table = relation(connect_views(folder), "letters/letter_sizes").to_arrow_table()
     ids, sizes = table["letter_id"].to_pylist(), table["line_rows"].to_pylist()
     return [(ids[start:stop], sizes[start:stop]) for start, stop in plan_batches(sizes)]
 
@@ -68,7 +66,7 @@ def batches_of(contexts: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 
 
 def printed_lines(letter: dict[str, Any]) -> int:
-    """The lines a letter prints: its rows of letter_lines (as sql/letter_sizes.sql counts them)."""
+    """The lines a letter prints: its rows of letter_lines (as sql/letters/letter_sizes.sql counts them)."""
     return sum(len(letter[key]) for key in PRINTED_LINES)
 
 

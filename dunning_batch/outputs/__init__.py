@@ -2,10 +2,10 @@
 way every command reads it (`folder`), what `--force` may replace (`guard`) and the lock
 commands that change it take (`lock`)."""
 
-from .layout import (ANALYST_VIEWS_DIR, CSV_TYPES, DELIVERY_FILES, FORMULA_STARTS, OUTPUT_FILES, RULE_COLUMNS,
-                     OutputFile, csv_values, output_files, views_sql)
+from .layout import (ANALYST_VIEWS_DIR, CONFIG_FILES, CSV_TYPES, DELIVERY_FILES, FORMULA_STARTS, OUTPUT_FILES,
+                     RULE_COLUMNS, OutputFile, RuleColumn, csv_values, missing_columns, output_files, views_sql)
 from .writer import AtomicFolder, check_target, csv_cells, write_data_files, write_json, write_text_atomic
 
-__all__ = ["ANALYST_VIEWS_DIR", "CSV_TYPES", "DELIVERY_FILES", "FORMULA_STARTS", "OUTPUT_FILES", "RULE_COLUMNS",
-           "OutputFile", "csv_values", "output_files", "views_sql",
+__all__ = ["ANALYST_VIEWS_DIR", "CONFIG_FILES", "CSV_TYPES", "DELIVERY_FILES", "FORMULA_STARTS", "OUTPUT_FILES",
+           "RULE_COLUMNS", "OutputFile", "RuleColumn", "csv_values", "missing_columns", "output_files", "views_sql",
            "AtomicFolder", "check_target", "csv_cells", "write_data_files", "write_json", "write_text_atomic"]

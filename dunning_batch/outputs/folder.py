@@ -18,8 +18,9 @@ from typing import Any
 import duckdb
 
 from ..errors import UserError
-from ..sql_runner import connect, create_view_from_file, lock_to
-from .layout import ANALYST_VIEWS_DIR, CSV_TYPES, DELIVERY_FILES, OUTPUT_FILES, csv_values
+from ..sql_runner import connect, create_view_from_file, empty_relation, lock_to, with_nulls
+from .layout import (ANALYST_VIEWS_DIR, CONFIG_FILES, CSV_TYPES, DELIVERY_FILES, OUTPUT_FILES, csv_values,
+                     missing_columns)
 
 MANIFEST = "run.json"
 
@@ -43,8 +44,8 @@ def read_manifest(out: str | Path) -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UserError(f"{path} is damaged (not valid JSON): {exc}; restore it from a backup or run "
                         f"the job again into a new folder") from None
-    if not isinstance(manifest, dict) or not {"as_of", "outputs", "policies"} <= manifest.keys():
-        raise UserError(f"{path} is damaged (it lacks the keys a run writes: as_of, outputs, policies); "
+    if not isinstance(manifest, dict) or not {"as_of", "outputs"} <= manifest.keys():
+        raise UserError(f"{path} is damaged (it lacks the keys a run writes: as_of, outputs); "
                         f"restore it from a backup or run the job again into a new folder")
     return manifest
 
@@ -55,7 +56,8 @@ def new_connection() -> duckdb.DuckDBPyConnection:
 
 
 def connect_views(out: str | Path, *, locked: bool = True) -> duckdb.DuckDBPyConnection:
-    """A connection with a view per data file of the folder and the analyst views (sql/views).
+    """A connection with a view per data file of the folder, its config (cfg_*) and the
+    analyst views (sql/views).
 
     Works on a folder being written too (a run's summary), so run.json is not needed.
     `locked=False` leaves the connection able to write elsewhere (`void` writes its files).
@@ -72,12 +74,16 @@ def add_views(con: duckdb.DuckDBPyConnection, out: str | Path, prefix: str = "",
               relations: tuple[str, ...] | None = None) -> None:
     """Views `<prefix><relation>` over the data files of folder `out`, by absolute path.
 
-    Without `relations`, every file the folder holds and the analyst views; with them, just
-    those, each required (`diff` holds two runs side by side as `a_letters`, `b_letters`, ...).
-    The paths go in as values (DuckDB's relation API), never formatted into SQL text.
+    Without `relations`, every file the folder holds, its config (cfg_*) and the analyst
+    views; with them, just those, each required (`diff` holds two runs side by side as
+    `a_letters`, `b_letters`, ...). Every view has the columns of SPEC §9 (NULL when the
+    file lacks them: their rule was off), and a document file of §9 the run did not write
+    is an empty view, as views.sql promises. The paths go in as values (DuckDB's relation
+    API), never formatted into SQL text.
     """
     folder = _folder(out)
-    sources = [(f.relation, f.name) for f in OUTPUT_FILES] + list(DELIVERY_FILES.items())
+    sources = [(f.relation, f.name) for f in OUTPUT_FILES + CONFIG_FILES] + list(DELIVERY_FILES.items())
+    optional = {f.relation for f in OUTPUT_FILES if f.rule is not None}
     done = set()
     for relation, name in sources:
         if relation in done or (relations is not None and relation not in relations):
@@ -87,24 +93,27 @@ def add_views(con: duckdb.DuckDBPyConnection, out: str | Path, prefix: str = "",
             raise UserError(f"{path}: is a link; a run writes plain files, so this folder was changed "
                             f"after the run: run the night again into a new folder")
         if not path.is_file():
-            if relations is not None:
+            if relation in optional:  # SPEC §9: its rule was off, the run wrote no such file
+                done.add(relation)
+                empty_relation(con, CSV_TYPES[relation]).create_view(prefix + relation, replace=True)
+            elif relations is not None:
                 raise UserError(f"{folder}: {name} is missing; the folder is incomplete")
             continue
         done.add(relation)
-        _relation(con, path, relation).create_view(prefix + relation, replace=True)
+        found = _relation(con, path, relation)
+        with_nulls(found, missing_columns(relation, found.columns)).create_view(prefix + relation, replace=True)
     if relations is None:
         for view in sorted(ANALYST_VIEWS_DIR.glob("*.sql")):
             create_view_from_file(con, prefix + view.stem, f"views/{view.stem}")
 
 
-def add_empty_documents(con: duckdb.DuckDBPyConnection, out: str | Path, relations: tuple[str, ...]) -> None:
-    """Empty views, with their columns, for the document files of SPEC §9 among `relations`
-    that the folder lacks (a run without those rules writes none), for SQL that reads them."""
+def file_columns(out: str | Path, relation: str) -> list[str]:
+    """The columns of `relation` as the folder's file has them (its view adds those of SPEC §9
+    rules that were off): what the run wrote, for files made after its model (`void`)."""
     folder = _folder(out)
-    for f in OUTPUT_FILES:
-        if f.relation in relations and not (folder / f.name).is_file():
-            columns = ", ".join(f"NULL::{kind} AS {column}" for column, kind in CSV_TYPES[f.relation].items())
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {f.relation} AS SELECT {columns} WHERE false")
+    path = next((folder / f.name for f in OUTPUT_FILES if f.relation == relation and (folder / f.name).is_file()),
+                None)
+    return [] if path is None else _relation(new_connection(), path, relation).columns
 
 
 def _folder(out: str | Path) -> Path:

@@ -26,11 +26,11 @@ import duckdb
 from ..delivery.outbox import OUTBOX_DIR, OUTBOX_FILE
 from ..delivery.print_batch import BATCH_CSV, BATCH_PDF
 from ..errors import StageError, UserError
-from .layout import OUTPUT_FILES, SEND_JOURNAL, VOIDS_FOLDER, VOIDS_RECORD
+from .layout import CONFIG_FILES, OUTPUT_FILES, SEND_JOURNAL, VOIDS_FOLDER, VOIDS_RECORD
 from .lock import LOCK_FILE
 
 # The files a run writes at the top of its folder, and its folders with the files they may hold.
-RUN_FILES = frozenset({f.name for f in OUTPUT_FILES} | {"run.json", "views.sql", "summary.html", OUTBOX_FILE})
+RUN_FILES = frozenset({f.name for f in OUTPUT_FILES + CONFIG_FILES} | {"run.json", "views.sql", "summary.html", OUTBOX_FILE})
 RUN_FOLDERS = {"pdf": lambda name: name.endswith(".pdf"),
                OUTBOX_DIR: lambda name: name.endswith(".eml"),
                str(Path(BATCH_PDF).parent): lambda name: name in {Path(BATCH_PDF).name, Path(BATCH_CSV).name}}

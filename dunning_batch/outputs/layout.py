@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Iterable, NamedTuple
+
+from ..config.relations import CFG_TABLES
+from ..sql_runner import empty_view_text, query_view_text, typed_nulls, view_text
 
 @dataclass(frozen=True)
 class OutputFile:
@@ -47,27 +51,47 @@ OUTPUT_FILES = (
     OutputFile("payments_charged.csv", "payments_charged", "payment_id", rule="late_payment_interest"),
 )
 
-# Columns the rules of SPEC §9 add to the files of §5 (relation -> column -> rule): every
-# stage computes them, but a file has them only when their rule is configured, so that a
-# config without §9 keys writes the files of §5 byte for byte.
+# The run's config, one file per cfg_* relation the pipeline joined (config.relations), so
+# that `reconcile` (and an analyst) joins the rules the run applied. Their leading columns
+# are their key: written ORDER BY ALL.
+CONFIG_FILES = tuple(OutputFile(f"{t.name}.parquet", t.name, "ALL") for t in CFG_TABLES)
+
+
+class RuleColumn(NamedTuple):
+    rule: str
+    type: str   # its DuckDB type, in which a view shows it NULL when the rule is off
+
+
+# Columns the rules of SPEC §9 add to the files of §5 (relation -> column -> rule, type):
+# every stage computes them, but a file has them only when their rule is configured, so that
+# a config without §9 keys writes the files of §5 byte for byte. The views always have them.
 RULE_COLUMNS = {
-    "letters": {"compensation_total": "compensation"},
-    "letter_lines": {"compensation_amount": "compensation"},
-    "levels_update": {"compensation_charged": "compensation", "interest_paid_to": "post_interest"},
-    "item_details": {"open_balance": "min_percent", "compensation_charged": "compensation",
-                     "interest_paid_to": "post_interest"},
+    "letters": {"compensation_total": RuleColumn("compensation", "DECIMAL(18,2)")},
+    "letter_lines": {"compensation_amount": RuleColumn("compensation", "DECIMAL(18,2)")},
+    "levels_update": {"compensation_charged": RuleColumn("compensation", "BOOLEAN"),
+                      "interest_paid_to": RuleColumn("post_interest", "DATE")},
+    "item_details": {"open_balance": RuleColumn("min_percent", "DECIMAL(18,2)"),
+                     "compensation_charged": RuleColumn("compensation", "BOOLEAN"),
+                     "interest_paid_to": RuleColumn("post_interest", "DATE")},
 }
 
 
 def output_files(rules: frozenset[str] = frozenset()) -> tuple[OutputFile, ...]:
-    """The data files of a run whose config switches on `rules` (Config.money_rules)."""
+    """The data files of a run whose config switches on `rules` (Config.money_rules), and
+    the config's files."""
     files = []
     for f in OUTPUT_FILES:
         if f.rule is not None and f.rule not in rules:
             continue
-        without = tuple(c for c, rule in RULE_COLUMNS.get(f.relation, {}).items() if rule not in rules)
+        without = tuple(c for c, column in RULE_COLUMNS.get(f.relation, {}).items() if column.rule not in rules)
         files.append(replace(f, without=without))
-    return tuple(files)
+    return tuple(files) + CONFIG_FILES
+
+
+def missing_columns(relation: str, present: Iterable[str]) -> dict[str, str]:
+    """The columns of SPEC §9 rules that a file of `relation` lacks (column -> type): its view
+    adds them, NULL."""
+    return {c: column.type for c, column in RULE_COLUMNS.get(relation, {}).items() if c not in set(present)}
 
 # Column types of the CSV outputs, so analysts' views read amounts as DECIMAL, never DOUBLE.
 CSV_TYPES = {
@@ -111,10 +135,16 @@ def csv_values(types: dict[str, str], without: tuple[str, ...] = ()) -> str:
 
 
 def views_sql(files: tuple[OutputFile, ...] = output_files()) -> str:
-    """CREATE VIEW statements over the folder's files, relative to the folder itself."""
-    lines = ["-- Views over this run's outputs. Open DuckDB in this folder and run: .read views.sql", ""]
+    """CREATE VIEW statements over the folder's files, relative to the folder itself.
+
+    Like the views every command builds (outputs.folder), they show every column of SPEC §9
+    (NULL, in its type, when its rule is off) and every document file of §9 (empty when the
+    run writes none)."""
+    lines = ["-- Views over this run's outputs. Open DuckDB in this folder and run: .read views.sql",
+             "-- Every column and document of SPEC §9 is there: NULL or empty when its rule is off.", ""]
     seen = set()
-    for f in files:
+    data = [f for f in files if f not in CONFIG_FILES]
+    for f in data:
         if f.relation in seen:
             continue
         seen.add(f.relation)
@@ -125,8 +155,16 @@ def views_sql(files: tuple[OutputFile, ...] = output_files()) -> str:
             columns = csv_values(CSV_TYPES[f.relation], f.without)  # the values csv_cells wrote
         else:
             source = f"read_parquet('{f.name}')"
-        lines.append(f"CREATE OR REPLACE VIEW {f.relation} AS SELECT {columns} FROM {source};")
+        if f.without:  # the columns of rules that are off, NULL
+            columns += f", {typed_nulls({c: RULE_COLUMNS[f.relation][c].type for c in f.without})}"
+        lines.append(view_text(f.relation, columns, source))
+    for f in OUTPUT_FILES:
+        if f.rule is not None and f.relation not in seen:
+            seen.add(f.relation)
+            lines.append(empty_view_text(f.relation, CSV_TYPES[f.relation]))
+    lines += ["", "-- The run's config (cfg_*.parquet): the rules it applied, as the SQL stages joined them."]
+    lines += [view_text(f.relation, "*", f"read_parquet('{f.name}')") for f in files if f in CONFIG_FILES]
     lines += ["", "-- Analyst views (sql/views/*.sql)."]
     for view in sorted(ANALYST_VIEWS_DIR.glob("*.sql")):
-        lines += ["", f"CREATE OR REPLACE VIEW {view.stem} AS", view.read_text(encoding="utf-8").strip() + ";"]
+        lines += ["", query_view_text(view.stem, view.read_text(encoding="utf-8"))]
     return "\n".join(lines) + "\n"

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from ..errors import UserError
 from ..pipeline import ROWS_ORDERED_BY
+from ..sql_runner import connect, copy_select, select_types
 from .layout import FORMULA_STARTS, OutputFile, output_files
 
 
@@ -73,13 +74,10 @@ def _pid_alive(text: str) -> bool:
 def write_data_files(con: duckdb.DuckDBPyConnection, folder: Path,
                      files: tuple[OutputFile, ...] = output_files()) -> None:
     for f in files:
-        fmt = "(FORMAT csv, HEADER true, DATEFORMAT '%Y-%m-%d')" if f.is_csv else \
-              "(FORMAT parquet, COMPRESSION zstd)"
         select = csv_cells(con, f.select, f.relation) if f.is_csv else f.select
         # a scan keeps a sorted table's order, so sort only what is not in order already
-        order = "" if ROWS_ORDERED_BY.get(f.relation) == f.order_by else f" ORDER BY {f.order_by}"
-        con.execute(f"COPY (SELECT {select} FROM {f.relation}{order}) TO $path {fmt}",
-                    {"path": str(folder / f.name)})
+        order = "" if ROWS_ORDERED_BY.get(f.relation) == f.order_by else f.order_by
+        copy_select(con, select, f.relation, folder / f.name, "csv" if f.is_csv else "parquet", order)
 
 
 def csv_cells(con: duckdb.DuckDBPyConnection, select: str, relation: str) -> str:
@@ -87,20 +85,16 @@ def csv_cells(con: duckdb.DuckDBPyConnection, select: str, relation: str) -> str
     cell that starts like a formula (layout.FORMULA_STARTS) written with a ' before it; numbers
     (-50.00), dates and booleans as they are."""
     starts = ", ".join("chr(%d)" % ord(c) for c in FORMULA_STARTS)
-    columns = con.execute(f"DESCRIBE SELECT {select} FROM {relation}").fetchall()
     return ", ".join(f"CASE WHEN left({name}, 1) IN ({starts}) THEN chr(39) || {name} ELSE {name} END AS {name}"
-                     if kind == "VARCHAR" else name for name, kind, *_ in columns)
+                     if kind == "VARCHAR" else name for name, kind in select_types(con, select, relation))
 
 
 def write_parquet(table: pa.Table, path: Path, order_by: str | None = None) -> None:
     """A small Arrow table (the outbox index, a query's result) as Parquet, written by DuckDB
     like the run's own files, on a connection of its own."""
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
+    con = connect()
     con.register("result_table", table)
-    order = f" ORDER BY {order_by}" if order_by else ""
-    con.execute(f"COPY (SELECT * FROM result_table{order}) TO $path (FORMAT parquet, COMPRESSION zstd)",
-                {"path": str(path)})
+    copy_select(con, "*", "result_table", path, "parquet", order_by or "")
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -1,14 +1,8 @@
 -- §8.3 Each letter's totals equal the sums of its lines; total_due follows §4.8 (with §9:
 -- plus compensation; a courtesy notice's, level 0, is its current total).
--- One row: ok, detail. Parameters: $interest_outside_total (policies with include_in_total = false).
--- compensation_total / compensation_amount exist only when a level charges compensation: read BY NAME.
+-- One row: ok, detail. Inputs: letters, letter_lines (compensation_total / compensation_amount
+-- NULL when no level charges compensation), cfg_policies (include_in_total).
 WITH
-all_letters AS (
-    FROM letters UNION ALL BY NAME SELECT NULL::DECIMAL(18, 2) AS compensation_total WHERE false
-),
-all_lines AS (
-    FROM letter_lines UNION ALL BY NAME SELECT NULL::DECIMAL(18, 2) AS compensation_amount WHERE false
-),
 sums AS (
     SELECT letter_id,
            coalesce(sum(open_amount) FILTER (WHERE line_type = 'overdue'), 0) AS overdue,
@@ -17,7 +11,7 @@ sums AS (
            coalesce(sum(interest_amount) FILTER (WHERE line_type IN ('interest', 'late_interest')), 0) AS interest,
            coalesce(sum(compensation_amount) FILTER (WHERE line_type = 'compensation'), 0) AS compensation,
            count(*) FILTER (WHERE line_type IN ('overdue', 'current', 'credit')) AS item_lines
-    FROM all_lines GROUP BY letter_id
+    FROM letter_lines GROUP BY letter_id
 ),
 checked AS (
     SELECT l.letter_id,
@@ -28,10 +22,10 @@ checked AS (
            AND l.line_count = s.item_lines
            AND l.total_due = CASE WHEN l.level = 0 THEN l.current_total
                                   ELSE l.overdue_total + l.credit_total + l.fee + coalesce(l.compensation_total, 0)
-                                       + CASE WHEN list_contains($interest_outside_total, l.policy) THEN 0
+                                       + CASE WHEN l.policy IN (SELECT policy FROM cfg_policies WHERE NOT include_in_total) THEN 0
                                               ELSE l.interest_total END END
            AS ok
-    FROM all_letters AS l LEFT JOIN sums AS s USING (letter_id)
+    FROM letters AS l LEFT JOIN sums AS s USING (letter_id)
 )
 SELECT coalesce(bool_and(ok), true)
        AND NOT EXISTS (SELECT 1 FROM letter_lines WHERE letter_id NOT IN (SELECT letter_id FROM letters)) AS ok,

@@ -2,27 +2,25 @@
 -- and letters_by_level (what summary.html and `query` show) and of run.json's
 -- totals_per_currency and letters_per_level (what `run` prints) has parts that add up to its
 -- total due, and holds exactly the sums over letters recomputed here from letters and the
--- run's config:
+-- run's config (cfg_policies):
 --   total_due = overdue_total + credit_total + fees + interest_in_total + compensation_total + notice_total
 -- interest_in_total: the interest of a dunning letter whose policy has include_in_total = true
 -- (§4.8, §9.4); notice_total: a courtesy notice's current lines (§9.6); compensation (§9.2).
 -- interest_not_in_total and current_not_in_total (not-yet-due items on dunning letters) are
 -- shown beside the total, and checked against the letters too.
--- One row: ok, detail. Parameters: $interest_outside_total (policies with include_in_total =
--- false), $recorded (run.json totals_per_currency as structs, amounts as text, a key the
--- run.json lacks as NULL), $recorded_levels (run.json letters_per_level as structs).
--- compensation_total is in letters only when a level charges compensation: read BY NAME.
+-- One row: ok, detail. Inputs: letters (compensation_total NULL when no level charges
+-- compensation), cfg_policies (include_in_total), the analyst views letter_amounts and
+-- letters_by_level. Parameters: $recorded (run.json totals_per_currency as structs, amounts
+-- as text, a key the run.json lacks as NULL), $recorded_levels (run.json letters_per_level
+-- as structs).
 WITH
-all_letters AS (
-    FROM letters UNION ALL BY NAME SELECT NULL::DECIMAL(18, 2) AS compensation_total WHERE false
-),
 per_letter AS (
     SELECT letter_id, currency, policy, level, overdue_total, credit_total, fee, total_due, interest_total,
            coalesce(compensation_total, 0) AS compensation_total,
-           level > 0 AND NOT list_contains($interest_outside_total, policy) AS interest_due,
+           level > 0 AND policy NOT IN (SELECT policy FROM cfg_policies WHERE NOT include_in_total) AS interest_due,
            CASE WHEN level = 0 THEN current_total ELSE 0 END AS notice_total,
            CASE WHEN level = 0 THEN 0 ELSE current_total END AS current_not_in_total
-    FROM all_letters
+    FROM letters
 ),
 expected AS (
     -- one grouping set per place the figures are shown

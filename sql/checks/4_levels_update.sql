@@ -1,15 +1,15 @@
 -- §8.4 levels_update holds exactly the dunned items whose level changed, and
 -- level_after = level_before + 1 in sequential policies. With §9 (compensation, posted
 -- interest) it holds exactly the items whose level or re-importable state changed.
--- One row: ok, detail. Parameters: $sequential_policies, $posting_levels ('policy|level'
--- of the levels with post_interest).
+-- One row: ok, detail. Inputs: decisions, letters, letter_lines, levels_update, item_details,
+-- cfg_policies (sequential), cfg_levels (post_interest).
 WITH
 posted AS (
     -- items charged in a letter whose level posts its interest (SPEC §9.4)
     SELECT DISTINCT ll.doc_id
     FROM letter_lines AS ll JOIN letters AS l USING (letter_id)
-    WHERE ll.line_type = 'interest' AND l.interest_total <> 0
-      AND list_contains($posting_levels, l.policy || '|' || l.level)
+    JOIN cfg_levels AS c ON c.policy = l.policy AND c.level = l.level
+    WHERE ll.line_type = 'interest' AND l.interest_total <> 0 AND c.post_interest
 ),
 state_changed AS (
     SELECT doc_id FROM letter_lines WHERE line_type = 'compensation'   -- SPEC §9.2
@@ -29,7 +29,7 @@ mismatched AS (
 ),
 skipped AS (
     SELECT u.doc_id FROM levels_update AS u JOIN item_details AS i USING (doc_id)
-    WHERE list_contains($sequential_policies, i.policy) AND u.level_after <> u.level_before + 1
+    WHERE i.policy IN (SELECT policy FROM cfg_policies WHERE sequential) AND u.level_after <> u.level_before + 1
       AND u.level_after <> u.level_before
 )
 SELECT NOT EXISTS (SELECT 1 FROM mismatched) AND NOT EXISTS (SELECT 1 FROM skipped)

@@ -3,21 +3,13 @@
 -- hold them (check 3); every compensated item is compensation_charged = true in levels_update;
 -- and no invoice is compensated twice: not twice in this run, and never when the export
 -- said it was already charged (which a re-imported levels file says after an earlier run).
--- One row: ok, detail. Empty relations when no level charges compensation.
+-- One row: ok, detail. Inputs: letters, letter_lines, compensation_documents, item_details,
+-- levels_update (empty relations and NULL columns when no level charges compensation).
 WITH
-all_lines AS (
-    FROM letter_lines UNION ALL BY NAME SELECT NULL::DECIMAL(18, 2) AS compensation_amount WHERE false
-),
-details AS (
-    FROM item_details UNION ALL BY NAME SELECT NULL::BOOLEAN AS compensation_charged WHERE false
-),
-updates AS (
-    FROM levels_update UNION ALL BY NAME SELECT NULL::BOOLEAN AS compensation_charged WHERE false
-),
 expected AS (
     SELECT 'CMP-' || ll.letter_id || '-' || ll.doc_id AS fee_doc_id, ll.letter_id, ll.doc_id, l.customer_id,
            l.currency, ll.compensation_amount AS amount, l.pay_by
-    FROM all_lines AS ll JOIN letters AS l USING (letter_id)
+    FROM letter_lines AS ll JOIN letters AS l USING (letter_id)
     WHERE ll.line_type = 'compensation'
 ),
 mismatched AS (
@@ -30,10 +22,10 @@ mismatched AS (
 twice AS (
     SELECT doc_id FROM expected GROUP BY doc_id HAVING count(*) > 1
     UNION
-    SELECT e.doc_id FROM expected AS e JOIN details AS i USING (doc_id) WHERE i.compensation_charged
+    SELECT e.doc_id FROM expected AS e JOIN item_details AS i USING (doc_id) WHERE i.compensation_charged
 ),
 not_marked AS (
-    SELECT e.doc_id FROM expected AS e LEFT JOIN updates AS u USING (doc_id)
+    SELECT e.doc_id FROM expected AS e LEFT JOIN levels_update AS u USING (doc_id)
     WHERE u.compensation_charged IS DISTINCT FROM true
 )
 SELECT NOT EXISTS (SELECT 1 FROM mismatched) AND NOT EXISTS (SELECT 1 FROM twice)

@@ -4,17 +4,12 @@
 -- it, and check 3 holds total_due to the other parts); every item charged in them
 -- has interest_paid_to = its last day charged in levels_update; and no day is charged twice:
 -- no interest line of an item starts on or before the interest_paid_to the export gave it.
--- One row: ok, detail. Parameters: $posting_levels ('policy|level' with post_interest).
+-- One row: ok, detail. Inputs: letters, letter_lines, interest_documents, item_details,
+-- levels_update, cfg_levels (post_interest).
 WITH
-details AS (
-    FROM item_details UNION ALL BY NAME SELECT NULL::DATE AS interest_paid_to WHERE false
-),
-updates AS (
-    FROM levels_update UNION ALL BY NAME SELECT NULL::DATE AS interest_paid_to WHERE false
-),
 posting AS (
-    SELECT * FROM letters
-    WHERE interest_total <> 0 AND list_contains($posting_levels, policy || '|' || level)
+    SELECT l.* FROM letters AS l JOIN cfg_levels AS c ON c.policy = l.policy AND c.level = l.level
+    WHERE l.interest_total <> 0 AND c.post_interest
 ),
 expected AS (
     SELECT 'INT-' || letter_id AS fee_doc_id, letter_id, customer_id, currency, interest_total AS amount, pay_by
@@ -33,11 +28,11 @@ last_days AS (
     WHERE ll.line_type = 'interest' GROUP BY ll.doc_id
 ),
 not_recorded AS (
-    SELECT d.doc_id FROM last_days AS d LEFT JOIN updates AS u USING (doc_id)
+    SELECT d.doc_id FROM last_days AS d LEFT JOIN levels_update AS u USING (doc_id)
     WHERE u.interest_paid_to IS DISTINCT FROM d.last_day
 ),
 twice AS (
-    SELECT DISTINCT ll.doc_id FROM letter_lines AS ll JOIN details AS i USING (doc_id)
+    SELECT DISTINCT ll.doc_id FROM letter_lines AS ll JOIN item_details AS i USING (doc_id)
     WHERE ll.line_type = 'interest' AND ll.interest_from <= i.interest_paid_to
 )
 SELECT NOT EXISTS (SELECT 1 FROM mismatched) AND NOT EXISTS (SELECT 1 FROM not_recorded)

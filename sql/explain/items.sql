@@ -19,9 +19,8 @@ SELECT d.doc_id, d.customer_id, d.doc_type, d.currency, d.open_amount, d.due_dat
        (SELECT count(*) FROM letters AS k
          WHERE k.customer_id = d.customer_id AND k.currency = d.currency) AS key_letters
 FROM decisions AS d
--- open_balance (SPEC §9.3) is in item_details only when a policy sets min_percent
-LEFT JOIN (FROM item_details UNION ALL BY NAME SELECT NULL::DECIMAL(38, 2) AS open_balance WHERE false) AS i
-       USING (doc_id)
+-- open_balance (SPEC §9.3) is NULL unless a policy sets min_percent (outputs/folder.py)
+LEFT JOIN item_details AS i USING (doc_id)
 LEFT JOIN letters AS l USING (letter_id)
 LEFT JOIN letter_lines AS ll
   ON ll.letter_id = d.letter_id AND ll.doc_id = d.doc_id AND ll.line_type IN ('overdue', 'current', 'credit')

@@ -6,16 +6,13 @@
 -- Beside the total, what a letter shows but does not demand: interest_not_in_total (a policy
 -- with include_in_total = false, §4.8, §9.4) and current_not_in_total (not-yet-due items
 -- listed on a dunning letter, for information).
--- The folder holds no config, so whether a letter's interest is in its total due is read off
--- the letter: it is when total_due = the other parts + interest_total (a letter whose total
--- fits neither way shows parts that do not add up). `reconcile` checks this split against
--- the run's config (sql/checks/3_summary_totals.sql).
--- compensation_total is in letters only when a level charges compensation: read BY NAME.
+-- Whether a letter's interest is in its total due is read off the letter: it is when
+-- total_due = the other parts + interest_total (a letter whose total fits neither way shows
+-- parts that do not add up). `reconcile` checks this split against the run's config, the
+-- folder's cfg_policies (sql/checks/3_summary_totals.sql).
+-- compensation_total is NULL when no level charges compensation.
 -- Grain: letter_id. Inputs: letters.
 WITH
-all_letters AS (
-    FROM letters UNION ALL BY NAME SELECT NULL::DECIMAL(18, 2) AS compensation_total WHERE false
-),
 parts AS (
     SELECT letter_id, customer_id, customer_name, currency, policy, level, is_final,
            overdue_total, credit_total, fee, interest_total,
@@ -23,7 +20,7 @@ parts AS (
            CASE WHEN level = 0 THEN current_total ELSE 0 END::DECIMAL(18, 2) AS notice_total,
            CASE WHEN level = 0 THEN 0 ELSE current_total END::DECIMAL(18, 2) AS current_not_in_total,
            total_due
-    FROM all_letters
+    FROM letters
 ),
 split AS (
     SELECT *,

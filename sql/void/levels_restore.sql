@@ -1,7 +1,7 @@
 -- levels_restore: one row per item whose level (or, with SPEC §9, whose compensation_charged
 -- or interest_paid_to) the voided letters changed, with the state it had before them, for the
--- ERP to re-import (`void`). The §9 columns are read BY NAME (NULL when the run has none) and
--- written only when levels_update has them (void.py).
+-- ERP to re-import (`void`). The §9 columns are NULL when the run's rules were off, and
+-- written only when the run's levels_update file has them (void.py).
 -- Grain: doc_id. Inputs: levels_update, item_details (views of the run's folder). Parameters: $letters.
 SELECT u.doc_id, u.customer_id,
        u.level_after        AS level_before,     -- what the ERP holds since the run's re-import
@@ -11,10 +11,7 @@ SELECT u.doc_id, u.customer_id,
        u.letter_id,
        i.compensation_charged,                   -- restored: as the run's export had it
        i.interest_paid_to
-FROM (FROM levels_update UNION ALL BY NAME
-      SELECT NULL::BOOLEAN AS compensation_charged, NULL::DATE AS interest_paid_to WHERE false) AS u
-LEFT JOIN (FROM item_details UNION ALL BY NAME
-           SELECT NULL::BOOLEAN AS compensation_charged, NULL::DATE AS interest_paid_to WHERE false) AS i
-       USING (doc_id)
+FROM levels_update AS u
+LEFT JOIN item_details AS i USING (doc_id)
 WHERE list_contains($letters, u.letter_id)
 ORDER BY u.doc_id

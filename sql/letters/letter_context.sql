@@ -1,9 +1,8 @@
 -- letter_context: one row per letter with everything its PDF shows, read from an output
 -- folder's views (not a pipeline stage: `render` runs it over finished outputs).
 -- Grain: letter_id. Inputs: letters, letter_lines, recipients, customer_actions.
--- The columns of SPEC §9.2 are in the files only when a level charges compensation, so they
--- are read BY NAME (NULL when absent). interest_documents (§9.4) is an empty view when the
--- run posts no interest (letters/batches.py makes it).
+-- The columns of SPEC §9.2 are NULL and interest_documents (§9.4) is empty when the rule is
+-- off (the folder's views have every column and document of §9: outputs/folder.py).
 -- interest_apart: the letter shows interest that its total due leaves out (include_in_total
 -- = false; total_due is then the sum of the other parts); interest_posted: that interest was
 -- booked as its own receivable (an INT- document, §9.4).
@@ -13,12 +12,6 @@
 -- `sections` counts the letter's table sections (overdue, current, credit): their headings
 -- show only when there are several, also in a long letter laid out in parts.
 WITH
-all_letters AS (
-    FROM letters UNION ALL BY NAME SELECT NULL::DECIMAL(18, 2) AS compensation_total WHERE false
-),
-all_lines AS (
-    FROM letter_lines UNION ALL BY NAME SELECT NULL::DECIMAL(18, 2) AS compensation_amount WHERE false
-),
 item_interest AS (
     SELECT letter_id, doc_id, sum(interest_amount) AS interest
     FROM letter_lines WHERE line_type = 'interest' GROUP BY ALL
@@ -51,7 +44,7 @@ compensation AS (
     SELECT letter_id,
            list(struct_pack(doc_id := doc_id, compensation_amount := compensation_amount) ORDER BY line_no)
                AS compensation_lines
-    FROM all_lines WHERE line_type = 'compensation' GROUP BY letter_id
+    FROM letter_lines WHERE line_type = 'compensation' GROUP BY letter_id
 ),
 interest AS (
     SELECT letter_id,
@@ -77,7 +70,7 @@ SELECT
         AND l.total_due = l.overdue_total + l.credit_total + l.fee + coalesce(l.compensation_total, 0)
         AS interest_apart,
     l.letter_id IN (SELECT letter_id FROM interest_documents) AS interest_posted
-FROM all_letters AS l
+FROM letters AS l
 JOIN recipients AS r USING (letter_id)
 JOIN items USING (letter_id)
 LEFT JOIN interest USING (letter_id)

@@ -6,22 +6,18 @@
 -- notice_total: the current lines of courtesy notices (level 0), which demand them; shown but
 -- not demanded: interest_not_in_total (include_in_total = false) and current_not_in_total
 -- (not-yet-due items listed on dunning letters). interest_total is all interest, in or not.
--- Not a pipeline stage: manifest.py runs it on the decided night (compensation_total is read
--- BY NAME: a folder's letters.parquet has it only when a level charges compensation).
--- Grain: currency. Inputs: letters. Parameters: $interest_outside_total (policies with
--- include_in_total = false).
+-- Not a pipeline stage: manifest.py runs it on the decided night (whose letters table has
+-- every column of SPEC §9).
+-- Grain: currency. Inputs: letters, cfg_policies (include_in_total).
 WITH
-all_letters AS (
-    FROM letters UNION ALL BY NAME SELECT NULL::DECIMAL(18, 2) AS compensation_total WHERE false
-),
 parts AS (
     SELECT currency, overdue_total, credit_total, fee, interest_total, total_due,
            coalesce(compensation_total, 0) AS compensation_total,
            CASE WHEN level = 0 THEN current_total ELSE 0 END AS notice_total,
            CASE WHEN level = 0 THEN 0 ELSE current_total END AS current_not_in_total,
-           CASE WHEN level = 0 OR list_contains($interest_outside_total, policy) THEN 0
+           CASE WHEN level = 0 OR policy IN (SELECT policy FROM cfg_policies WHERE NOT include_in_total) THEN 0
                 ELSE interest_total END AS interest_in_total
-    FROM all_letters
+    FROM letters
 )
 SELECT currency, count(*) AS letters,
        sum(overdue_total) AS overdue_total, sum(credit_total) AS credit_total, sum(fee) AS fee_total,
