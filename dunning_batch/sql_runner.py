@@ -311,9 +311,9 @@ WRITE_FORMATS = {"csv": "(FORMAT csv, HEADER true, DATEFORMAT '%Y-%m-%d')",
 
 
 def copy_select(con: duckdb.DuckDBPyConnection, select: str, relation: str, path: Path, kind: str,
-                order_by: str = "") -> None:
+                order_by: str = "", formats: dict[str, str] = WRITE_FORMATS) -> None:
     """Write `select` (a select list outputs.layout or csv_cells built) of `relation`, in
-    `order_by` order when given, to the file `path` as `kind` (WRITE_FORMATS). DuckDB's own
+    `order_by` order when given, to the file `path` as `kind` (`formats`). DuckDB's own
     errors pass through: outputs.guard words a full disk."""
     order = f" ORDER BY {order_by}" if order_by else ""
     con.execute(f"COPY (SELECT {select} FROM {quote(relation)}{order}) TO $path {formats[kind]}",
