@@ -17,8 +17,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt Makefile
 demo: $(VENV)/.installed
 	$(BIN)/dunning-batch demo --out demo-out --force
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist, of the test extra): CI has 2 cores.
+# Each test module runs whole on one worker (--dist loadfile), so a module's fixtures are built once.
+TEST_WORKERS ?= 2
+
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf $(VENV) demo-out
