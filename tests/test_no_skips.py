@@ -47,7 +47,7 @@ def test_never_collected():
 
 
 # how the small suite is run: in one process, and as `make test` runs the suite
-RUNNERS = pytest.mark.parametrize("runner", [(), ("-n", "2", "--dist", "loadfile")], ids=["serial", "xdist"])
+RUNNERS = pytest.mark.parametrize("runner", [(), ("-n", "2", "--dist", "worksteal")], ids=["serial", "xdist"])
 
 
 @RUNNERS
