@@ -17,8 +17,13 @@ $(VENV)/.installed: pyproject.toml constraints.txt Makefile
 demo: $(VENV)/.installed
 	$(BIN)/dunning-batch demo --out demo-out --force
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist, of the test extra): CI has 2 cores.
+# --dist worksteal: each worker starts on its half of the suite in file order, so a module's
+# fixtures are mostly built once, and an idle worker takes tests from the other's queue.
+TEST_WORKERS ?= 2
+
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 clean:
 	rm -rf $(VENV) demo-out

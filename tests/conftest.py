@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS
 from dunning_batch.config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS
 from dunning_batch.run import run
 
@@ -185,6 +186,17 @@ class Scenario:
 @pytest.fixture
 def scenario(tmp_path: Path) -> Scenario:
     return Scenario(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> Path:
+    """The demo's output folder (fixtures/demo run with PDFs, outbox and print batch, no payments).
+    Rendering it takes seconds, so it is made once per test process and shared by the modules
+    that read it (delivery, send guard, reconcile, read side): a test that changes a folder
+    works on its own copy."""
+    out = tmp_path_factory.mktemp("demo_run") / "out"
+    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, out)
+    return out
 
 
 def with_config(replacements: dict[str, str], base: str = SPEC_CONFIG) -> str:

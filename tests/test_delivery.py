@@ -54,12 +54,7 @@ EMAIL_LETTERS, PRINT_LETTERS = 21, 9  # of the demo's 27 letters (C031-C037 of S
 
 # ------------------------------------------------------------------------------ the run
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("demo") / "out"
-    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, out)
-    return out
-
+# demo_run (tests/conftest.py): the demo's output folder, shared; tests read it or copy it.
 
 @pytest.fixture
 def folder(demo_run: Path, tmp_path: Path) -> Path:

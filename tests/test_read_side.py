@@ -27,11 +27,12 @@ PLACES = ("repository", "inside", "beside_other_run", "elsewhere")
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory) -> dict[str, Path]:
-    """The demo's folder with PDFs, and a folder holding another (3-item) run's files at its top."""
+def world(tmp_path_factory, demo_run) -> dict[str, Path]:
+    """The demo's folder with PDFs (a copy of tests/conftest.py's), and a folder holding another
+    (3-item) run's files at its top."""
     base = tmp_path_factory.mktemp("read_side")
     demo = base / "runs" / "demo-out"
-    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, demo, pdf=True, workers=1)
+    shutil.copytree(demo_run, demo)
     small = base / "small"
     small.mkdir()
     config = small / "config.toml"

@@ -13,24 +13,17 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, main
+from dunning_batch.cli import DEMO_ITEMS, main
 from dunning_batch.digest import sha256_of
-from dunning_batch.run import run
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def demo_folder(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("reconcile") / "demo"
-    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, out)
-    return out
-
-
 @pytest.fixture
-def folder(demo_folder, tmp_path) -> Path:
+def folder(demo_run, tmp_path) -> Path:
+    """A copy of the demo's output folder (tests/conftest.py) for a test to tamper with."""
     copy = tmp_path / "copy"
-    shutil.copytree(demo_folder, copy)
+    shutil.copytree(demo_run, copy)
     return copy
 
 

@@ -25,7 +25,7 @@ from typing import Callable, Iterator
 import duckdb
 
 from conftest import ROOT
-from test_delivery import (EMAIL_LETTERS, Inbox, cli_sleeps, demo_run, email_letters, folder,  # noqa: F401
+from test_delivery import (EMAIL_LETTERS, Inbox, cli_sleeps, email_letters, folder,  # noqa: F401
                            journal, send_cli, smtp_server)
 
 SERVER_SECONDS = 20  # a hostile server gives up on a connection after this long, whatever the client does
