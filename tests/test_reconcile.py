@@ -187,14 +187,14 @@ def test_not_an_output_folder_is_exit_2(tmp_path):
 
 # ---- the folder's config (cfg_*.parquet, issue 16) -----------------------------------------------
 
-def test_run_json_lists_the_config_files_and_no_policies(demo_folder):
+def test_run_json_lists_the_config_files_and_no_policies(demo_run):
     from dunning_batch.config import config_tables, load_config
 
-    manifest = json.loads((demo_folder / "run.json").read_text())
+    manifest = json.loads((demo_run / "run.json").read_text())
     assert "policies" not in manifest
     for name, table in config_tables(load_config(DEMO_CONFIG)).items():
         assert manifest["outputs"][f"{name}.parquet"] == {
-            "sha256": sha256_of(demo_folder / f"{name}.parquet"), "rows": table.num_rows}
+            "sha256": sha256_of(demo_run / f"{name}.parquet"), "rows": table.num_rows}
 
 
 def test_tampered_config_file_fails_files(folder):
