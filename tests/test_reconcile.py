@@ -13,7 +13,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from dunning_batch.cli import DEMO_ITEMS, main
+from dunning_batch.cli import DEMO_CONFIG, DEMO_ITEMS, main
 from dunning_batch.digest import sha256_of
 
 ROOT = Path(__file__).resolve().parent.parent
