@@ -4,22 +4,15 @@
 -- an item is never listed and counts toward no total or threshold (every later stage reads
 -- only items without an exclusion), and it does not make its customer final either.
 -- With the exclusion, the facts it rests on (item_details, for `explain`): for
--- customer_final, the customer's item at its policy's last level (the highest level, then
--- the first doc_id) and that level; for in_grace, whose grace date the run date is not
--- after: 'item' (tested first) or 'customer'. NULL for every other exclusion.
--- Inputs: items.
+-- customer_final, the level of the customer's final item (24_final_customers names the
+-- item); for in_grace, whose grace date the run date is not after: the item's own (tested
+-- first, customer_grace false) or the customer's (true). NULL for every other exclusion.
+-- Only numbers and booleans here: 70_item_outcomes joins this relation on every item.
+-- Inputs: items, final_customers (the customers collection took over).
 WITH
-final_customers AS (
-    -- the final reminder was sent: collection took over (grouping "customer" only); a settled
-    -- item at the last level is history, not an open claim in collection
-    SELECT customer_id, first(doc_id ORDER BY level_before DESC, doc_id) AS final_doc_id,
-           max(level_before) AS final_level
-    FROM items WHERE level_before >= last_level AND open_amount <> 0
-    GROUP BY customer_id
-),
 judged AS (
     SELECT
-        i._row, f.final_doc_id, f.final_level,
+        i._row, f.final_level,
         CASE WHEN $as_of::DATE <= i.grace_until          THEN 'item'
              WHEN $as_of::DATE <= i.customer_grace_until THEN 'customer'
         END AS grace_of,   -- read by the CASE below (DuckDB: a column alias of the same SELECT)
@@ -38,7 +31,6 @@ judged AS (
 )
 SELECT
     _row, exclusion,
-    CASE WHEN exclusion = 'customer_final' THEN final_doc_id END                AS final_doc_id,
     CAST(CASE WHEN exclusion = 'customer_final' THEN final_level END AS INTEGER) AS final_level,
-    CASE WHEN exclusion = 'in_grace' THEN grace_of END                          AS grace_of
+    CASE WHEN exclusion = 'in_grace' THEN grace_of = 'customer' END             AS customer_grace
 FROM judged

@@ -4,7 +4,7 @@
 -- doc_id once, the order both files are written in.
 -- The facts `explain` cites are made by the stage whose rule they belong to and carried
 -- here as they are (76_item_details lists them); none is worked out again.
--- Grain: doc_id. Inputs: items, exclusions, advance, candidate_lines, letter_gates,
+-- Grain: doc_id. Inputs: items, final_customers, exclusions, advance, candidate_lines, letter_gates,
 -- pre_due_lines, letter_items, letter_heads.
 SELECT
     i.doc_id, i.customer_id, i.doc_type, i.currency, i.open_amount, i.due_date,
@@ -42,7 +42,9 @@ SELECT
         AS candidate_credit_total,
     CAST(CASE WHEN n.letter_id IS NULL THEN g.open_balance END AS DECIMAL(18, 2)) AS open_balance,
     i.compensation_charged, i.interest_paid_to,
-    e.final_doc_id, e.final_level, e.grace_of,                                  -- 25_exclusions
+    CASE WHEN e.final_level IS NOT NULL THEN f.final_doc_id END AS final_doc_id,  -- 24_final_customers
+    e.final_level,                                                              -- 25_exclusions
+    CASE e.customer_grace WHEN true THEN 'customer' WHEN false THEN 'item' END AS grace_of,
     i.sequential, i.min_days_between_letters,                                   -- the policy (22_items)
     a.reached_level, a.reached_days_past_due, a.threshold_level, a.threshold_days_past_due,
     a.level_before_days_past_due, a.spacing_days_needed, a.days_since_last_letter,  -- 30_advance
@@ -53,6 +55,7 @@ SELECT
     earns_interest(i.doc_type) AS interest_eligible                             -- 55_interest_lines' rule
 FROM items AS i
 JOIN exclusions AS e USING (_row)
+LEFT JOIN final_customers AS f ON f.customer_id = i.customer_id
 LEFT JOIN advance AS a USING (_row)
 LEFT JOIN candidate_lines AS c USING (_row)
 LEFT JOIN letter_gates AS g ON g.letter_id = c.letter_id
