@@ -181,14 +181,17 @@ def count_rows(con: duckdb.DuckDBPyConnection, relation: str) -> int:
 
 
 def table_from_file(con: duckdb.DuckDBPyConnection, table: str, name: str,
-                    params: dict[str, Any] | None = None) -> None:
-    """Table `table` made by the query in `sql/<name>.sql`, with its parameters bound (for a
-    relation whose name the caller picks, such as a shard's copy of an input)."""
+                    params: dict[str, Any] | None = None, *, temp: bool = False) -> int:
+    """Table `table` (temporary with `temp`) made by the query in `sql/<name>.sql`, with its
+    parameters bound, for a relation whose name the caller picks (a shard's copy of an input,
+    a void's files); its row count."""
     sql = sql_text(name)
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {quote(table)} AS\n{sql}", bound(sql, params, name))
+        con.execute(f"CREATE OR REPLACE {'TEMP ' if temp else ''}TABLE {quote(table)} AS\n{sql}",
+                    bound(sql, params, name))
     except duckdb.Error as exc:
         raise StageError(f"sql/{name}.sql failed: {exc}") from exc
+    return count_rows(con, table)
 
 
 def rename_relation(con: duckdb.DuckDBPyConnection, old: str, new: str) -> None:
@@ -236,18 +239,6 @@ def create_view_from_file(con: duckdb.DuckDBPyConnection, view: str, name: str) 
 
 
 # --- the read side's statements that name relations (readers, payments, void) ----------------
-
-def create_temp_table_from_file(con: duckdb.DuckDBPyConnection, table: str, name: str,
-                                params: dict[str, Any] | None = None) -> int:
-    """Temporary table `table` holding the result of `sql/<name>.sql` (its parameters bound
-    from `params`); its row count."""
-    sql = sql_text(name)
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(table)} AS {sql}", bound(sql, params, name))
-    except duckdb.Error as exc:
-        raise StageError(f"sql/{name}.sql failed: {exc}") from exc
-    return count_rows(con, table)
-
 
 def all_columns_but(columns: Iterable[str]) -> str:
     """A select list of every column but `columns` (for copy_relation's `select`)."""

@@ -22,7 +22,7 @@ from ..outputs.lock import folder_lock
 from ..outputs import AtomicFolder, csv_cells, write_json, write_text_atomic
 from ..outputs.folder import file_columns, open_folder
 from ..outputs.layout import VOIDS_FOLDER, VOIDS_RECORD
-from ..sql_runner import all_columns_but, copy_relation, create_temp_table_from_file, records, rows
+from ..sql_runner import all_columns_but, copy_relation, records, rows, table_from_file
 
 RECORD = VOIDS_RECORD
 # the files of a void: relation (sql/void/NAME.sql) -> the files it is written to
@@ -78,7 +78,7 @@ def _write_void(con, out: Path, target: Path, params: dict, head: dict) -> dict:
     counts = {}
     with AtomicFolder(target, force=False) as folder:
         for name, files in VOID_FILES.items():
-            counts[name] = create_temp_table_from_file(con, name, f"void/{name}", params)
+            counts[name] = table_from_file(con, name, f"void/{name}", params, temp=True)
             # the §9 state columns only where the run's levels file has them
             absent = [c for c in ("compensation_charged", "interest_paid_to") if c not in restored]
             columns = all_columns_but(absent if name == "levels_restore" else ())
