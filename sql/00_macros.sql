@@ -161,3 +161,10 @@ CREATE OR REPLACE MACRO letter_id_of(run_date, letter_key) AS
 -- every machine and every run.
 CREATE OR REPLACE MACRO shard_of(customer_id, shards) AS
     coalesce(CAST(('0x' || left(md5(trim(CAST(customer_id AS VARCHAR))), 8)) AS UBIGINT) % shards, 0);
+
+-- Why an item's or a payment's customer_id names no customer (`what`: 'item', 'payment'):
+-- empty, a null word, or an id the customers file does not hold (SPEC §2.3, §9.5).
+CREATE OR REPLACE MACRO customer_id_problem(customer_id, what) AS
+    CASE WHEN customer_id IS NULL THEN 'is empty; every ' || what || ' needs a customer'
+         WHEN is_null_word(customer_id) THEN not_a(customer_id, '')
+         ELSE 'customer ''' || customer_id || ''' is not in the customers file' END;

@@ -26,9 +26,7 @@ item_texts AS (
     UNION ALL SELECT _row, 'branch', branch, without_line_breaks(branch) FROM i
 )
 SELECT 'open_items' AS source, _row, 'customer_id' AS column_name,
-       CASE WHEN customer_id IS NULL THEN 'is empty; every item needs a customer'
-            WHEN is_null_word(customer_id) THEN not_a(customer_id, '')
-            ELSE 'customer ''' || customer_id || ''' is not in the customers file' END AS message
+       customer_id_problem(customer_id, 'item') AS message
 FROM open_items_parsed
 WHERE NOT customer_known OR (suspect AND (customer_id IS NULL OR is_null_word(customer_id)))
 UNION ALL

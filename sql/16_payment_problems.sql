@@ -14,9 +14,7 @@ payment_texts AS (
     UNION ALL SELECT _row, 'branch', branch, without_line_breaks(branch) FROM pay
 )
 SELECT 'payments' AS source, _row, 'customer_id' AS column_name,
-       CASE WHEN customer_id IS NULL THEN 'is empty; every payment needs a customer'
-            WHEN is_null_word(customer_id) THEN not_a(customer_id, '')
-            ELSE 'customer ''' || customer_id || ''' is not in the customers file' END AS message
+       customer_id_problem(customer_id, 'payment') AS message
 FROM pay WHERE customer_id IS NULL OR is_null_word(customer_id) OR NOT customer_known
 UNION ALL
 SELECT 'payments', _row, 'doc_id',
