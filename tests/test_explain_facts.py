@@ -167,3 +167,23 @@ def test_explain_and_its_words_hold_no_rule_and_no_policy_lookup(module):
             if imported.split(".")[0] == "datetime" or "config" in imported.split("."):
                 found.append(f"line {node.lineno}: imports {imported}")
     assert found == []
+
+
+
+def test_a_folder_written_before_the_facts_is_one_sentence(scenario, tmp_path):
+    """A folder of an earlier version (item_details without the facts) is named as such, exit 2."""
+    import duckdb
+    from click.testing import CliRunner
+
+    from dunning_batch.cli import main
+
+    outcome = scenario.run([item("INV-1", 30, "500.00")])
+    details_file = Path(outcome.out) / "item_details.parquet"
+    older = tmp_path / "older.parquet"
+    con = duckdb.connect()
+    con.execute("COPY (SELECT * EXCLUDE (spacing_days_needed) FROM read_parquet($f)) TO '" + str(older) + "'",
+                {"f": str(details_file)})
+    older.replace(details_file)
+    result = CliRunner().invoke(main, ["explain", str(outcome.out), "INV-1"])
+    assert result.exit_code == 2, result.output
+    assert "lacks the facts explain reads" in result.output and "Traceback" not in result.output

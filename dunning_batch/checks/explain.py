@@ -17,7 +17,7 @@ import duckdb
 
 from .. import sql_runner
 from ..errors import UserError
-from ..outputs.folder import open_folder
+from ..outputs.folder import file_columns, open_folder
 from .wording import count, days, listing, money, rate, say
 
 
@@ -33,6 +33,10 @@ class Context:
         params = {"doc_id": doc_id, "customer_id": customer_id}
         return [SimpleNamespace(**r) for r in sql_runner.records(self.con, f"explain/{name}", params)]
 
+# A column of item_details since the stages write explain's facts: a folder without it was
+# written by an earlier version, whose item_details explain cannot read.
+FACTS_SINCE = "spacing_days_needed"
+
 
 def explain(out: str | Path, doc_id: str | None = None, customer_id: str | None = None) -> str:
     """Why item `doc_id`, or each item of `customer_id` (by doc_id), got its outcome in folder `out`."""
@@ -41,6 +45,9 @@ def explain(out: str | Path, doc_id: str | None = None, customer_id: str | None 
     if doc_id is not None and customer_id is not None:
         raise UserError("explain takes a DOC_ID or --customer ID, not both")
     con, manifest = open_folder(out)
+    if FACTS_SINCE not in file_columns(out, "item_details"):
+        raise UserError(f"{out}: was written by an earlier dunning-batch, whose item_details.parquet "
+                        f"lacks the facts explain reads; run that night again into a new folder to explain it")
     ctx = Context(con, manifest["as_of"])
     items = ctx.rows("items", doc_id, customer_id)
     if not items:
