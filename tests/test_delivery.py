@@ -763,3 +763,17 @@ def test_sender_text_with_a_control_character_is_a_config_error(scenario):
     with pytest.raises(ConfigError) as error:
         validate(*paths)
     assert "[sender] key 'name': holds the control character '\\x0b'" in str(error.value)
+
+
+def test_a_long_address_list_is_judged_the_same_by_several_processes(monkeypatch):
+    """Above ADDRESSES_PER_PROCESS addresses a process, the list is judged in spawned
+    processes: the same verdicts in the same order as one process gives."""
+    from dunning_batch import pipeline
+
+    values = ["ap@example.com", "a@b", "Name <x@example.com>", "x@例え.jp", "=?utf-8?q?x?=@example.com",
+              "ok.one@example.org; two@example.net", "bad@@example.com"] * 3
+    alone = [pipeline.address_list_problem(v) for v in values]
+    monkeypatch.setattr(pipeline, "ADDRESSES_PER_PROCESS", 4)
+    monkeypatch.setattr(pipeline.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert pipeline.address_list_problems(values) == alone
+    assert alone[0] is None and alone[1] is not None  # the list holds good and bad addresses
