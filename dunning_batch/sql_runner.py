@@ -330,3 +330,31 @@ def empty_view_text(view: str, columns: dict[str, str]) -> str:
 def query_view_text(view: str, query: str) -> str:
     """A statement of views.sql: view `view` defined by `query` (a file of sql/views)."""
     return f"CREATE OR REPLACE VIEW {view} AS\n{query.strip()};"
+
+
+def read_csv_text(name: str, types: dict[str, str]) -> str:
+    """A views.sql file reader: the CSV `name` (relative to the folder) with its columns' types."""
+    columns = ", ".join(f"'{column}': '{kind}'" for column, kind in types.items())
+    return f"read_csv('{name}', header = true, columns = {{{columns}}})"
+
+
+def read_parquet_text(name: str) -> str:
+    """A views.sql file reader: the Parquet file `name` (relative to the folder)."""
+    return f"read_parquet('{name}')"
+
+
+# --- CSV cells a spreadsheet never runs (OWASP "CSV injection") ------------------------------
+
+def guarded_text_cells(con: duckdb.DuckDBPyConnection, select: str, relation: str, starts: Iterable[str]) -> str:
+    """The select list that writes `select` of `relation` with a ' before each text cell that
+    starts with one of `starts`; numbers, dates and booleans as they are."""
+    firsts = ", ".join("chr(%d)" % ord(c) for c in starts)
+    return ", ".join(f"CASE WHEN left({name}, 1) IN ({firsts}) THEN chr(39) || {name} ELSE {name} END AS {name}"
+                     if kind == "VARCHAR" else name for name, kind in select_types(con, select, relation))
+
+
+def unguarded_text(text_columns: Iterable[str]) -> str:
+    """The select list that reads cells written by guarded_text_cells back as their values:
+    one leading ' dropped from each of `text_columns`."""
+    text = [f"regexp_replace({name}, '^''', '') AS {name}" for name in text_columns]
+    return f"* REPLACE ({', '.join(text)})" if text else "*"

@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "dunning_batch"
 ALLOWED: set[str] = set()  # no module but sql_runner writes SQL
 
 # A keyword anywhere in formatted text: as a whole word, in upper case.
-SQL_WORD = re.compile(r"\b(SELECT|FROM|CREATE|COPY|ALTER|DESCRIBE|INSERT|DROP|ATTACH|SET|PRAGMA|UNION)\b")
+SQL_WORD = re.compile(r"\b(SELECT|FROM|CREATE|COPY|ALTER|DESCRIBE|INSERT|DROP|ATTACH|SET|PRAGMA|UNION|CASE|REPLACE|EXCLUDE|read_csv|read_parquet)\b")
 # A plain literal that is a statement: it starts with a statement's keyword, and more follows.
 SQL_STATEMENT = re.compile(
     r"^\s*(SELECT|WITH|CREATE|COPY|ALTER|DESCRIBE|INSERT|UPDATE|DELETE|DROP|ATTACH|DETACH|SET|RESET|"

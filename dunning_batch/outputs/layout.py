@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Iterable, NamedTuple
 
 from ..config.relations import CFG_TABLES
-from ..sql_runner import empty_view_text, query_view_text, typed_nulls, view_text
+from ..sql_runner import (all_columns_but, empty_view_text, query_view_text, read_csv_text, read_parquet_text,
+                          typed_nulls, unguarded_text, view_text)
 
 @dataclass(frozen=True)
 class OutputFile:
@@ -26,7 +27,7 @@ class OutputFile:
     @property
     def select(self) -> str:
         """The select list written: the columns minus those of rules not configured."""
-        return f"* EXCLUDE ({', '.join(self.without)})" if self.without else self.columns
+        return all_columns_but(self.without) if self.without else self.columns
 
 
 ANALYST_VIEWS_DIR = Path(__file__).resolve().parent.parent.parent / "sql" / "views"
@@ -129,9 +130,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 def csv_values(types: dict[str, str], without: tuple[str, ...] = ()) -> str:
     """The select list that reads a CSV written by csv_cells back as its values: one leading '
     dropped from each text cell."""
-    text = [f"regexp_replace({name}, '^''', '') AS {name}"
-            for name, kind in types.items() if kind == "VARCHAR" and name not in without]
-    return f"* REPLACE ({', '.join(text)})" if text else "*"
+    return unguarded_text(name for name, kind in types.items() if kind == "VARCHAR" and name not in without)
 
 
 def views_sql(files: tuple[OutputFile, ...] = output_files()) -> str:
@@ -150,11 +149,10 @@ def views_sql(files: tuple[OutputFile, ...] = output_files()) -> str:
         seen.add(f.relation)
         columns = "*"
         if f.is_csv:
-            types = ", ".join(f"'{k}': '{v}'" for k, v in CSV_TYPES[f.relation].items() if k not in f.without)
-            source = f"read_csv('{f.name}', header = true, columns = {{{types}}})"
+            source = read_csv_text(f.name, {k: v for k, v in CSV_TYPES[f.relation].items() if k not in f.without})
             columns = csv_values(CSV_TYPES[f.relation], f.without)  # the values csv_cells wrote
         else:
-            source = f"read_parquet('{f.name}')"
+            source = read_parquet_text(f.name)
         if f.without:  # the columns of rules that are off, NULL
             columns += f", {typed_nulls({c: RULE_COLUMNS[f.relation][c].type for c in f.without})}"
         lines.append(view_text(f.relation, columns, source))
@@ -163,7 +161,7 @@ def views_sql(files: tuple[OutputFile, ...] = output_files()) -> str:
             seen.add(f.relation)
             lines.append(empty_view_text(f.relation, CSV_TYPES[f.relation]))
     lines += ["", "-- The run's config (cfg_*.parquet): the rules it applied, as the SQL stages joined them."]
-    lines += [view_text(f.relation, "*", f"read_parquet('{f.name}')") for f in files if f in CONFIG_FILES]
+    lines += [view_text(f.relation, "*", read_parquet_text(f.name)) for f in files if f in CONFIG_FILES]
     lines += ["", "-- Analyst views (sql/views/*.sql)."]
     for view in sorted(ANALYST_VIEWS_DIR.glob("*.sql")):
         lines += ["", query_view_text(view.stem, view.read_text(encoding="utf-8"))]

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from ..errors import UserError
 from ..pipeline import ROWS_ORDERED_BY
-from ..sql_runner import connect, copy_select, select_types
+from ..sql_runner import connect, copy_select, guarded_text_cells
 from .layout import FORMULA_STARTS, OutputFile, output_files
 
 
@@ -84,9 +84,7 @@ def csv_cells(con: duckdb.DuckDBPyConnection, select: str, relation: str) -> str
     """The select list that writes `relation` as a CSV for the ERP and spreadsheets: each text
     cell that starts like a formula (layout.FORMULA_STARTS) written with a ' before it; numbers
     (-50.00), dates and booleans as they are."""
-    starts = ", ".join("chr(%d)" % ord(c) for c in FORMULA_STARTS)
-    return ", ".join(f"CASE WHEN left({name}, 1) IN ({starts}) THEN chr(39) || {name} ELSE {name} END AS {name}"
-                     if kind == "VARCHAR" else name for name, kind in select_types(con, select, relation))
+    return guarded_text_cells(con, select, relation, FORMULA_STARTS)
 
 
 def write_parquet(table: pa.Table, path: Path, order_by: str | None = None) -> None:
