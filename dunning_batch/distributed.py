@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import time
 from typing import Any
 
 import pyarrow as pa
@@ -78,17 +77,16 @@ def decide_on_cluster(session: Session) -> None:
     client, options = session.cluster, session.options
     run_stages(session.con, REJECTION_STAGES, session.params, session.log)
     shards = max(1, SHARDS_PER_WORKER * len(client.scheduler_info()["workers"]))
-    started = time.perf_counter()
-    rejected = relation_arrow(session.con, "rejected")
-    futures = [client.submit(run_shard, str(options.config_path), str(options.open_items), str(options.customers),
-                             options.as_of, (k, shards), rejected, options.pdf,
-                             None if options.payments is None else str(options.payments),
-                             retries=RETRIES, pure=False)
-               for k in range(shards)]
-    assemble(session, client.gather(futures))
-    # SPEC §5: each shard made its ids alone; two keys of different shards may share one
-    check_letter_ids(session.con)
-    session.log.seconds["shards"] = round(time.perf_counter() - started, 3)
+    with session.log.timed("shards"):
+        rejected = relation_arrow(session.con, "rejected")
+        futures = [client.submit(run_shard, str(options.config_path), str(options.open_items), str(options.customers),
+                                 options.as_of, (k, shards), rejected, options.pdf,
+                                 None if options.payments is None else str(options.payments),
+                                 retries=RETRIES, pure=False)
+                   for k in range(shards)]
+        assemble(session, client.gather(futures))
+        # SPEC §5: each shard made its ids alone; two keys of different shards may share one
+        check_letter_ids(session.con)
 
 
 def run_shard(config_path: str, open_items: str, customers: str, as_of: dt.date, shard: tuple[int, int],
@@ -122,10 +120,9 @@ def render_on_workers(session: Session) -> None:
         return
     from .letters.render import render_batch  # WeasyPrint is imported only by runs that render
 
-    started = time.perf_counter()
-    folder = session.folder.path
-    futures = session.cluster.map(render_batch, batches_of(letter_contexts(folder)), sender=session.config.sender,
-                                  pdf_dir=folder / "pdf", retries=RETRIES, pure=False)
-    (folder / "pdf").mkdir(exist_ok=True)
-    session.cluster.gather(futures)
-    session.log.seconds["render_pdfs"] = round(time.perf_counter() - started, 3)
+    with session.log.timed("render_pdfs"):
+        folder = session.folder.path
+        futures = session.cluster.map(render_batch, batches_of(letter_contexts(folder)), sender=session.config.sender,
+                                      pdf_dir=folder / "pdf", retries=RETRIES, pure=False)
+        (folder / "pdf").mkdir(exist_ok=True)
+        session.cluster.gather(futures)

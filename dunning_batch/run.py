@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -113,32 +112,29 @@ def write(session: Session) -> None:
     out, options = session.options.out, session.options
     session.exits.enter_context(write_errors(out))
     session.folder = folder = session.exits.enter_context(AtomicFolder(out, options.replaces))
-    started = time.perf_counter()
-    files = output_files(session.config.money_rules)  # SPEC §9: columns and files of configured rules
-    write_data_files(session.con, folder.path, files)
-    (folder.path / "views.sql").write_text(views_sql(files), encoding="utf-8")
-    write_summary(folder.path, session.params["as_of"])
-    session.log.seconds["write_outputs"] = round(time.perf_counter() - started, 3)
+    with session.log.timed("write_outputs"):
+        files = output_files(session.config.money_rules)  # SPEC §9: columns and files of configured rules
+        write_data_files(session.con, folder.path, files)
+        (folder.path / "views.sql").write_text(views_sql(files), encoding="utf-8")
+        write_summary(folder.path, session.params["as_of"])
 
 
 def render_local(session: Session) -> None:
     """Step (LOCAL): the PDF letters, over `workers` processes of this machine."""
     if not session.options.pdf:
         return
-    started = time.perf_counter()
-    render_letters(session.folder.path, sender=session.config.sender, workers=session.options.workers,
-                   on_progress=session.options.on_progress)
-    session.log.seconds["render_pdfs"] = round(time.perf_counter() - started, 3)
+    with session.log.timed("render_pdfs"):
+        render_letters(session.folder.path, sender=session.config.sender, workers=session.options.workers,
+                       on_progress=session.options.on_progress)
 
 
 def deliver(session: Session) -> None:
     """Step: SPEC §10.2, §10.3: the emails and the printer's batch, made from the PDFs just written."""
     if not session.options.pdf:
         return
-    started = time.perf_counter()
-    write_outbox(session.folder.path, session.config.sender)
-    write_print_batch(session.folder.path)
-    session.log.seconds["delivery_files"] = round(time.perf_counter() - started, 3)
+    with session.log.timed("delivery_files"):
+        write_outbox(session.folder.path, session.config.sender)
+        write_print_batch(session.folder.path)
 
 
 def record(session: Session) -> None:

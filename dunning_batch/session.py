@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -131,18 +130,17 @@ def open_inputs(session: Session, shard: tuple[int, int] | None = None) -> None:
         table_from_arrow(con, name, table)
     define_macros(con)
     session.log.on_stage = options.on_stage
-    started = time.perf_counter()
-    inputs = session.inputs
-    inputs["customers"] = load_raw(con, options.customers, "customers", config.customers, CUSTOMER_COLUMNS,
-                                   REQUIRED_CUSTOMER_COLUMNS)
-    inputs["open_items"] = load_raw(con, options.open_items, "open_items", config.open_items,
-                                    OPEN_ITEM_COLUMNS, REQUIRED_ITEM_COLUMNS)
-    raw_payments = load_payments(con, options.payments, config)  # SPEC §9.5; empty without --payments
-    if raw_payments is not None:
-        inputs["payments"] = raw_payments
-    if shard is not None:
-        keep_shard(con, shard)
-    session.log.seconds["read_inputs"] = round(time.perf_counter() - started, 3)
+    with session.log.timed("read_inputs"):
+        inputs = session.inputs
+        inputs["customers"] = load_raw(con, options.customers, "customers", config.customers, CUSTOMER_COLUMNS,
+                                       REQUIRED_CUSTOMER_COLUMNS)
+        inputs["open_items"] = load_raw(con, options.open_items, "open_items", config.open_items,
+                                        OPEN_ITEM_COLUMNS, REQUIRED_ITEM_COLUMNS)
+        raw_payments = load_payments(con, options.payments, config)  # SPEC §9.5; empty without --payments
+        if raw_payments is not None:
+            inputs["payments"] = raw_payments
+        if shard is not None:
+            keep_shard(con, shard)
     session.params.update({
         "as_of": as_of,
         "grouping": config.run.grouping,

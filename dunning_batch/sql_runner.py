@@ -9,11 +9,12 @@ are built here, from names this project chose, each quoted.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import duckdb
 import pyarrow as pa
@@ -32,6 +33,14 @@ class StageLog:
     seconds: dict[str, float] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
     on_stage: Callable[[str, int, float], None] | None = None
+
+    @contextlib.contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        """Record the seconds the block takes as `name`'s: a part of the run that is no SQL
+        stage (reading the inputs, writing, rendering)."""
+        started = time.perf_counter()
+        yield
+        self.seconds[name] = round(time.perf_counter() - started, 3)
 
 
 # --- connections -------------------------------------------------------------------------
