@@ -61,6 +61,23 @@ def connect(memory_limit: str | None = None, temp_dir: Path | None = None) -> du
     return con
 
 
+def connect_file(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection to the DuckDB database file `path` (the ledger), in UTC with no progress
+    bar; duckdb.Error when the file is no DuckDB database or another process holds it."""
+    con = duckdb.connect(str(path), read_only=read_only)
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def script(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Run every statement of `sql/<name>.sql`, which binds no parameter (a schema)."""
+    try:
+        con.execute(sql_text(name))
+    except duckdb.Error as exc:
+        raise StageError(f"sql/{name}.sql failed: {exc}") from exc
+
+
 def lock_to(con: duckdb.DuckDBPyConnection, folders: Iterable[Path]) -> None:
     """Let `con` read only inside `folders` from now on, with its settings locked.
 

@@ -1,0 +1,186 @@
+"""The ledger file (README "Running every night"): opening it safely, one command at a time.
+
+The ledger is a DuckDB database file. Every command that reads or writes it first takes an
+exclusive lock on `LEDGER.lock` beside it and writes there who holds it. A `run` holds the
+lock from before it reads the ledger until its folder is recorded, so two runs on one ledger
+never decide from the same state: the second exits 2 naming the first. `send`, `void` and
+`history` hold it for a moment at a time; whoever meets them waits.
+
+Opening also finishes what a killed run left: a run recorded as `pending` whose folder is in
+place with the run.json it recorded is adopted (its letters count), one whose folder never
+appeared is dropped (it wrote nothing anyone could have sent; its rows stay, marked
+`dropped`, and count nowhere).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import duckdb
+
+from ..digest import sha256_of
+from ..errors import UserError
+from ..sql_runner import connect_file, execute, one, records, script
+
+FORMAT = "dunning_batch ledger"
+SCHEMA_VERSION = "1"
+LOCK_SUFFIX = ".lock"
+# Who may hold the lock for long: a second command of this kind stops instead of waiting.
+LONG_HOLDERS = ("run",)
+
+
+@dataclass
+class Ledger:
+    """An open ledger: its path, the connection, and what opening it found (adopted or
+    dropped runs, in words for run.json and the summary)."""
+
+    path: Path
+    con: duckdb.DuckDBPyConnection
+    notes: list[str] = field(default_factory=list)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All or nothing: the statements of the block are committed together, or none is."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+
+def ledger_path(path: str | Path) -> Path:
+    """The ledger's absolute path (run.json records it, so `send` finds it from anywhere)."""
+    return Path(os.path.abspath(path))
+
+
+@contextlib.contextmanager
+def hold(path: Path, command: str, what: str, *,
+         on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold LEDGER.lock for the block. A run meeting another run stops (exit 2); anyone else
+    waits for the holder, saying once whom it waits for."""
+    lock = path.with_name(path.name + LOCK_SUFFIX)
+    try:
+        handle = lock.open("a+", encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot use the ledger here ({exc.strerror}: {lock}); give a --ledger in a "
+                        f"folder you may write to") from None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(lock)
+            if command in LONG_HOLDERS and holder.get("command") in LONG_HOLDERS:
+                raise UserError(f"{path}: the ledger is in use by another run (pid {holder.get('pid')}: "
+                                f"{holder.get('what')}); two runs on one ledger would decide from the same "
+                                f"state: wait for it to finish and run again") from None
+            if on_wait is not None:
+                on_wait(f"waiting for the ledger {path}, in use by {holder.get('command', 'another command')} "
+                        f"(pid {holder.get('pid')}) ...")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"pid": os.getpid(), "command": command, "what": what}))
+        handle.flush()
+        yield  # closing the handle releases the lock, also when the process is killed
+
+
+def _holder(lock: Path) -> dict:
+    """Who holds the lock, as it wrote itself into the lock file (best effort: may be empty)."""
+    try:
+        holder = json.loads(lock.read_text(encoding="utf-8") or "{}")
+    except (OSError, ValueError):
+        return {}
+    return holder if isinstance(holder, dict) else {}
+
+
+@contextlib.contextmanager
+def opened(path: Path, *, create: bool = False, read_only: bool = False) -> Iterator[Ledger]:
+    """The ledger at `path` (the caller holds its lock), made when `create` and absent.
+
+    A file that is not a ledger of this project, or of a newer schema, is refused (exit 2):
+    a ledger is never written over another database."""
+    if not path.exists():
+        if not create:
+            raise UserError(f"{path}: no ledger there; give the ledger the runs recorded (--ledger PATH, "
+                            f"or [run] ledger in the config)")
+        if not path.parent.is_dir():
+            raise UserError(f"{path}: the folder {path.parent} does not exist; create it or give another "
+                            f"--ledger")
+    try:
+        con = connect_file(path, read_only=read_only and path.exists())
+    except duckdb.Error as exc:
+        raise UserError(f"{path}: not a ledger this tool can open ({_first_line(exc)}); give the ledger file "
+                        f"the runs recorded, or a new path") from None
+    try:
+        _check_format(path, con, read_only)
+        ledger = Ledger(path, con)
+        if not read_only:
+            ledger.notes = _finish_pending(ledger)
+        yield ledger
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def open_ledger(path: str | Path, command: str, what: str, *, create: bool = False, read_only: bool = False,
+                on_wait: Callable[[str], None] | None = None) -> Iterator[Ledger]:
+    """Hold the ledger's lock and open it: the way every command but `run` uses the ledger."""
+    path = ledger_path(path)
+    with hold(path, command, what, on_wait=on_wait), opened(path, create=create, read_only=read_only) as ledger:
+        yield ledger
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _check_format(path: Path, con: duckdb.DuckDBPyConnection, read_only: bool) -> None:
+    tables = {row["table_name"] for row in records(con, "ledger/tables")}
+    if not tables and not read_only:
+        script(con, "ledger/schema")
+        execute(con, "ledger/mark", {"format": FORMAT, "version": SCHEMA_VERSION})
+        return
+    info = {row["key"]: row["value"] for row in records(con, "ledger/info")} if "ledger_info" in tables else {}
+    if info.get("format") != FORMAT:
+        raise UserError(f"{path}: a DuckDB database but not a dunning_batch ledger (it has no ledger_info "
+                        f"table naming the format); give the ledger file the runs recorded, or a new path")
+    if info.get("schema_version") != SCHEMA_VERSION:
+        raise UserError(f"{path}: a ledger of schema version {info.get('schema_version')!r}, and this version "
+                        f"of dunning_batch reads version {SCHEMA_VERSION}; use the dunning_batch that wrote it")
+
+
+def _finish_pending(ledger: Ledger) -> list[str]:
+    """Adopt or drop the runs a killed run left pending; what was done, in words."""
+    notes = []
+    for run in records(ledger.con, "ledger/pending_runs"):
+        folder = Path(run["folder"])
+        in_place = (folder / "run.json").is_file() and sha256_of(folder / "run.json") == run["run_json_sha256"]
+        with ledger.transaction() as con:
+            if in_place:
+                execute(con, "ledger/finish_run", {"run_id": run["run_id"]})
+            else:
+                execute(con, "ledger/drop_run", {"run_id": run["run_id"]})
+        notes.append(f"the run of {run['run_date']} into {folder} was killed before the ledger recorded it; "
+                     + ("its folder is in place, so its letters were adopted" if in_place
+                        else "its folder never appeared, so it was dropped"))
+    return notes
+
+
+def now_utc() -> dt.datetime:
+    """The wall clock in UTC, without zone (DuckDB TIMESTAMP): when the ledger learnt of an event."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def first(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None):
+    """The single value of `sql/<name>.sql`'s first row, None when it has none."""
+    row = one(con, name, params)
+    return None if row is None else row[0]
