@@ -145,9 +145,11 @@ def _first_line(exc: Exception) -> str:
 
 def _check_format(path: Path, con: duckdb.DuckDBPyConnection, read_only: bool) -> None:
     tables = {row["table_name"] for row in records(con, "ledger/tables")}
-    if not tables and not read_only:
+    if not tables and not read_only:  # a new ledger: its tables and mark together, or nothing
+        con.execute("BEGIN TRANSACTION")
         script(con, "ledger/schema")
         execute(con, "ledger/mark", {"format": FORMAT, "version": SCHEMA_VERSION})
+        con.execute("COMMIT")
         return
     info = {row["key"]: row["value"] for row in records(con, "ledger/info")} if "ledger_info" in tables else {}
     if info.get("format") != FORMAT:

@@ -101,5 +101,5 @@ CREATE TABLE IF NOT EXISTS sends (
     status VARCHAR NOT NULL,            -- attempting | accepted | partial | temporary | permanent | disconnected | not_attempted
     reply VARCHAR,
     attempt INTEGER NOT NULL,
-    at TIMESTAMP NOT NULL               -- UTC, wall clock
+    sent_at TIMESTAMP NOT NULL          -- UTC, wall clock
 );
