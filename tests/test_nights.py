@@ -1,7 +1,7 @@
 """Night after night (SPEC §4.10, §9): three runs, the ERP re-importing each night's files
 before the next, and every charge made exactly once.
 
-What the ERP does between two nights (the `Ledger` below), as an AR system would:
+What the ERP does between two nights (the `Ledger` below, tests/erp_model.py), as an AR system would:
 - levels_update: each row sets the item's dunning_level, last_dunned_on and the §9 state
   compensation_charged and interest_paid_to (the row holds the item's whole state);
 - fee_documents, compensation_documents and interest_documents: each row is posted as a new
@@ -21,10 +21,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from conftest import Outcome, customer, write_csv
+from conftest import Outcome, customer
+from erp_model import ErpModel
 
 from dunning_batch.checks.reconcile import reconcile
-from dunning_batch.config import OPEN_ITEM_COLUMNS, PAYMENT_COLUMNS
 from dunning_batch.run import run
 
 D = Decimal
@@ -76,22 +76,15 @@ min_amount = { EUR = 5.00 }
 """
 
 
-class Ledger:
-    """The ERP's open items and payments, as exported each night and updated from the outputs."""
-
-    def __init__(self, items: list[dict], payments: list[dict]):
-        self.items = {row["doc_id"]: dict(row) for row in items}
-        self.payments = {row["payment_id"]: dict(row) for row in payments}
+class Ledger(ErpModel):
+    """The ERP (tests/erp_model.py), exporting each night and re-importing the night's files."""
 
     def night(self, tmp_path, as_of: dt.date) -> Outcome:
         folder = tmp_path / f"in-{as_of}"
         folder.mkdir()
         config = folder / "config.toml"
         config.write_text(CONFIG, encoding="utf-8")
-        items = write_csv(folder / "open_items.csv", list(self.items.values()), OPEN_ITEM_COLUMNS)
-        custs = write_csv(folder / "customers.csv", [customer("C1"), customer("C2")],
-                          ("customer_id", "name"))
-        pays = write_csv(folder / "payments.csv", list(self.payments.values()), PAYMENT_COLUMNS)
+        items, custs, pays = self.export(folder)
         out = tmp_path / f"out-{as_of}"
         run(config, items, custs, as_of, out, pdf=False, payments=pays)
         failed = [c.line() for c in reconcile(out, items) if not c.ok]
@@ -99,24 +92,7 @@ class Ledger:
         return Outcome(out)
 
     def reimport(self, outcome: Outcome) -> None:
-        for u in outcome.levels_update:
-            row = self.items[u["doc_id"]]
-            row.update(dunning_level=u["level_after"], last_dunned_on=_iso(u["last_dunned_on"]),
-                       compensation_charged=str(u["compensation_charged"]).lower(),
-                       interest_paid_to=_iso(u["interest_paid_to"]))
-        for relation in ("fee_documents", "compensation_documents", "interest_documents"):
-            for doc in outcome._rows(f"SELECT * FROM {relation}"):
-                self.items[doc["fee_doc_id"]] = {
-                    "doc_id": doc["fee_doc_id"], "customer_id": doc["customer_id"], "doc_type": "fee",
-                    "doc_date": _iso(doc["doc_date"]), "due_date": _iso(doc["due_date"]),
-                    "currency": doc["currency"], "amount": str(doc["amount"]), "open_amount": str(doc["amount"]),
-                    "dunning_level": 0}
-        for charged in outcome._rows("SELECT * FROM payments_charged"):
-            self.payments[charged["payment_id"]]["interest_charged"] = "true"
-
-
-def _iso(day: dt.date | None) -> str | None:
-    return day.isoformat() if day else None
+        super().reimport(outcome.out)
 
 
 def by_customer(outcome: Outcome) -> dict[str, dict]:
@@ -149,7 +125,8 @@ def test_three_nights_charge_everything_once(tmp_path):
              "due_date": "2026-09-01", "paid_on": "2026-09-11", "amount": "2000.00"},
             {"payment_id": "P-2", "customer_id": "C2", "doc_id": "INV-9", "currency": "EUR",
              "due_date": "2026-10-01", "paid_on": "2026-10-06", "amount": "1000.00"},
-        ])
+        ],
+        customers=[customer("C1"), customer("C2")])
 
     # ---- night 1, D1 = 2026-11-24 ----------------------------------------------------------
     night1 = ledger.night(tmp_path, D1)
