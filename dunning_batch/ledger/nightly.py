@@ -64,9 +64,8 @@ def ledger_setting(options, config) -> Path | None:
     """The run's ledger: --ledger, else [run] ledger of the config; none with --no-ledger."""
     if options.no_ledger:
         return None
-    if options.ledger is not None:
-        return ledger_path(options.ledger)
-    return config.ledger_path()
+    path = options.ledger if options.ledger is not None else config.ledger_path()
+    return None if path is None else ledger_path(path)
 
 
 def hold_ledger(session) -> None:
