@@ -128,7 +128,9 @@ def write(session: Session) -> None:
         files = output_files(session.config.money_rules)  # SPEC §9: columns and files of configured rules
         write_data_files(session.con, folder.path, files)
         (folder.path / "views.sql").write_text(views_sql(files), encoding="utf-8")
-        write_summary(folder.path, session.params["as_of"])
+        mark_sent(session)
+        write_summary(folder.path, session.params["as_of"],
+                      session.night.report() if session.night is not None else None)
 
 
 def render_local(session: Session) -> None:
@@ -153,7 +155,6 @@ def record(session: Session) -> None:
     """Step: run.json, then the folder becomes `out`; with a ledger, recorded `pending` just
     before and `finished` just after (a kill in between is adopted or dropped next time)."""
     options, folder = session.options, session.folder
-    mark_sent(session)
     session.manifest = build_manifest(session, folder.path, options.pdf)
     write_json(folder.path / "run.json", session.manifest)
     # again, now that the run is done: `out` may have appeared or been sent from meanwhile
