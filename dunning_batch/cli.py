@@ -20,6 +20,7 @@ from .checks.query import query as query_folder
 from .checks.void import void_letters
 from .delivery.send import Pacing, send_outbox
 from .delivery.smtp_session import SmtpServer, check_login, parse_server
+from .config.model import STALE_EXPORT
 from .errors import UserError
 from .rerender import render_folder
 from .distributed import on_cluster
@@ -132,9 +133,16 @@ def main():
 @click.option("--memory-limit", default=None, help="DuckDB memory limit, e.g. 4GB; beyond it work spills to disk.")
 @click.option("--dask", "dask_address", default=None,
               help="Run on a Dask cluster: a scheduler address, or local:N for N local workers.")
+@click.option("--ledger", "ledger", type=click.Path(dir_okay=False), default=None,
+              help="The ledger file (made when new) that remembers every night's letters, voids and sends, so "
+                   "that no letter is issued or sent twice; default [run] ledger of the config.")
+@click.option("--no-ledger", "no_ledger", is_flag=True, help="Run without the config's ledger (a what-if run).")
+@click.option("--stale-export", "stale_export", type=click.Choice(STALE_EXPORT), default=None,
+              help="When the export lags the ledger (a levels file was not re-imported): stop, use_ledger or "
+                   "use_export; default [run] stale_export of the config (stop).")
 @exits_cleanly
 def run(config_path, open_items, customers, payments, as_of, out, force, force_sent, no_pdf, workers, strict,
-        memory_limit, dask_address):
+        memory_limit, dask_address, ledger, no_ledger, stale_export):
     """The nightly job: decide every open item and write letters, levels and decisions.
 
     Example: dunning-batch run --config config/example.toml --open-items items.csv
@@ -142,12 +150,15 @@ def run(config_path, open_items, customers, payments, as_of, out, force, force_s
     """
     if as_of is None:
         raise click.UsageError("Missing option '--as-of'.")
+    if ledger is not None and no_ledger:
+        raise click.UsageError("--ledger and --no-ledger exclude each other.")
     # the driver that decides the night and renders the letters: this machine, or a Dask cluster
     driver = LOCAL if dask_address is None else on_cluster(dask_address)
     with _letter_progress() as on_progress:
         options = RunOptions(config_path, open_items, customers, as_of.date(), out=Path(out), payments=payments,
                              force=force, force_sent=force_sent, strict=strict, pdf=not no_pdf, workers=workers,
-                             memory_limit=memory_limit, on_stage=_stage_printer(), on_progress=on_progress)
+                             memory_limit=memory_limit, on_stage=_stage_printer(), on_progress=on_progress,
+                             ledger=ledger, no_ledger=no_ledger, stale_export=stale_export)
         result = run_night(options, driver)
     print_summary(result.manifest, result.out)
 

@@ -19,7 +19,8 @@ from .errors import UserError
 from .guards import check_decisions, check_letter_ids
 from .letters.batches import batches_of, letter_contexts
 from .outputs import OUTPUT_FILES
-from .pipeline import DECISION_STAGES, PARSE_STAGES, REJECTION_STAGES, run_stages
+from .ledger.nightly import OVERRIDES
+from .pipeline import DECISION_STAGES, PARSE_STAGES, run_stages
 from .session import Driver, RunOptions, Session, open_inputs
 from .sql_runner import relation_arrow, table_from_arrow
 
@@ -29,6 +30,9 @@ RETRIES = 2             # a shard that fails is tried again before the run gives
 # and the letter keys, which the coordinator checks across shards (SPEC §5).
 SHARD_RELATIONS = tuple(dict.fromkeys(f.relation for f in OUTPUT_FILES if f.relation != "rejected")) \
     + ("letter_keys",)
+# Relations the coordinator decides and hands to every shard: the rejected rows, and the state
+# a run with a ledger takes from it (ledger/nightly.py).
+GIVEN_RELATIONS = ("rejected", *OVERRIDES)
 # Their row order in the folder: the coordinator sorts the shards' rows once.
 SHARD_ORDER = {f.relation: f.order_by for f in OUTPUT_FILES} | {"letter_keys": "letter_id, letter_key"}
 
@@ -72,15 +76,15 @@ def connect_client(address: str):
 
 
 def decide_on_cluster(session: Session) -> None:
-    """Step (dask): the rejected rows here, every other decision stage in shards on the
-    workers; their relations gathered into this session in file order."""
+    """Step (dask): the decision stages in shards on the workers, each handed the rejected rows
+    and the state taken from the ledger (only this coordinator reads the ledger); their
+    relations gathered into this session in file order."""
     client, options = session.cluster, session.options
-    run_stages(session.con, REJECTION_STAGES, session.params, session.log)
     shards = max(1, SHARDS_PER_WORKER * len(client.scheduler_info()["workers"]))
     with session.log.timed("shards"):
-        rejected = relation_arrow(session.con, "rejected")
+        given = {name: relation_arrow(session.con, name) for name in GIVEN_RELATIONS}
         futures = [client.submit(run_shard, str(options.config_path), str(options.open_items), str(options.customers),
-                                 options.as_of, (k, shards), rejected, options.pdf,
+                                 options.as_of, (k, shards), given, options.pdf,
                                  None if options.payments is None else str(options.payments),
                                  retries=RETRIES, pure=False)
                    for k in range(shards)]
@@ -90,14 +94,15 @@ def decide_on_cluster(session: Session) -> None:
 
 
 def run_shard(config_path: str, open_items: str, customers: str, as_of: dt.date, shard: tuple[int, int],
-              rejected: pa.Table, pdf: bool, payments: str | None = None) -> dict[str, Any]:
+              given: dict[str, pa.Table], pdf: bool, payments: str | None = None) -> dict[str, Any]:
     """One shard's night (a task on a worker): its customers' rows (items and payments),
     decided by the same stages; Arrow tables back."""
     session = Session(RunOptions(config_path, open_items, customers, as_of, payments=payments, pdf=pdf))
     open_inputs(session, shard=shard)
     run_stages(session.con, PARSE_STAGES, session.params, session.log)  # the coordinator found the problems
     session.params["render_pdf"] = pdf
-    table_from_arrow(session.con, "rejected", rejected)
+    for name, table in given.items():
+        table_from_arrow(session.con, name, table)
     run_stages(session.con, DECISION_STAGES, session.params, session.log)  # `rejected` came with us
     # letter ids: the coordinator checks the keys of every shard together (a retry would not help)
     check_decisions(session, letter_ids=False)

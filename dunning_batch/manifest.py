@@ -52,6 +52,8 @@ def build_manifest(session: Session, folder: Path, pdf: bool) -> dict[str, Any]:
         "letters_per_level": {str(level): n for level, n in rows(con, "reports/letters_per_level")},
         "decisions_per_reason": {f"{outcome}/{reason}": n
                                  for outcome, reason, n in rows(con, "reports/decisions_per_reason")},
+        # the ledger it was recorded in and what it took from it (README "Running every night")
+        "ledger": session.night.report() if session.night is not None else None,
         "timings_seconds": dict(session.log.seconds),
         "stage_rows": dict(session.log.rows),
     }

@@ -13,6 +13,9 @@ import click
 from .delivery.send import SendResult
 from .terminal import printable
 
+NO_LEDGER = ("no ledger: nothing stops a letter from being issued or sent twice across nights and folders; "
+             "give --ledger PATH or [run] ledger (README \"Running every night\")")
+
 
 def echo(message: str = "", *, nl: bool = True, err: bool = False) -> None:
     """click.echo, but a reader that has gone (`dunning-batch run ... | head -1`) stops the
@@ -91,3 +94,24 @@ def print_summary(manifest: dict, out: Path) -> None:
     for reason, n in manifest["decisions_per_reason"].items():
         echo(f"  {reason:<32} {n:>8}")
     echo(f"written to {out}")
+    print_ledger(manifest.get("ledger"))
+
+
+def print_ledger(ledger: dict | None) -> None:
+    """What the ledger said about the night, or, without one, that nothing guards against duplicates."""
+    if ledger is None:
+        echo(NO_LEDGER, err=True)
+        return
+    echo(f"ledger {printable(ledger['path'])}: recorded")
+    for note in ledger["notes"]:
+        echo(f"  {printable(note)}")
+    if ledger["lagging_items"] or ledger["lagging_payments"]:
+        taken = "the ledger's later state" if ledger["stale_export"] == "use_ledger" else "the export's state"
+        echo(f"  {ledger['lagging_items']} item(s) and {ledger['lagging_payments']} payment(s) lagged the ledger "
+             f"(a levels file not re-imported): {taken} was taken (stale_export = {ledger['stale_export']})")
+    if ledger["ahead_items"]:
+        echo(f"  {ledger['ahead_items']} item(s) ahead of the ledger (changed in the ERP since): the export's "
+             f"state was taken")
+    if ledger["already_sent"]:
+        echo(f"  {len(ledger['already_sent'])} letter(s) of this night were already sent from another folder; "
+             f"send skips them")

@@ -1,8 +1,10 @@
 """The nightly job as an ordered list of steps over one Session (`steps`):
 
-    guard_out -> start -> load -> check_inputs -> decide -> write -> render -> deliver -> record
+    hold_ledger -> guard_out -> start -> load -> check_inputs -> reject -> compare_export
+        -> decide -> write -> render -> deliver -> record
 
-`check_inputs` is the validation (guards.py). `decide` runs the decision stages of SPEC §4,
+`check_inputs` is the validation (guards.py). `hold_ledger`, `compare_export` and the end of
+`record` are the ledger's (ledger/nightly.py). `decide` runs the decision stages of SPEC §4,
 which price the letters too (interest, fees and totals are stages 55-60); `start`, `decide`
 and `render` are the driver's: this machine (LOCAL, here) or a Dask cluster
 (distributed.on_cluster), which the CLI picks with --dask. `run()` is the keyword API the
@@ -22,6 +24,7 @@ from .delivery.print_batch import write_print_batch
 from .distributed import on_cluster
 from .errors import ConfigError
 from .guards import check_decisions, check_inputs, check_rate_coverage, problem_lines
+from .ledger.nightly import compare_export, hold_ledger, mark_sent, record_finished, record_pending
 from .letters.pool import render_letters
 from .manifest import build_manifest
 from .outputs import AtomicFolder, output_files, views_sql, write_data_files, write_json
@@ -37,7 +40,8 @@ __all__ = ["FIRST_RUN_DATE", "LAST_RUN_DATE", "LOCAL", "RunOptions", "RunResult"
 
 def steps(driver: Driver) -> tuple[Step, ...]:
     """The run, in order; `start`, `decide` and `render` are the driver's."""
-    return (guard_out, driver.start, load, check_inputs, driver.decide, write, driver.render, deliver, record)
+    return (hold_ledger, guard_out, driver.start, load, check_inputs, reject, compare_export, driver.decide, write,
+            driver.render, deliver, record)
 
 
 def run_night(options: RunOptions, driver: Driver | None = None) -> RunResult:
@@ -54,12 +58,14 @@ def run(config_path: str | Path, open_items: str | Path, customers: str | Path, 
         out: str | Path, *, force: bool = False, strict: bool | None = None, pdf: bool = True,
         workers: int | None = None, memory_limit: str | None = None, dask: str | None = None,
         on_stage: Callable | None = None, on_progress: Callable | None = None,
-        payments: str | Path | None = None, force_sent: bool = False) -> RunResult:
+        payments: str | Path | None = None, force_sent: bool = False, ledger: str | Path | None = None,
+        no_ledger: bool = False, stale_export: str | None = None) -> RunResult:
     """run_night with keywords; with `dask` (a scheduler address or "local:N"), shards of
     customers run on a Dask cluster."""
     options = RunOptions(config_path, open_items, customers, as_of, out=Path(out), payments=payments, force=force,
                          force_sent=force_sent, strict=strict, pdf=pdf, workers=workers, memory_limit=memory_limit,
-                         on_stage=on_stage, on_progress=on_progress)
+                         on_stage=on_stage, on_progress=on_progress, ledger=ledger, no_ledger=no_ledger,
+                         stale_export=stale_export)
     return run_night(options, None if dask is None else on_cluster(dask))
 
 
@@ -98,9 +104,15 @@ def start_local(session: Session) -> None:
     session.exits.callback(shutil.rmtree, session.spill, ignore_errors=True)
 
 
+def reject(session: Session) -> None:
+    """Step: the rows set aside (non-strict), decided once for the whole export, before the
+    ledger is compared with what is left and before any shard decides."""
+    run_stages(session.con, REJECTION_STAGES, session.params, session.log)
+
+
 def decide_local(session: Session) -> None:
     """Step (LOCAL): the decision stages of SPEC §4 on this machine, then the checks of the night."""
-    run_stages(session.con, REJECTION_STAGES + DECISION_STAGES, session.params, session.log)
+    run_stages(session.con, DECISION_STAGES, session.params, session.log)
     check_decisions(session)
 
 
@@ -116,7 +128,9 @@ def write(session: Session) -> None:
         files = output_files(session.config.money_rules)  # SPEC §9: columns and files of configured rules
         write_data_files(session.con, folder.path, files)
         (folder.path / "views.sql").write_text(views_sql(files), encoding="utf-8")
-        write_summary(folder.path, session.params["as_of"])
+        mark_sent(session)
+        write_summary(folder.path, session.params["as_of"],
+                      session.night.report() if session.night is not None else None)
 
 
 def render_local(session: Session) -> None:
@@ -138,13 +152,16 @@ def deliver(session: Session) -> None:
 
 
 def record(session: Session) -> None:
-    """Step: run.json, then the folder becomes `out`."""
+    """Step: run.json, then the folder becomes `out`; with a ledger, recorded `pending` just
+    before and `finished` just after (a kill in between is adopted or dropped next time)."""
     options, folder = session.options, session.folder
     session.manifest = build_manifest(session, folder.path, options.pdf)
     write_json(folder.path / "run.json", session.manifest)
     # again, now that the run is done: `out` may have appeared or been sent from meanwhile
     check_out(options.out, options.replaces, options.force_sent, protected_paths(session))
+    record_pending(session, folder.path, options.out)
     folder.commit()
+    record_finished(session)
 
 
 LOCAL = Driver("this machine", start=start_local, decide=decide_local, render=render_local)

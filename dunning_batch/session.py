@@ -18,6 +18,7 @@ import duckdb
 
 from .config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, Config, config_tables, load_config
 from .errors import UserError
+from .ledger.nightly import empty_overrides
 from .outputs import AtomicFolder
 from .payments import load_payments, payment_params
 from .pipeline import INPUT_STAGES, define_macros, run_stages
@@ -57,6 +58,10 @@ class RunOptions:
     memory_limit: str | None = None
     on_stage: Callable[[str, int, float], None] | None = None
     on_progress: Callable[[int, int], None] | None = None
+    # the ledger (README "Running every night"): --ledger, else [run] ledger; none with no_ledger
+    ledger: str | Path | None = None
+    no_ledger: bool = False
+    stale_export: str | None = None  # None: [run] stale_export of the config
 
     @property
     def replaces(self) -> bool:
@@ -84,6 +89,7 @@ class Session:
     cluster: Any = None                  # the Dask client of a run on a cluster
     folder: AtomicFolder | None = None   # the output folder being written, until it is committed
     manifest: dict[str, Any] = field(default_factory=dict)
+    night: Any = None                    # ledger.nightly.NightLedger of a run with a ledger
     # what the steps opened (a spill folder, a cluster client, the atomic folder): closed at the end
     exits: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
@@ -129,6 +135,7 @@ def open_inputs(session: Session, shard: tuple[int, int] | None = None) -> None:
     for name, table in config_tables(config).items():
         table_from_arrow(con, name, table)
     define_macros(con)
+    empty_overrides(con)  # a run with a ledger may replace them (ledger.nightly.compare_export)
     session.log.on_stage = options.on_stage
     with session.log.timed("read_inputs"):
         inputs = session.inputs

@@ -238,6 +238,18 @@ def table_from_arrow(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table,
         con.unregister(temp)
 
 
+@contextlib.contextmanager
+def registered(con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table]) -> Iterator[None]:
+    """Arrow tables readable by name on `con` for the block (another connection's relations)."""
+    for name, table in tables.items():
+        con.register(name, table)
+    try:
+        yield
+    finally:
+        for name in tables:
+            con.unregister(name)
+
+
 def relation_arrow(con: duckdb.DuckDBPyConnection, relation: str) -> pa.Table:
     """Every row of `relation` as an Arrow table, on a cursor of its own."""
     return con.cursor().sql(f"SELECT * FROM {quote(relation)}").to_arrow_table()

@@ -70,16 +70,21 @@ def make_table(con: duckdb.DuckDBPyConnection, name: str, columns: list[tuple[st
     typed.create(name)
 
 
-def run_case(stage: str, case: dict[str, Any]) -> tuple[Counter, Counter, list[str]]:
-    """(expected rows, rows the stage made, the stage's columns): rows as tuples, counted."""
+def run_case(stage: str, case: dict[str, Any], query: bool = False) -> tuple[Counter, Counter, list[str]]:
+    """(expected rows, rows the stage made, the stage's columns): rows as tuples, counted.
+    With `query`, `stage` names a query of a folder of sql/ ("ledger/export_lag") instead."""
     con = sql_runner.connect()
     try:
         pipeline.define_macros(con)
         for name, table in case.get("inputs", {}).items():
             columns = [tuple(c.split(" ", 1)) for c in table["columns"]]
             make_table(con, name, columns, table.get("rows", []))
-        pipeline.run_stage(con, stage, dict(case.get("params", {})), sql_runner.StageLog())
-        made = con.table(pipeline.relation(stage))
+        if query:
+            sql_runner.table_from_file(con, "made__rows", stage, dict(case.get("params", {})))
+            made = con.table("made__rows")
+        else:
+            pipeline.run_stage(con, stage, dict(case.get("params", {})), sql_runner.StageLog())
+            made = con.table(pipeline.relation(stage))
         names, types = made.columns, [str(t) for t in made.types]
         got = Counter(_hashable(r) for r in made.fetchall())
         make_table(con, "expected__rows", list(zip(names, types)), case.get("expected", {}).get("rows", []))

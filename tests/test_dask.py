@@ -159,3 +159,23 @@ def test_without_the_dask_extra_the_user_is_told_what_to_install(tmp_path, missi
     assert line.startswith("--dask local:2: running on a Dask cluster needs the packages dask and distributed")
     assert line.endswith("install them with: pip install 'dunning-batch[dask]'")
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_with_a_ledger_only_the_coordinator_reads_it_and_shards_take_its_state(cluster, tmp_path):
+    """The demo's night 1 recorded, its levels file not re-imported; night 2 with
+    stale_export = use_ledger on the cluster gives the folder of one machine: the shards got
+    the state the coordinator took from the ledger (they cannot open it: the run holds it)."""
+    night2 = DEMO_AS_OF + dt.timedelta(days=14)
+    for where in ("one", "dask"):
+        ledger = tmp_path / f"{where}.duckdb"
+        run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / f"{where}-1", payments=DEMO_PAYMENTS,
+            pdf=False, ledger=ledger)
+        run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, night2, tmp_path / where, payments=DEMO_PAYMENTS, pdf=False,
+            ledger=ledger, stale_export="use_ledger", dask=cluster if where == "dask" else None)
+    for name in ("letters.parquet", "letter_lines.parquet", "decisions.parquet", "levels_update.parquet",
+                 "payments_charged.csv"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "dask" / name).read_bytes(), name
+    taken = json.loads((tmp_path / "dask" / "run.json").read_text())["ledger"]
+    assert taken["lagging_items"] > 0 and taken["lagging_payments"] == 1
+    levels = dict(duckdb.sql(f"SELECT doc_id, level_before FROM '{tmp_path / 'dask' / 'decisions.parquet'}'").fetchall())
+    assert levels["DBM-40004"] == 2                           # 1 in the export, 2 after night 1 (the ledger)

@@ -48,3 +48,21 @@ def test_stage(stage):
     assert not missing and not extra, (
         f"{stage} ({', '.join(columns)}):\n  expected but not made: {sorted(map(repr, missing))}"
         f"\n  made but not expected: {sorted(map(repr, extra))}")
+
+
+# Queries of sql/ledger/ the run reads the ledger with (README "Running every night"), each
+# with a case in tests/stages/ledger/ of the same form.
+LEDGER_CASES = sorted(p.stem for p in (CASES / "ledger").glob("*.toml"))
+
+
+@pytest.mark.parametrize("query", LEDGER_CASES)
+def test_ledger_query(query):
+    want, got, columns = run_case(f"ledger/{query}", load_case(f"ledger/{query}"), query=True)
+    missing, extra = want - got, got - want
+    assert not missing and not extra, (
+        f"ledger/{query} ({', '.join(columns)}):\n  expected but not made: {sorted(map(repr, missing))}"
+        f"\n  made but not expected: {sorted(map(repr, extra))}")
+
+
+def test_the_ledger_queries_that_decide_have_cases():
+    assert {"counted_letters", "item_state", "export_lag", "item_overrides"} <= set(LEDGER_CASES)

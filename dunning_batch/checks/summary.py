@@ -70,11 +70,12 @@ class Chart:
     bars: list[Bar]
 
 
-def write_summary(folder: str | Path, run_date: dt.date | None = None) -> Path:
-    """Write `folder`/summary.html from the folder's outputs; returns its path."""
+def write_summary(folder: str | Path, run_date: dt.date | None = None, ledger: dict | None = None) -> Path:
+    """Write `folder`/summary.html from the folder's outputs; returns its path. `ledger` is
+    what the run took from its ledger (run.json's "ledger"), read from run.json when not given."""
     folder = Path(folder)
     con = connect_views(folder)
-    page = _page(con, folder, run_date)
+    page = _page(con, folder, run_date) | {"ledger": ledger if ledger is not None else _manifest(folder).get("ledger")}
     html = _environment().get_template(TEMPLATE).render(**page)
     path = folder / "summary.html"
     path.write_text(html, encoding="utf-8")
@@ -161,10 +162,14 @@ def _chart(title: str, rows: list[tuple[str, Any, str]]) -> Chart:
 
 def _run_date(folder: Path) -> dt.date | None:
     """The run date from run.json when the folder has one (also when no letter went out)."""
+    as_of = _manifest(folder).get("as_of")
+    return dt.date.fromisoformat(as_of) if as_of else None
+
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    """run.json, when the folder has one yet (a run writes the summary before it)."""
     path = folder / "run.json"
-    if not path.is_file():
-        return None
-    return dt.date.fromisoformat(json.loads(path.read_text(encoding="utf-8"))["as_of"])
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
 def _amount(value: Decimal | None) -> str:

@@ -17,7 +17,7 @@ from ..errors import ConfigError
 from ..letters.templating import FALLBACK_LANGUAGE, MESSAGES_DIR, payment_term_wording
 from .model import (BASES, CALCULATE_TO, CUSTOMER_COLUMNS, DOC_TYPES, GROUPINGS, MAX_DAYS_TO_SETTLE,
                     OPEN_ITEM_COLUMNS, PAYMENT_COLUMNS, PLAUSIBLE_YEARS, RATE_DECIMALS, Config, InputFormat,
-                    Interest, Level, Policy, RunSettings)
+                    Interest, Level, Policy, RunSettings, STALE_EXPORT)
 from .money_rules import check_money_rules, read_level_money_rules, read_policy_money_rules
 from .toml_table import Table
 
@@ -73,10 +73,14 @@ def _read_run(t: Table) -> RunSettings:
         default_language=t.get("default_language", "str", "en"),
         strict=t.get("strict", "bool", True),
         plausible_years=t.get("plausible_years", "int", 20),
+        ledger=t.get("ledger", "str", None),
+        stale_export=t.get("stale_export", "str", "stop", STALE_EXPORT),
     )
     low, high = PLAUSIBLE_YEARS
     if isinstance(run.plausible_years, int) and not low <= run.plausible_years <= high:
         t.problem("plausible_years", f"must be a number of years from {low} to {high}, not {run.plausible_years}")
+    if run.ledger is not None and (not run.ledger.strip() or _control_character(run.ledger)):
+        t.problem("ledger", f"must be the path of the ledger file (relative to this config), not {run.ledger!r}")
     t.done()
     return run
 

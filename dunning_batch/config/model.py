@@ -32,6 +32,8 @@ RATE_DECIMALS = 6  # rates are carried as DECIMAL(18,6) percent
 PLAUSIBLE_YEARS = (1, 100)  # the range of [run] plausible_years
 MAX_DAYS_TO_SETTLE = 3650   # a level's days_to_settle: the pay-by date is within ten years of the run
 FEE_TIER_MODES = ("single", "accumulated")
+# [run] stale_export: what a run does with items whose export lags the ledger (README "Running every night")
+STALE_EXPORT = ("stop", "use_ledger", "use_export")
 COMPENSATION_KINDS = ("eu", "uk")
 EU_COMPENSATION = {"EUR": Decimal("40.00")}  # SPEC §9.2: Directive 2011/7/EU art. 6, BGB §288(5)
 
@@ -140,6 +142,9 @@ class RunSettings:
     # dates of the exports more than this many years from the run date are input errors
     # (a year typed 0206 for 2026); see README "Semantics"
     plausible_years: int = 20
+    # the ledger file (relative to the config file) and what to do when the export lags it
+    ledger: str | None = None
+    stale_export: str = "stop"
 
 
 @dataclass(frozen=True)
@@ -159,6 +164,10 @@ class Config:
     def level_templates(self) -> list[tuple[str, int, str]]:
         """(policy, level, template) of every level: the templates a run renders with."""
         return [(p.name, lv.number, lv.template) for p in self.policies for lv in p.levels]
+
+    def ledger_path(self) -> Path | None:
+        """The [run] ledger file, relative to the config file's folder, or None."""
+        return None if self.run.ledger is None else (Path(self.path).parent / self.run.ledger).absolute()
 
     def reference_rates_path(self, policy: str) -> str | None:
         """The file policy `policy` took its reference rates from (SPEC §3.4), if any."""

@@ -27,7 +27,7 @@ import duckdb
 
 from ..digest import sha256_of
 from ..errors import UserError
-from ..sql_runner import connect_file, execute, one, records, script
+from ..sql_runner import connect_file, execute, records, rows, script
 
 FORMAT = "dunning_batch ledger"
 SCHEMA_VERSION = "1"
@@ -184,5 +184,5 @@ def now_utc() -> dt.datetime:
 
 def first(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None):
     """The single value of `sql/<name>.sql`'s first row, None when it has none."""
-    row = one(con, name, params)
-    return None if row is None else row[0]
+    found = rows(con, name, params)  # fetches all: leaves no open result on the connection
+    return found[0][0] if found else None
