@@ -471,7 +471,7 @@ class Simulation:
         if kill:
             r = rng("kill-send", night, out)
             folder = read_folder(self.sim, out, night)
-            after = r.randint(0, max(0, len(folder.email_letters) - 1))
+            after = r.randint(1, len(folder.email_letters))
             base = len(self.inbox.accepted)
             self.inbox.delay = SLOW_SERVER
             log = (self.sim / "logs" / f"send-{out.replace('/', '_')}-killed.log").open("wb")
@@ -481,7 +481,7 @@ class Simulation:
             jitter = r.uniform(0, SLOW_SERVER * 2)
             try:
                 while process.poll() is None and time.monotonic() - started < 60:
-                    if len(self.inbox.accepted) - base >= after and (after or time.monotonic() - started > 0.5):
+                    if len(self.inbox.accepted) - base >= after:
                         time.sleep(jitter)
                         os.killpg(process.pid, signal.SIGKILL)
                         break
@@ -502,6 +502,9 @@ class Simulation:
                    f"night {night}: send {out} exit {code}: {stderr.strip() or stdout.strip()}")
         self.log(f"  send {out}: exit {code}, {len(self.inbox.accepted) - base} message(s) accepted"
                  + (f"; {stderr.strip().splitlines()[-1]}" if code else ""))
+
+    def has_email(self, out: str) -> bool:
+        return bool(next(f for f in reversed(self.record.folders) if f.path == out).email_letters)
 
     def void(self, night: int, day: dt.date, out: str, letter_id: str) -> str:
         code, stdout, stderr = self.cli_in_process("void", out, letter_id, "--as-of", iso(day))
@@ -590,6 +593,8 @@ class Simulation:
             self.run(night, day, out)
             self.log(f"  ({time.monotonic() - started:.2f} s)")
         primary = self.record.night_folders[night][-1]
+        if LEDGER:
+            self.check_lag_counts(night, primary, lag_items, lag_payments)
         lag = set(lag_items) | set(lag_payments)
         if (lag - self.lag_checked or night in self.record.stop_checks) \
                 and len(self.record.as_if_checks) < MAX_AS_IF_CHECKS:  # a new lag: the ledger must cover it
@@ -599,14 +604,14 @@ class Simulation:
         second_after_send = events.random() < 0.5
         if second and not second_after_send:
             self.run(night, day, f"{out}-b")
-        self.send(night, primary, kill=events.random() < P_KILL_SEND)
+        self.send(night, primary, kill=events.random() < P_KILL_SEND and self.has_email(primary))
         if second and second_after_send:
             accepted_before = set(self.inbox.accepted)
             self.run(night, day, f"{out}-b")
             if LEDGER:
                 self.check_already_sent(night, f"{out}-b", accepted_before)
         if second and events.random() < P_SEND_SECOND:
-            self.send(night, f"{out}-b", kill=events.random() < P_KILL_SEND)
+            self.send(night, f"{out}-b", kill=events.random() < P_KILL_SEND and self.has_email(f"{out}-b"))
         void_path = None
         latest = self.record.night_folders[night][-1]
         letters = sorted(read_folder(self.sim, latest, night).letters)
@@ -648,6 +653,15 @@ class Simulation:
             mine, theirs = view_rows(self.sim / out, sql), view_rows(self.sim / target, sql)
             self.expect(mine == theirs, f"night {night}: with the lagging export, {out} ({what}) differs from a run "
                                        f"on the re-imported export {target}:\n" + diff_rows(mine, theirs))
+
+    def check_lag_counts(self, night: int, out: str, lag_items: dict, lag_payments: dict) -> None:
+        """run.json counts the lagging items and payments the simulation knows of, and none ahead."""
+        ledger = json.loads((self.sim / out / "run.json").read_text())["ledger"]
+        told = (ledger["lagging_items"], ledger.get("lagging_payments", 0), ledger["ahead_items"])
+        self.expect(told == (len(lag_items), len(lag_payments), 0),
+                    f"night {night}: {out}/run.json counts (lagging items, lagging payments, ahead) = {told}; the "
+                    f"export lags in {len(lag_items)} item(s) {sorted(lag_items)[:6]} and {len(lag_payments)} "
+                    f"payment(s), none ahead")
 
     def check_already_sent(self, night: int, out: str, accepted_before: set[str]) -> None:
         manifest = json.loads((self.sim / out / "run.json").read_text())
@@ -700,6 +714,18 @@ def letters_in_force(sim: Simulation) -> dict[str, Folder]:
     return {k: v for k, v in found.items() if k not in sim.record.voided}
 
 
+def check_ledger_knows_every_folder(sim: Simulation) -> None:
+    """Every folder a run put in place (killed or not) is a finished run of the ledger: a run
+    killed between its folder and the ledger was adopted, never lost."""
+    con = duckdb.connect(str(sim.sim / "ledger.duckdb"), read_only=True)
+    try:
+        finished = {row[0] for row in con.execute("SELECT folder FROM runs WHERE status = 'finished'").fetchall()}
+    finally:
+        con.close()
+    lost = sorted({f.path for f in sim.record.folders} - {str(Path(x).relative_to(sim.sim)) for x in finished})
+    sim.expect(not lost, f"folders put in place that the ledger holds no finished run of: {lost}")
+
+
 def check_invariants(sim: Simulation) -> None:
     record = sim.record
     # (1) the server accepted each letter id at most once
@@ -750,52 +776,61 @@ def check_invariants(sim: Simulation) -> None:
               f"killed send(s): {lost[:10]}")
 
 
-def expected_history(sim: Simulation, doc_id: str) -> list[dict]:
-    """The record's history of an item: each letter (by id, once) that listed it, in night order."""
-    seen: dict[str, dict] = {}
-    for folder in sim.record.folders:
+def check_history(sim: Simulation) -> None:
+    """`history DOC_ID --format json` of a sample of items tells what the record says: one
+    letter event per folder put in place whose letter listed the item, with its levels; the
+    latest run of a night counts unless voided; a void event per voided letter; a send event
+    `accepted` only for letters the server accepted, and every accepted letter sent or in doubt."""
+    record = sim.record
+    lines_of: dict[str, list[tuple]] = defaultdict(list)   # doc_id -> (folder, letter_id, before, after)
+    for folder in record.folders:
         for letter_id, lines in folder.lines.items():
             for kind, doc, before, after, *_ in lines:
-                if doc == doc_id and kind in ("overdue", "current", "credit") and letter_id not in seen:
-                    seen[letter_id] = {"letter_id": letter_id, "run_date": folder.letters[letter_id]["run_date"],
-                                       "level_before": before, "level_after": after,
-                                       "voided": letter_id in sim.record.voided,
-                                       "accepted": letter_id in sim.inbox.accepted}
-    return sorted(seen.values(), key=lambda x: (x["run_date"], x["letter_id"]))
-
-
-def check_history(sim: Simulation) -> None:
-    """history DOC_ID --format json for a sample of items against the record."""
-    by_doc: dict[str, int] = Counter()
-    for folder in sim.record.folders:
-        for letter_id, lines in folder.lines.items():
-            for kind, doc, *_ in lines:
-                if kind == "overdue":
-                    by_doc[doc] += 1
-    voided_docs = {doc for folder in sim.record.folders for letter_id, lines in folder.lines.items()
-                   if letter_id in sim.record.voided for _, doc, *_ in lines}
+                if kind in ("overdue", "current", "credit"):
+                    lines_of[doc].append((folder, letter_id, before, after))
+    latest = {night: folders[-1] for night, folders in record.night_folders.items()}
+    voided_docs = sorted({doc for doc, found in lines_of.items() if any(x[1] in record.voided for x in found)})
+    busiest = sorted(lines_of, key=lambda doc: (-len(lines_of[doc]), doc))
+    twice_run = sorted(doc for doc, found in lines_of.items() if len({f.path for f, *_ in found}) > len(
+        {f.night for f, *_ in found}))
     r = rng("history")
-    sample = sorted(set([d for d, _ in by_doc.most_common(3)] + sorted(voided_docs)[:2]
-                        + r.sample(sorted(by_doc), min(5, len(by_doc)))))
+    sample = sorted({*busiest[:3], *voided_docs[:3], *twice_run[:2], *r.sample(sorted(lines_of), min(4, len(lines_of)))})
+    accepted = set(sim.inbox.accepted)
     for doc_id in sample:
         code, stdout, stderr = sim.cli_in_process("history", doc_id, "--ledger", "ledger.duckdb", "--format", "json")
         sim.check(code == 0, f"history {doc_id}: exit {code}: {stderr}")
-        told = json.loads(stdout)
-        expected = expected_history(sim, doc_id)
-        sim.expect(history_letters(told) == [(x["letter_id"], str(x["run_date"]), x["level_before"], x["level_after"],
-                                             x["voided"]) for x in expected],
-                  f"history {doc_id} tells {json.dumps(told, default=str)[:2000]}\nthe record: {expected}")
-
-
-def history_letters(told: Any) -> list[tuple]:
-    """The letters of `history --format json`, as (letter_id, run_date, level_before, level_after, voided)."""
-    rows = told["letters"] if isinstance(told, dict) and "letters" in told else told
-    found = {}
-    for row in rows:
-        if row.get("letter_id") and row["letter_id"] not in found:
-            found[row["letter_id"]] = (row["letter_id"], str(row.get("run_date")), row.get("level_before"),
-                                       row.get("level_after"), bool(row.get("voided")))
-    return sorted(found.values(), key=lambda x: (x[1], x[0]))
+        events = json.loads(stdout)
+        told = Counter((e["run_date"], e["letter_id"], e["folder"], e["level_before"], e["level_after"])
+                       for e in events if e["kind"] == "letter")
+        expected = Counter((iso(FIRST_NIGHT + dt.timedelta(days=f.night)), letter_id, str(sim.sim / f.path),
+                            before, after) for f, letter_id, before, after in lines_of[doc_id])
+        sim.expect(told == expected, f"history {doc_id}: letters told {sorted(told - expected)} not in the record, "
+                                     f"the record's {sorted(expected - told)} not told")
+        for e in events:
+            if e["kind"] == "letter" and e["latest_run"]:
+                sim.expect(e["counts"] == (e["letter_id"] not in record.voided),
+                           f"history {doc_id}: letter {e['letter_id']} of the night's latest run counts = "
+                           f"{e['counts']}, voided: {e['letter_id'] in record.voided}")
+                night = (dt.date.fromisoformat(e["run_date"]) - FIRST_NIGHT).days
+                sim.expect(e["folder"] == str(sim.sim / latest[night]),
+                           f"history {doc_id}: the latest run of {e['run_date']} is {e['folder']}, the record's "
+                           f"is {latest[night]}")
+        letters = {letter_id for _, letter_id, *_ in lines_of[doc_id]}
+        told_voids = {e["letter_id"] for e in events if e["kind"] == "void"}
+        sim.expect(told_voids == letters & set(record.voided),
+                   f"history {doc_id}: voids told {sorted(told_voids)}, the record's "
+                   f"{sorted(letters & set(record.voided))}")
+        sends = defaultdict(set)
+        for e in events:
+            if e["kind"] == "send":
+                sends[e["letter_id"]].add(e["send_status"])
+        told_accepted = {k for k, v in sends.items() if "accepted" in v}
+        sim.expect(told_accepted <= accepted & letters,
+                   f"history {doc_id}: tells {sorted(told_accepted - accepted)} accepted; the server never took them")
+        unsent = sorted(k for k in accepted & letters if not sends[k] & {"accepted", "in_doubt"})
+        sim.expect(not unsent, f"history {doc_id}: the server accepted {unsent}, history tells no send "
+                               f"accepted or in doubt: {dict(sends)}")
+    sim.log(f"history checked for {len(sample)} item(s): {sample}")
 
 
 # ============================================================================ the test
@@ -820,6 +855,7 @@ def test_sixty_nights_never_the_same_letter_twice(tmp_path, monkeypatch):
                 f"ERP duplicates {dict(sim.erp.duplicates)}")
         check_invariants(sim)
         if LEDGER:
+            check_ledger_knows_every_folder(sim)
             check_history(sim)
     assert not sim.failures, f"{sim.where()} {len(sim.failures)} failure(s):\n" + "\n".join(
         f"- {text}" for text in sim.failures[:12])
