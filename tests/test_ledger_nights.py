@@ -84,7 +84,7 @@ P_KILL_RUN = 0.1
 P_SECOND_RUN = 0.15
 P_KILL_SEND = 0.1
 P_SEND_SECOND = 0.5
-P_VOID = 0.08
+P_VOID = float(os.environ.get("SIMDEV_P_VOID", "0.08"))
 P_STOP_CHECK = 0.5          # of the nights whose export lags: first run with stale_export = "stop"
 MAX_STOP_CHECKS = 6
 MAX_AS_IF_CHECKS = 12       # nights whose run is compared with a run on the re-imported export
@@ -362,6 +362,7 @@ class Simulation:
         self.ideal_jobs: list[Job] = []
         self.journal: list[str] = []
         self.failures: list[str] = []
+        self.seconds: Counter = Counter()     # where the simulation's time goes, for the journal
         self.lag_checked: set[str] = set()    # lagging items and payments an as-if check has seen
         self.run_seconds = 3.0          # a subprocess run's typical duration, measured as we go
         self.cli = CliRunner()
@@ -389,7 +390,10 @@ class Simulation:
 
     # ------------------------------------------------------------------ commands
     def cli_in_process(self, *args: str) -> tuple[int, str, str]:
+        started = time.monotonic()
         result = self.cli.invoke(main, list(args))
+        what = "as-if run" if "--no-pdf" in args else "stop run" if "stop" in args else args[0]
+        self.seconds[f"{what} (in process)"] += time.monotonic() - started
         if result.exception and not isinstance(result.exception, SystemExit):
             raise AssertionError(f"{self.where()} {' '.join(args)} raised {result.exception!r}") from result.exception
         return result.exit_code, result.stdout, result.stderr
@@ -443,6 +447,7 @@ class Simulation:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
             log.close()
+        self.seconds["run (killed process)"] += time.monotonic() - started
         in_place = (self.sim / out / "run.json").is_file()
         how = "at its folder's appearance" if at_rename else f"after {delay:.2f} s"
         if code == 0:  # it finished before the kill
@@ -493,6 +498,7 @@ class Simulation:
                     process.wait()
                 log.close()
                 self.inbox.delay = 0.0
+                self.seconds["send (killed process)"] += time.monotonic() - started
             if code == -signal.SIGKILL:
                 self.record.send_kills += 1
             self.log(f"  send {out} killed after {len(self.inbox.accepted) - base} message(s) (exit {code})")
@@ -852,7 +858,8 @@ def test_sixty_nights_never_the_same_letter_twice(tmp_path, monkeypatch):
                 f"{len(set(inbox.accepted))} letters mailed, {len(record.voided)} voided, run kills "
                 f"{dict(record.run_kills)}, send kills {record.send_kills}, stop checks {record.stop_checks}, "
                 f"as-if checks {len(record.as_if_checks)}, re-imports {dict(record.fates)}, "
-                f"ERP duplicates {dict(sim.erp.duplicates)}")
+                f"ERP duplicates {dict(sim.erp.duplicates)}; seconds "
+                f"{ {k: round(v, 1) for k, v in sim.seconds.most_common()} }")
         check_invariants(sim)
         if LEDGER:
             check_ledger_knows_every_folder(sim)
