@@ -21,8 +21,7 @@ from .checks.void import void_letters
 from .delivery.send import Pacing, send_outbox
 from .delivery.smtp_session import SmtpServer, check_login, parse_server
 from .errors import UserError
-from .ledger.history import FORMATS as HISTORY_FORMATS
-from .ledger.history import history as ledger_history
+from .ledger.history import FORMATS as HISTORY_FORMATS, history as ledger_history
 from .rerender import render_folder
 from .distributed import on_cluster
 from .run import LOCAL, run_night
@@ -303,24 +302,21 @@ def explain(out, doc_id, customer_id):
 
 @main.command()
 @click.argument("doc_id", required=False)
-@click.option("--customer", "customer_id", default=None, help="Tell every letter of this customer instead.")
+@click.option("--customer", "customer_id", default=None, help="Tell this customer's letters instead.")
 @click.option("--ledger", required=True, type=click.Path(dir_okay=False), help="The ledger the runs recorded.")
-@click.option("--format", "fmt", type=click.Choice(HISTORY_FORMATS), default="text", show_default=True,
-              help="Plain sentences, or csv / json / parquet rows (one per event) for scripts.")
-@click.option("--to", "to", type=click.Path(dir_okay=False), default=None,
-              help="Write to this file instead of stdout (required for parquet).")
+@click.option("--format", "fmt", type=click.Choice(HISTORY_FORMATS), default="text", show_default=True)
+@click.option("--to", default=None, type=click.Path(dir_okay=False), help="Write here instead (needed for parquet).")
 @exits_cleanly
 def history(doc_id, customer_id, ledger, fmt, to):
     """Tells an item's or a customer's dunning history across nights, from the ledger alone.
 
-    Example: dunning-batch history INV-10006 --ledger ledger.duckdb
-    (or: dunning-batch history --customer C002 --ledger ledger.duckdb --format csv)
+    Example: dunning-batch history INV-10006 --ledger ledger.duckdb (or --customer C002 --format csv)
     """
-    result = ledger_history(Path(ledger), doc_id, customer_id, fmt, to, on_wait=lambda line: echo(line, err=True))
+    result = ledger_history(ledger, doc_id, customer_id, fmt, to, on_wait=lambda line: echo(printable(line), err=True))
     if result.path is not None:
         echo(printable(f"wrote {result.rows} row(s) to {result.path}"), err=True)
     else:
-        echo(result.text, nl=False)  # every value in it escaped (terminal.printable) by ledger/history.py
+        echo(result.text, nl=False)  # its values escaped (terminal.printable) by ledger/history.py
 
 
 @main.command()

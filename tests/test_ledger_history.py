@@ -67,8 +67,9 @@ STATES = [  # run_id, letter_id, doc_id, customer, before, after, last before, l
     (2, B, "INV-1", "C1", 1, 2, "2026-11-24", "2026-11-25", True, "2026-11-25"),
     (2, C, "INV-3", "C1", 0, 1, None, "2026-11-25", None, None),
     (3, B, "INV-1", "C1", 1, 2, "2026-11-24", "2026-11-25", True, "2026-11-25"),
-    (3, None, "INV-2", "C1", 0, 1, None, "2026-11-20", None, None),
-    (4, None, "INV-2", "C1", 0, 2, None, "2026-11-21", None, None),
+    # use_export: the run records the export's state as it is (before = after), as record_item_states does
+    (3, None, "INV-2", "C1", 1, 1, "2026-11-20", "2026-11-20", None, None),
+    (4, None, "INV-2", "C1", 2, 2, "2026-11-21", "2026-11-21", None, None),
 ]
 SENDS = [  # send_id, letter_id, message_id, folder, status, reply, attempt, sent_at
     ("S1", A, "<a@x>", F1, "attempting", None, 1, "2026-11-25 08:00:00"),
@@ -143,7 +144,7 @@ Night 2026-11-25, run 2 times: the latest run, into {F3}, is the one whose level
             INV-3: level 0 -> 1, 1,000.00 USD open
 2026-11-26  sent {B} to the server: accepted at 07:00:04 UTC (from {F2})
 2026-11-26  sent {C} to the server: in doubt, the attempt at 07:00:05 UTC has no outcome and the server may have taken it (from {F2})
-2026-11-25  INV-2: the run took the export's state: level 0 -> 1, last dunned on 2026-11-20 (folder {F3})
+2026-11-25  INV-2: the run took the export's state: level 1, last dunned on 2026-11-20 (folder {F3})
 2026-11-25  {B}  level 2 letter, fee 5.00 EUR, total due 2,511.58 EUR, pay by 2026-12-02 (folder {F3})
             INV-1: level 1 -> 2, 2,500.00 EUR open, interest 12 days 6.58 EUR
 """
@@ -166,7 +167,7 @@ def test_a_customers_history_says_each_letter_once_and_each_item_under_it(ledger
 def test_an_item_known_only_by_a_state_taken_from_the_export(ledger):
     assert history(ledger, "INV-2").text.splitlines()[-2:] == [
         f"Night 2026-11-25, run 2 times: the latest run, into {F3}, is the one whose levels file counts.",
-        f"2026-11-25  the run took the export's state: level 0 -> 1, last dunned on 2026-11-20 (folder {F3})",
+        f"2026-11-25  the run took the export's state: level 1, last dunned on 2026-11-20 (folder {F3})",
     ]
 
 
@@ -274,7 +275,7 @@ def test_parquet_rows_keep_their_types(ledger, tmp_path):
         ("state_taken", 3, None, "INV-2", None), ("letter", 3, B, "INV-1", None)]
     state = rows[8]
     assert (state["level_before"], state["level_after"], state["last_dunned_on"], state["counts"], state["folder"]) \
-        == (0, 1, dt.date(2026, 11, 20), True, F3)
+        == (1, 1, dt.date(2026, 11, 20), True, F3)
     assert (rows[0]["compensation_amount"], rows[4]["interest_amount"], rows[4]["event_time"], rows[6]["event_time"]) \
         == (Decimal("40.00"), Decimal("6.58"), None, dt.datetime(2026, 11, 26, 7, 0, 4))
 

@@ -59,6 +59,7 @@ SENTENCES = {
     "state_taken": "{date}  {doc}the run took the export's state: {levels}{last}{compensation}{interest_to} "
                    "({where})",
     "state_doc": "{doc_id}: ",
+    "state_level": "level {level}",
     "state_levels": "level {before} -> {after}",
     "last_dunned": ", last dunned on {date}",
     "compensation_charged": ", compensation charged",
@@ -220,7 +221,8 @@ def _where(e: dict[str, Any]) -> str:
 
 def _state(e: dict[str, Any], customer: bool) -> str:
     return say("state_taken", date=e["event_date"], doc=say("state_doc", doc_id=e["doc_id"]) if customer else "",
-               levels=say("state_levels", before=e["level_before"], after=e["level_after"]),
+               levels=say("state_level", level=e["level_after"]) if e["level_before"] == e["level_after"]
+               else say("state_levels", before=e["level_before"], after=e["level_after"]),
                last=say("last_dunned", date=e["last_dunned_on"]) if e["last_dunned_on"] else "",
                compensation=say("compensation_charged") if e["compensation_charged"] else "",
                interest_to=say("interest_paid_to", date=e["interest_paid_to"]) if e["interest_paid_to"] else "",
