@@ -21,9 +21,9 @@ from .checks.void import void_letters
 from .delivery.send import Pacing, send_outbox
 from .delivery.smtp_session import SmtpServer, check_login, parse_server
 from .errors import UserError
-from .ledger.history import FORMATS as HISTORY_FORMATS, history as ledger_history
 from .rerender import render_folder
 from .distributed import on_cluster
+from .ledger.history import FORMATS as HISTORY_FORMATS, history as ledger_history
 from .run import LOCAL, run_night
 from .session import FIRST_RUN_DATE, LAST_RUN_DATE, RunOptions
 from .printout import echo, print_delivery, print_summary
