@@ -24,6 +24,7 @@ from .config.model import STALE_EXPORT
 from .errors import UserError
 from .rerender import render_folder
 from .distributed import on_cluster
+from .ledger.history import FORMATS as HISTORY_FORMATS, history as ledger_history
 from .run import LOCAL, run_night
 from .session import FIRST_RUN_DATE, LAST_RUN_DATE, RunOptions
 from .printout import echo, print_delivery, print_summary
@@ -308,6 +309,25 @@ def explain(out, doc_id, customer_id):
     (or: dunning-batch explain out/2026-11-24 --customer C002)
     """
     echo(explain_outcome(Path(out), doc_id, customer_id), nl=False)
+
+
+@main.command()
+@click.argument("doc_id", required=False)
+@click.option("--customer", "customer_id", default=None, help="Tell this customer's letters instead.")
+@click.option("--ledger", required=True, type=click.Path(dir_okay=False), help="The ledger the runs recorded.")
+@click.option("--format", "fmt", type=click.Choice(HISTORY_FORMATS), default="text", show_default=True)
+@click.option("--to", default=None, type=click.Path(dir_okay=False), help="Write here instead (needed for parquet).")
+@exits_cleanly
+def history(doc_id, customer_id, ledger, fmt, to):
+    """Tells an item's or a customer's dunning history across nights, from the ledger alone.
+
+    Example: dunning-batch history INV-10006 --ledger ledger.duckdb (or --customer C002 --format csv)
+    """
+    result = ledger_history(ledger, doc_id, customer_id, fmt, to, on_wait=lambda line: echo(printable(line), err=True))
+    if result.path is not None:
+        echo(printable(f"wrote {result.rows} row(s) to {result.path}"), err=True)
+    else:
+        echo(result.text, nl=False)  # its values escaped (terminal.printable) by ledger/history.py
 
 
 @main.command()
