@@ -90,6 +90,7 @@ MAX_STOP_CHECKS = 6
 MAX_AS_IF_CHECKS = 12       # nights whose run is compared with a run on the re-imported export
 REIMPORT_FATES = (("in_time", 0.68), ("twice", 0.12), ("late_1", 0.09), ("late_2", 0.07), ("never", 0.04))
 SLOW_SERVER = 0.03          # seconds the server takes per message while a send is to be killed
+STARTUP_SECONDS = 1.0       # what a command in a process of its own takes to start
 
 CONFIG = """
 [run]
@@ -360,18 +361,16 @@ class Simulation:
         self.record = Record()
         self.jobs: list[Job] = []
         self.ideal_jobs: list[Job] = []
-        self.journal: list[str] = []
         self.failures: list[str] = []
         self.seconds: Counter = Counter()     # where the simulation's time goes, for the journal
         self.lag_checked: set[str] = set()    # lagging items and payments an as-if check has seen
-        self.run_seconds = 3.0          # a subprocess run's typical duration, measured as we go
+        self.runs_in_process = 0
         self.cli = CliRunner()
         (sim / "config.toml").write_text(CONFIG, encoding="utf-8")
         self.env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 
     # ------------------------------------------------------------------ reporting
     def log(self, text: str) -> None:
-        self.journal.append(text)
         with (self.sim / "journal.txt").open("a", encoding="utf-8") as handle:
             handle.write(text + "\n")
 
@@ -410,6 +409,7 @@ class Simulation:
 
     def run(self, night: int, day: dt.date, out: str, *extra: str) -> None:
         code, stdout, stderr = self.cli_in_process(*self.run_args(day, out, "use_ledger", *extra))
+        self.runs_in_process += 1
         self.check(code == 0, f"night {night}: run into {out} exit {code}: {stderr.strip() or stdout.strip()}")
         self.put_in_place(night, out)
 
@@ -429,7 +429,9 @@ class Simulation:
         folder appears; then whatever the operator does next."""
         r = rng("kill-run", night)
         at_rename = r.random() < 0.3
-        delay = r.uniform(0.05, self.run_seconds)
+        # a run in a process of its own takes about a second to start, then what a run here takes
+        typical = STARTUP_SECONDS + self.seconds["run (in process)"] / max(1, self.runs_in_process)
+        delay = r.uniform(0.05, typical)
         log = (self.sim / "logs" / f"run-{day}-killed.log").open("wb")
         started = time.monotonic()
         process = subprocess.Popen(self.command(*self.run_args(day, out)), cwd=self.sim, env=self.env,
@@ -451,7 +453,6 @@ class Simulation:
         in_place = (self.sim / out / "run.json").is_file()
         how = "at its folder's appearance" if at_rename else f"after {delay:.2f} s"
         if code == 0:  # it finished before the kill
-            self.run_seconds = 0.7 * self.run_seconds + 0.3 * (time.monotonic() - started)
             self.log(f"  run into {out} finished before the kill ({how})")
             self.put_in_place(night, out)
             return
