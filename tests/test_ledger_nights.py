@@ -84,7 +84,7 @@ P_KILL_RUN = 0.1
 P_SECOND_RUN = 0.15
 P_KILL_SEND = 0.1
 P_SEND_SECOND = 0.5
-P_VOID = float(os.environ.get("SIMDEV_P_VOID", "0.08"))
+P_VOID = 0.08
 P_STOP_CHECK = 0.5          # of the nights whose export lags: first run with stale_export = "stop"
 MAX_STOP_CHECKS = 6
 MAX_AS_IF_CHECKS = 12       # nights whose run is compared with a run on the re-imported export
