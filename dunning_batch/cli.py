@@ -258,6 +258,16 @@ def synth(customer_count, out, seed, fmt, as_of, force):
                f"(run it with config/example.toml, --as-of {as_of.date()})")
 
 
+# send and void: the ledger of the folder's night (README "Running every night")
+FOLDER_LEDGER_HELP = ("The ledger (relative to the working directory); default: the one the run recorded in "
+                      "OUT/run.json, if any.")
+
+
+def _say_waiting(message: str) -> None:
+    """What send and void say, once, while a run holds the ledger."""
+    echo(printable(message), err=True)
+
+
 @main.command()
 @click.argument("out", type=click.Path(exists=True, file_okay=False))
 @click.argument("letter_ids", nargs=-1, required=True)
@@ -265,13 +275,15 @@ def synth(customer_count, out, seed, fmt, as_of, force):
               help="Folder for the void's files (default OUT/voids/VOID_ID).")
 @click.option("--as-of", "as_of", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
               help="The day of the void (YYYY-MM-DD): the date of every reversal document.")
+@click.option("--ledger", "ledger", type=click.Path(dir_okay=False), default=None, help=FOLDER_LEDGER_HELP)
 @exits_cleanly
-def void(out, letter_ids, target, as_of):
+def void(out, letter_ids, target, as_of, ledger):
     """Undoes letters sent by mistake: restoring levels file, fee reversals and customer actions to undo.
 
     Example: dunning-batch void out/2026-11-24 DL-20261124-0123456789abcdef --as-of 2026-11-26
     """
-    record = void_letters(Path(out), list(letter_ids), Path(target) if target else None, as_of=as_of.date())
+    record = void_letters(Path(out), list(letter_ids), Path(target) if target else None, as_of=as_of.date(),
+                          ledger=ledger, on_wait=_say_waiting)
     echo(f"{record['void_id']}: {len(record['letters'])} letter(s) voided on {record['void_date']}, "
                f"{record['levels_restored']} level(s) restored, {record['fee_reversals']} fee reversal(s), "
                f"{len(record['customer_actions_restored'])} customer action(s) to undo -> {record['folder']}")
@@ -357,11 +369,17 @@ def diff(out_a, out_b, fmt):
 @click.option("--max-per-minute", "max_per_minute", type=click.IntRange(min=1), default=None,
               help="Send at most this many messages a minute.")
 @click.option("--dry-run", is_flag=True, help="List what would be sent; connect to nothing.")
+@click.option("--ledger", "ledger", type=click.Path(dir_okay=False), default=None, help=FOLDER_LEDGER_HELP)
+@click.option("--resend-in-doubt", "resend_in_doubt", is_flag=True,
+              help="Send again the letters in doubt: an earlier send stopped while the server may have taken "
+                   "them (check the mail server's log first).")
 @exits_cleanly
-def send(out, smtp, starttls, use_ssl, user, password_env, max_per_minute, dry_run):
+def send(out, smtp, starttls, use_ssl, user, password_env, max_per_minute, dry_run, ledger, resend_in_doubt):
     """Delivers the outbox of an output folder by SMTP, never a letter twice (journal: OUT/delivery/sent.jsonl).
 
-    Exit 0 when every letter is accepted, 1 when some were not (each named), 2 for bad usage.
+    With a ledger, never a letter any folder's send got accepted either, nor one in doubt unless
+    --resend-in-doubt. Exit 0 when every letter is accepted, 1 when some were not or are in doubt
+    (each named), 2 for bad usage.
 
     Example: SMTP_PASSWORD=... dunning-batch send out/2026-11-24 --smtp mail.example.com --starttls
     --user dunning@example.com --password-env SMTP_PASSWORD --max-per-minute 60
@@ -373,7 +391,8 @@ def send(out, smtp, starttls, use_ssl, user, password_env, max_per_minute, dry_r
     server = _smtp_server(smtp, security, user, password_env, dry_run)
     with _letter_progress("sending letters") as on_progress:
         result = send_outbox(Path(out), server, Pacing(max_per_minute=max_per_minute), dry_run=dry_run,
-                             on_progress=on_progress)
+                             on_progress=on_progress, ledger=ledger, resend_in_doubt=resend_in_doubt,
+                             on_wait=_say_waiting)
     print_delivery(result)
     sys.exit(0 if result.ok else 1)
 
