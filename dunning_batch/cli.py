@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import functools
-import os
 import sys
 from pathlib import Path
 
@@ -17,18 +14,17 @@ from .checks.diff import diff_runs
 from .checks.explain import explain as explain_outcome
 from .checks.query import FORMATS as QUERY_FORMATS
 from .checks.query import query as query_folder
-from .checks.void import void_letters
-from .delivery.send import Pacing, send_outbox
-from .delivery.smtp_session import SmtpServer, check_login, parse_server
+from .cli_common import (FORCE_HELP, FORCE_SENT_HELP, RunDate, as_of_option, config_option, customers_option,
+                         exits_cleanly, folder_argument, items_option, letter_progress, payments_option,
+                         stage_printer)
+from .cli_delivery import history, send, void
 from .config.model import STALE_EXPORT
 from .errors import UserError
 from .rerender import render_folder
 from .distributed import on_cluster
-from .ledger.history import FORMATS as HISTORY_FORMATS, history as ledger_history
 from .run import LOCAL, run_night
-from .session import FIRST_RUN_DATE, LAST_RUN_DATE, RunOptions
-from .printout import echo, print_delivery, print_summary
-from .terminal import printable
+from .session import RunOptions
+from .printout import echo, print_summary
 from .synth import write_synthetic
 from .run import validate as validate_inputs
 
@@ -38,79 +34,6 @@ DEMO_ITEMS = PROJECT_ROOT / "fixtures" / "demo" / "open_items.csv"
 DEMO_CUSTOMERS = PROJECT_ROOT / "fixtures" / "demo" / "customers.csv"
 DEMO_PAYMENTS = PROJECT_ROOT / "fixtures" / "demo" / "payments.csv"
 DEMO_AS_OF = dt.date(2026, 11, 24)
-
-
-
-class RunDate(click.DateTime):
-    """A run date YYYY-MM-DD within FIRST_RUN_DATE..LAST_RUN_DATE: far enough from the ends of
-    the calendar that every date a run computes from it (pay-by dates, the plausibility window
-    of [run] plausible_years) is a date; a usage error (exit 2) otherwise."""
-
-    def convert(self, value, param, ctx):
-        parsed = super().convert(value, param, ctx)
-        if not FIRST_RUN_DATE <= parsed.date() <= LAST_RUN_DATE:
-            self.fail(f"{parsed.date()} is not a run date this tool takes; give a date from "
-                      f"{FIRST_RUN_DATE} to {LAST_RUN_DATE}", param, ctx)
-        return parsed
-
-
-# Options shared by several commands, defined once.
-config_option = click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
-                             help="The TOML config (SPEC §3).")
-items_option = click.option("--open-items", "open_items", required=True, type=click.Path(dir_okay=False),
-                            help="Open AR items export, .csv or .parquet.")
-customers_option = click.option("--customers", required=True, type=click.Path(dir_okay=False),
-                                help="Customers export, .csv or .parquet.")
-payments_option = click.option("--payments", default=None, type=click.Path(dir_okay=False),
-                               help="Optional payments export, .csv or .parquet: interest on late payments "
-                                    "(SPEC §9.5).")
-as_of_option = click.option("--as-of", "as_of", type=RunDate(formats=["%Y-%m-%d"]),
-                            help="Run date D (YYYY-MM-DD).")
-FORCE_HELP = ("Replace an existing output folder, only when it is an earlier run's finished folder holding "
-              "nothing but a run's files (never one holding this run's inputs or config).")
-FORCE_SENT_HELP = ("Like --force, and also replace a folder whose letters were sent or voided: its send journal "
-                   "(delivery/sent.jsonl) and voids are lost, so the next send mails every letter again.")
-folder_argument = click.argument("out", metavar="OUT", type=click.Path(file_okay=False))
-
-
-def exits_cleanly(command):
-    """Turns the errors a user can act on into one line each and exit 2; never a traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except UserError as exc:
-            for line in exc.lines():  # a line may quote data: shown with its control characters escaped
-                echo(printable(line), err=True)
-            sys.exit(exc.exit_code)
-        except click.ClickException:  # usage errors: click prints them with the usage line, exit 2
-            raise
-        except Exception as exc:  # a bug of ours: still one line, and a distinct exit code
-            echo(printable(f"dunning-batch: internal error: {type(exc).__name__}: {exc}"), err=True)
-            sys.exit(3)
-
-    return wrapper
-
-
-@contextlib.contextmanager
-def _letter_progress(label: str = "rendering letters"):
-    """A progress bar over letters on a terminal; nothing in CI and pipes."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    with click.progressbar(length=0, label=label, file=sys.stderr) as bar:
-        def advance(done: int, total: int) -> None:
-            bar.length = total
-            bar.update(done)
-        yield advance
-
-
-def _stage_printer():
-    """Stage progress on a terminal; quiet in CI and pipes."""
-    if not sys.stderr.isatty():
-        return None
-    return lambda stage, rows, seconds: echo(f"  {stage:<24} {rows:>12,} rows  {seconds:7.2f} s", err=True)
 
 
 @click.group()
@@ -155,10 +78,10 @@ def run(config_path, open_items, customers, payments, as_of, out, force, force_s
         raise click.UsageError("--ledger and --no-ledger exclude each other.")
     # the driver that decides the night and renders the letters: this machine, or a Dask cluster
     driver = LOCAL if dask_address is None else on_cluster(dask_address)
-    with _letter_progress() as on_progress:
+    with letter_progress() as on_progress:
         options = RunOptions(config_path, open_items, customers, as_of.date(), out=Path(out), payments=payments,
                              force=force, force_sent=force_sent, strict=strict, pdf=not no_pdf, workers=workers,
-                             memory_limit=memory_limit, on_stage=_stage_printer(), on_progress=on_progress,
+                             memory_limit=memory_limit, on_stage=stage_printer(), on_progress=on_progress,
                              ledger=ledger, no_ledger=no_ledger, stale_export=stale_export)
         result = run_night(options, driver)
     print_summary(result.manifest, result.out)
@@ -194,10 +117,10 @@ def demo(out, as_of, force, force_sent):
 
     Example: dunning-batch demo --out demo-out --force
     """
-    with _letter_progress() as on_progress:
+    with letter_progress() as on_progress:
         options = RunOptions(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, as_of.date(), out=Path(out),
                              payments=DEMO_PAYMENTS if DEMO_PAYMENTS.is_file() else None, force=force,
-                             force_sent=force_sent, on_stage=_stage_printer(), on_progress=on_progress)
+                             force_sent=force_sent, on_stage=stage_printer(), on_progress=on_progress)
         result = run_night(options, LOCAL)
     print_summary(result.manifest, result.out)
 
@@ -217,7 +140,7 @@ def render(out, letter_id, workers, target):
     Example: dunning-batch render out/2026-11-24 --letter DL-20261124-0123456789abcdef
     (or: dunning-batch render out/2026-11-24 --out out/2026-11-24-rerendered)
     """
-    with _letter_progress() as on_progress:
+    with letter_progress() as on_progress:
         result = render_folder(Path(out), letter_id, workers, on_progress, Path(target) if target else None)
     echo(result.report())
 
@@ -258,25 +181,7 @@ def synth(customer_count, out, seed, fmt, as_of, force):
                f"(run it with config/example.toml, --as-of {as_of.date()})")
 
 
-@main.command()
-@click.argument("out", type=click.Path(exists=True, file_okay=False))
-@click.argument("letter_ids", nargs=-1, required=True)
-@click.option("--out", "target", type=click.Path(file_okay=False), default=None,
-              help="Folder for the void's files (default OUT/voids/VOID_ID).")
-@click.option("--as-of", "as_of", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="The day of the void (YYYY-MM-DD): the date of every reversal document.")
-@exits_cleanly
-def void(out, letter_ids, target, as_of):
-    """Undoes letters sent by mistake: restoring levels file, fee reversals and customer actions to undo.
-
-    Example: dunning-batch void out/2026-11-24 DL-20261124-0123456789abcdef --as-of 2026-11-26
-    """
-    record = void_letters(Path(out), list(letter_ids), Path(target) if target else None, as_of=as_of.date())
-    echo(f"{record['void_id']}: {len(record['letters'])} letter(s) voided on {record['void_date']}, "
-               f"{record['levels_restored']} level(s) restored, {record['fee_reversals']} fee reversal(s), "
-               f"{len(record['customer_actions_restored'])} customer action(s) to undo -> {record['folder']}")
-
-
+# send and void: the ledger of the folder's night (README "Running every night")
 @main.command()
 @folder_argument
 @click.argument("sql")
@@ -312,25 +217,6 @@ def explain(out, doc_id, customer_id):
 
 
 @main.command()
-@click.argument("doc_id", required=False)
-@click.option("--customer", "customer_id", default=None, help="Tell this customer's letters instead.")
-@click.option("--ledger", required=True, type=click.Path(dir_okay=False), help="The ledger the runs recorded.")
-@click.option("--format", "fmt", type=click.Choice(HISTORY_FORMATS), default="text", show_default=True)
-@click.option("--to", default=None, type=click.Path(dir_okay=False), help="Write here instead (needed for parquet).")
-@exits_cleanly
-def history(doc_id, customer_id, ledger, fmt, to):
-    """Tells an item's or a customer's dunning history across nights, from the ledger alone.
-
-    Example: dunning-batch history INV-10006 --ledger ledger.duckdb (or --customer C002 --format csv)
-    """
-    result = ledger_history(ledger, doc_id, customer_id, fmt, to, on_wait=lambda line: echo(printable(line), err=True))
-    if result.path is not None:
-        echo(printable(f"wrote {result.rows} row(s) to {result.path}"), err=True)
-    else:
-        echo(result.text, nl=False)  # its values escaped (terminal.printable) by ledger/history.py
-
-
-@main.command()
 @click.argument("out_a", metavar="OUT_A", type=click.Path(file_okay=False))
 @click.argument("out_b", metavar="OUT_B", type=click.Path(file_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -345,53 +231,6 @@ def diff(out_a, out_b, fmt):
     sys.exit(1 if result.differ else 0)
 
 
-@main.command()
-@click.argument("out", metavar="OUT", type=click.Path(exists=True, file_okay=False))
-@click.option("--smtp", "smtp", metavar="HOST[:PORT]", default=None,
-              help="The SMTP server (port default 25, 587 with --starttls, 465 with --ssl).")
-@click.option("--starttls", is_flag=True, help="Upgrade the connection with STARTTLS.")
-@click.option("--ssl", "use_ssl", is_flag=True, help="Connect over TLS from the start (SMTPS).")
-@click.option("--user", default=None, help="Log in as this user (needs --password-env).")
-@click.option("--password-env", "password_env", metavar="VAR", default=None,
-              help="The environment variable holding the password (never given on the command line).")
-@click.option("--max-per-minute", "max_per_minute", type=click.IntRange(min=1), default=None,
-              help="Send at most this many messages a minute.")
-@click.option("--dry-run", is_flag=True, help="List what would be sent; connect to nothing.")
-@exits_cleanly
-def send(out, smtp, starttls, use_ssl, user, password_env, max_per_minute, dry_run):
-    """Delivers the outbox of an output folder by SMTP, never a letter twice (journal: OUT/delivery/sent.jsonl).
-
-    Exit 0 when every letter is accepted, 1 when some were not (each named), 2 for bad usage.
-
-    Example: SMTP_PASSWORD=... dunning-batch send out/2026-11-24 --smtp mail.example.com --starttls
-    --user dunning@example.com --password-env SMTP_PASSWORD --max-per-minute 60
-    """
-    if starttls and use_ssl:
-        raise click.UsageError("--starttls and --ssl exclude each other: STARTTLS upgrades a plain connection, "
-                               "--ssl starts with TLS.")
-    security = "starttls" if starttls else "ssl" if use_ssl else "plain"
-    server = _smtp_server(smtp, security, user, password_env, dry_run)
-    with _letter_progress("sending letters") as on_progress:
-        result = send_outbox(Path(out), server, Pacing(max_per_minute=max_per_minute), dry_run=dry_run,
-                             on_progress=on_progress)
-    print_delivery(result)
-    sys.exit(0 if result.ok else 1)
-
-
-def _smtp_server(smtp, security, user, password_env, dry_run) -> SmtpServer | None:
-    """The server options checked together; the password is read from the environment only."""
-    if smtp is None:
-        if dry_run:
-            return None
-        raise click.UsageError("Missing option '--smtp'.")
-    if bool(user) != bool(password_env):
-        raise click.UsageError("--user and --password-env go together: the password is read from that variable.")
-    password = None
-    if password_env:
-        password = os.environ.get(password_env)
-        if not password:  # never echo the name: it may be the password itself, given by mistake
-            raise UserError("--password-env: the environment variable named by --password-env is not set or empty; "
-                            "export the SMTP password in a variable and give --password-env that variable's name")
-    check_login(user, password)
-    host, port = parse_server(smtp, security)
-    return SmtpServer(host, port, security, user, password)
+# the commands that deliver letters and keep their record (cli_delivery.py)
+for command in (send, void, history):
+    main.add_command(command)

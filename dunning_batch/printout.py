@@ -38,12 +38,26 @@ def _discard(stream) -> None:
 
 def print_delivery(result: SendResult) -> None:
     """What was sent, what was not (each named), and one summary line; addresses, subjects and
-    server replies are printed with their control characters escaped."""
+    server replies are printed with their control characters escaped. With a ledger, also what
+    it held back: each letter in doubt (one line each), and the letters accepted from other folders."""
+    for note in result.notes:
+        echo(printable(f"ledger: {note}"), err=True)
+    for folder, count in sorted(result.sent_elsewhere.items()):
+        echo(printable(f"{count} letter(s) not sent again: the ledger {result.ledger} records them accepted "
+                       f"from {folder}"))
+    for letter in result.in_doubt:
+        echo(printable(f"{letter['letter_id']} to {letter['to']}: in doubt: an earlier send stopped while the server "
+                       f"may have taken it (attempted {letter['at']:%Y-%m-%d %H:%M:%S} UTC from {letter['folder']}); "
+                       f"check the mail server's log for {letter['message_id']}, then run send --resend-in-doubt "
+                       f"to send it again"), err=True)
+    doubt = f", {len(result.in_doubt)} in doubt" if result.in_doubt else ""
+    elsewhere = sum(result.sent_elsewhere.values())
+    earlier = "accepted earlier" + (f", {elsewhere} of them from other folders" if elsewhere else "")
     if result.dry_run:
         for letter in result.pending:
             echo(printable(f"would send {letter['letter_id']} to {letter['to']}: {letter['subject']}"))
         echo(f"dry run: {len(result.pending)} of {result.outbox} letter(s) to send, "
-                   f"{result.already_sent} already accepted earlier")
+             f"{result.already_sent} already {earlier}{doubt}")
         return
     for outcome in result.not_accepted:
         echo(printable(f"not accepted: {outcome.letter_id} to {outcome.to}: {outcome.status} after "
@@ -57,8 +71,9 @@ def print_delivery(result: SendResult) -> None:
         echo(printable(f"stopped: {result.stopped}; run send again to deliver the rest"), err=True)
     accepted = len(result.outcomes) - len(result.not_accepted)
     echo(f"sent {accepted} of {len(result.pending)} letter(s) to send ({result.outbox} in the outbox, "
-         f"{result.already_sent} accepted earlier); {len(result.not_accepted) + len(result.not_attempted)} "
-         f"not accepted" + (f", {len(result.partly_refused)} partly refused" if result.partly_refused else ""))
+         f"{result.already_sent} {earlier}); {len(result.not_accepted) + len(result.not_attempted)} "
+         f"not accepted" + (f", {len(result.partly_refused)} partly refused" if result.partly_refused else "")
+         + doubt)
 
 
 # The run's totals as printed: every part of total due (SPEC §4.8, §9.2, §9.6), then the total.

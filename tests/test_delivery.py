@@ -36,7 +36,7 @@ from click.testing import CliRunner, Result
 from pypdf import PdfReader
 
 from conftest import SPEC_CONFIG, customer, item
-from dunning_batch import cli
+from dunning_batch import cli_delivery
 from dunning_batch.checks.reconcile import reconcile
 from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, main
 from dunning_batch.delivery.send import Pacing, send_outbox
@@ -449,7 +449,7 @@ def test_a_server_that_goes_down_after_three_then_a_rerun_delivers_each_exactly_
 def cli_sleeps(monkeypatch) -> Sleeps:
     """The CLI's backoff and rate limit, with a sleep that returns at once: no test waits."""
     sleeps = Sleeps()
-    monkeypatch.setattr(cli, "Pacing", functools.partial(Pacing, sleep=sleeps))
+    monkeypatch.setattr(cli_delivery, "Pacing", functools.partial(Pacing, sleep=sleeps))
     return sleeps
 
 

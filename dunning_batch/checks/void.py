@@ -6,18 +6,25 @@ the levels file restores compensation_charged and interest_paid_to.
 
 The run's own files are never changed; voids are recorded in OUT/voids.jsonl so that a
 letter cannot be voided twice. The whole read-check-write-record holds OUT's folder lock, so
-two voids at once cannot both reverse one letter.
+two voids at once cannot both reverse one letter. With a ledger (--ledger, or the one run.json
+names) it holds the ledger's lock too, a letter voided from another folder of the night counts
+as voided, and the void is recorded in the ledger after voids.jsonl (ledger/voids.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import shutil
 from pathlib import Path
+from typing import Callable
 
 from ..errors import UserError
+from ..ledger.sends import ledger_for
+from ..ledger.store import open_ledger
+from ..ledger.voids import read_record, record_voids, void_entries, voided_anywhere
 from ..outputs.lock import folder_lock
 from ..outputs import AtomicFolder, csv_cells, write_json, write_text_atomic
 from ..outputs.folder import file_columns, open_folder
@@ -33,10 +40,12 @@ VOID_FILES = {
 }
 
 
-def void_letters(out: Path, letter_ids: list[str], target: Path | None = None, *, as_of: dt.date) -> dict:
+def void_letters(out: Path, letter_ids: list[str], target: Path | None = None, *, as_of: dt.date,
+                 ledger: str | Path | None = None, on_wait: Callable[[str], None] | None = None) -> dict:
     """Write the void's files into `target` (default OUT/voids/VOID_ID) and record it.
 
     `as_of` is the day of the void: the date of every reversal document (not the run date).
+    `ledger` (--ledger) names the ledger; by default the one run.json names, if any.
     """
     out = Path(out)
     con, manifest = open_folder(out, locked=False)  # it writes the void's files
@@ -52,22 +61,29 @@ def void_letters(out: Path, letter_ids: list[str], target: Path | None = None, *
                         f"after the day it went out")
     void_id = f"VOID-{manifest['as_of'].replace('-', '')}-{hashlib.sha256('|'.join(letters).encode()).hexdigest()[:10]}"
     target = Path(target) if target else out / VOIDS_FOLDER / void_id
-    with folder_lock(out):  # from reading voids.jsonl to recording this void: one void at a time
+    book = ledger_for(out, manifest, ledger)
+    # the ledger's lock first, then the folder's (never the other way round: a run holding the
+    # ledger may wait for nothing a void holds); one void at a time across the night's folders
+    with (open_ledger(book, "void", f"void of {out}", on_wait=on_wait) if book else contextlib.nullcontext()) \
+            as opened, folder_lock(out):  # from reading voids.jsonl to recording this void
         already = _voided(out)
-        twice = [x for x in letters if x in already]
+        elsewhere = voided_anywhere(opened, out, run_date) if opened else {}
+        twice = [x for x in letters if x in already or x in elsewhere]
         if twice:
-            raise UserError(f"{out}: letter {twice[0]} was already voided by {already[twice[0]]}; "
-                            f"a letter is voided once")
-        params = {"letters": letters, "voided_before": sorted(already), "void_date": as_of}
+            by = already.get(twice[0]) or f"{elsewhere[twice[0]]['void_id']} from {elsewhere[twice[0]]['folder']}"
+            raise UserError(f"{out}: letter {twice[0]} was already voided by {by}; a letter is voided once")
+        params = {"letters": letters, "voided_before": sorted(set(already) | set(elsewhere)), "void_date": as_of}
         head = {"void_id": void_id, "run_folder": str(out), "run_date": manifest["as_of"],
                 "void_date": as_of.isoformat(), "letters": letters}
         record = _write_void(con, out, target, params, head)
+        entry = {"void_id": void_id, "letters": letters, "void_date": as_of.isoformat(), "folder": str(target)}
         try:
-            _record(out, {"void_id": void_id, "letters": letters, "void_date": as_of.isoformat(),
-                          "folder": str(target)})
+            _record(out, entry)
         except BaseException:  # not recorded, so not done: no reversal files may stay behind
             shutil.rmtree(target, ignore_errors=True)
             raise
+        if opened:  # done; a kill before this line is made good by the next fold of voids.jsonl
+            record_voids(opened, out, [entry])
     return record | {"folder": str(target)}
 
 
@@ -96,47 +112,16 @@ def _write_void(con, out: Path, target: Path, params: dict, head: dict) -> dict:
 def _voided(out: Path) -> dict[str, str]:
     """letter_id -> the void that undid it, from OUT/voids.jsonl."""
     voided = {}
-    for entry in _entries(out):
+    for entry in void_entries(out):
         voided.update({letter: entry["void_id"] for letter in entry["letters"]})
     return voided
-
-
-def _entries(out: Path) -> list[dict]:
-    """The records of OUT/voids.jsonl; a damaged file is reported, never read past."""
-    path = out / RECORD
-    if not path.is_file():
-        return []
-    entries = []
-    for number, line in enumerate(_read(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError as exc:  # a line cut short or overwritten
-            raise UserError(f"{path} is damaged (not valid JSON) at line {number}: {exc}; it records which "
-                            f"letters were voided: restore it from a backup or from the void.json files "
-                            f"of the voids") from None
-        if not isinstance(entry, dict) or not isinstance(entry.get("void_id"), str) \
-                or not isinstance(entry.get("letters"), list):
-            raise UserError(f"{path} is damaged (line {number} is not a void's record with void_id and letters); "
-                            f"restore it from a backup or from the void.json files of the voids")
-        entries.append(entry)
-    return entries
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{path} is damaged (not valid JSON): {exc}; it records which letters were voided: "
-                        f"restore it from a backup") from None
 
 
 def _record(out: Path, entry: dict) -> None:
     """Add a line to OUT/voids.jsonl by replacing the file whole (its lines as they were, and
     the new one): a crash leaves the old file or the new one, never a half-written line."""
     path = out / RECORD
-    before = _read(path) if path.is_file() else ""
+    before = read_record(path) if path.is_file() else ""
     if before and not before.endswith("\n"):
         before += "\n"
     write_text_atomic(path, before + json.dumps(entry) + "\n")

@@ -11,17 +11,19 @@ is injectable (`Pacing.sleep`, `Pacing.clock`) so tests do not wait.
 Before anything goes out, the sender and every recipient are checked again with the rule
 validation used (addresses.py): only plain `local@domain` addresses reach MAIL FROM and
 RCPT TO, even from a folder written before that rule or edited since.
+With a ledger (--ledger, or the one run.json names) a letter accepted from any folder is not
+sent again, and one an earlier `send` may have handed over without hearing the answer is in
+doubt: named, not sent, exit 1, until send --resend-in-doubt (ledger/sends.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import hashlib
-import json
 import os
 import smtplib
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -32,8 +34,10 @@ from ..addresses import AddressError, plain
 from ..outputs.folder import connect_views, open_folder
 from ..outputs.layout import SEND_JOURNAL
 from ..errors import UserError
+from ..ledger.sends import DONE_ELSEWHERE, IN_DOUBT, LedgerState, SendLedger, ledger_for
 from ..manifest import recorded_difference
 from ..sql_runner import one, records
+from .journal import Journal
 from .outbox import OUTBOX_DIR, OUTBOX_FILE
 from .smtp_session import Connection, ReplyTooLong, SmtpServer, reply_text
 
@@ -80,6 +84,7 @@ class Outcome:
     status: str
     reply: str
     attempts: int
+    word: dict[str, Any] = field(default_factory=dict)  # the ledger's word when it held the letter back
 
     @property
     def accepted(self) -> bool:
@@ -94,6 +99,10 @@ class SendResult:
     outcomes: list[Outcome] = field(default_factory=list)
     stopped: str | None = None  # why the rest was not attempted (the server went away)
     dry_run: bool = False
+    ledger: Path | None = None  # the ledger consulted, if any
+    in_doubt: list[dict[str, Any]] = field(default_factory=list)  # not sent: the server may have it
+    sent_elsewhere: dict[str, int] = field(default_factory=dict)  # folder -> letters accepted from there
+    notes: list[str] = field(default_factory=list)  # what the ledger found on the way, in words
 
     @property
     def not_accepted(self) -> list[Outcome]:
@@ -110,47 +119,96 @@ class SendResult:
 
     @property
     def ok(self) -> bool:
-        return not self.not_accepted and not self.not_attempted and not self.partly_refused
+        return not self.not_accepted and not self.not_attempted and not self.partly_refused and not self.in_doubt
+
+    def hold_back(self, state: LedgerState, out: Path) -> None:
+        """Take out of `pending` the letters the ledger says were accepted or are in doubt."""
+        self.notes += state.notes
+        kept = []
+        for letter in self.pending:
+            letter_id = letter["letter_id"]
+            if letter_id in state.done:
+                self.hold(letter, DONE_ELSEWHERE, {"folder": state.done[letter_id]}, out)
+            elif letter_id in state.in_doubt:
+                self.hold(letter, IN_DOUBT, state.in_doubt[letter_id], out)
+            else:
+                kept.append(letter)
+        self.pending = kept
+
+    def hold(self, letter: dict[str, Any], why: str, word: dict[str, Any], out: Path) -> None:
+        """`letter` is not sent: accepted already (from `word["folder"]`), or in doubt."""
+        if why == IN_DOUBT:
+            self.in_doubt.append(letter | word)
+            return
+        self.already_sent += 1
+        if word["folder"] != os.path.abspath(out):
+            self.sent_elsewhere[word["folder"]] = self.sent_elsewhere.get(word["folder"], 0) + 1
 
 
 def send_outbox(out: str | Path, server: SmtpServer | None, pacing: Pacing | None = None, *,
                 dry_run: bool = False, on_progress: Callable[[int, int], None] | None = None,
-                now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> SendResult:
-    """Deliver every letter of `out`'s outbox that no earlier `send` got accepted."""
+                now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+                ledger: str | Path | None = None, resend_in_doubt: bool = False,
+                on_wait: Callable[[str], None] | None = None) -> SendResult:
+    """Deliver every letter of `out`'s outbox that no earlier `send` got accepted (from this
+    folder, or from any folder the ledger knows) and that is not in doubt."""
     out = Path(out)
     _, manifest = open_folder(out)
     check_outbox(out, manifest)  # before anything is listed or sent: the outbox is the run's own
-    if dry_run:  # writes nothing, not even the journal's folder
+    send_id = uuid.uuid4().hex
+    book = ledger_for(out, manifest, ledger)
+    record = SendLedger(book, out, send_id, resend_in_doubt, on_wait) if book else None
+    if dry_run:  # writes nothing, not even the journal's folder; reads the ledger only
         outbox, pending = pending_letters(out)
-        check_recipients(out, pending)
-        return SendResult(outbox=outbox, already_sent=outbox - len(pending), pending=pending, dry_run=True)
-    with Journal(out / JOURNAL, now) as journal:
+        result = SendResult(outbox=outbox, already_sent=outbox - len(pending), pending=pending, dry_run=True,
+                            ledger=book)
+        if record:
+            result.hold_back(record.peek([x["letter_id"] for x in pending]), out)
+        check_recipients(out, result.pending)
+        return result
+    with Journal(out / JOURNAL, now, send_id) as journal:
         # read under the journal's lock, so a second `send` cannot pick the same letters
         outbox, pending = pending_letters(out)
-        result = SendResult(outbox=outbox, already_sent=outbox - len(pending), pending=pending)
-        if not pending:
+        result = SendResult(outbox=outbox, already_sent=outbox - len(pending), pending=pending, ledger=book)
+        if record:
+            result.hold_back(record.start([x["letter_id"] for x in pending]), out)
+        if not result.pending:
             return result
-        check_unchanged(out, pending)
-        check_recipients(out, pending)
+        check_unchanged(out, result.pending)
+        check_recipients(out, result.pending)
         sender = checked_sender(out, manifest["sender"].get("email") or "")
         pacing = pacing or Pacing()
-        with Connection(server) as connection:
-            for letter in pending:
-                outcome = deliver(connection, sender, letter, out, journal, pacing)
-                result.outcomes.append(outcome)
-                if on_progress:
-                    on_progress(1, len(pending))
-                if connection.closing:
-                    # 421 or a runaway reply: the server ends the session, and hammering it helps nobody
-                    result.stopped = f"{server.address} ended the session: {connection.closing}"
-                elif outcome.status == DISCONNECTED:
-                    # the server stayed away through every retry: the rest would only wait for it too
-                    result.stopped = f"{server.address} unreachable: {outcome.reply}"
-                if result.stopped:
-                    for rest in result.not_attempted:
-                        journal.record(rest, NOT_ATTEMPTED, f"not attempted: {result.stopped}", 0)
-                    break
+        try:
+            deliver_all(result, server, sender, out, journal, pacing, record, on_progress)
+        finally:
+            if record:  # the answers not yet in the ledger; the journal has them in any case
+                record.finish()
     return result
+
+
+def deliver_all(result: SendResult, server: SmtpServer, sender: str, out: Path, journal: "Journal", pacing: Pacing,
+                record: SendLedger | None, on_progress: Callable[[int, int], None] | None) -> None:
+    """Deliver `result.pending` one by one over one connection, until the server goes away."""
+    with Connection(server) as connection:
+        for letter in list(result.pending):
+            outcome = deliver(connection, sender, letter, out, journal, pacing, record)
+            if outcome.status in (DONE_ELSEWHERE, IN_DOUBT):  # another `send` got there first
+                result.pending.remove(letter)
+                result.hold(letter, outcome.status, outcome.word, out)
+            else:
+                result.outcomes.append(outcome)
+            if on_progress:
+                on_progress(1, len(result.pending))
+            if connection.closing:
+                # 421 or a runaway reply: the server ends the session, and hammering it helps nobody
+                result.stopped = f"{server.address} ended the session: {connection.closing}"
+            elif outcome.status == DISCONNECTED:
+                # the server stayed away through every retry: the rest would only wait for it too
+                result.stopped = f"{server.address} unreachable: {outcome.reply}"
+            if result.stopped:
+                for rest in result.not_attempted:
+                    journal.record(rest, NOT_ATTEMPTED, f"not attempted: {result.stopped}", 0)
+                break
 
 
 def check_outbox(out: Path, manifest: dict[str, Any]) -> None:
@@ -239,14 +297,20 @@ def check_recipients(out: Path, pending: list[dict[str, Any]]) -> None:
 
 
 def deliver(connection: "Connection", sender: str, letter: dict[str, Any], out: Path, journal: "Journal",
-            pacing: Pacing) -> Outcome:
-    """Send one letter, retrying temporary failures; every attempt goes into the journal."""
+            pacing: Pacing, record: SendLedger | None = None) -> Outcome:
+    """Send one letter, retrying temporary failures; every attempt goes into the journal, and
+    with a ledger into the ledger too: before it goes out, and once the server answered."""
     recipients = addresses_of(letter["to"])  # check_recipients passed them; checked again right here
     data = (out / letter["eml_path"]).read_bytes()
     for attempt in range(1, pacing.attempts + 1):
         pacing.wait_for_slot()
+        held = record.claim(letter, attempt) if record else None
+        if held:
+            return Outcome(letter["letter_id"], letter["to"], held[0], "", attempt - 1, held[1])
         status, reply = transmit(connection, sender, recipients, data)
         journal.record(letter, status, reply, attempt)
+        if record:
+            record.outcome(letter, status, reply, attempt)
         if status not in (TEMPORARY, DISCONNECTED) or connection.closing:
             break
         if attempt < pacing.attempts:
@@ -301,41 +365,3 @@ def exchange(smtp: smtplib.SMTP, sender: str, recipients: list[str], data: bytes
 
 def classify(code: int) -> str:
     return TEMPORARY if 400 <= code < 500 else PERMANENT
-
-
-class Journal:
-    """OUT/delivery/sent.jsonl: one JSON line per attempt, on disk before the next attempt.
-
-    Held under an exclusive lock, so two `send`s on one folder cannot both send a letter.
-    """
-
-    def __init__(self, path: Path, now: Callable[[], dt.datetime]):
-        self.path, self.now = path, now
-
-    def __enter__(self) -> "Journal":
-        self.path.parent.mkdir(exist_ok=True)
-        self.handle = self.path.open("a+", encoding="utf-8")
-        try:
-            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.handle.close()
-            raise UserError(f"{self.path}: another `send` is delivering this folder; wait for it to finish") from None
-        if self.handle.tell() and not self._ends_with_newline():
-            self.handle.write("\n")  # a line cut short by a crash: the next record starts on its own line
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.handle.close()  # closing releases the lock
-
-    def _ends_with_newline(self) -> bool:
-        with self.path.open("rb") as handle:
-            handle.seek(-1, os.SEEK_END)
-            return handle.read(1) == b"\n"
-
-    def record(self, letter: dict[str, Any], status: str, reply: str, attempt: int) -> None:
-        entry = {"letter_id": letter["letter_id"], "message_id": letter["message_id"], "to": letter["to"],
-                 "time": self.now().isoformat(timespec="seconds"), "status": status, "reply": reply,
-                 "attempt": attempt}
-        self.handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        self.handle.flush()
-        os.fsync(self.handle.fileno())

@@ -1,0 +1,88 @@
+"""What the commands of the command line share (cli.py, cli_delivery.py): the run-date type,
+the options several commands take, the wrapper that turns errors into one line and an exit
+code, and the progress shown on a terminal."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+
+import click
+
+from .errors import UserError
+from .printout import echo
+from .session import FIRST_RUN_DATE, LAST_RUN_DATE
+from .terminal import printable
+
+
+class RunDate(click.DateTime):
+    """A run date YYYY-MM-DD within FIRST_RUN_DATE..LAST_RUN_DATE: far enough from the ends of
+    the calendar that every date a run computes from it (pay-by dates, the plausibility window
+    of [run] plausible_years) is a date; a usage error (exit 2) otherwise."""
+
+    def convert(self, value, param, ctx):
+        parsed = super().convert(value, param, ctx)
+        if not FIRST_RUN_DATE <= parsed.date() <= LAST_RUN_DATE:
+            self.fail(f"{parsed.date()} is not a run date this tool takes; give a date from "
+                      f"{FIRST_RUN_DATE} to {LAST_RUN_DATE}", param, ctx)
+        return parsed
+
+
+# Options shared by several commands, defined once.
+config_option = click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+                             help="The TOML config (SPEC §3).")
+items_option = click.option("--open-items", "open_items", required=True, type=click.Path(dir_okay=False),
+                            help="Open AR items export, .csv or .parquet.")
+customers_option = click.option("--customers", required=True, type=click.Path(dir_okay=False),
+                                help="Customers export, .csv or .parquet.")
+payments_option = click.option("--payments", default=None, type=click.Path(dir_okay=False),
+                               help="Optional payments export, .csv or .parquet: interest on late payments "
+                                    "(SPEC §9.5).")
+as_of_option = click.option("--as-of", "as_of", type=RunDate(formats=["%Y-%m-%d"]),
+                            help="Run date D (YYYY-MM-DD).")
+FORCE_HELP = ("Replace an existing output folder, only when it is an earlier run's finished folder holding "
+              "nothing but a run's files (never one holding this run's inputs or config).")
+FORCE_SENT_HELP = ("Like --force, and also replace a folder whose letters were sent or voided: its send journal "
+                   "(delivery/sent.jsonl) and voids are lost, so the next send mails every letter again.")
+folder_argument = click.argument("out", metavar="OUT", type=click.Path(file_okay=False))
+
+
+def exits_cleanly(command):
+    """Turns the errors a user can act on into one line each and exit 2; never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except UserError as exc:
+            for line in exc.lines():  # a line may quote data: shown with its control characters escaped
+                echo(printable(line), err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException:  # usage errors: click prints them with the usage line, exit 2
+            raise
+        except Exception as exc:  # a bug of ours: still one line, and a distinct exit code
+            echo(printable(f"dunning-batch: internal error: {type(exc).__name__}: {exc}"), err=True)
+            sys.exit(3)
+
+    return wrapper
+
+
+@contextlib.contextmanager
+def letter_progress(label: str = "rendering letters"):
+    """A progress bar over letters on a terminal; nothing in CI and pipes."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=0, label=label, file=sys.stderr) as bar:
+        def advance(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done)
+        yield advance
+
+
+def stage_printer():
+    """Stage progress on a terminal; quiet in CI and pipes."""
+    if not sys.stderr.isatty():
+        return None
+    return lambda stage, rows, seconds: echo(f"  {stage:<24} {rows:>12,} rows  {seconds:7.2f} s", err=True)

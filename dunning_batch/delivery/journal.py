@@ -1,0 +1,53 @@
+"""OUT/delivery/sent.jsonl, `send`'s journal: one JSON line per attempt at a letter, each on
+disk (fsync'd) before the next attempt, under a lock that keeps a second `send` of the same
+folder out. `send` reads it to skip what a server accepted; the ledger folds it in
+(ledger/sends.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import UserError
+
+
+class Journal:
+    """OUT/delivery/sent.jsonl: one JSON line per attempt, on disk before the next attempt.
+
+    Held under an exclusive lock, so two `send`s on one folder cannot both send a letter.
+    """
+
+    def __init__(self, path: Path, now: Callable[[], dt.datetime], send_id: str = ""):
+        self.path, self.now, self.send_id = path, now, send_id
+
+    def __enter__(self) -> "Journal":
+        self.path.parent.mkdir(exist_ok=True)
+        self.handle = self.path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.handle.close()
+            raise UserError(f"{self.path}: another `send` is delivering this folder; wait for it to finish") from None
+        if self.handle.tell() and not self._ends_with_newline():
+            self.handle.write("\n")  # a line cut short by a crash: the next record starts on its own line
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.handle.close()  # closing releases the lock
+
+    def _ends_with_newline(self) -> bool:
+        with self.path.open("rb") as handle:
+            handle.seek(-1, os.SEEK_END)
+            return handle.read(1) == b"\n"
+
+    def record(self, letter: dict[str, Any], status: str, reply: str, attempt: int) -> None:
+        entry = {"letter_id": letter["letter_id"], "message_id": letter["message_id"], "to": letter["to"],
+                 "time": self.now().isoformat(timespec="seconds"), "status": status, "reply": reply,
+                 "attempt": attempt, "send_id": self.send_id}
+        self.handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
