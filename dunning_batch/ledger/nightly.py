@@ -80,6 +80,11 @@ def hold_ledger(session) -> None:
     if path is None:
         return
     mode = options.stale_export or config.run.stale_export
+    try:  # like --out, the ledger's folder is made when missing
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot make the ledger's folder ({exc.strerror}); give a --ledger in a folder "
+                        f"you may write to") from None
     session.exits.enter_context(hold(path, "run", f"night {options.as_of} into {Path(options.out).absolute()}"))
     ledger = session.exits.enter_context(opened(path, create=True))
     session.night = night = NightLedger(ledger, mode)
