@@ -93,7 +93,13 @@ def validate(config_path: str | Path, open_items: str | Path, customers: str | P
 def guard_out(session: Session) -> None:
     """Step: refuse an `out` that is no place for a run's folder before reading anything."""
     options = session.options
-    check_out(options.out, options.replaces, options.force_sent, options.input_paths())
+    check_out(options.out, options.replaces, force_sent(session), options.input_paths())
+
+
+def force_sent(session: Session) -> bool:
+    """Whether a folder whose letters were sent or voided may be replaced: with --force-sent, or
+    with --force when the ledger now holds what its journal and voids recorded."""
+    return session.options.force_sent or (session.night is not None and session.night.keeps_sends)
 
 
 def start_local(session: Session) -> None:
@@ -158,7 +164,7 @@ def record(session: Session) -> None:
     session.manifest = build_manifest(session, folder.path, options.pdf)
     write_json(folder.path / "run.json", session.manifest)
     # again, now that the run is done: `out` may have appeared or been sent from meanwhile
-    check_out(options.out, options.replaces, options.force_sent, protected_paths(session))
+    check_out(options.out, options.replaces, force_sent(session), protected_paths(session))
     record_pending(session, folder.path, options.out)
     folder.commit()
     record_finished(session)

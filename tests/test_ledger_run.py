@@ -178,6 +178,13 @@ def test_a_night_run_again_marks_the_letters_a_server_took_as_sent(erp, tmp_path
     assert manifest(again)["ledger"]["already_sent"] == [letters[0]]
     assert ledger_rows(ledger, "SELECT run_date, status FROM runs ORDER BY run_id") == [
         (D1, "finished"), (D1, "finished")]
+    # the analysts' views: the second run is the night's latest; each item line once per run
+    assert ledger_rows(ledger, "SELECT run_id, latest_of_night FROM night_runs ORDER BY run_id") == [
+        (1, False), (2, True)]
+    assert ledger_rows(ledger, "SELECT doc_id, level_after, latest_of_night FROM item_letters ORDER BY ALL") == [
+        ("INV-1", 2, False), ("INV-1", 2, True), ("INV-2", 1, False), ("INV-2", 1, True)]
+    assert ledger_rows(ledger, "SELECT letter_id, accepted, last_status FROM letter_deliveries") == [
+        (letters[0], True, "accepted")]
 
 
 def test_two_runs_on_one_ledger_the_second_stops(erp, tmp_path):

@@ -371,3 +371,51 @@ def test_a_damaged_journal_stops_send_in_one_line(night):
     assert result.returncode == 2 and inbox.received == []
     assert result.stderr == ("A/delivery/sent.jsonl is damaged (is no UTF-8 text); it records what `send` delivered: "
                              "restore it from a backup, or correct that line from the mail server's log\n")
+
+
+# ------------------------------------------------------------------ real runs with a ledger
+
+def demo_night(work: Path, out: str, *extra: str) -> subprocess.CompletedProcess:
+    """The demo's night as a user runs it in `work`, with the ledger beside the folders."""
+    inputs = ROOT / "fixtures" / "demo"
+    return cli(work, "run", "--config", str(ROOT / "config" / "example.toml"), "--open-items",
+               str(inputs / "open_items.csv"), "--customers", str(inputs / "customers.csv"), "--payments",
+               str(inputs / "payments.csv"), "--as-of", "2026-11-24", "--out", out, "--ledger", "ledger.duckdb",
+               *extra)
+
+
+def test_a_night_run_again_with_force_or_elsewhere_never_mails_a_letter_twice(tmp_path):
+    """run -> send -> run --force into the same folder (no --force-sent: the ledger keeps what
+    was sent) -> send -> run into a second folder -> send: the server gets each letter once,
+    and each later run says its letters were already sent."""
+    inbox = Inbox()
+    with smtp_server(inbox) as server:
+        assert demo_night(tmp_path, "out/A").returncode == 0
+        assert cli(tmp_path, "send", "out/A", "--smtp", f"127.0.0.1:{server.port}").returncode == 0
+        again = demo_night(tmp_path, "out/A", "--force")
+        assert again.returncode == 0, again.stderr
+        assert f"{EMAIL_LETTERS} letter(s) of this night were already sent from another folder" in again.stdout
+        assert not (tmp_path / "out" / "A" / "delivery").exists()            # a new folder, its journal gone
+        resend = cli(tmp_path, "send", "out/A", "--smtp", f"127.0.0.1:{server.port}")
+        assert resend.returncode == 0, resend.stderr
+        assert demo_night(tmp_path, "out/B").returncode == 0
+        other = cli(tmp_path, "send", "out/B", "--smtp", f"127.0.0.1:{server.port}")
+        assert other.returncode == 0, other.stderr
+    assert sorted(inbox.letters()) == sorted(email_letters(tmp_path / "out" / "A"))  # each exactly once
+    manifest = json.loads((tmp_path / "out" / "B" / "run.json").read_text(encoding="utf-8"))
+    assert sorted(manifest["ledger"]["already_sent"]) == sorted(email_letters(tmp_path / "out" / "A"))
+    assert [(r["run_date"], r["status"]) for r in table(tmp_path, "SELECT * FROM runs ORDER BY run_id")] == [
+        (dt.date(2026, 11, 24), "finished")] * 3
+
+
+def test_without_a_ledger_force_still_needs_force_sent_for_a_sent_folder(tmp_path):
+    inbox = Inbox()
+    with smtp_server(inbox) as server:
+        inputs = ROOT / "fixtures" / "demo"
+        args = ["run", "--config", str(ROOT / "config" / "example.toml"), "--open-items",
+                str(inputs / "open_items.csv"), "--customers", str(inputs / "customers.csv"), "--as-of",
+                "2026-11-24", "--out", "out/A"]
+        assert cli(tmp_path, *args).returncode == 0
+        assert cli(tmp_path, "send", "out/A", "--smtp", f"127.0.0.1:{server.port}").returncode == 0
+    refused = cli(tmp_path, *args, "--force")
+    assert refused.returncode == 2 and "pass --force-sent to replace it anyway" in refused.stderr

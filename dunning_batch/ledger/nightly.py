@@ -13,6 +13,7 @@ With --dask only the coordinator runs these steps; the shards get the taken stat
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,10 @@ from typing import Any
 from ..config import load_config
 from ..digest import sha256_of
 from ..errors import UserError
-from ..sql_runner import execute, records, registered, relation, relation_arrow, table_from_arrow, table_from_file
+from ..sql_runner import execute, rows, records, registered, relation, relation_arrow, table_from_arrow, table_from_file
+from .sends import fold_folder
 from .store import Ledger, first, hold, ledger_path, now_utc, opened
+from .voids import fold_voids
 
 # How many lagging items the stop message and run.json name.
 NAMED_ITEMS = 5
@@ -45,6 +48,7 @@ class NightLedger:
     named: list[dict[str, Any]] = field(default_factory=list)
     already_sent: list[str] = field(default_factory=list)
     run_id: int | None = None
+    keeps_sends: bool = False  # the journal and voids of the folder --force replaces are in the ledger
 
     def report(self) -> dict[str, Any]:
         """run.json's `ledger`: where it is and what the run took from it."""
@@ -76,9 +80,22 @@ def hold_ledger(session) -> None:
     if path is None:
         return
     mode = options.stale_export or config.run.stale_export
+    try:  # like --out, the ledger's folder is made when missing
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot make the ledger's folder ({exc.strerror}); give a --ledger in a folder "
+                        f"you may write to") from None
     session.exits.enter_context(hold(path, "run", f"night {options.as_of} into {Path(options.out).absolute()}"))
     ledger = session.exits.enter_context(opened(path, create=True))
-    session.night = NightLedger(ledger, mode)
+    session.night = night = NightLedger(ledger, mode)
+    for (folder,) in rows(ledger.con, "ledger/run_folders"):
+        if Path(folder).is_dir():
+            fold_voids(ledger, Path(folder))
+    out = Path(options.out)
+    if options.replaces and (out / "run.json").is_file() and not out.is_symlink():
+        # what was sent or voided from the folder --force replaces stays in the ledger
+        fold_folder(ledger, out)
+        night.keeps_sends = True
 
 
 def compare_export(session) -> None:
@@ -151,7 +168,7 @@ def record_pending(session, folder: Path, target: Path) -> None:
     with night.ledger.transaction():
         night.run_id = first(lcon, "ledger/next_run_id")
         params = {
-            "run_id": night.run_id, "run_date": session.params["as_of"], "folder": str(target.absolute()),
+            "run_id": night.run_id, "run_date": session.params["as_of"], "folder": os.path.abspath(target),
             "run_json_sha256": sha256_of(folder / "run.json"), "config_sha256": session.config.sha256,
             "open_items_sha256": inputs["open_items"].sha256, "customers_sha256": inputs["customers"].sha256,
             "payments_sha256": inputs["payments"].sha256 if "payments" in inputs else None,

@@ -103,3 +103,26 @@ CREATE TABLE IF NOT EXISTS sends (
     attempt INTEGER NOT NULL,
     sent_at TIMESTAMP NOT NULL          -- UTC, wall clock
 );
+-- Views for analysts (`duckdb ledger.duckdb`), over finished runs only; `history` tells one
+-- item's or customer's story from the same tables.
+-- night_runs: one row per finished run, and whether it is its night's latest (the run whose
+-- levels file counts when a night was run more than once).
+CREATE OR REPLACE VIEW night_runs AS
+SELECT r.*, r.run_id = max(r.run_id) OVER (PARTITION BY r.run_date) AS latest_of_night
+FROM runs AS r WHERE r.status = 'finished';
+-- letter_deliveries: one row per letter id `send` attempted: accepted (by a server, wholly
+-- or for some recipients, from any folder), its last status and when, and the folder.
+CREATE OR REPLACE VIEW letter_deliveries AS
+SELECT letter_id, bool_or(status IN ('accepted', 'partial')) AS accepted,
+       arg_max(status, sent_at) AS last_status, max(sent_at) AS last_sent_at, arg_max(folder, sent_at) AS folder,
+       count(*) FILTER (WHERE status <> 'attempting') AS attempts
+FROM sends GROUP BY letter_id;
+-- item_letters: one row per item line of a letter of a finished run, with its night, folder,
+-- whether its run is the night's latest, and the void that undid it (NULL when none).
+CREATE OR REPLACE VIEW item_letters AS
+SELECT r.run_date, r.folder, r.latest_of_night, l.customer_id, l.currency, l.level AS letter_level, l.fee,
+       l.total_due, l.pay_by, i.*, v.void_id AS voided_by
+FROM letter_items AS i
+JOIN letters AS l USING (run_id, letter_id)
+JOIN night_runs AS r USING (run_id)
+LEFT JOIN (SELECT letter_id, min(void_id) AS void_id FROM voids GROUP BY letter_id) AS v USING (letter_id);
