@@ -84,6 +84,10 @@ class ErpModel:
     def restore(self, void_folder: Path) -> None:
         """A void's folder: the levels from before the voided letters, and the reversals."""
         self._levels(void_folder / "levels_restore.csv")
+        if (void_folder / "payments_restore.csv").is_file():  # SPEC §9.5: the reversed interest is owed again
+            for restored in read_rows(void_folder / "payments_restore.csv"):
+                if restored["payment_id"] in self.payments:
+                    self.payments[restored["payment_id"]]["interest_charged"] = restored["interest_charged"]
         for reversal in read_rows(void_folder / "fee_reversals.csv"):
             rev_id = reversal["fee_doc_id"]
             if rev_id in self.reversed:

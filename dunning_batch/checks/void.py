@@ -38,6 +38,8 @@ VOID_FILES = {
     "fee_reversals": ("fee_reversals.csv",),
     "customer_actions_restore": ("customer_actions_restore.csv",),
 }
+# with SPEC §9.5 (the run wrote payments_charged.csv): the payments whose interest comes back
+PAYMENT_FILES = {"payments_restore": ("payments_restore.csv",)}
 
 
 def void_letters(out: Path, letter_ids: list[str], target: Path | None = None, *, as_of: dt.date,
@@ -91,9 +93,10 @@ def _write_void(con, out: Path, target: Path, params: dict, head: dict) -> dict:
     """The void's files and void.json (`head` and what was written), into `target` atomically;
     returns void.json."""
     restored = set(file_columns(out, "levels_update")) & {"compensation_charged", "interest_paid_to"}
+    charged_payments = (out / "payments_charged.csv").is_file()
     counts = {}
     with AtomicFolder(target, force=False) as folder:
-        for name, files in VOID_FILES.items():
+        for name, files in (VOID_FILES | (PAYMENT_FILES if charged_payments else {})).items():
             counts[name] = table_from_file(con, name, f"void/{name}", params, temp=True)
             # the §9 state columns only where the run's levels file has them
             absent = [c for c in ("compensation_charged", "interest_paid_to") if c not in restored]
@@ -104,6 +107,8 @@ def _write_void(con, out: Path, target: Path, params: dict, head: dict) -> dict:
                 copy_relation(con, name, folder.path / file, "csv" if csv else "parquet", select)
         record = head | {"levels_restored": counts["levels_restore"], "fee_reversals": counts["fee_reversals"],
                          "customer_actions_restored": records(con, "void/actions_restored")}
+        if charged_payments:
+            record["payments_restored"] = counts["payments_restore"]
         write_json(folder.path / "void.json", record)
         folder.commit()
     return record
