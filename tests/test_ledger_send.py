@@ -419,3 +419,20 @@ def test_without_a_ledger_force_still_needs_force_sent_for_a_sent_folder(tmp_pat
         assert cli(tmp_path, "send", "out/A", "--smtp", f"127.0.0.1:{server.port}").returncode == 0
     refused = cli(tmp_path, *args, "--force")
     assert refused.returncode == 2 and "pass --force-sent to replace it anyway" in refused.stderr
+
+
+def test_a_run_json_naming_a_file_that_is_no_ledger_changes_nothing_there(night):
+    """A tampered run.json may name any file: send and void refuse it before they make a lock
+    beside it or DuckDB makes a database of it (an empty file would become one)."""
+    (night / "empty.txt").write_bytes(b"")
+    (night / "notes.txt").write_text("not a database\n")
+    for target in ("empty.txt", "notes.txt"):
+        name_ledger(night / "A", {"path": str(night / target)})
+        sent = cli(night, "send", "A", "--dry-run")
+        voided = cli(night, "void", "A", sorted(email_letters(night / "A"))[0], "--as-of", VOID_DAY)
+        for done in (sent, voided):
+            assert done.returncode == 2, done.stderr
+            assert "not a ledger (not a DuckDB database file)" in done.stderr
+    assert (night / "empty.txt").read_bytes() == b"" and (night / "notes.txt").read_text() == "not a database\n"
+    assert not list(night.glob("*.txt.lock"))
+    assert not (night / "A" / "voids").exists() and not (night / "A" / "voids.jsonl").exists()

@@ -108,20 +108,14 @@ def opened(path: Path, *, create: bool = False, read_only: bool = False) -> Iter
 
     A file that is not a ledger of this project, or of a newer schema, is refused (exit 2):
     a ledger is never written over another database."""
-    if not path.exists():
-        if not create:
-            raise UserError(f"{path}: no ledger there; give the ledger the runs recorded (--ledger PATH, "
-                            f"or [run] ledger in the config)")
-        if not path.parent.is_dir():
-            raise UserError(f"{path}: the folder {path.parent} does not exist; create it or give another "
-                            f"--ledger")
+    _check_path(path, create)
     try:
         con = connect_file(path, read_only=read_only and path.exists())
     except duckdb.Error as exc:
         raise UserError(f"{path}: not a ledger this tool can open ({_first_line(exc)}); give the ledger file "
                         f"the runs recorded, or a new path") from None
     try:
-        _check_format(path, con, read_only)
+        _check_format(path, con, create and not read_only)
         ledger = Ledger(path, con)
         if not read_only:
             ledger.notes = _finish_pending(ledger)
@@ -135,17 +129,43 @@ def open_ledger(path: str | Path, command: str, what: str, *, create: bool = Fal
                 on_wait: Callable[[str], None] | None = None) -> Iterator[Ledger]:
     """Hold the ledger's lock and open it: the way every command but `run` uses the ledger."""
     path = ledger_path(path)
+    _check_path(path, create)  # a folder's run.json may name any path: no lock file beside a non-ledger
     with hold(path, command, what, on_wait=on_wait), opened(path, create=create, read_only=read_only) as ledger:
         yield ledger
+
+
+def _check_path(path: Path, create: bool) -> None:
+    """Refuse, before any lock file is made beside it, a path that is no ledger to open."""
+    if path.exists() and not create and not _is_duckdb_file(path):
+        # DuckDB would make a database of an empty file: a command that only uses a ledger
+        # (send, void, history: its path may come from a folder's run.json) never does
+        raise UserError(f"{path}: not a ledger (not a DuckDB database file); give the ledger file the runs "
+                        f"recorded (--ledger PATH)")
+    if not path.exists():
+        if not create:
+            raise UserError(f"{path}: no ledger there; give the ledger the runs recorded (--ledger PATH, "
+                            f"or [run] ledger in the config)")
+        if not path.parent.is_dir():
+            raise UserError(f"{path}: the folder {path.parent} does not exist; create it or give another "
+                            f"--ledger")
 
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _check_format(path: Path, con: duckdb.DuckDBPyConnection, read_only: bool) -> None:
+def _is_duckdb_file(path: Path) -> bool:
+    """Whether `path` starts like a DuckDB database file (its magic bytes "DUCK" at offset 8)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(12)[8:12] == b"DUCK"
+    except OSError:
+        return False
+
+
+def _check_format(path: Path, con: duckdb.DuckDBPyConnection, make: bool) -> None:
     tables = {row["table_name"] for row in records(con, "ledger/tables")}
-    if not tables and not read_only:  # a new ledger: its tables and mark together, or nothing
+    if not tables and make:  # a new ledger: its tables and mark together, or nothing
         con.execute("BEGIN TRANSACTION")
         script(con, "ledger/schema")
         execute(con, "ledger/mark", {"format": FORMAT, "version": SCHEMA_VERSION})
