@@ -376,7 +376,7 @@ def test_a_file_that_is_no_ledger_is_exit_2(tmp_path):
     (tmp_path / "notes.duckdb").write_text("not a database\n", encoding="utf-8")
     result = cli(tmp_path, "history", "INV-1", "--ledger", "notes.duckdb")
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.startswith(f"{tmp_path}/notes.duckdb: not a ledger this tool can open")
+    assert result.stderr.startswith(f"{tmp_path}/notes.duckdb: not a ledger (not a DuckDB database file)")
 
 
 def test_history_only_reads_the_ledger(ledger):

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import ROOT, customer, write_csv
-from test_nights import CONFIG, D1, D2, _iso
+from test_nights import CONFIG, D1, D2
 
 from dunning_batch.config import OPEN_ITEM_COLUMNS, PAYMENT_COLUMNS
 from dunning_batch.errors import UserError
@@ -75,6 +75,10 @@ class Erp:
                 interest_paid_to=_iso(u["interest_paid_to"]))
         for (payment_id,) in con.sql(f"SELECT payment_id FROM read_csv('{out}/payments_charged.csv')").fetchall():
             self.payments[payment_id]["interest_charged"] = "true"
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def ledger_rows(path: Path, sql: str) -> list[tuple]:
