@@ -1,12 +1,13 @@
-"""A run's part of the ledger (README "Running every night"), as three steps of run.py:
+"""A run's part of the ledger (README "Running every night"), in three places of run.py:
 
 - `hold_ledger`: before anything else, the ledger's lock for the whole run (a second run on
   the ledger stops), and the ledger opened, made when new;
 - `compare_export`: once the export's rejected rows are known, each item's state compared
   with the ledger's latest state of the nights before (sql/ledger/export_lag.sql); lagging
   items stop the run, or their later state is taken, or the export's is, by [run] stale_export;
-- `record_folder`: the finished folder recorded `pending`, renamed into place, then marked
-  `finished`: a run killed in between is adopted or dropped by the next command (store.py).
+- `record_pending` / `record_finished` (in the step `record`): the finished folder recorded
+  `pending`, renamed into place, then marked `finished`: a run killed in between is adopted
+  or dropped by the next command (store.py).
 
 With --dask only the coordinator runs these steps; the shards get the taken state as tables.
 """
