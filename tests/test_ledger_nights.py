@@ -64,6 +64,7 @@ from typing import Any, Iterator
 import duckdb
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
+from conftest import with_config
 from erp_model import ErpModel
 from test_nights import CONFIG as NIGHTS_CONFIG
 
@@ -93,55 +94,13 @@ REIMPORT_FATES = (("in_time", 0.68), ("twice", 0.12), ("late_1", 0.09), ("late_2
 SLOW_SERVER = 0.03          # seconds the server takes per message while a send is to be killed
 STARTUP_SECONDS = 1.0       # what a command in a process of its own takes to start
 
-CONFIG = """
-[run]
-grouping = "customer"
-default_language = "en"
-
-[sender]
-name = "Example GmbH"
-address = ["Hauptstr. 1", "10115 Berlin", "Germany"]
-email = "ar@example.com"
-iban = "DE89370400440532013000"
-
-[interest]
-basis = "act/365"
-fixed_rate = 10.0
-min_amount = { EUR = 1.00 }
-
-[[policy]]
-name = "de_b2b"
-default = true
-sequential = true
-min_days_between_letters = 7
-min_amount = { EUR = 5.00 }
-
-  [[policy.level]]
-  days_past_due = 7
-  days_to_settle = 7
-  fee = { EUR = 0.00 }
-  template = "reminder"
-
-  [[policy.level]]
-  days_past_due = 21
-  days_to_settle = 7
-  fee = { EUR = 5.00 }
-  interest = true
-  post_interest = true
-  compensation = "eu"
-  late_payment_interest = true
-  template = "second_reminder"
-
-  [[policy.level]]
-  days_past_due = 45
-  days_to_settle = 7
-  fee = { EUR = 10.00 }
-  interest = true
-  post_interest = true
-  compensation = "eu"
-  template = "final_notice"
-  credit_hold = true
-"""
+# test_nights.py's policy, with the letters' sender in full, levels at least 7 days apart
+CONFIG = with_config({
+    '[run]\ngrouping = "customer"\n': '[run]\ngrouping = "customer"\ndefault_language = "en"\n',
+    'email = "ar@example.com"\n': 'address = ["Hauptstr. 1", "10115 Berlin", "Germany"]\nemail = "ar@example.com"\n'
+                                 'iban = "DE89370400440532013000"\n',
+    'default = true\nmin_amount': 'default = true\nsequential = true\nmin_days_between_letters = 7\nmin_amount',
+}, base=NIGHTS_CONFIG)
 
 STATE = ("dunning_level", "last_dunned_on", "compensation_charged", "interest_paid_to")
 
