@@ -88,13 +88,16 @@ send_chains AS (
     QUALIFY row_number() OVER (PARTITION BY send_id, letter_id
                                ORDER BY attempt DESC, status <> 'attempting' DESC, sent_at DESC) = 1
 ),
+letters_in_nights AS (  -- a send or a void is told with its letter's night
+    SELECT ls.*, n.night_runs, n.latest_folder AS night_latest_folder
+    FROM letters_shown AS ls JOIN nights AS n USING (run_date)
+),
 send_events AS (
     SELECT 'send' AS kind, 2 AS kind_order, l.run_date, l.run_id, c.sent_at::DATE AS event_date,
            c.sent_at AS event_time, c.letter_id, l.customer_id, l.currency, c.folder, l.night_runs,
            l.night_latest_folder, c.send_id, c.send_status, c.attempts, c.message_id, c.reply
     FROM send_chains AS c
-    JOIN (SELECT ls.*, n.night_runs, n.latest_folder AS night_latest_folder
-          FROM letters_shown AS ls JOIN nights AS n USING (run_date)) AS l ON l.letter_id = c.letter_id
+    JOIN letters_in_nights AS l ON l.letter_id = c.letter_id
     QUALIFY row_number() OVER (PARTITION BY c.send_id, c.letter_id
                                ORDER BY l.folder = c.folder DESC, l.recorded_at <= c.sent_at DESC,
                                         l.run_id DESC) = 1
@@ -104,8 +107,7 @@ void_events AS (
            v.recorded_at AS event_time, v.letter_id, l.customer_id, l.currency, v.folder, l.night_runs,
            l.night_latest_folder, v.void_id
     FROM voids AS v
-    JOIN (SELECT ls.*, n.night_runs, n.latest_folder AS night_latest_folder
-          FROM letters_shown AS ls JOIN nights AS n USING (run_date)) AS l ON l.letter_id = v.letter_id
+    JOIN letters_in_nights AS l ON l.letter_id = v.letter_id
     QUALIFY row_number() OVER (PARTITION BY v.void_id, v.letter_id
                                ORDER BY l.folder = v.folder DESC, l.recorded_at <= v.recorded_at DESC,
                                         l.run_id DESC) = 1
