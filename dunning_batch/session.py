@@ -142,7 +142,7 @@ def open_inputs(session: Session, shard: tuple[int, int] | None = None) -> None:
         inputs["customers"] = load_raw(con, options.customers, "customers", config.customers, CUSTOMER_COLUMNS,
                                        REQUIRED_CUSTOMER_COLUMNS)
         inputs["open_items"] = load_raw(con, options.open_items, "open_items", config.open_items,
-                                        OPEN_ITEM_COLUMNS, REQUIRED_ITEM_COLUMNS)
+                                        OPEN_ITEM_COLUMNS, required_item_columns(config))
         raw_payments = load_payments(con, options.payments, config)  # SPEC §9.5; empty without --payments
         if raw_payments is not None:
             inputs["payments"] = raw_payments
@@ -162,12 +162,21 @@ def open_inputs(session: Session, shard: tuple[int, int] | None = None) -> None:
         "plausible_to": years_from(as_of, config.run.plausible_years),
         "items_date_format": config.open_items.date_format,
         "items_decimal_comma": config.open_items.decimal_comma,
+        "items_currency": config.open_items.currency,            # NULL: each row's own currency column
+        "overpaid_credit": config.open_items.overpaid_invoice == "credit",
         "customers_date_format": config.customers.date_format,
         "customers_decimal_comma": config.customers.decimal_comma,
         "items_file": str(inputs["open_items"].path),
         "customers_file": str(inputs["customers"].path),
         **payment_params(config, raw_payments),
     })
+
+
+def required_item_columns(config: Config) -> tuple[str, ...]:
+    """The columns an open-items export must have: not currency when [input.open_items] currency gives it."""
+    if config.open_items.currency is not None:
+        return tuple(c for c in REQUIRED_ITEM_COLUMNS if c != "currency")
+    return REQUIRED_ITEM_COLUMNS
 
 
 def years_from(day: dt.date, years: int) -> dt.date:
