@@ -166,6 +166,13 @@ def test_customers_may_be_left_out_with_create_and_not_without(tmp_path):
     assert "2 items, 0 (2 created from the items) customers -> 2 letters" in result.stdout
     manifest = json.loads((folder / "out" / "run.json").read_text())
     assert manifest["customers_created"] == 2 and "customers" not in manifest["inputs"]
+    # a night recorded in a ledger: the run records the customers input as no bytes
+    result = cli(folder, "run", "--config", "config.toml", "--open-items", "items.csv", "--as-of",
+                 AS_OF.isoformat(), "--out", "night", "--no-pdf", "--ledger", "ledger.duckdb")
+    assert result.returncode == 0, result.stderr
+    [(sha,)] = duckdb.connect(str(folder / "ledger.duckdb"), read_only=True).execute(
+        "SELECT customers_sha256 FROM runs").fetchall()
+    assert sha == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"   # sha256 of no bytes
     (folder / "config.toml").write_text(SPEC_CONFIG)
     result = cli(folder, "validate", "--config", "config.toml", "--open-items", "items.csv",
                  "--as-of", AS_OF.isoformat())
