@@ -209,3 +209,23 @@ def test_language_by_country_is_checked(tmp_path, table, message):
     with pytest.raises(ConfigError) as refused:
         load_config(path)
     assert "[input.customers] key 'language_by_country': " + message in str(refused.value)
+
+
+def test_created_customers_on_a_cluster_are_those_of_one_machine(tmp_path):
+    """Shards keep the items of their customers; each creates the customers its items name."""
+    import distributed
+
+    from conftest import Outcome
+    from dunning_batch.run import run
+    folder = tmp_path / "in"
+    items = [item(f"INV-{n}", 10 * n, f"{n}0.00", customer_id=f"C{n % 4}") for n in range(1, 9)]
+    write_inputs(folder, items, None, with_inputs(customers='missing = "create"\n'))
+    args = (folder / "config.toml", folder / "items.csv", None, AS_OF)
+    run(*args, tmp_path / "one", pdf=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        run(*args, tmp_path / "dask", pdf=False, dask=cluster.scheduler_address)
+    one, dask = Outcome(tmp_path / "one"), Outcome(tmp_path / "dask")
+    assert len(one.letters) == 4 and {x["customer_name"] for x in one.letters} == {"C0", "C1", "C2", "C3"}
+    assert dask.decisions == one.decisions and dask.letters == one.letters
+    assert one.manifest["customers_created"] == dask.manifest["customers_created"] == 4
