@@ -163,7 +163,7 @@ def test_customers_may_be_left_out_with_create_and_not_without(tmp_path):
     result = cli(folder, "run", "--config", "config.toml", "--open-items", "items.csv", "--as-of",
                  AS_OF.isoformat(), "--out", "out", "--no-pdf", "--no-ledger")
     assert result.returncode == 0, result.stderr
-    assert "2 items, 0 (2 created from the items) customers -> 2 letters" in result.stdout
+    assert "2 items, 2 customers (2 created from the items) -> 2 letters" in result.stdout
     manifest = json.loads((folder / "out" / "run.json").read_text())
     assert manifest["customers_created"] == 2 and "customers" not in manifest["inputs"]
     # a night recorded in a ledger: the run records the customers input as no bytes
