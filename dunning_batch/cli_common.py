@@ -34,8 +34,9 @@ config_option = click.option("--config", "config_path", required=True, type=clic
                              help="The TOML config (SPEC §3).")
 items_option = click.option("--open-items", "open_items", required=True, type=click.Path(dir_okay=False),
                             help="Open AR items export, .csv or .parquet.")
-customers_option = click.option("--customers", required=True, type=click.Path(dir_okay=False),
-                                help="Customers export, .csv or .parquet.")
+customers_option = click.option("--customers", default=None, type=click.Path(dir_okay=False),
+                                help="Customers export, .csv or .parquet; may be left out with [input.customers] "
+                                     "missing = \"create\".")
 payments_option = click.option("--payments", default=None, type=click.Path(dir_okay=False),
                                help="Optional payments export, .csv or .parquet: interest on late payments "
                                     "(SPEC §9.5).")

@@ -83,7 +83,8 @@ def decide_on_cluster(session: Session) -> None:
     shards = max(1, SHARDS_PER_WORKER * len(client.scheduler_info()["workers"]))
     with session.log.timed("shards"):
         given = {name: relation_arrow(session.con, name) for name in GIVEN_RELATIONS}
-        futures = [client.submit(run_shard, str(options.config_path), str(options.open_items), str(options.customers),
+        futures = [client.submit(run_shard, str(options.config_path), str(options.open_items),
+                                 None if options.customers is None else str(options.customers),
                                  options.as_of, (k, shards), given, options.pdf,
                                  None if options.payments is None else str(options.payments),
                                  retries=RETRIES, pure=False)
@@ -93,7 +94,7 @@ def decide_on_cluster(session: Session) -> None:
         check_letter_ids(session.con)
 
 
-def run_shard(config_path: str, open_items: str, customers: str, as_of: dt.date, shard: tuple[int, int],
+def run_shard(config_path: str, open_items: str, customers: str | None, as_of: dt.date, shard: tuple[int, int],
               given: dict[str, pa.Table], pdf: bool, payments: str | None = None) -> dict[str, Any]:
     """One shard's night (a task on a worker): its customers' rows (items and payments),
     decided by the same stages; Arrow tables back."""

@@ -12,7 +12,7 @@ from .digest import files_digest, sha256_of
 from .outputs import output_files
 from .outputs.folder import connect_views
 from .session import Session
-from .sql_runner import count_rows, records, rows
+from .sql_runner import count_rows, one, records, rows
 
 # Folders of files fingerprinted as a whole (name -> the files it holds); `reconcile` checks them.
 FILE_FOLDERS = {"pdf/": "*.pdf", "outbox/": "*.eml"}
@@ -46,6 +46,8 @@ def build_manifest(session: Session, folder: Path, pdf: bool) -> dict[str, Any]:
         "inputs": {role: {"path": str(Path(raw.path).resolve()), "sha256": raw.sha256, "rows": raw.rows}
                    for role, raw in session.inputs.items()},
         "input_totals": input_totals,
+        # customers made for ids the items name that the customers file lacks ([input.customers] missing)
+        "customers_created": one(con, "reports/customers_created")[0],
         "outputs": outputs,
         "rejected_rows": count_rows(con, "rejected"),
         "totals_per_currency": totals,

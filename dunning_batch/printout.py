@@ -85,11 +85,18 @@ TOTALS_COLUMNS = (  # (title, key of run.json's totals_per_currency, width)
 )
 
 
+def customers_read(manifest: dict) -> str:
+    """The customers a run had: those it read, and those it created ([input.customers] missing = "create")."""
+    read = manifest["inputs"]["customers"]["rows"] if "customers" in manifest["inputs"] else 0
+    created = manifest.get("customers_created") or 0
+    return f"{read + created} customers ({created} created from the items)" if created else f"{read} customers"
+
+
 def print_summary(manifest: dict, out: Path) -> None:
     inputs = manifest["inputs"]
     letters = sum(t["letters"] for t in manifest["totals_per_currency"].values())
     echo(f"dunning run {manifest['as_of']}: {inputs['open_items']['rows']} items, "
-               f"{inputs['customers']['rows']} customers -> {letters} letters"
+               f"{customers_read(manifest)} -> {letters} letters"
                + (f", {manifest['rejected_rows']} rows rejected" if manifest["rejected_rows"] else ""))
     echo("letters per level: " + (", ".join(f"level {k}: {v}" for k, v in
                                                  manifest["letters_per_level"].items()) or "none"))

@@ -75,6 +75,7 @@ def _check_header(path: Path, header: list[str], fmt: InputFormat, columns: tupl
     if dupes:
         raise InputError(f"{path}:1: header: column {dupes[0]!r} appears twice; each column must be named once")
     present = {std: src for std in columns if (src := fmt.source_column(std)) is not None and src in names}
+    _refuse_default_and_column(path, present, fmt)
     missing = [std for std in required if std not in present]
     if missing:
         claimed = {src: std for std, src in fmt.columns.items()}
@@ -92,6 +93,15 @@ def _check_header(path: Path, header: list[str], fmt: InputFormat, columns: tupl
                          f"(found {', '.join(map(repr, names[:12]))}){hint}")
     index = {n: h for n, h in zip(names, header)}
     return {std: index[src] for std, src in present.items()}
+
+
+def _refuse_default_and_column(path: Path, present: dict[str, str], fmt: InputFormat) -> None:
+    """[input.open_items] currency is for an export with no currency column: with one, which of
+    the two is meant is not ours to guess."""
+    if fmt.currency is not None and "currency" in present:
+        raise InputError(f"{path}:1: header: the export has the currency column {present['currency']!r}, and "
+                         f"[input.open_items] currency = \"{fmt.currency}\" gives every row a currency too; "
+                         f"remove the key to read each row's currency, or keep it for an export without the column")
 
 
 def _select_standard(table: pa.Table, present: dict[str, str], columns: tuple[str, ...]) -> pa.Table:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import duckdb
+import pyarrow as pa
 
 from .config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, Config, config_tables, load_config
 from .errors import UserError
@@ -46,7 +47,7 @@ class RunOptions:
 
     config_path: str | Path
     open_items: str | Path
-    customers: str | Path
+    customers: str | Path | None     # None: no customers file ([input.customers] missing = "create")
     as_of: dt.date
     out: Path | None = None
     payments: str | Path | None = None
@@ -139,10 +140,9 @@ def open_inputs(session: Session, shard: tuple[int, int] | None = None) -> None:
     session.log.on_stage = options.on_stage
     with session.log.timed("read_inputs"):
         inputs = session.inputs
-        inputs["customers"] = load_raw(con, options.customers, "customers", config.customers, CUSTOMER_COLUMNS,
-                                       REQUIRED_CUSTOMER_COLUMNS)
+        load_customers(session)
         inputs["open_items"] = load_raw(con, options.open_items, "open_items", config.open_items,
-                                        OPEN_ITEM_COLUMNS, REQUIRED_ITEM_COLUMNS)
+                                        OPEN_ITEM_COLUMNS, required_item_columns(config))
         raw_payments = load_payments(con, options.payments, config)  # SPEC §9.5; empty without --payments
         if raw_payments is not None:
             inputs["payments"] = raw_payments
@@ -162,12 +162,42 @@ def open_inputs(session: Session, shard: tuple[int, int] | None = None) -> None:
         "plausible_to": years_from(as_of, config.run.plausible_years),
         "items_date_format": config.open_items.date_format,
         "items_decimal_comma": config.open_items.decimal_comma,
+        "items_currency": config.open_items.currency,            # NULL: each row's own currency column
+        "overpaid_credit": config.open_items.overpaid_invoice == "credit",
         "customers_date_format": config.customers.date_format,
         "customers_decimal_comma": config.customers.decimal_comma,
         "items_file": str(inputs["open_items"].path),
-        "customers_file": str(inputs["customers"].path),
+        "customers_file": str(inputs["customers"].path) if "customers" in inputs else None,
+        # [input.customers] missing and language_by_country (sql/01_customers_parsed)
+        "create_customers": config.customers.missing == "create",
+        "language_countries": list(config.customers.language_by_country),
+        "country_languages": list(config.customers.language_by_country.values()),
         **payment_params(config, raw_payments),
     })
+
+
+def load_customers(session: Session) -> None:
+    """The customers export as raw_customers; without one (--customers left out), an empty
+    raw_customers, which only [input.customers] missing = "create" allows: every customer is
+    then created from the items (sql/01_customers_parsed)."""
+    options, config, con = session.options, session.config, session.con
+    if options.customers is not None:
+        session.inputs["customers"] = load_raw(con, options.customers, "customers", config.customers,
+                                               CUSTOMER_COLUMNS, REQUIRED_CUSTOMER_COLUMNS)
+        return
+    if config.customers.missing != "create":
+        raise UserError(f"{config.path}: no --customers export was given; give it with --customers FILE, or set "
+                        f"missing = \"create\" under [input.customers] to create each customer the items name "
+                        f"(name = its id, no address, the default language)")
+    table_from_arrow(con, "raw_customers", pa.table(
+        {c: pa.array([], pa.string()) for c in CUSTOMER_COLUMNS} | {"_row": pa.array([], pa.int64())}))
+
+
+def required_item_columns(config: Config) -> tuple[str, ...]:
+    """The columns an open-items export must have: not currency when [input.open_items] currency gives it."""
+    if config.open_items.currency is not None:
+        return tuple(c for c in REQUIRED_ITEM_COLUMNS if c != "currency")
+    return REQUIRED_ITEM_COLUMNS
 
 
 def years_from(day: dt.date, years: int) -> dt.date:

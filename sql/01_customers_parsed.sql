@@ -1,14 +1,35 @@
 -- customers_parsed: one row per row of the customers export, values typed (NULL where
 -- the text does not parse; 11_customer_problems says why) and the policy chosen (SPEC §3.3).
--- Inputs: raw_customers (all text), cfg_policies, cfg_policy_classes.
-WITH parsed AS (
+-- A customer with no language takes the language of its country ([input.customers]
+-- language_by_country: $language_countries -> $country_languages), else [run] default_language.
+-- With [input.customers] missing = "create" ($create_customers), each customer id the items
+-- name that the file lacks is a customer of its own: name = the id, no address, no country,
+-- the default language and the default delivery; it has no row in the file (_row NULL),
+-- which is how the later stages and run.json (customers_created) tell it.
+-- Inputs: raw_customers (all text), raw_open_items (customer ids), cfg_policies, cfg_policy_classes.
+WITH
+customer_rows AS (
+    SELECT _row, customer_id, name, address, country, language, email, customer_class, policy,
+           dunning_blocked, grace_until, interest_rate, delivery, postal_code
+    FROM raw_customers
+    UNION ALL
+    SELECT DISTINCT NULL::BIGINT, blank(i.customer_id), blank(i.customer_id), NULL, NULL, NULL, NULL, NULL, NULL,
+           NULL, NULL, NULL, NULL, NULL
+    FROM raw_open_items AS i
+    WHERE $create_customers AND blank(i.customer_id) IS NOT NULL
+      AND blank(i.customer_id) NOT IN (SELECT blank(c.customer_id) FROM raw_customers AS c
+                                       WHERE blank(c.customer_id) IS NOT NULL)
+),
+parsed AS (
     SELECT
         _row,
         blank(customer_id)                              AS customer_id,
         blank(name)                                     AS name,
         blank(address)                                  AS address,
         upper(blank(country))                           AS country,
-        coalesce(lower(blank(language)), $default_language) AS language,
+        coalesce(lower(blank(language)),
+                 $country_languages[list_position($language_countries, upper(blank(country)))],
+                 $default_language)                     AS language,
         blank(email)                                    AS email,
         blank(customer_class)                           AS customer_class,
         blank(policy)                                   AS policy_named,
@@ -19,7 +40,7 @@ WITH parsed AS (
         coalesce(lower(blank(delivery)), CASE WHEN blank(email) IS NOT NULL THEN 'email' ELSE 'print' END)
                                                         AS delivery,
         blank(postal_code)                              AS postal_code
-    FROM raw_customers
+    FROM customer_rows
 )
 SELECT
     parsed.* EXCLUDE (rate_given),

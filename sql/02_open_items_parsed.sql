@@ -2,6 +2,8 @@
 -- the text does not parse), joined with its customer, and flagged `suspect` when a check
 -- of a single row will fail (12_item_problems then reads only those rows' text again).
 -- doc_type is mapped through [input.open_items] doc_types; an empty doc_type means invoice.
+-- With overpaid_invoice = "credit", an overpaid invoice (negative open amount) is a credit_memo.
+-- currency is the row's own, or [input.open_items] currency for an export without the column.
 -- compensation_charged (default false) and interest_paid_to are the optional columns of
 -- SPEC §9.2 and §9.4. Dates more than [run] plausible_years from the run date, and a due
 -- date before the document date, make a row suspect too.
@@ -45,11 +47,20 @@ parsed AS (
     LEFT JOIN cfg_doc_types AS mapped ON mapped.export_value = blank(r.doc_type)
     LEFT JOIN cfg_doc_types AS standard
            ON standard.export_value IS NULL AND standard.doc_type = lower(blank(r.doc_type))
-    LEFT JOIN cfg_currencies AS cur ON cur.currency = upper(blank(r.currency))
+    -- [input.open_items] currency ($items_currency) is every row's currency when the export has no column
+    LEFT JOIN cfg_currencies AS cur ON cur.currency = upper(coalesce(blank(r.currency), $items_currency))
+),
+overpaid AS (
+    -- [input.open_items] overpaid_invoice = "credit" ($overpaid_credit): a raising item with a
+    -- negative open amount is the open credit it is, decided as a credit_memo (else a problem of 12)
+    SELECT p.* REPLACE (
+        CASE WHEN $overpaid_credit AND p.open_amount < 0 AND p.doc_type IN ('invoice', 'debit_memo', 'fee', 'refund')
+             THEN 'credit_memo' ELSE p.doc_type END AS doc_type)
+    FROM parsed AS p
 ),
 typed AS (
     SELECT p.*, p.doc_type IN ('invoice', 'debit_memo', 'fee', 'refund') AS is_raising
-    FROM parsed AS p
+    FROM overpaid AS p
 )
 SELECT
     t._row, t.doc_id, t.customer_id, t.doc_type, t.is_raising, t.doc_date, t.due_date, t.currency,

@@ -169,7 +169,10 @@ def _check_export(con: duckdb.DuckDBPyConnection, out: Path, manifest: dict, pat
         {c: pa.array([], pa.string()) for c in CUSTOMER_COLUMNS} | {"_row": pa.array([], pa.int64())}))
     params = {"items_date_format": fmt.date_format, "items_decimal_comma": fmt.decimal_comma,
               "customers_date_format": fmt.date_format, "customers_decimal_comma": fmt.decimal_comma,
-              "default_language": "en", "as_of": dt.date.fromisoformat(manifest["as_of"])}
+              "default_language": "en", "as_of": dt.date.fromisoformat(manifest["as_of"]),
+              # issue 18: the export's currency and overpaid invoices as the run read them; no customers here
+              "items_currency": fmt.currency, "overpaid_credit": fmt.overpaid_invoice == "credit",
+              "create_customers": False, "language_countries": [], "country_languages": []}
     # the plausible window only flags rows for the problem stages (10-19), which this check does not run
     params.update(plausible_from=params["as_of"], plausible_to=params["as_of"])
     for stage in ("01_customers_parsed", "02_open_items_parsed"):

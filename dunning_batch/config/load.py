@@ -12,12 +12,14 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from .. import currencies
 from ..addresses import AddressError, parse_address
 from ..errors import ConfigError
-from ..letters.templating import FALLBACK_LANGUAGE, MESSAGES_DIR, payment_term_wording
+from ..letters.templating import FALLBACK_LANGUAGE, MESSAGES_DIR, languages, payment_term_wording
 from .model import (BASES, CALCULATE_TO, CUSTOMER_COLUMNS, DOC_TYPES, GROUPINGS, MAX_DAYS_TO_SETTLE,
                     OPEN_ITEM_COLUMNS, PAYMENT_COLUMNS, PLAUSIBLE_YEARS, RATE_DECIMALS, Config, InputFormat,
-                    Interest, Level, Policy, RunSettings, STALE_EXPORT)
+                    Interest, Level, MISSING_CUSTOMERS, OVERPAID_INVOICE, Policy, RunSettings,
+                    STALE_EXPORT)
 from .money_rules import check_money_rules, read_level_money_rules, read_policy_money_rules
 from .toml_table import Table
 
@@ -210,6 +212,7 @@ def _read_format(inputs: Table, name: str, columns: tuple[str, ...], problems: l
         decimal_comma=t.get("decimal_comma", "bool", False),
         delimiter=t.get("delimiter", "str", ","),
         encoding=t.get("encoding", "str", "utf-8"),
+        **_read_export_defaults(t, name, mapping),
     )
     probe = dt.date(2026, 12, 31)
     try:
@@ -225,6 +228,48 @@ def _read_format(inputs: Table, name: str, columns: tuple[str, ...], problems: l
         t.problem("encoding", f"{fmt.encoding!r} is not an encoding Python knows (e.g. 'utf-8', 'cp1252')")
     t.done()
     return fmt
+
+
+def _read_export_defaults(t: Table, name: str, mapping: dict[str, str]) -> dict[str, Any]:
+    """The keys that stand in for what an export lacks (issue 18): [input.open_items] currency
+    and overpaid_invoice, [input.customers] missing and language_by_country."""
+    if name == "open_items":
+        currency = t.get("currency", "str", None)
+        if currency is not None and not currencies.is_known(currency):
+            t.problem("currency", f"{currency!r} is not a known ISO 4217 currency code (upper case, e.g. \"USD\")")
+            currency = None
+        if currency is not None and "currency" in mapping:
+            t.problem("currency", f"gives every row the currency {currency}, but columns maps currency to the "
+                                  f"export column {mapping['currency']!r}; keep one: remove the key or the mapping")
+        return {"currency": currency,
+                "overpaid_invoice": t.get("overpaid_invoice", "str", "error", OVERPAID_INVOICE)}
+    if name == "customers":
+        return {"missing": t.get("missing", "str", "error", MISSING_CUSTOMERS),
+                "language_by_country": _language_by_country(t)}
+    return {}
+
+
+def _language_by_country(t: Table) -> dict[str, str]:
+    """Country code (upper case) -> the language of a message catalogue: a language that has one
+    (de), or a locale whose language has one (fr_FR -> fr: the letters are worded by catalogue)."""
+    given = t.get("language_by_country", "str_table", {})
+    known = set(languages())
+    out: dict[str, str] = {}
+    for country, language in given.items():
+        base = language.strip().lower().replace("-", "_").split("_")[0]
+        if not (len(country) == 2 and country.isascii() and country.isalpha()):
+            t.problem("language_by_country", f"names {country!r}, which is not an ISO 3166-1 alpha-2 country "
+                                             f"code (two letters, e.g. DE)")
+        elif country.upper() in out:
+            t.problem("language_by_country", f"names the country {country.upper()} twice (codes are "
+                                             f"case-insensitive); keep one")
+        elif base not in known:
+            t.problem("language_by_country", f"gives {country} the language {language!r}, which has no message "
+                                             f"catalogue in templates/messages; use one of "
+                                             f"{', '.join(sorted(known))} (or a locale of one, such as fr_FR)")
+        else:
+            out[country.upper()] = base
+    return out
 
 
 def _check_one_source_each(t: Table, mapping: dict[str, str]) -> None:

@@ -34,6 +34,10 @@ MAX_DAYS_TO_SETTLE = 3650   # a level's days_to_settle: the pay-by date is withi
 FEE_TIER_MODES = ("single", "accumulated")
 # [run] stale_export: what a run does with items whose export lags the ledger (README "Running every night")
 STALE_EXPORT = ("stop", "use_ledger", "use_export")
+# [input.open_items] overpaid_invoice: a raising item with a negative open amount is an input error or a credit
+OVERPAID_INVOICE = ("error", "credit")
+# [input.customers] missing: a customer the items name that the customers file lacks is an input error or created
+MISSING_CUSTOMERS = ("error", "create")
 COMPENSATION_KINDS = ("eu", "uk")
 EU_COMPENSATION = {"EUR": Decimal("40.00")}  # SPEC §9.2: Directive 2011/7/EU art. 6, BGB §288(5)
 
@@ -117,6 +121,17 @@ class InputFormat:
     decimal_comma: bool = False
     delimiter: str = ","
     encoding: str = "utf-8"
+    # [input.open_items] only: the ISO 4217 currency of every row, for an export with no currency column
+    currency: str | None = None
+    # [input.open_items] only: an invoice, debit_memo, fee or refund with a negative open amount is an
+    # input error ("error") or an open credit, decided as a credit_memo ("credit")
+    overpaid_invoice: str = "error"
+    # [input.customers] only: a customer the items name that the customers file lacks is an input error
+    # ("error") or created with name = its id, no address and the default language ("create")
+    missing: str = "error"
+    # [input.customers] only: the language of a customer with none, by its country (ISO 3166-1 alpha-2,
+    # upper case here), before [run] default_language
+    language_by_country: dict[str, str] = field(default_factory=dict)
 
     def source_column(self, standard: str) -> str | None:
         """The export column `standard` is read from, None when it has none.

@@ -14,6 +14,7 @@ With --dask only the coordinator runs these steps; the shards get the taken stat
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,9 @@ from ..sql_runner import execute, rows, records, registered, relation, relation_
 from .sends import fold_folder
 from .store import Ledger, first, hold, ledger_path, now_utc, opened
 from .voids import fold_voids
+
+# the customers_sha256 of a run without a customers export ([input.customers] missing = "create")
+NO_BYTES_SHA256 = hashlib.sha256(b"").hexdigest()
 
 # How many lagging items the stop message and run.json name.
 NAMED_ITEMS = 5
@@ -171,7 +175,7 @@ def record_pending(session, folder: Path, target: Path) -> None:
         params = {
             "run_id": night.run_id, "run_date": session.params["as_of"], "folder": os.path.abspath(target),
             "run_json_sha256": sha256_of(folder / "run.json"), "config_sha256": session.config.sha256,
-            "open_items_sha256": inputs["open_items"].sha256, "customers_sha256": inputs["customers"].sha256,
+            "open_items_sha256": inputs["open_items"].sha256, "customers_sha256": inputs["customers"].sha256 if "customers" in inputs else NO_BYTES_SHA256,
             "payments_sha256": inputs["payments"].sha256 if "payments" in inputs else None,
             "stale_export": night.mode, "lagging_items": night.lagging, "ahead_items": night.ahead,
             "recorded_at": now_utc(), "track_compensation": "compensation" in rules,

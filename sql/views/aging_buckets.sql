@@ -1,6 +1,7 @@
--- aging_buckets: AR aging per currency on the run date, over every accepted item.
--- Grain: (currency, bucket). Buckets: current (not yet due, or no due date), 1-30, 31-60,
--- 61-90, over 90 days past due. Inputs: decisions.
+-- aging_buckets: AR aging per currency on the run date, over every accepted item that is
+-- open: a settled item (open amount 0.00, SPEC §4.2) is not, and would count in a bucket
+-- with nothing to collect. Grain: (currency, bucket). Buckets: current (not yet due, or no
+-- due date), 1-30, 31-60, 61-90, over 90 days past due. Inputs: decisions.
 SELECT
     currency,
     CASE WHEN days_past_due IS NULL OR days_past_due <= 0 THEN 'current'
@@ -15,5 +16,6 @@ SELECT
     count(*) AS items,
     sum(open_amount) AS open_amount
 FROM decisions
+WHERE reason IS DISTINCT FROM 'settled'
 GROUP BY ALL
 ORDER BY currency, bucket_order
