@@ -8,6 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .output import OutputSettings
+
 GROUPINGS = ("customer", "customer_level", "document")
 BASES = ("act/365", "act/360", "30e/360")
 CALCULATE_TO = ("letter_date", "pay_by_date")
@@ -157,6 +159,7 @@ class Config:
     open_items: InputFormat
     customers: InputFormat
     payments: InputFormat = field(default_factory=InputFormat)
+    output: OutputSettings = field(default_factory=OutputSettings)   # [output] (config/output.py)
 
     def policy(self, name: str) -> Policy:
         return next(p for p in self.policies if p.name == name)
