@@ -188,6 +188,66 @@ def test_sap_levels_file_comes_back_in_the_exports_own_terms_and_is_taken(tmp_pa
     assert after["1800001510"] == ("excluded", "too_soon", 1, 1)
 
 
+# ------------------------------------------------------------------ DATEV OPOS-style
+# Run on 2026-11-24. Policy "standard": level 1 after 14 days (14 days to settle, no fee),
+# 2 after 28 (10 days, fee 5.00), 3 after 42 (7 days, fee 10.00, credit hold); no interest;
+# min_amount 25.00; credits are listed (include_credits).
+DATEV_DECISIONS = {
+    # 10001: 1040 is 15 days past due -> level 1; 1001 is 28 days past due at level 1 and
+    # level 2 needs more than 28: it is listed in the letter; the credit 95,50 is listed too.
+    "2026-1001": ("listed", "listed", 1, 1),
+    "2026-1040": ("dunned", "advanced", 0, 1),
+    "2026-1060": ("excluded", "not_due", 0, 0),
+    "2026-G007": ("listed", "credit", 0, 0),
+    # 10002: 0950 would reach level 3 (45 days), but the credit of 2000,00 outweighs the
+    # 1500,00 overdue: no letter.
+    "2026-0950": ("excluded", "customer_in_credit", 2, 2),
+    "2026-G010": ("excluded", "customer_in_credit", 0, 0),
+    # 10003: 0900 is 54 days past due at level 2, last dunned 20.10.2026 (35 days >= 42 - 28)
+    # -> level 3; 0990 (4 days) rides along to level 1.
+    "2026-0900": ("dunned", "advanced", 2, 3),
+    "2026-0990": ("dunned", "piggyback", 0, 1),
+    # 10004: 1100 is 4 days past due, below level 1's 14; 1120 and 1130 (due today) are not due.
+    "2026-1100": ("excluded", "below_level_threshold", 0, 0),
+    "2026-1120": ("excluded", "not_due", 0, 0),
+    "2026-1130": ("excluded", "not_due", 0, 0),
+    # 10005: 0800 is 35 days past due at level 1, last dunned 10.11.2026: 14 days, exactly the
+    # 28 - 14 needed -> level 2; 1150 (20 days) -> level 1.
+    "2026-0800": ("dunned", "advanced", 1, 2),
+    "2026-1150": ("dunned", "advanced", 0, 1),
+    # 10006: 18,00 overdue is below the minimum of 25.00; its credit goes with it.
+    "2026-1160": ("excluded", "below_min_amount", 0, 0),
+    "2026-G012": ("excluded", "below_min_amount", 0, 0),
+}
+DATEV_LETTERS = {
+    # 820.00 + 310.00 overdue, -95.50 credit; pay by 24.11. + 14 days
+    "10001": (1, D("1130.00"), D("-95.50"), D("0.00"), D("0.00"), D("1034.50"), "2026-12-08", False),
+    # 2 450.00 + 600.00 + fee 10.00
+    "10003": (3, D("3050.00"), D("0.00"), D("10.00"), D("0.00"), D("3060.00"), "2026-12-01", True),
+    # 4 200.00 + 19.90 + fee 5.00
+    "10005": (2, D("4219.90"), D("0.00"), D("5.00"), D("0.00"), D("4224.90"), "2026-12-04", False),
+}
+
+
+def test_datev_opos_export_runs_as_it_comes(tmp_path):
+    outcome = run_fixture("datev_opos", tmp_path / "out", "2026-11-24")
+    assert decided(outcome) == DATEV_DECISIONS
+    assert letter_figures(outcome) == DATEV_LETTERS
+    assert [(a["customer_id"], a["action"], a["value"]) for a in outcome.actions] == [
+        ("10003", "credit_hold", "true")]
+    assert sorted((f["customer_id"], f["amount"]) for f in outcome.fees) == [
+        ("10003", D("10.00")), ("10005", D("5.00"))]
+    # the credit line, read from the signed column "offen"
+    credit = [line for line in outcome.lines if line["line_type"] == "credit"]
+    assert [(c["doc_id"], c["open_amount"]) for c in credit] == [("2026-G007", D("-95.50"))]
+    # the levels file keeps the standard columns and ISO dates (the default)
+    letter_of = {l["customer_id"]: l["letter_id"] for l in outcome.letters}
+    assert (outcome.out / "levels_update.csv").read_text(encoding="utf-8").splitlines()[:2] == [
+        "doc_id,customer_id,level_before,level_after,last_dunned_before,last_dunned_on,letter_id",
+        f"2026-0800,10005,1,2,2026-11-10,2026-11-24,{letter_of['10005']}",
+    ]
+
+
 # ------------------------------------------------------------------ the levels file's layout
 
 def test_export_layout_guards_text_cells_and_writes_dates_in_the_exports_format(tmp_path):
