@@ -248,6 +248,69 @@ def test_datev_opos_export_runs_as_it_comes(tmp_path):
     ]
 
 
+# ------------------------------------------------------------------ US, one currency, no currency column
+# Run on 2026-11-24. Policy "net30": level 1 after 10 days (10 days to settle, no fee), 2
+# after 30 (10 days, fee 25.00, interest), 3 after 60 (5 days, fee 50.00, interest, credit
+# hold); min_amount 25.00; finance charge 18 % a year, act/360, to the run date.
+# `[input.open_items] currency = "USD"` is built on branch i18-inputs: this test passes once
+# both branches are merged (on this branch alone the key is unknown and the run stops).
+US_DECISIONS = {
+    # C-1001: 50211 is 40 days past due at level 1, last dunned 10/27/2026 (28 days >= 30 - 10)
+    # -> level 2; 50388 (15 days) -> level 1; the credit memo and the payment are not listed.
+    "50211": ("dunned", "advanced", 1, 2),
+    "50388": ("dunned", "advanced", 0, 1),
+    "50400": ("excluded", "credit", 0, 0),
+    "PMT-7781": ("excluded", "credit", 0, 0),
+    # C-1002: 50100 (2,250.00 of 3,000.00 left) is 65 days past due at level 2, last dunned
+    # 10/20/2026 (35 days >= 60 - 30) -> level 3; 50120 (55 days, level 2) is listed.
+    "50100": ("dunned", "advanced", 2, 3),
+    "50120": ("listed", "listed", 2, 2),
+    # C-1003: 23 days at level 1 (level 2 needs 30); 4 days at level 0 (level 1 needs 10).
+    "50300": ("excluded", "below_level_threshold", 1, 1),
+    "50420": ("excluded", "below_level_threshold", 0, 0),
+    # C-1004: 18.50 overdue is below the minimum of 25.00.
+    "50350": ("excluded", "below_min_amount", 0, 0),
+    # C-1005: 50250 would reach level 2 (35 days) but was dunned 4 days ago (needs 20).
+    "50500": ("excluded", "not_due", 0, 0),
+    "50250": ("excluded", "too_soon", 1, 1),
+    # C-1006: 30 days at level 0 -> level 1 (sequential); 50160 was paid in full (0.00).
+    "50150": ("dunned", "advanced", 0, 1),
+    "50160": ("excluded", "settled", 0, 0),
+    # C-1007: 50610 is at level 3 already: collection has the customer.
+    "50600": ("excluded", "customer_final", 0, 0),
+    "50610": ("excluded", "customer_final", 3, 3),
+}
+US_LETTERS = {
+    # 1,200.00 x 18 % x 40/360 = 24.00; 450.00 x 18 % x 15/360 = 3.375 -> 3.38;
+    # 1,650.00 + fee 25.00 + 27.38
+    "C-1001": (2, D("1650.00"), D("0.00"), D("25.00"), D("27.38"), D("1702.38"), "2026-12-04", False),
+    # 2,250.00 x 18 % x 65/360 = 73.125 -> 73.13; 640.00 x 18 % x 55/360 = 17.60;
+    # 2,890.00 + fee 50.00 + 90.73; pay by 11/24 + 5 days
+    "C-1002": (3, D("2890.00"), D("0.00"), D("50.00"), D("90.73"), D("3030.73"), "2026-11-29", True),
+    "C-1006": (1, D("5480.00"), D("0.00"), D("0.00"), D("0.00"), D("5480.00"), "2026-12-04", False),
+}
+
+
+def test_us_single_currency_export_without_a_currency_column_runs_as_it_comes(tmp_path):
+    outcome = run_fixture("us_single_currency", tmp_path / "out", "2026-11-24")
+    assert decided(outcome) == US_DECISIONS
+    assert letter_figures(outcome) == US_LETTERS
+    assert {d["currency"] for d in outcome.decisions.values()} == {"USD"}
+    assert {l["currency"] for l in outcome.letters} == {"USD"}
+    assert [(a["customer_id"], a["action"]) for a in outcome.actions] == [("C-1002", "credit_hold")]
+    assert sorted((f["customer_id"], f["currency"], f["amount"]) for f in outcome.fees) == [
+        ("C-1001", "USD", D("25.00")), ("C-1002", "USD", D("50.00"))]
+    # the levels file in the export's names and MM/DD/YYYY, for the ERP to take back
+    letter_of = {l["customer_id"]: l["letter_id"] for l in outcome.letters}
+    assert (outcome.out / "levels_update.csv").read_text(encoding="utf-8").splitlines() == [
+        "Invoice Number,Customer Number,level_before,Dunning Level,last_dunned_before,Last Dunned,letter_id",
+        f"50100,C-1002,2,3,10/20/2026,11/24/2026,{letter_of['C-1002']}",
+        f"50150,C-1006,0,1,,11/24/2026,{letter_of['C-1006']}",
+        f"50211,C-1001,1,2,10/27/2026,11/24/2026,{letter_of['C-1001']}",
+        f"50388,C-1001,0,1,,11/24/2026,{letter_of['C-1001']}",
+    ]
+
+
 # ------------------------------------------------------------------ the levels file's layout
 
 def test_export_layout_guards_text_cells_and_writes_dates_in_the_exports_format(tmp_path):
