@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -171,6 +172,18 @@ def test_sap_levels_file_comes_back_in_the_exports_own_terms_and_is_taken(tmp_pa
     assert dunning_batch("reconcile", str(night1.out)).returncode == 0
     explained = dunning_batch("explain", str(night1.out), "1800001100")
     assert explained.returncode == 0 and "level 1 -> 2" in explained.stdout
+    diffed = dunning_batch("diff", str(night1.out), str(night1.out))
+    assert diffed.returncode == 0, diffed.stdout + diffed.stderr
+    # void reads the Parquet file too: it restores the final notice's levels from such a folder
+    voided = tmp_path / "voided"
+    shutil.copytree(night1.out, voided)
+    result = dunning_batch("void", str(voided), letter_of["100300"], "--as-of", "2026-11-26",
+                           "--out", str(tmp_path / "void"))
+    assert result.returncode == 0, result.stderr
+    with (tmp_path / "void" / "levels_restore.csv").open(encoding="utf-8", newline="") as handle:
+        assert [(r["doc_id"], r["level_after"], r["last_dunned_on"]) for r in csv.DictReader(handle)] == [
+            ("1800000900", "2", "2026-10-20"), ("1800000960", "0", "")]
+    assert dunning_batch("reconcile", str(voided)).returncode == 0
 
     # The ERP takes the file back with its own mapping and exports again: a week later the
     # next night sees every level and last-dunned date it set, so nothing is dunned twice.
