@@ -174,15 +174,18 @@ def test_sap_levels_file_comes_back_in_the_exports_own_terms_and_is_taken(tmp_pa
     assert explained.returncode == 0 and "level 1 -> 2" in explained.stdout
     diffed = dunning_batch("diff", str(night1.out), str(night1.out))
     assert diffed.returncode == 0, diffed.stdout + diffed.stderr
-    # void reads the Parquet file too: it restores the final notice's levels from such a folder
+    # void reads the Parquet file too, and writes its levels file, which the ERP re-imports
+    # like the run's, in the same layout (run.json keeps it): Mahnstufe is the level restored
     voided = tmp_path / "voided"
     shutil.copytree(night1.out, voided)
     result = dunning_batch("void", str(voided), letter_of["100300"], "--as-of", "2026-11-26",
                            "--out", str(tmp_path / "void"))
     assert result.returncode == 0, result.stderr
-    with (tmp_path / "void" / "levels_restore.csv").open(encoding="utf-8", newline="") as handle:
-        assert [(r["doc_id"], r["level_after"], r["last_dunned_on"]) for r in csv.DictReader(handle)] == [
-            ("1800000900", "2", "2026-10-20"), ("1800000960", "0", "")]
+    assert (tmp_path / "void" / "levels_restore.csv").read_text(encoding="cp1252").splitlines() == [
+        "Belegnummer;Kunde;level_before;Mahnstufe;last_dunned_before;Letzte Mahnung;letter_id",
+        f"1800000900;100300;3;2;24.11.2026;20.10.2026;{letter_of['100300']}",
+        f"1800000960;100300;1;0;24.11.2026;;{letter_of['100300']}",
+    ]
     assert dunning_batch("reconcile", str(voided)).returncode == 0
 
     # The ERP takes the file back with its own mapping and exports again: a week later the

@@ -16,26 +16,32 @@ from __future__ import annotations
 
 import codecs
 import shutil
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
 
 from ..config.output import levels_headers
 from ..sql_runner import guarded_text_cells
-from .layout import FORMULA_STARTS, OutputFile
+from .layout import FORMULA_STARTS
 
 UTF8 = codecs.lookup("utf-8").name
 
 
 @dataclass(frozen=True)
 class LevelsFileLayout:
-    """How levels_update.csv is written when it follows the export ([input.open_items])."""
+    """How levels_update.csv is written when it follows the export ([input.open_items]); run.json
+    keeps it as "levels_file", so that `void` writes levels_restore.csv the same way."""
 
     headers: dict[str, str]   # levels_update column -> its header in the file
     date_format: str
     delimiter: str
     encoding: str
+
+    @classmethod
+    def from_record(cls, record: dict | None) -> "LevelsFileLayout | None":
+        """The layout run.json records (None: the standard one)."""
+        return None if record is None else cls(**record)
 
 
 def levels_file_layout(config) -> LevelsFileLayout | None:
@@ -46,16 +52,25 @@ def levels_file_layout(config) -> LevelsFileLayout | None:
     return LevelsFileLayout(levels_headers(items), items.date_format, items.delimiter, items.encoding)
 
 
-def write_levels_file(con: duckdb.DuckDBPyConnection, f: OutputFile, path: Path, layout: LevelsFileLayout) -> None:
-    """levels_update.csv (`f`: without the columns of SPEC §9 rules that are off) in `layout`.
+def levels_file_record(config) -> dict:
+    """What run.json records of the levels file's layout: nothing for the standard one (whose
+    run.json stays as it was), else {"levels_file": the layout}."""
+    layout = levels_file_layout(config)
+    return {} if layout is None else {"levels_file": asdict(layout)}
+
+
+def write_levels_file(con: duckdb.DuckDBPyConnection, relation: str, select: str, path: Path,
+                      layout: LevelsFileLayout) -> None:
+    """`select` of `relation` (levels_update, or void's levels_restore, which has its columns)
+    as the CSV `path` in `layout`, by doc_id.
 
     The cells are those of the standard file (text guarded against formulas, by the same
     select list); only the headers, the dates' format, the delimiter and the encoding change.
     DuckDB writes UTF-8 only, so another encoding is the written file re-encoded: its values
     came from an export in that encoding (ids) or are ASCII (levels, dates, letter ids)."""
-    guarded = con.table(f.relation).project(guarded_text_cells(con, f.select, f.relation, FORMULA_STARTS))
-    named = guarded.order(f.order_by).project(*(duckdb.ColumnExpression(column).alias(layout.headers[column])
-                                                for column in guarded.columns))
+    guarded = con.table(relation).project(guarded_text_cells(con, select, relation, FORMULA_STARTS))
+    named = guarded.order("doc_id").project(*(duckdb.ColumnExpression(column).alias(layout.headers[column])
+                                              for column in guarded.columns))
     written = path if codecs.lookup(layout.encoding).name == UTF8 else path.with_name(f".{path.name}.utf-8")
     named.write_csv(str(written), sep=layout.delimiter, header=True, date_format=layout.date_format)
     if written != path:

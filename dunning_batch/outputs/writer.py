@@ -80,7 +80,7 @@ def write_data_files(con: duckdb.DuckDBPyConnection, folder: Path,
     """The data files; levels_update.csv in the export's terms when `levels_layout` says so."""
     for f in files:
         if f.name == LEVELS_FILE and levels_layout is not None:
-            write_levels_file(con, f, folder / f.name, levels_layout)
+            write_levels_file(con, f.relation, f.select, folder / f.name, levels_layout)
             continue
         select = csv_cells(con, f.select, f.relation) if f.is_csv else f.select
         # a scan keeps a sorted table's order, so sort only what is not in order already
