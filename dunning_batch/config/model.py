@@ -8,8 +8,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .output import OutputSettings
-
 GROUPINGS = ("customer", "customer_level", "document")
 BASES = ("act/365", "act/360", "30e/360")
 CALCULATE_TO = ("letter_date", "pay_by_date")
@@ -38,6 +36,7 @@ FEE_TIER_MODES = ("single", "accumulated")
 STALE_EXPORT = ("stop", "use_ledger", "use_export")
 COMPENSATION_KINDS = ("eu", "uk")
 EU_COMPENSATION = {"EUR": Decimal("40.00")}  # SPEC §9.2: Directive 2011/7/EU art. 6, BGB §288(5)
+LEVELS_COLUMNS = ("standard", "export")  # [output.levels_update] columns (config/output.py reads it)
 
 
 @dataclass(frozen=True)
@@ -150,6 +149,15 @@ class RunSettings:
 
 
 @dataclass(frozen=True)
+class OutputSettings:
+    """[output]: the layout of the files written for the ERP (config/output.py reads it)."""
+
+    # [output.levels_update] columns: "standard" (SPEC §5 names, ISO dates) or "export" (the
+    # open-items export's column names, date_format, delimiter and encoding, for the ERP to re-import)
+    levels_update_columns: str = "standard"
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     sha256: str
@@ -159,7 +167,7 @@ class Config:
     open_items: InputFormat
     customers: InputFormat
     payments: InputFormat = field(default_factory=InputFormat)
-    output: OutputSettings = field(default_factory=OutputSettings)   # [output] (config/output.py)
+    output: OutputSettings = field(default_factory=OutputSettings)
 
     def policy(self, name: str) -> Policy:
         return next(p for p in self.policies if p.name == name)

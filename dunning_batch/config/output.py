@@ -2,18 +2,15 @@
 
 `[output.levels_update] columns = "standard"` (default) writes levels_update.csv with the
 names of SPEC §5 and ISO dates; `"export"` writes it in the open-items export's own terms
-(its column names, its `date_format`), so that the ERP re-imports the file with the mapping
-it exports with. levels_update.parquet always keeps the names and types of SPEC §5.
+(its column names, date_format, delimiter and encoding: outputs/levels_file.py), so that the
+ERP re-imports the file with the mapping it exports with. levels_update.parquet always keeps
+the names and types of SPEC §5. The settings' shape is model.OutputSettings.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
+from .model import LEVELS_COLUMNS, InputFormat, OutputSettings
 from .toml_table import Table
-
-LEVELS_COLUMNS = ("standard", "export")
 
 # levels_update's columns that are an open-items column of SPEC §2.1 (its name in the file ->
 # the open-items column it sets): what the ERP reads back into the item. The value of
@@ -26,21 +23,10 @@ EXPORT_COUNTERPARTS = {
 }
 LEVELS_UPDATE_COLUMNS = ("doc_id", "customer_id", "level_before", "level_after", "last_dunned_before",
                          "last_dunned_on", "letter_id", "compensation_charged", "interest_paid_to")
-DATE_COLUMNS = ("last_dunned_before", "last_dunned_on", "interest_paid_to")
 
 
-@dataclass(frozen=True)
-class OutputSettings:
-    """[output]: the layout of the files written for the ERP."""
-
-    # [output.levels_update] columns: "standard" (SPEC §5 names, ISO dates) or "export" (the
-    # open-items export's column names and date_format, for the ERP to re-import)
-    levels_update_columns: str = "standard"
-
-
-def read_output(top: Table, open_items: Any) -> OutputSettings:
-    """The [output] table of the config's top level, checked against `open_items` (the
-    model.InputFormat of [input.open_items]; model.Config holds the result, hence no import)."""
+def read_output(top: Table, open_items: InputFormat) -> OutputSettings:
+    """The [output] table of the config's top level, checked against `open_items` ([input.open_items])."""
     output = Table(top.get("output", "table", {}), "[output]", top.problems, top.file)
     levels = Table(output.get("levels_update", "table", {}), "[output.levels_update]", top.problems, top.file)
     settings = OutputSettings(levels_update_columns=levels.get("columns", "str", "standard", LEVELS_COLUMNS))
@@ -58,7 +44,7 @@ def read_output(top: Table, open_items: Any) -> OutputSettings:
     return settings
 
 
-def levels_headers(open_items: Any) -> dict[str, str]:
+def levels_headers(open_items: InputFormat) -> dict[str, str]:
     """Each column of levels_update -> its name in a levels file written with columns = "export":
     the export column its open-items counterpart is read from, else its own name."""
     headers = {}
