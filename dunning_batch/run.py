@@ -132,8 +132,9 @@ def write(session: Session) -> None:
     session.exits.enter_context(write_errors(out))
     session.folder = folder = session.exits.enter_context(AtomicFolder(out, options.replaces))
     with session.log.timed("write_outputs"):
-        files = output_files(session.config.money_rules)  # SPEC §9: columns and files of configured rules
-        write_data_files(session.con, folder.path, files, levels_file_layout(session.config))
+        # SPEC §9: columns and files of configured rules; the levels file in the export's terms if asked
+        files = output_files(session.config.money_rules, levels_file_layout(session.config))
+        write_data_files(session.con, folder.path, files)
         (folder.path / "views.sql").write_text(views_sql(files), encoding="utf-8")
         mark_sent(session)
         write_summary(folder.path, session.params["as_of"],
