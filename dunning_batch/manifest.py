@@ -11,6 +11,7 @@ from .delivery.print_batch import BATCH_CSV, BATCH_PDF
 from .digest import files_digest, sha256_of
 from .outputs import output_files
 from .outputs.folder import connect_views
+from .outputs.levels_file import levels_file_record
 from .session import Session
 from .sql_runner import count_rows, one, records, rows
 
@@ -56,6 +57,7 @@ def build_manifest(session: Session, folder: Path, pdf: bool) -> dict[str, Any]:
                                  for outcome, reason, n in rows(con, "reports/decisions_per_reason")},
         # the ledger it was recorded in and what it took from it (README "Running every night")
         "ledger": session.night.report() if session.night is not None else None,
+        **levels_file_record(session.config),   # a levels file in the export's terms: its layout, for `void`
         "timings_seconds": dict(session.log.seconds),
         "stage_rows": dict(session.log.rows),
     }

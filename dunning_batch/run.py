@@ -28,6 +28,7 @@ from .ledger.nightly import compare_export, hold_ledger, mark_sent, record_finis
 from .letters.pool import render_letters
 from .manifest import build_manifest
 from .outputs import AtomicFolder, output_files, views_sql, write_data_files, write_json
+from .outputs.levels_file import levels_file_layout
 from .outputs.guard import check_out, write_errors
 from .pipeline import DECISION_STAGES, REJECTION_STAGES, run_stages
 from .session import (FIRST_RUN_DATE, LAST_RUN_DATE, Driver, RunOptions, RunResult, Session, Step, load,
@@ -131,7 +132,8 @@ def write(session: Session) -> None:
     session.exits.enter_context(write_errors(out))
     session.folder = folder = session.exits.enter_context(AtomicFolder(out, options.replaces))
     with session.log.timed("write_outputs"):
-        files = output_files(session.config.money_rules)  # SPEC §9: columns and files of configured rules
+        # SPEC §9: columns and files of configured rules; the levels file in the export's terms if asked
+        files = output_files(session.config.money_rules, levels_file_layout(session.config))
         write_data_files(session.con, folder.path, files)
         (folder.path / "views.sql").write_text(views_sql(files), encoding="utf-8")
         mark_sent(session)

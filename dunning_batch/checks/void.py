@@ -27,7 +27,8 @@ from ..ledger.store import open_ledger
 from ..ledger.voids import read_record, record_voids, void_entries, voided_anywhere
 from ..outputs.lock import folder_lock
 from ..outputs import AtomicFolder, csv_cells, write_json, write_text_atomic
-from ..outputs.folder import file_columns, open_folder
+from ..outputs.folder import file_columns, open_folder, read_manifest
+from ..outputs.levels_file import LevelsFileLayout, write_levels_file
 from ..outputs.layout import VOIDS_FOLDER, VOIDS_RECORD
 from ..sql_runner import all_columns_but, copy_relation, records, rows, table_from_file
 
@@ -94,6 +95,7 @@ def _write_void(con, out: Path, target: Path, params: dict, head: dict) -> dict:
     returns void.json."""
     restored = set(file_columns(out, "levels_update")) & {"compensation_charged", "interest_paid_to"}
     charged_payments = (out / "payments_charged.csv").is_file()
+    layout = LevelsFileLayout.from_record(read_manifest(out).get("levels_file"))
     counts = {}
     with AtomicFolder(target, force=False) as folder:
         for name, files in (VOID_FILES | (PAYMENT_FILES if charged_payments else {})).items():
@@ -103,6 +105,9 @@ def _write_void(con, out: Path, target: Path, params: dict, head: dict) -> dict:
             columns = all_columns_but(absent if name == "levels_restore" else ())
             for file in files:
                 csv = file.endswith(".csv")
+                if csv and name == "levels_restore" and layout is not None:  # as the run's levels file
+                    write_levels_file(con, name, columns, folder.path / file, layout)
+                    continue
                 select = csv_cells(con, columns, name) if csv else columns  # no cell a spreadsheet runs
                 copy_relation(con, name, folder.path / file, "csv" if csv else "parquet", select)
         record = head | {"levels_restored": counts["levels_restore"], "fee_reversals": counts["fee_reversals"],

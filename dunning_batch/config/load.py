@@ -20,6 +20,7 @@ from .model import (BASES, CALCULATE_TO, CUSTOMER_COLUMNS, DOC_TYPES, GROUPINGS,
                     OPEN_ITEM_COLUMNS, PAYMENT_COLUMNS, PLAUSIBLE_YEARS, RATE_DECIMALS, Config, InputFormat,
                     Interest, Level, MISSING_CUSTOMERS, OVERPAID_INVOICE, Policy, RunSettings,
                     STALE_EXPORT)
+from .output import read_output
 from .money_rules import check_money_rules, read_level_money_rules, read_policy_money_rules
 from .toml_table import Table
 
@@ -50,6 +51,7 @@ def load_config(path: str | Path) -> Config:
     customer_fmt = _read_format(inputs, "customers", CUSTOMER_COLUMNS, problems, file)
     payments_fmt = _read_format(inputs, "payments", PAYMENT_COLUMNS, problems, file)
     inputs.done()
+    output = read_output(top, open_items)
     policies = [
         _read_policy(Table(p, f"[[policy]] #{i}", problems, file), interest, path)
         for i, p in enumerate(top.get("policy", "list[table]", []), start=1)
@@ -62,6 +64,7 @@ def load_config(path: str | Path) -> Config:
     return Config(
         path=path, sha256=hashlib.sha256(raw_bytes).hexdigest(), run=run, sender=sender,
         policies=tuple(policies), open_items=open_items, customers=customer_fmt, payments=payments_fmt,
+        output=output,
     )
 
 

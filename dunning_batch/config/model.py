@@ -40,6 +40,7 @@ OVERPAID_INVOICE = ("error", "credit")
 MISSING_CUSTOMERS = ("error", "create")
 COMPENSATION_KINDS = ("eu", "uk")
 EU_COMPENSATION = {"EUR": Decimal("40.00")}  # SPEC §9.2: Directive 2011/7/EU art. 6, BGB §288(5)
+LEVELS_COLUMNS = ("standard", "export")  # [output.levels_update] columns (config/output.py reads it)
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,15 @@ class RunSettings:
 
 
 @dataclass(frozen=True)
+class OutputSettings:
+    """[output]: the layout of the files written for the ERP (config/output.py reads it)."""
+
+    # [output.levels_update] columns: "standard" (SPEC §5 names, ISO dates) or "export" (the
+    # open-items export's column names, date_format, delimiter and encoding, for the ERP to re-import)
+    levels_update_columns: str = "standard"
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     sha256: str
@@ -172,6 +182,7 @@ class Config:
     open_items: InputFormat
     customers: InputFormat
     payments: InputFormat = field(default_factory=InputFormat)
+    output: OutputSettings = field(default_factory=OutputSettings)
 
     def policy(self, name: str) -> Policy:
         return next(p for p in self.policies if p.name == name)

@@ -19,6 +19,9 @@ class OutputFile:
     columns: str = "*"
     rule: str | None = None          # a file of SPEC §9: written only when this rule is configured
     without: tuple[str, ...] = ()    # columns of §9 rules that are not configured, left out
+    # levels_update.csv in the export's terms ([output.levels_update] columns = "export"): a
+    # levels_file.LevelsFileLayout the writer follows; None: the standard file
+    export_layout: object | None = None
 
     @property
     def is_csv(self) -> bool:
@@ -77,15 +80,17 @@ RULE_COLUMNS = {
 }
 
 
-def output_files(rules: frozenset[str] = frozenset()) -> tuple[OutputFile, ...]:
+def output_files(rules: frozenset[str] = frozenset(), levels_layout: object | None = None) -> tuple[OutputFile, ...]:
     """The data files of a run whose config switches on `rules` (Config.money_rules), and
-    the config's files."""
+    the config's files; levels_update.csv follows `levels_layout` when one is given
+    (levels_file.levels_file_layout)."""
     files = []
     for f in OUTPUT_FILES:
         if f.rule is not None and f.rule not in rules:
             continue
         without = tuple(c for c, column in RULE_COLUMNS.get(f.relation, {}).items() if column.rule not in rules)
-        files.append(replace(f, without=without))
+        layout = levels_layout if f.name == "levels_update.csv" else None
+        files.append(replace(f, without=without, export_layout=layout))
     return tuple(files) + CONFIG_FILES
 
 

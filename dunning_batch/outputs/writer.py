@@ -16,6 +16,7 @@ from ..errors import UserError
 from ..pipeline import ROWS_ORDERED_BY
 from ..sql_runner import connect, copy_select, guarded_text_cells
 from .layout import FORMULA_STARTS, OutputFile, output_files
+from .levels_file import write_levels_file
 
 
 def check_target(out: Path, force: bool) -> None:
@@ -73,7 +74,11 @@ def _pid_alive(text: str) -> bool:
 
 def write_data_files(con: duckdb.DuckDBPyConnection, folder: Path,
                      files: tuple[OutputFile, ...] = output_files()) -> None:
+    """The data files; levels_update.csv in the export's terms when its OutputFile says so."""
     for f in files:
+        if f.export_layout is not None:
+            write_levels_file(con, f.relation, f.select, folder / f.name, f.export_layout)
+            continue
         select = csv_cells(con, f.select, f.relation) if f.is_csv else f.select
         # a scan keeps a sorted table's order, so sort only what is not in order already
         order = "" if ROWS_ORDERED_BY.get(f.relation) == f.order_by else f.order_by
