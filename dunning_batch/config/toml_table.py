@@ -5,10 +5,15 @@ from __future__ import annotations
 import copy
 import difflib
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import currencies
-from .keys import INHERITED, REQUIRED, SECTIONS, Key
+
+if TYPE_CHECKING:
+    from .keys import Key
+
+# keys.py is imported where it is used, not here: it reads the model's constants, and a module
+# the model imports may read a Table (config/output.py), which would make a cycle.
 
 MISSING = object()
 
@@ -19,6 +24,7 @@ class Table:
     def __init__(self, data: Any, where: str, problems: list[str], file: str, section: str):
         # `section`: the heading of keys.SECTIONS this table's keys are read by (kind, default, values)
         self.where, self.problems, self.file = where, problems, file
+        from .keys import SECTIONS
         self.section = SECTIONS[section]
         if not isinstance(data, dict):
             self.problem("", f"must be a table, not {type(data).__name__}")
@@ -46,6 +52,7 @@ class Table:
         if legacy:
             raise TypeError(f"Table.get({key!r}) takes its kind and default from dunning_batch/config/keys.py, "
                             f"not from arguments: add a Key(...) line there and call get({key!r})")
+        from .keys import INHERITED, REQUIRED
         spec = self.spec(key)
         if spec.default is INHERITED:
             default = inherit
