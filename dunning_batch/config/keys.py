@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from .model import (BASES, CALCULATE_TO, COMPENSATION_KINDS, CUSTOMER_COLUMNS, DOC_TYPES, OPEN_ITEM_COLUMNS,
-                    PAYMENT_COLUMNS, FEE_TIER_MODES, GROUPINGS,
-                    MAX_DAYS_TO_SETTLE, PLAUSIBLE_YEARS, RATE_DECIMALS, STALE_EXPORT)
+from .model import (BASES, CALCULATE_TO, COMPENSATION_KINDS, CUSTOMER_COLUMNS, DOC_TYPES, FEE_TIER_MODES, GROUPINGS,
+                    MAX_DAYS_TO_SETTLE, OPEN_ITEM_COLUMNS, PAYMENT_COLUMNS, PLAUSIBLE_YEARS, RATE_DECIMALS,
+                    STALE_EXPORT)
 
 REQUIRED = object()   # no default: the key must be given
 INHERITED = object()  # the default is the value of the enclosing table (a policy's [policy.interest])
