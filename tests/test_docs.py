@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import SPEC_CONFIG, with_config
+from conftest import SPEC_CONFIG, item, with_config
 from dunning_batch.cli import main
 from dunning_batch.config import load_config
 from dunning_batch.config.keys import SECTIONS
@@ -104,6 +104,20 @@ def test_an_unknown_key_names_its_table_in_docs_config_md(tmp_path, old, new, an
     assert all("SPEC §3" not in p for p in caught.value.problems)
     heading = next(s.heading for s in SECTIONS.values() if f"#{s.anchor}" == anchor)
     assert f"\n## {heading}\n" in (ROOT / "docs" / "config.md").read_text(encoding="utf-8")
+
+
+def test_validate_with_a_misspelt_key_says_where_the_keys_are(scenario):
+    """As a user meets it: `validate` from the folder of the files, exit 2, one line."""
+    config = with_config({"[[policy]]": "[input.open_items]\ndecimal_coma = true\n\n[[policy]]"})
+    config_path, _, _ = scenario.files([item("I-1", 8, "250.00")], None, config)
+    done = subprocess.run([sys.executable, "-c", "from dunning_batch.cli import main; main()", "validate",
+                           "--config", "config.toml", "--open-items", "open_items.csv", "--customers",
+                           "customers.csv"], cwd=config_path.parent, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert ("config.toml: [input.open_items] key 'decimal_coma': is not a known key; did you mean "
+            "'decimal_comma'? the keys of [input.open_items] are listed in docs/config.md#inputopen_items"
+            ) in done.stderr.splitlines(), done.stderr
 
 
 def test_the_config_option_help_points_at_docs_config_md():
