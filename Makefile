@@ -14,8 +14,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt Makefile
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,dask]'
 	touch $@
 
+# The README's examples call `dunning-batch` by name: the last line says how to put it on the PATH.
 demo: $(VENV)/.installed
 	$(BIN)/dunning-batch demo --out demo-out --force
+	@echo "dunning-batch is $(BIN)/dunning-batch: run '. $(BIN)/activate' to put it on the PATH for the README's examples"
 
 # The suite runs on TEST_WORKERS processes (pytest-xdist, of the test extra): CI has 2 cores.
 # --dist worksteal: each worker starts on its half of the suite in file order, so a module's

@@ -31,7 +31,7 @@ class RunDate(click.DateTime):
 
 # Options shared by several commands, defined once.
 config_option = click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
-                             help="The TOML config (SPEC §3).")
+                             help="The TOML config; its keys: docs/config.md.")
 items_option = click.option("--open-items", "open_items", required=True, type=click.Path(dir_okay=False),
                             help="Open AR items export, .csv or .parquet.")
 customers_option = click.option("--customers", default=None, type=click.Path(dir_okay=False),

@@ -48,6 +48,31 @@ def test_the_readme_has_the_examples_this_test_runs():
     assert not any("export/" in c for c in commands)  # paths a fresh clone does not have
 
 
+def _setup_section(text: str) -> str:
+    return text.split("## Set-up", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_setup_is_two_commands_and_says_how_to_call_dunning_batch():
+    """`dunning-batch` is .venv/bin's until the venv is active: the set-up's last line says so (issue 18)."""
+    setup = _setup_section(README.read_text(encoding="utf-8"))
+    block = re.search(r"^```sh\n(.*?)^```", setup, flags=re.S | re.M).group(1)
+    assert [line.split("#")[0].strip() for line in block.splitlines()] == ["make demo", "make test"]
+    assert "`.venv/bin/dunning-batch`" in setup and "`. .venv/bin/activate`" in setup
+    recipe = subprocess.run(["make", "-n", "demo"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    last = recipe.strip().splitlines()[-1]
+    assert last.startswith("echo ") and "'. .venv/bin/activate'" in last and ".venv/bin/dunning-batch" in last
+
+
+def test_no_example_needs_the_duckdb_command_line_tool():
+    """The set-up does not install it (a 1.x CLI cannot open the files DuckDB 2 writes): the
+    examples query through dunning-batch or Python, and the set-up names the version one needs."""
+    text = README.read_text(encoding="utf-8")
+    assert not [c for c, _ in examples(text) if re.match(r"(\S*/)?duckdb\b", c)]
+    pinned = re.search(r"^duckdb==(\d+)\.(\d+)", (ROOT / "constraints.txt").read_text(encoding="utf-8"), re.M)
+    assert f"written by DuckDB {pinned[1]}.{pinned[2]}" in _setup_section(text)
+    assert f"must be {pinned[1]}.{pinned[2]} or later" in _setup_section(text)
+
+
 def test_every_readme_example_runs_as_written(tmp_path):
     root = tmp_path / "repository"
     root.mkdir()

@@ -1,4 +1,7 @@
-"""TOML config -> a checked, immutable `Config` (SPEC §3); every key is checked (§3.4)."""
+"""TOML config -> a checked, immutable `Config` (SPEC §3); every key is checked (§3.4).
+
+Each key's kind, default and allowed values come from keys.py (`Table.get(key)`), the same
+entries docs/config.md is generated from."""
 
 from __future__ import annotations
 
@@ -16,10 +19,8 @@ from .. import currencies
 from ..addresses import AddressError, parse_address
 from ..errors import ConfigError
 from ..letters.templating import FALLBACK_LANGUAGE, MESSAGES_DIR, languages, payment_term_wording
-from .model import (BASES, CALCULATE_TO, CUSTOMER_COLUMNS, DOC_TYPES, GROUPINGS, MAX_DAYS_TO_SETTLE,
-                    OPEN_ITEM_COLUMNS, PAYMENT_COLUMNS, PLAUSIBLE_YEARS, RATE_DECIMALS, Config, InputFormat,
-                    Interest, Level, MISSING_CUSTOMERS, OVERPAID_INVOICE, Policy, RunSettings,
-                    STALE_EXPORT)
+from .model import (CUSTOMER_COLUMNS, DOC_TYPES, MAX_DAYS_TO_SETTLE, OPEN_ITEM_COLUMNS, PAYMENT_COLUMNS,
+                    PLAUSIBLE_YEARS, RATE_DECIMALS, Config, InputFormat, Interest, Level, Policy, RunSettings)
 from .output import read_output
 from .money_rules import check_money_rules, read_level_money_rules, read_policy_money_rules
 from .toml_table import Table
@@ -41,20 +42,20 @@ def load_config(path: str | Path) -> Config:
 
     problems: list[str] = []
     file = str(path)
-    top = Table(data, "top level", problems, file)
-    run = _read_run(Table(top.get("run", "table", {}), "[run]", problems, file))
-    sender = _read_sender(Table(top.get("sender", "table", {}), "[sender]", problems, file))
-    global_interest = Table(top.get("interest", "table", {}), "[interest]", problems, file)
+    top = Table(data, "top level", problems, file, "top level")
+    run = _read_run(Table(top.get("run"), "[run]", problems, file, "[run]"))
+    sender = _read_sender(Table(top.get("sender"), "[sender]", problems, file, "[sender]"))
+    global_interest = Table(top.get("interest"), "[interest]", problems, file, "[interest]")
     interest = _read_interest(global_interest, Interest(), path)
-    inputs = Table(top.get("input", "table", {}), "[input]", problems, file)
+    inputs = Table(top.get("input"), "[input]", problems, file, "[input]")
     open_items = _read_format(inputs, "open_items", OPEN_ITEM_COLUMNS, problems, file)
     customer_fmt = _read_format(inputs, "customers", CUSTOMER_COLUMNS, problems, file)
     payments_fmt = _read_format(inputs, "payments", PAYMENT_COLUMNS, problems, file)
     inputs.done()
     output = read_output(top, open_items)
     policies = [
-        _read_policy(Table(p, f"[[policy]] #{i}", problems, file), interest, path)
-        for i, p in enumerate(top.get("policy", "list[table]", []), start=1)
+        _read_policy(Table(p, f"[[policy]] #{i}", problems, file, "[[policy]]"), interest, path)
+        for i, p in enumerate(top.get("policy"), start=1)
     ]
     top.done()
     _check_policies(policies, problems, file)
@@ -70,16 +71,16 @@ def load_config(path: str | Path) -> Config:
 
 def _read_run(t: Table) -> RunSettings:
     run = RunSettings(
-        grouping=t.get("grouping", "str", "customer", GROUPINGS),
-        consolidate_branches=t.get("consolidate_branches", "bool", True),
-        include_not_due=t.get("include_not_due", "bool", False),
-        include_credits=t.get("include_credits", "bool", False),
-        include_disputed=t.get("include_disputed", "bool", False),
-        default_language=t.get("default_language", "str", "en"),
-        strict=t.get("strict", "bool", True),
-        plausible_years=t.get("plausible_years", "int", 20),
-        ledger=t.get("ledger", "str", None),
-        stale_export=t.get("stale_export", "str", "stop", STALE_EXPORT),
+        grouping=t.get("grouping"),
+        consolidate_branches=t.get("consolidate_branches"),
+        include_not_due=t.get("include_not_due"),
+        include_credits=t.get("include_credits"),
+        include_disputed=t.get("include_disputed"),
+        default_language=t.get("default_language"),
+        strict=t.get("strict"),
+        plausible_years=t.get("plausible_years"),
+        ledger=t.get("ledger"),
+        stale_export=t.get("stale_export"),
     )
     low, high = PLAUSIBLE_YEARS
     if isinstance(run.plausible_years, int) and not low <= run.plausible_years <= high:
@@ -92,11 +93,11 @@ def _read_run(t: Table) -> RunSettings:
 
 def _read_sender(t: Table) -> dict[str, Any]:
     sender = {
-        "name": t.get("name", "str"),
-        "address": t.get("address", "list[str]", []),
-        "email": t.get("email", "str", ""),
-        "iban": t.get("iban", "str", ""),
-        "bic": t.get("bic", "str", ""),
+        "name": t.get("name"),
+        "address": t.get("address"),
+        "email": t.get("email"),
+        "iban": t.get("iban"),
+        "bic": t.get("bic"),
     }
     # Each value is one line of the letter and of an email header: a line break there would
     # add a header line (From) or break the letterhead, a NUL ends a C string.
@@ -128,14 +129,14 @@ def _control_character(text: Any) -> str | None:
 def _read_interest(t: Table, base: Interest, config_path: Path) -> Interest:
     """Reads an interest table over `base`: key by key, but a named rate source replaces base's."""
     values = {
-        "basis": t.get("basis", "str", base.basis, BASES),
-        "calculate_to": t.get("calculate_to", "str", base.calculate_to, CALCULATE_TO),
-        "include_in_total": t.get("include_in_total", "bool", base.include_in_total),
-        "min_amount": t.money("min_amount") if t.has("min_amount") else base.min_amount,
+        "basis": t.get("basis", inherit=base.basis),
+        "calculate_to": t.get("calculate_to", inherit=base.calculate_to),
+        "include_in_total": t.get("include_in_total", inherit=base.include_in_total),
+        "min_amount": t.get("min_amount", inherit=base.min_amount),
     }
-    fixed = t.get("fixed_rate", "decimal", None)
-    reference = t.get("reference_rates", "str", None)
-    margin = t.get("margin", "decimal", None)
+    fixed = t.get("fixed_rate", inherit=None)  # inherited below, as one rate source
+    reference = t.get("reference_rates", inherit=None)
+    margin = t.get("margin", inherit=None)
     if fixed is not None and reference is not None:
         t.problem("fixed_rate", "and 'reference_rates' are two rate sources; keep one")
     # a rate is a percent a year from 0 to 100: beyond it is a typing error (8000 for 8.000)
@@ -199,22 +200,22 @@ def _read_rates(path: Path, t: Table) -> tuple[tuple[dt.date, Decimal], ...]:
 
 
 def _read_format(inputs: Table, name: str, columns: tuple[str, ...], problems: list[str], file: str) -> InputFormat:
-    t = Table(inputs.get(name, "table", {}), f"[input.{name}]", problems, file)
-    mapping = t.get("columns", "str_table", {})
+    t = Table(inputs.get(name), f"[input.{name}]", problems, file, f"[input.{name}]")
+    mapping = t.get("columns")
     for standard in mapping:
         if standard not in columns:
             t.problem("columns", f"maps {standard!r}, which is not a column of SPEC §2 ({', '.join(columns)})")
     _check_one_source_each(t, mapping)
-    doc_types = t.get("doc_types", "str_table", {}) if name == "open_items" else {}
+    doc_types = t.get("doc_types") if name == "open_items" else {}
     for export_value, standard in doc_types.items():
         if standard not in DOC_TYPES:
             t.problem("doc_types", f"maps {export_value!r} to {standard!r}; use one of {', '.join(DOC_TYPES)}")
     fmt = InputFormat(
         columns=mapping, doc_types=doc_types,
-        date_format=t.get("date_format", "str", "%Y-%m-%d"),
-        decimal_comma=t.get("decimal_comma", "bool", False),
-        delimiter=t.get("delimiter", "str", ","),
-        encoding=t.get("encoding", "str", "utf-8"),
+        date_format=t.get("date_format"),
+        decimal_comma=t.get("decimal_comma"),
+        delimiter=t.get("delimiter"),
+        encoding=t.get("encoding"),
         **_read_export_defaults(t, name, mapping),
     )
     probe = dt.date(2026, 12, 31)
@@ -237,7 +238,7 @@ def _read_export_defaults(t: Table, name: str, mapping: dict[str, str]) -> dict[
     """The keys that stand in for what an export lacks (issue 18): [input.open_items] currency
     and overpaid_invoice, [input.customers] missing and language_by_country."""
     if name == "open_items":
-        currency = t.get("currency", "str", None)
+        currency = t.get("currency")
         if currency is not None and not currencies.is_known(currency):
             t.problem("currency", f"{currency!r} is not a known ISO 4217 currency code (upper case, e.g. \"USD\")")
             currency = None
@@ -245,9 +246,9 @@ def _read_export_defaults(t: Table, name: str, mapping: dict[str, str]) -> dict[
             t.problem("currency", f"gives every row the currency {currency}, but columns maps currency to the "
                                   f"export column {mapping['currency']!r}; keep one: remove the key or the mapping")
         return {"currency": currency,
-                "overpaid_invoice": t.get("overpaid_invoice", "str", "error", OVERPAID_INVOICE)}
+                "overpaid_invoice": t.get("overpaid_invoice")}
     if name == "customers":
-        return {"missing": t.get("missing", "str", "error", MISSING_CUSTOMERS),
+        return {"missing": t.get("missing"),
                 "language_by_country": _language_by_country(t)}
     return {}
 
@@ -255,7 +256,7 @@ def _read_export_defaults(t: Table, name: str, mapping: dict[str, str]) -> dict[
 def _language_by_country(t: Table) -> dict[str, str]:
     """Country code (upper case) -> the language of a message catalogue: a language that has one
     (de), or a locale whose language has one (fr_FR -> fr: the letters are worded by catalogue)."""
-    given = t.get("language_by_country", "str_table", {})
+    given = t.get("language_by_country")
     known = set(languages())
     out: dict[str, str] = {}
     for country, language in given.items():
@@ -290,22 +291,23 @@ def _check_one_source_each(t: Table, mapping: dict[str, str]) -> None:
 
 
 def _read_policy(t: Table, global_interest: Interest, config_path: Path) -> Policy:
-    name = t.get("name", "str")
+    name = t.get("name")
     if name:
         t.where = f"[[policy]] {name!r}"
-    interest_table = Table(t.get("interest", "table", {}), f"{t.where} [policy.interest]", t.problems, t.file)
+    interest_table = Table(t.get("interest"), f"{t.where} [policy.interest]", t.problems, t.file,
+                           "[policy.interest]")
     levels = []
-    raw_levels = t.get("level", "list[table]", [])
+    raw_levels = t.get("level")
     for number, raw in enumerate(raw_levels, start=1):
-        lt = Table(raw, f"{t.where} level {number}", t.problems, t.file)
+        lt = Table(raw, f"{t.where} level {number}", t.problems, t.file, "[[policy.level]]")
         levels.append(Level(
             number=number,
             days_past_due=lt.nonneg_int("days_past_due"),
-            days_to_settle=lt.nonneg_int("days_to_settle", 0),
-            fee=lt.money("fee"),
-            interest=lt.get("interest", "bool", False),
-            template=lt.get("template", "str"),
-            credit_hold=lt.get("credit_hold", "bool", False),
+            days_to_settle=lt.nonneg_int("days_to_settle"),
+            fee=lt.get("fee"),
+            interest=lt.get("interest"),
+            template=lt.get("template"),
+            credit_hold=lt.get("credit_hold"),
             payment_term=_payment_term(lt),
             **read_level_money_rules(lt),
         ))
@@ -316,11 +318,11 @@ def _read_policy(t: Table, global_interest: Interest, config_path: Path) -> Poli
         lt.done()
     policy = Policy(
         name=name,
-        default=t.get("default", "bool", False),
-        customer_classes=tuple(t.get("customer_classes", "list[str]", [])),
-        sequential=t.get("sequential", "bool", True),
-        min_days_between_letters=t.nonneg_int("min_days_between_letters", 0),
-        min_amount=t.money("min_amount"),
+        default=t.get("default"),
+        customer_classes=tuple(t.get("customer_classes")),
+        sequential=t.get("sequential"),
+        min_days_between_letters=t.nonneg_int("min_days_between_letters"),
+        min_amount=t.get("min_amount"),
         levels=tuple(levels),
         interest=_read_interest(interest_table, global_interest, config_path),
         **read_policy_money_rules(t, levels),
@@ -340,7 +342,7 @@ def _read_policy(t: Table, global_interest: Interest, config_path: Path) -> Poli
 def _payment_term(lt: Table) -> str | None:
     """A level's payment term: a code the letters word from the catalogues' [payment_terms]
     (English at least, the fallback of every language), the code itself for the ERP."""
-    code = lt.get("payment_term", "str", None)
+    code = lt.get("payment_term")
     if code is not None and payment_term_wording(code, FALLBACK_LANGUAGE) is None:
         lt.problem("payment_term", f"{code!r} has no wording in {MESSAGES_DIR / (FALLBACK_LANGUAGE + '.toml')}: "
                                    f"add {code} = \"...\" under its [payment_terms] (and in the other "

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from .. import currencies
-from .model import COMPENSATION_KINDS, EU_COMPENSATION, FEE_TIER_MODES, RATE_DECIMALS, FeeTier, Level, Policy, RunSettings
+from .model import EU_COMPENSATION, RATE_DECIMALS, FeeTier, Level, Policy, RunSettings
 from .toml_table import Table
 
 
@@ -25,11 +25,11 @@ def checked_percent(t: Table, key: str, value: Any, what: str = "") -> Decimal |
 
 def read_level_money_rules(lt: Table) -> dict[str, Any]:
     """The level keys of SPEC §9.1, §9.2, §9.4, §9.5, checked one by one and together."""
-    fee_percent = checked_percent(lt, "fee_percent", lt.get("fee_percent", "decimal", None))
+    fee_percent = checked_percent(lt, "fee_percent", lt.get("fee_percent"))
     fee_tiers = read_fee_tiers(lt) if lt.has("fee_tiers") else None
-    lt.get("fee_tiers", "table", None)  # marks the key as read; its content was checked above
-    mode = lt.get("fee_tier_mode", "str", None, FEE_TIER_MODES)
-    fee_min, fee_max = lt.money("fee_min"), lt.money("fee_max")
+    lt.get("fee_tiers")  # marks the key as read; its content was checked above
+    mode = lt.get("fee_tier_mode")
+    fee_min, fee_max = lt.get("fee_min"), lt.get("fee_max")
     given = [k for k in ("fee", "fee_percent", "fee_tiers") if lt.has(k)]
     if len(given) > 1:
         lt.problem(given[1], f"a level sets at most one of 'fee', 'fee_percent' and 'fee_tiers' "
@@ -47,15 +47,15 @@ def read_level_money_rules(lt: Table) -> dict[str, Any]:
         if fee_min[code] > fee_max[code]:
             lt.problem("fee_min", f"{code} {fee_min[code]} is above fee_max {code} {fee_max[code]}")
     interest = lt.data.get("interest") is True
-    post = lt.get("post_interest", "bool", False)
-    late = lt.get("late_payment_interest", "bool", False)
+    post = lt.get("post_interest")
+    late = lt.get("late_payment_interest")
     for key, on in (("post_interest", post), ("late_payment_interest", late)):
         if on and not interest:
             lt.problem(key, "needs interest = true on the same level (it is interest the level charges)")
     return {
         "fee_percent": fee_percent, "fee_tiers": fee_tiers, "fee_tier_mode": mode,
         "fee_min": fee_min, "fee_max": fee_max,
-        "compensation": lt.get("compensation", "str", None, COMPENSATION_KINDS),
+        "compensation": lt.get("compensation"),
         "post_interest": post, "late_payment_interest": late,
     }
 
@@ -76,9 +76,10 @@ def read_fee_tiers(lt: Table) -> dict[str, tuple[FeeTier, ...]] | None:
             continue
         parsed = []
         for number, step in enumerate(steps, start=1):
-            st = Table(step, f"{lt.where} key 'fee_tiers' {code} tier {number}", lt.problems, lt.file)
-            over, fixed = st.get("over", "decimal"), st.get("fixed", "decimal", Decimal(0))
-            percent = checked_percent(st, "percent", st.get("percent", "decimal", Decimal(0)))
+            st = Table(step, f"{lt.where} key 'fee_tiers' {code} tier {number}", lt.problems, lt.file,
+                       "fee tier")
+            over, fixed = st.get("over"), st.get("fixed")
+            percent = checked_percent(st, "percent", st.get("percent"))
             st.done()
             for key, amount in (("over", over), ("fixed", fixed)):
                 if amount is not None and amount < 0:
@@ -98,13 +99,13 @@ def read_fee_tiers(lt: Table) -> dict[str, tuple[FeeTier, ...]] | None:
 
 def read_policy_money_rules(t: Table, levels: list[Level]) -> dict[str, Any]:
     """The policy keys of SPEC §9.2, §9.3 and §9.6."""
-    min_percent = checked_percent(t, "min_percent", t.get("min_percent", "decimal", None))
-    pre_due_days = t.get("pre_due_days", "int", None)
+    min_percent = checked_percent(t, "min_percent", t.get("min_percent"))
+    pre_due_days = t.get("pre_due_days")
     if pre_due_days is not None and not 1 <= pre_due_days <= 99:
         t.problem("pre_due_days", f"must be a number of days from 1 to 99, not {pre_due_days}")
         pre_due_days = None
     eu = any(lv.compensation == "eu" for lv in levels)
-    amounts = t.money("compensation_amount")
+    amounts = t.get("compensation_amount")
     if amounts is not None and not eu:
         t.problem("compensation_amount", "is set but no level of the policy has compensation = \"eu\"")
     return {"min_percent": min_percent, "pre_due_days": pre_due_days,

@@ -9,7 +9,7 @@ the names and types of SPEC §5. The settings' shape is model.OutputSettings.
 
 from __future__ import annotations
 
-from .model import LEVELS_COLUMNS, InputFormat, OutputSettings
+from .model import InputFormat, OutputSettings
 from .toml_table import Table
 
 # levels_update's columns that are an open-items column of SPEC §2.1 (its name in the file ->
@@ -27,9 +27,10 @@ LEVELS_UPDATE_COLUMNS = ("doc_id", "customer_id", "level_before", "level_after",
 
 def read_output(top: Table, open_items: InputFormat) -> OutputSettings:
     """The [output] table of the config's top level, checked against `open_items` ([input.open_items])."""
-    output = Table(top.get("output", "table", {}), "[output]", top.problems, top.file)
-    levels = Table(output.get("levels_update", "table", {}), "[output.levels_update]", top.problems, top.file)
-    settings = OutputSettings(levels_update_columns=levels.get("columns", "str", "standard", LEVELS_COLUMNS))
+    output = Table(top.get("output"), "[output]", top.problems, top.file, "[output]")
+    levels = Table(output.get("levels_update"), "[output.levels_update]", top.problems, top.file,
+                   "[output.levels_update]")
+    settings = OutputSettings(levels_update_columns=levels.get("columns"))
     if settings.levels_update_columns == "export":
         headers = levels_headers(open_items)
         by_name: dict[str, list[str]] = {}

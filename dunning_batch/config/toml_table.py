@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import copy
+import difflib
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import currencies
+
+if TYPE_CHECKING:
+    from .keys import Key
+
+# keys.py is imported where it is used, not here: it reads the model's constants, and a module
+# the model imports may read a Table (config/output.py), which would make a cycle.
 
 MISSING = object()
 
@@ -13,8 +21,11 @@ MISSING = object()
 class Table:
     """One TOML table being read: typed getters that record problems, then unknown keys."""
 
-    def __init__(self, data: Any, where: str, problems: list[str], file: str):
+    def __init__(self, data: Any, where: str, problems: list[str], file: str, section: str):
+        # `section`: the heading of keys.SECTIONS this table's keys are read by (kind, default, values)
         self.where, self.problems, self.file = where, problems, file
+        from .keys import SECTIONS
+        self.section = SECTIONS[section]
         if not isinstance(data, dict):
             self.problem("", f"must be a table, not {type(data).__name__}")
             data = {}
@@ -27,7 +38,35 @@ class Table:
     def has(self, key: str) -> bool:
         return key in self.data
 
-    def get(self, key: str, kind: str, default: Any = MISSING, choices: tuple = ()) -> Any:
+    def spec(self, key: str) -> Key:
+        """The key's entry in keys.py: a key read without one is our bug (docs/config.md would miss it)."""
+        spec = self.section.key(key)
+        if spec is None:
+            raise LookupError(f"config key {key!r} of {self.section.heading} has no Key(...) in "
+                              f"dunning_batch/config/keys.py; add one there and regenerate docs/config.md")
+        return spec
+
+    def get(self, key: str, *legacy: Any, inherit: Any = MISSING) -> Any:
+        """The key's checked value, its default when absent (keys.py); `inherit` is the default of
+        a key whose keys.py default is INHERITED (the enclosing table's value)."""
+        if legacy:
+            raise TypeError(f"Table.get({key!r}) takes its kind and default from dunning_batch/config/keys.py, "
+                            f"not from arguments: add a Key(...) line there and call get({key!r})")
+        from .keys import INHERITED, REQUIRED
+        spec = self.spec(key)
+        if spec.default is INHERITED:
+            default = inherit
+        elif spec.default is REQUIRED:
+            default = MISSING
+        else:
+            default = copy.deepcopy(spec.default)  # a {} or [] default is this config's own
+        if spec.kind == "money":  # a table of amounts by currency, checked by money()
+            return self.money(key) if key in self.data else self.read(key, "table", default)
+        return self.read(key, spec.kind, default, spec.choices)
+
+    def read(self, key: str, kind: str, default: Any = MISSING, choices: tuple = ()) -> Any:
+        """The value of `key` checked as `kind` (get() passes keys.py's kind and default)."""
+        self.spec(key)
         self.seen.add(key)
         if key not in self.data:
             if default is MISSING:
@@ -46,7 +85,7 @@ class Table:
 
     def money(self, key: str) -> dict[str, Decimal] | None:
         """A per-currency amount table; absent means none (no fee / no minimum)."""
-        raw = self.get(key, "table", None)
+        raw = self.read(key, "table", None)
         if raw is None:
             return None
         out = {}
@@ -62,16 +101,20 @@ class Table:
                 out[code] = amount
         return out
 
-    def nonneg_int(self, key: str, default: Any = MISSING) -> int | None:
-        value = self.get(key, "int", default)
+    def nonneg_int(self, key: str) -> int | None:
+        value = self.get(key)
         if isinstance(value, int) and value < 0:
             self.problem(key, f"must not be negative, not {value}")
         return value
 
     def done(self) -> None:
+        known = [k.name for k in self.section.keys]
         for key in self.data:
             if key not in self.seen:
-                self.problem(key, "is not a known key (check its spelling against SPEC §3)")
+                close = difflib.get_close_matches(str(key), known, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                self.problem(key, f"is not a known key; {hint}the keys of {self.section.heading} are listed "
+                                  f"in docs/config.md#{self.section.anchor}")
 
 
 KIND_WORDS = {
