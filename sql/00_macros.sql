@@ -6,7 +6,10 @@
 -- a column already of the wanted type is taken as it is and never goes through text.
 
 -- The value as trimmed text, NULL when it holds nothing (empty, or blank after trimming).
-CREATE OR REPLACE MACRO blank(t) AS nullif(trim(CAST(t AS VARCHAR)), '');
+-- Spaces and tabs around a value are trimmed in every column (ids, codes, amounts, dates,
+-- flags, names): an export padded with a tab (a spreadsheet's copy and paste) reads the same.
+-- A tab inside a value stays, and is a problem of the text columns (has_unsafe_char).
+CREATE OR REPLACE MACRO blank(t) AS nullif(trim(CAST(t AS VARCHAR), ' ' || chr(9)), '');
 
 -- A raw input with every value as text (row_text of rejected rows reads the same for CSV
 -- and Parquet); _row stays a number.
@@ -47,7 +50,10 @@ CREATE OR REPLACE MACRO unsafe_text(t, checked) AS
 -- The sentence for a value that does not parse as `expected`.
 CREATE OR REPLACE MACRO not_a(t, expected) AS
     CASE WHEN is_null_word(t) THEN '''' || blank(t) || ''' is not a value; leave the field empty for none'
-         ELSE '''' || trim(CAST(t AS VARCHAR)) || ''' is not ' || expected END;
+         ELSE '''' || blank(t) || ''' is not ' || expected END;
+
+-- The kind of problem not_a states (problems.kind, by which problem lines are grouped).
+CREATE OR REPLACE MACRO not_a_kind(t, kind) AS CASE WHEN is_null_word(t) THEN 'null_word' ELSE kind END;
 
 -- A whole number of cents (HUGEINT) as exact decimal text: 123456 -> '1234.56'.
 CREATE OR REPLACE MACRO cents_text(c) AS
@@ -60,7 +66,7 @@ CREATE OR REPLACE MACRO implausible(d, lo, hi) AS coalesce(d < lo OR d > hi, fal
 
 -- The sentence for such a date: `t` as exported.
 CREATE OR REPLACE MACRO implausible_message(t, d, as_of, years) AS
-    '''' || trim(CAST(t AS VARCHAR)) || ''' is more than ' || years || ' years '
+    '''' || blank(t) || ''' is more than ' || years || ' years '
     || CASE WHEN d < as_of THEN 'before' ELSE 'after' END || ' the run date ' || as_of
     || '; correct the date, or widen [run] plausible_years';
 
@@ -76,9 +82,9 @@ CREATE OR REPLACE MACRO too_long_message(t) AS
 -- An amount split into sign, integer digits (grouping allowed), fraction, trailing sign (SAP).
 CREATE OR REPLACE MACRO amount_parts(t, decimal_comma) AS
     CASE WHEN decimal_comma
-         THEN regexp_extract(trim(t), '^([+-]?)(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d+))?(-?)$',
+         THEN regexp_extract(blank(t), '^([+-]?)(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d+))?(-?)$',
                              ['sign', 'digits', 'fraction', 'trail'])
-         ELSE regexp_extract(trim(t), '^([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(-?)$',
+         ELSE regexp_extract(blank(t), '^([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(-?)$',
                              ['sign', 'digits', 'fraction', 'trail'])
     END;
 
@@ -168,3 +174,6 @@ CREATE OR REPLACE MACRO customer_id_problem(customer_id, what) AS
     CASE WHEN customer_id IS NULL THEN 'is empty; every ' || what || ' needs a customer'
          WHEN is_null_word(customer_id) THEN not_a(customer_id, '')
          ELSE 'customer ''' || customer_id || ''' is not in the customers file' END;
+CREATE OR REPLACE MACRO customer_id_kind(customer_id) AS
+    CASE WHEN customer_id IS NULL THEN 'empty' WHEN is_null_word(customer_id) THEN 'null_word'
+         ELSE 'unknown_customer' END;
