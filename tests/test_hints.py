@@ -256,3 +256,20 @@ def test_a_tab_inside_an_id_is_still_a_problem(tmp_path):
     code, lines = validate(tmp_path)
     assert (code, lines) == (2, ["open_items.csv:2: doc_id: 'INV\\t1' holds the control character U+0009; "
                                  "remove it from the export"])
+
+
+def test_a_parquet_export_gets_the_hint_for_its_text_columns_only(tmp_path):
+    """Typed Parquet dates read whatever date_format says; a text amount column still gets its hint."""
+    import datetime as dt
+
+    import pyarrow as pa
+    folder(tmp_path, ITEMS_HEADER + "\n")
+    pq.write_table(pa.table({"doc_id": ["INV-1", "INV-2"], "customer_id": ["K1", "K2"],
+                             "due_date": [dt.date(2026, 10, 1), dt.date(2026, 10, 2)],
+                             "currency": ["EUR", "EUR"], "open_amount": ["1.250,00", "12,50"]}),
+                   tmp_path / "open_items.parquet")
+    code, lines = validate(tmp_path, items="open_items.parquet")
+    assert (code, lines) == (2, [
+        "open_items.parquet:1: open_amount: '1.250,00' is not a plain decimal amount (digits, one decimal point, "
+        "at most 2 decimals, at most 16 integer digits) (and 1 more row like it: row 2); the file's amounts have "
+        "decimal commas: set decimal_comma = true under [input.open_items]"])

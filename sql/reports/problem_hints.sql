@@ -14,28 +14,28 @@ wanted AS (
 text_values AS (
     -- the given values of the date and amount columns, by file and what they hold
     SELECT 'open_items' AS source, what, blank(v) AS v
-    FROM (SELECT CASE WHEN typeof(doc_date) = 'VARCHAR' THEN doc_date END AS d1,
-                 CASE WHEN typeof(due_date) = 'VARCHAR' THEN due_date END AS d2,
-                 CASE WHEN typeof(last_dunned_on) = 'VARCHAR' THEN last_dunned_on END AS d3,
-                 CASE WHEN typeof(grace_until) = 'VARCHAR' THEN grace_until END AS d4,
-                 CASE WHEN typeof(interest_paid_to) = 'VARCHAR' THEN interest_paid_to END AS d5,
-                 CASE WHEN typeof(amount) = 'VARCHAR' THEN amount END AS a1,
-                 CASE WHEN typeof(open_amount) = 'VARCHAR' THEN open_amount END AS a2
+    FROM (SELECT CASE WHEN typeof(doc_date) = 'VARCHAR' THEN CAST(doc_date AS VARCHAR) END AS d1,
+                 CASE WHEN typeof(due_date) = 'VARCHAR' THEN CAST(due_date AS VARCHAR) END AS d2,
+                 CASE WHEN typeof(last_dunned_on) = 'VARCHAR' THEN CAST(last_dunned_on AS VARCHAR) END AS d3,
+                 CASE WHEN typeof(grace_until) = 'VARCHAR' THEN CAST(grace_until AS VARCHAR) END AS d4,
+                 CASE WHEN typeof(interest_paid_to) = 'VARCHAR' THEN CAST(interest_paid_to AS VARCHAR) END AS d5,
+                 CASE WHEN typeof(amount) = 'VARCHAR' THEN CAST(amount AS VARCHAR) END AS a1,
+                 CASE WHEN typeof(open_amount) = 'VARCHAR' THEN CAST(open_amount AS VARCHAR) END AS a2
           FROM raw_open_items WHERE EXISTS (SELECT 1 FROM wanted WHERE source = 'open_items'))
     UNPIVOT (v FOR col IN (d1, d2, d3, d4, d5, a1, a2))
     CROSS JOIN LATERAL (SELECT CASE WHEN col LIKE 'd%' THEN 'date' ELSE 'amount' END AS what)
     UNION ALL
     SELECT 'customers', what, blank(v)
-    FROM (SELECT CASE WHEN typeof(grace_until) = 'VARCHAR' THEN grace_until END AS d1,
-                 CASE WHEN typeof(interest_rate) = 'VARCHAR' THEN interest_rate END AS r1
+    FROM (SELECT CASE WHEN typeof(grace_until) = 'VARCHAR' THEN CAST(grace_until AS VARCHAR) END AS d1,
+                 CASE WHEN typeof(interest_rate) = 'VARCHAR' THEN CAST(interest_rate AS VARCHAR) END AS r1
           FROM raw_customers WHERE EXISTS (SELECT 1 FROM wanted WHERE source = 'customers'))
     UNPIVOT (v FOR col IN (d1, r1))
     CROSS JOIN LATERAL (SELECT CASE WHEN col LIKE 'd%' THEN 'date' ELSE 'rate' END AS what)
     UNION ALL
     SELECT 'payments', what, blank(v)
-    FROM (SELECT CASE WHEN typeof(due_date) = 'VARCHAR' THEN due_date END AS d1,
-                 CASE WHEN typeof(paid_on) = 'VARCHAR' THEN paid_on END AS d2,
-                 CASE WHEN typeof(amount) = 'VARCHAR' THEN amount END AS a1
+    FROM (SELECT CASE WHEN typeof(due_date) = 'VARCHAR' THEN CAST(due_date AS VARCHAR) END AS d1,
+                 CASE WHEN typeof(paid_on) = 'VARCHAR' THEN CAST(paid_on AS VARCHAR) END AS d2,
+                 CASE WHEN typeof(amount) = 'VARCHAR' THEN CAST(amount AS VARCHAR) END AS a1
           FROM raw_payments WHERE EXISTS (SELECT 1 FROM wanted WHERE source = 'payments'))
     UNPIVOT (v FOR col IN (d1, d2, a1))
     CROSS JOIN LATERAL (SELECT CASE WHEN col LIKE 'd%' THEN 'date' ELSE 'amount' END AS what)
