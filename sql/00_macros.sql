@@ -164,9 +164,10 @@ CREATE OR REPLACE MACRO letter_id_of(run_date, letter_key) AS
     'DL-' || strftime(run_date, '%Y%m%d') || '-' || left(sha256(letter_key), letter_id_hex_digits());
 
 -- The shard of a customer id for distributed runs: a stable hash (md5), the same on
--- every machine and every run.
+-- every machine and every run. The id is trimmed as blank() trims it: an item whose id is
+-- padded with a tab lands in its customer's shard.
 CREATE OR REPLACE MACRO shard_of(customer_id, shards) AS
-    coalesce(CAST(('0x' || left(md5(trim(CAST(customer_id AS VARCHAR))), 8)) AS UBIGINT) % shards, 0);
+    coalesce(CAST(('0x' || left(md5(trim(CAST(customer_id AS VARCHAR), ' ' || chr(9))), 8)) AS UBIGINT) % shards, 0);
 
 -- Why an item's or a payment's customer_id names no customer (`what`: 'item', 'payment'):
 -- empty, a null word, or an id the customers file does not hold (SPEC §2.3, §9.5).

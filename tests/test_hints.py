@@ -273,3 +273,16 @@ def test_a_parquet_export_gets_the_hint_for_its_text_columns_only(tmp_path):
         "open_items.parquet:1: open_amount: '1.250,00' is not a plain decimal amount (digits, one decimal point, "
         "at most 2 decimals, at most 16 integer digits) (and 1 more row like it: row 2); the file's amounts have "
         "decimal commas: set decimal_comma = true under [input.open_items]"])
+
+
+def test_an_id_padded_with_a_tab_is_in_its_customers_shard():
+    """A distributed run shards the raw rows: 'K1' and '\\tK1 ' must land in one shard."""
+    from dunning_batch import pipeline, sql_runner
+    con = sql_runner.connect()
+    try:
+        pipeline.define_macros(con)
+        same = con.execute("SELECT list(shard_of(chr(9) || id || ' ', 7) = shard_of(id, 7)) "
+                           "FROM (SELECT 'K' || range AS id FROM range(50))").fetchone()[0]
+    finally:
+        con.close()
+    assert all(same)
