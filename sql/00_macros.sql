@@ -24,7 +24,7 @@ CREATE OR REPLACE MACRO given(t) AS
 -- (one case-blind regular expression: several times faster than upper(trim(t)) IN (...))
 CREATE OR REPLACE MACRO is_null_word(t) AS
     regexp_full_match(CAST(t AS VARCHAR),
-                      '(?i) *(null|n/a|na|#n/a|nan|none|nil|-|inf|-inf|infinity|#value!|undefined) *');
+                      '(?i)[ \t]*(null|n/a|na|#n/a|nan|none|nil|-|inf|-inf|infinity|#value!|undefined)[ \t]*');
 
 -- Characters no text field may hold (SPEC §2.3): C0 and C1 control characters (tab, VT,
 -- ESC, NEL, ...) and the Unicode line and paragraph separators U+2028/U+2029, which some

@@ -286,3 +286,9 @@ def test_an_id_padded_with_a_tab_is_in_its_customers_shard():
     finally:
         con.close()
     assert all(same)
+
+
+def test_a_null_word_padded_with_a_tab_is_still_a_null_word(tmp_path):
+    folder(tmp_path, f"{ITEMS_HEADER}\nINV-1,K1,,2026-10-15,EUR,\tn/a,100.00\n")
+    code, lines = validate(tmp_path)
+    assert (code, lines) == (2, ["open_items.csv:2: amount: 'n/a' is not a value; leave the field empty for none"])
