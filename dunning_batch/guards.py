@@ -56,7 +56,7 @@ def like_rows(count: int, next_rows: list[int]) -> str:
     if count == 2:
         return f" (and 1 more row like it: row {next_rows[0]})"
     listed = ", ".join(map(str, next_rows)) + (", ..." if count > len(next_rows) + 1 else "")
-    return f" (and {count - 1} more rows like it: rows {listed})"
+    return f" (and {count - 1:,} more rows like it: rows {listed})"
 
 
 def check_decisions(session: Session, letter_ids: bool = True) -> None:

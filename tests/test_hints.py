@@ -292,3 +292,17 @@ def test_a_null_word_padded_with_a_tab_is_still_a_null_word(tmp_path):
     folder(tmp_path, f"{ITEMS_HEADER}\nINV-1,K1,,2026-10-15,EUR,\tn/a,100.00\n")
     code, lines = validate(tmp_path)
     assert (code, lines) == (2, ["open_items.csv:2: amount: 'n/a' is not a value; leave the field empty for none"])
+
+
+def test_a_flood_of_day_first_dates_is_one_line_per_column(tmp_path):
+    """1,500 rows of dd.mm.yyyy dates: one line per date column, the count written as people read it."""
+    rows = [f"INV-{n},K1,01.09.2026,{1 + n % 28:02d}.10.2026,EUR,,10.00" for n in range(1500)]
+    folder(tmp_path, "\n".join([ITEMS_HEADER, *rows]) + "\n")
+    code, lines = validate(tmp_path)
+    assert (code, lines) == (2, [
+        "open_items.csv:2: doc_date: '01.09.2026' is not a date in the format %Y-%m-%d (and 1,499 more rows like "
+        "it: rows 3, 4, 5, ...); the file's dates read as %d.%m.%Y: set date_format = \"%d.%m.%Y\" under "
+        "[input.open_items]",
+        "open_items.csv:2: due_date: '01.10.2026' is not a date in the format %Y-%m-%d (and 1,499 more rows like "
+        "it: rows 3, 4, 5, ...); the file's dates read as %d.%m.%Y: set date_format = \"%d.%m.%Y\" under "
+        "[input.open_items]"])
