@@ -12,7 +12,9 @@ wanted AS (
     SELECT DISTINCT source, column_name, kind FROM problems WHERE kind IN ('not_date', 'not_amount', 'not_rate')
 ),
 text_values AS (
-    -- the given values of the date and amount columns, by file and what they hold
+    -- the given values of the date and amount columns, by file and what they hold, each once
+    -- (an export of millions of rows has a few thousand dates: each format is tried on those)
+    SELECT DISTINCT * FROM (
     SELECT 'open_items' AS source, what, blank(v) AS v
     FROM (SELECT CASE WHEN typeof(doc_date) = 'VARCHAR' THEN CAST(doc_date AS VARCHAR) END AS d1,
                  CASE WHEN typeof(due_date) = 'VARCHAR' THEN CAST(due_date AS VARCHAR) END AS d2,
@@ -38,7 +40,8 @@ text_values AS (
                  CASE WHEN typeof(amount) = 'VARCHAR' THEN CAST(amount AS VARCHAR) END AS a1
           FROM raw_payments WHERE EXISTS (SELECT 1 FROM wanted WHERE source = 'payments'))
     UNPIVOT (v FOR col IN (d1, d2, a1))
-    CROSS JOIN LATERAL (SELECT CASE WHEN col LIKE 'd%' THEN 'date' ELSE 'amount' END AS what)
+    CROSS JOIN LATERAL (SELECT CASE WHEN col LIKE 'd%' THEN 'date' ELSE 'amount' END AS what))
+    WHERE v IS NOT NULL
 ),
 settings AS (
     SELECT * FROM (VALUES ('open_items', $items_date_format, $items_decimal_comma),
