@@ -5,11 +5,19 @@
 -- parse_* macros take either: typeof() is folded to a constant when the query is bound, so
 -- a column already of the wanted type is taken as it is and never goes through text.
 
+-- What is trimmed around a value: the tab and every space character (Unicode Zs: the space,
+-- the no-break space U+00A0, U+2000-U+200A, U+202F, U+205F, U+3000 and U+1680, which
+-- DuckDB's trim() takes by itself).
+CREATE OR REPLACE MACRO padding() AS
+    chr(9) || ' ' || chr(160) || chr(5760) || chr(8192) || chr(8193) || chr(8194) || chr(8195) || chr(8196)
+    || chr(8197) || chr(8198) || chr(8199) || chr(8200) || chr(8201) || chr(8202) || chr(8239) || chr(8287)
+    || chr(12288);
+
 -- The value as trimmed text, NULL when it holds nothing (empty, or blank after trimming).
 -- Spaces and tabs around a value are trimmed in every column (ids, codes, amounts, dates,
 -- flags, names): an export padded with a tab (a spreadsheet's copy and paste) reads the same.
 -- A tab inside a value stays, and is a problem of the text columns (has_unsafe_char).
-CREATE OR REPLACE MACRO blank(t) AS nullif(trim(CAST(t AS VARCHAR), ' ' || chr(9)), '');
+CREATE OR REPLACE MACRO blank(t) AS nullif(trim(CAST(t AS VARCHAR), padding()), '');
 
 -- A raw input with every value as text (row_text of rejected rows reads the same for CSV
 -- and Parquet); _row stays a number.
@@ -167,7 +175,7 @@ CREATE OR REPLACE MACRO letter_id_of(run_date, letter_key) AS
 -- every machine and every run. The id is trimmed as blank() trims it: an item whose id is
 -- padded with a tab lands in its customer's shard.
 CREATE OR REPLACE MACRO shard_of(customer_id, shards) AS
-    coalesce(CAST(('0x' || left(md5(trim(CAST(customer_id AS VARCHAR), ' ' || chr(9))), 8)) AS UBIGINT) % shards, 0);
+    coalesce(CAST(('0x' || left(md5(trim(CAST(customer_id AS VARCHAR), padding())), 8)) AS UBIGINT) % shards, 0);
 
 -- Why an item's or a payment's customer_id names no customer (`what`: 'item', 'payment'):
 -- empty, a null word, or an id the customers file does not hold (SPEC §2.3, §9.5).

@@ -306,3 +306,9 @@ def test_a_flood_of_day_first_dates_is_one_line_per_column(tmp_path):
         "open_items.csv:2: due_date: '01.10.2026' is not a date in the format %Y-%m-%d (and 1,499 more rows like "
         "it: rows 3, 4, 5, ...); the file's dates read as %d.%m.%Y: set date_format = \"%d.%m.%Y\" under "
         "[input.open_items]"])
+
+
+def test_no_break_spaces_around_values_are_trimmed_as_before(tmp_path):
+    """Trimming tabs keeps trimming every space character (U+00A0 from a spreadsheet's cells)."""
+    folder(tmp_path, f"{ITEMS_HEADER}\nINV-1\u00a0,\u00a0K1,,2026-10-01\u00a0,EUR,,\u00a0\t60.00\u00a0\n")
+    assert validate(tmp_path) == (0, ["valid: no problems found"])
