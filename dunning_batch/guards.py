@@ -34,13 +34,29 @@ def check_inputs(session: Session) -> None:
 
 
 def problem_lines(session: Session, limit: int = MAX_PROBLEMS) -> tuple[list[str], int]:
-    """`file:row: column: what is wrong` lines, one per kind of problem, and how many kinds."""
+    """`file:row: column: what is wrong` lines, one per column and kind of problem (a flood of
+    like values is one line: its first row's message, how many more rows and which), with the
+    setting that reads the values where they show one; and how many such lines there are."""
     groups = rows(session.con, "reports/problem_groups")
+    # the raw inputs are read again for hints only when something is wrong
+    hints = {(source, column, kind): hint for source, column, kind, hint in
+             rows(session.con, "reports/problem_hints", session.params)} if groups else {}
     lines = []
-    for source, row, count, column, message in groups[:limit]:
-        more = f" (and {count - 1} more row(s) like it)" if count > 1 else ""
-        lines.append(f"{session.inputs[source].path}:{row}: {column}: {message}{more}")
+    for source, row, count, column, kind, message, next_rows in groups[:limit]:
+        hint = hints.get((source, column, kind))
+        lines.append(f"{session.inputs[source].path}:{row}: {column}: {message}{like_rows(count, next_rows)}"
+                     + (f"; {hint}" if hint else ""))
     return lines, len(groups)
+
+
+def like_rows(count: int, next_rows: list[int]) -> str:
+    """` (and 237 more rows like it: rows 3, 5, 6, ...)` for a kind of problem on `count` rows."""
+    if count < 2:
+        return ""
+    if count == 2:
+        return f" (and 1 more row like it: row {next_rows[0]})"
+    listed = ", ".join(map(str, next_rows)) + (", ..." if count > len(next_rows) + 1 else "")
+    return f" (and {count - 1:,} more rows like it: rows {listed})"
 
 
 def check_decisions(session: Session, letter_ids: bool = True) -> None:

@@ -60,7 +60,7 @@ def load_raw(con: duckdb.DuckDBPyConnection, path: str | Path, role: str, fmt: I
         return RawInput(role, path, digest, _parquet_table(con, path, fmt, columns, required, name), name, 1)
     if suffix not in CSV_SUFFIXES:
         raise InputError(f"{path}: unsupported file type {suffix!r}; give a .csv or .parquet export")
-    table, record_numbers = _csv_table(path, path.read_bytes(), fmt, columns, required)
+    table, record_numbers = _csv_table(path, path.read_bytes(), fmt, columns, required, f"[input.{role}]")
     rows = record_numbers if record_numbers is not None else \
         pl.int_range(2, 2 + table.num_rows, dtype=pl.Int64, eager=True).to_arrow()
     table_from_arrow(con, name, table.append_column("_row", rows))
@@ -68,8 +68,9 @@ def load_raw(con: duckdb.DuckDBPyConnection, path: str | Path, role: str, fmt: I
 
 
 def _check_header(path: Path, header: list[str], fmt: InputFormat, columns: tuple[str, ...],
-                  required: tuple[str, ...], csv_hint: bool) -> dict[str, str]:
-    """Standard column -> the export's column, for the columns the export has."""
+                  required: tuple[str, ...], csv_hint: bool, section: str = "") -> dict[str, str]:
+    """Standard column -> the export's column, for the columns the export has. `section`, the
+    config table of the file ("[input.open_items]"), is where a delimiter hint says to set it."""
     names = [h.strip() for h in header]
     dupes = sorted({n for n in names if names.count(n) > 1 and n})
     if dupes:
@@ -85,7 +86,8 @@ def _check_header(path: Path, header: list[str], fmt: InputFormat, columns: tupl
         if csv_hint and len(names) == 1:
             for delim, word in ((";", "';'"), ("\t", "'\\t'"), ("|", "'|'"), (",", "','")):
                 if delim in names[0] and delim != fmt.delimiter:
-                    hint = f"; the header looks {word}-separated: set delimiter = \"{delim if delim != chr(9) else chr(92) + 't'}\""
+                    hint = (f"; the header looks {word}-separated: set delimiter = "
+                            f"\"{delim if delim != chr(9) else chr(92) + 't'}\" under {section}")
                     break
         if not hint:
             hint = "; map the export's own names with [input.<file>] columns = { standard = \"Export name\" }"
@@ -110,38 +112,63 @@ def _select_standard(table: pa.Table, present: dict[str, str], columns: tuple[st
     return pa.table(arrays)
 
 
-def _decode(path: Path, data: bytes, encoding: str) -> str:
+def _utf16(data: bytes) -> tuple[str, str] | None:
+    """(the encoding to set, how it shows) when `data` is UTF-16: a byte order mark, or the NUL
+    byte of every second byte that Latin text in UTF-16 has (then the byte order is named)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16", "it starts with a UTF-16 byte order mark"
+    sample = data[:4096]
+    half = len(sample) // 4  # at least half of the characters have a NUL byte
+    if half and sample.count(0) > half:
+        if sample[1::2].count(0) > half and not sample[0::2].count(0):
+            return "utf-16-le", "every second byte is NUL"
+        if sample[0::2].count(0) > half and not sample[1::2].count(0):
+            return "utf-16-be", "every second byte is NUL"
+    return None
+
+
+def _decode(path: Path, data: bytes, encoding: str, section: str = "") -> str:
+    """The file's text; an encoding that does not read it is named with the one that would."""
+    under = f" under {section}" if section else ""
+    utf16 = _utf16(data)
+    if utf16 and not codecs.lookup(encoding).name.startswith("utf-16"):
+        raise InputError(f"{path}: the file is UTF-16 ({utf16[1]}), not {encoding}; "
+                         f"set encoding = \"{utf16[0]}\"{under}")
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         other = "cp1252" if codecs.lookup(encoding).name == "utf-8" else "utf-8"
         raise InputError(f"{path}:{line}: the bytes are not valid {encoding} (byte 0x{data[exc.start]:02x}); "
-                         f"if the export is {other}, set encoding = \"{other}\"") from None
-    if codecs.lookup(encoding).name != "utf-8" and not data.isascii():
+                         f"if the export is {other}, set encoding = \"{other}\"{under}") from None
+    if codecs.lookup(encoding).name != "utf-8" and not data.isascii() and not utf16:
         try:
             data.decode("utf-8")
         except UnicodeDecodeError:
-            return text
+            return text.removeprefix("\ufeff")
         raise InputError(f"{path}: the file is UTF-8 but encoding = \"{encoding}\" is set; "
-                         f"remove the encoding setting (or set encoding = \"utf-8\")")
-    return text
+                         f"remove the encoding setting{under} (or set encoding = \"utf-8\")")
+    return text.removeprefix("\ufeff")  # utf-16-le/-be keep the byte order mark as a character
 
 
 def _csv_table(path: Path, data: bytes, fmt: InputFormat, columns: tuple[str, ...],
-               required: tuple[str, ...]) -> tuple[pa.Table, pa.Array | None]:
+               required: tuple[str, ...], section: str = "") -> tuple[pa.Table, pa.Array | None]:
     """The export's columns as text, and the record number of each row when they are not
     simply 2, 3, 4 … (a blank line, which the parser skips, still counts as a row)."""
     if data.startswith(UTF8_BOM):
         data = data[len(UTF8_BOM):]
-    text = _decode(path, data, fmt.encoding)
+    text = _decode(path, data, fmt.encoding, section)
     if not text.strip():
         raise InputError(f"{path}: the file is empty; expected a header with {', '.join(required)}")
+    if "\r" in text and "\n" not in text:
+        raise InputError(f"{path}: the lines end with a carriage return only (CR, the line end of classic Mac "
+                         f"OS), which the reader does not take; convert the line ends to LF or CRLF, e.g. "
+                         f"with `tr '\\r' '\\n' < {path.name} > converted.csv`, or save the file again as CSV")
     try:
         header = next(_reader(text, fmt, strict=True))
     except csv.Error as exc:
         raise InputError(f"{path}:1: header: cannot be read as CSV ({exc})") from None
-    present = _check_header(path, header, fmt, columns, required, csv_hint=True)
+    present = _check_header(path, header, fmt, columns, required, csv_hint=True, section=section)
     if text.count('"') % 2:
         # RFC 4180 quotes come in pairs; an odd count is a quote left open, which a parser
         # would read on to the end of the file and swallow the rows after it.

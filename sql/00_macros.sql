@@ -5,8 +5,19 @@
 -- parse_* macros take either: typeof() is folded to a constant when the query is bound, so
 -- a column already of the wanted type is taken as it is and never goes through text.
 
+-- What is trimmed around a value: the tab and every space character (Unicode Zs: the space,
+-- the no-break space U+00A0, U+2000-U+200A, U+202F, U+205F, U+3000 and U+1680, which
+-- DuckDB's trim() takes by itself).
+CREATE OR REPLACE MACRO padding() AS
+    chr(9) || ' ' || chr(160) || chr(5760) || chr(8192) || chr(8193) || chr(8194) || chr(8195) || chr(8196)
+    || chr(8197) || chr(8198) || chr(8199) || chr(8200) || chr(8201) || chr(8202) || chr(8239) || chr(8287)
+    || chr(12288);
+
 -- The value as trimmed text, NULL when it holds nothing (empty, or blank after trimming).
-CREATE OR REPLACE MACRO blank(t) AS nullif(trim(CAST(t AS VARCHAR)), '');
+-- Spaces and tabs around a value are trimmed in every column (ids, codes, amounts, dates,
+-- flags, names): an export padded with a tab (a spreadsheet's copy and paste) reads the same.
+-- A tab inside a value stays, and is a problem of the text columns (has_unsafe_char).
+CREATE OR REPLACE MACRO blank(t) AS nullif(trim(CAST(t AS VARCHAR), padding()), '');
 
 -- A raw input with every value as text (row_text of rejected rows reads the same for CSV
 -- and Parquet); _row stays a number.
@@ -21,7 +32,7 @@ CREATE OR REPLACE MACRO given(t) AS
 -- (one case-blind regular expression: several times faster than upper(trim(t)) IN (...))
 CREATE OR REPLACE MACRO is_null_word(t) AS
     regexp_full_match(CAST(t AS VARCHAR),
-                      '(?i) *(null|n/a|na|#n/a|nan|none|nil|-|inf|-inf|infinity|#value!|undefined) *');
+                      '(?i)[ \t]*(null|n/a|na|#n/a|nan|none|nil|-|inf|-inf|infinity|#value!|undefined)[ \t]*');
 
 -- Characters no text field may hold (SPEC §2.3): C0 and C1 control characters (tab, VT,
 -- ESC, NEL, ...) and the Unicode line and paragraph separators U+2028/U+2029, which some
@@ -47,7 +58,10 @@ CREATE OR REPLACE MACRO unsafe_text(t, checked) AS
 -- The sentence for a value that does not parse as `expected`.
 CREATE OR REPLACE MACRO not_a(t, expected) AS
     CASE WHEN is_null_word(t) THEN '''' || blank(t) || ''' is not a value; leave the field empty for none'
-         ELSE '''' || trim(CAST(t AS VARCHAR)) || ''' is not ' || expected END;
+         ELSE '''' || blank(t) || ''' is not ' || expected END;
+
+-- The kind of problem not_a states (problems.kind, by which problem lines are grouped).
+CREATE OR REPLACE MACRO not_a_kind(t, kind) AS CASE WHEN is_null_word(t) THEN 'null_word' ELSE kind END;
 
 -- A whole number of cents (HUGEINT) as exact decimal text: 123456 -> '1234.56'.
 CREATE OR REPLACE MACRO cents_text(c) AS
@@ -60,7 +74,7 @@ CREATE OR REPLACE MACRO implausible(d, lo, hi) AS coalesce(d < lo OR d > hi, fal
 
 -- The sentence for such a date: `t` as exported.
 CREATE OR REPLACE MACRO implausible_message(t, d, as_of, years) AS
-    '''' || trim(CAST(t AS VARCHAR)) || ''' is more than ' || years || ' years '
+    '''' || blank(t) || ''' is more than ' || years || ' years '
     || CASE WHEN d < as_of THEN 'before' ELSE 'after' END || ' the run date ' || as_of
     || '; correct the date, or widen [run] plausible_years';
 
@@ -76,9 +90,9 @@ CREATE OR REPLACE MACRO too_long_message(t) AS
 -- An amount split into sign, integer digits (grouping allowed), fraction, trailing sign (SAP).
 CREATE OR REPLACE MACRO amount_parts(t, decimal_comma) AS
     CASE WHEN decimal_comma
-         THEN regexp_extract(trim(t), '^([+-]?)(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d+))?(-?)$',
+         THEN regexp_extract(blank(t), '^([+-]?)(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d+))?(-?)$',
                              ['sign', 'digits', 'fraction', 'trail'])
-         ELSE regexp_extract(trim(t), '^([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(-?)$',
+         ELSE regexp_extract(blank(t), '^([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(-?)$',
                              ['sign', 'digits', 'fraction', 'trail'])
     END;
 
@@ -158,9 +172,10 @@ CREATE OR REPLACE MACRO letter_id_of(run_date, letter_key) AS
     'DL-' || strftime(run_date, '%Y%m%d') || '-' || left(sha256(letter_key), letter_id_hex_digits());
 
 -- The shard of a customer id for distributed runs: a stable hash (md5), the same on
--- every machine and every run.
+-- every machine and every run. The id is trimmed as blank() trims it: an item whose id is
+-- padded with a tab lands in its customer's shard.
 CREATE OR REPLACE MACRO shard_of(customer_id, shards) AS
-    coalesce(CAST(('0x' || left(md5(trim(CAST(customer_id AS VARCHAR))), 8)) AS UBIGINT) % shards, 0);
+    coalesce(CAST(('0x' || left(md5(trim(CAST(customer_id AS VARCHAR), padding())), 8)) AS UBIGINT) % shards, 0);
 
 -- Why an item's or a payment's customer_id names no customer (`what`: 'item', 'payment'):
 -- empty, a null word, or an id the customers file does not hold (SPEC §2.3, §9.5).
@@ -168,3 +183,6 @@ CREATE OR REPLACE MACRO customer_id_problem(customer_id, what) AS
     CASE WHEN customer_id IS NULL THEN 'is empty; every ' || what || ' needs a customer'
          WHEN is_null_word(customer_id) THEN not_a(customer_id, '')
          ELSE 'customer ''' || customer_id || ''' is not in the customers file' END;
+CREATE OR REPLACE MACRO customer_id_kind(customer_id) AS
+    CASE WHEN customer_id IS NULL THEN 'empty' WHEN is_null_word(customer_id) THEN 'null_word'
+         ELSE 'unknown_customer' END;

@@ -1,6 +1,6 @@
 -- customer_problems: every problem of a customers row but its id (10_id_problems): values
 -- that do not parse, an unknown policy, an email delivery cannot use, unsafe or too long
--- text (SPEC §2.2, §2.3, §10.1). Grain: (source, _row, column_name, message), source
+-- text (SPEC §2.2, §2.3, §10.1). Grain: (source, _row, column_name, kind, message), source
 -- 'customers'. Inputs: customers_parsed, raw_customers (the values as exported),
 -- address_checks (each distinct email field, judged in Python).
 WITH
@@ -11,33 +11,38 @@ c AS MATERIALIZED (
     FROM customers_parsed AS p JOIN raw_customers AS r USING (_row)
 )
 SELECT 'customers' AS source, _row, 'name' AS column_name,
+       CASE WHEN name IS NULL THEN 'empty' ELSE 'null_word' END AS kind,
        CASE WHEN name IS NULL THEN 'is empty; every customer needs a name' ELSE not_a(name, 'a name') END AS message
 FROM c WHERE name IS NULL OR is_null_word(name)
 UNION ALL
-SELECT 'customers', _row, 'dunning_blocked', not_a(t_blocked, 'true or false')
+SELECT 'customers', _row, 'dunning_blocked', not_a_kind(t_blocked, 'not_bool'), not_a(t_blocked, 'true or false')
 FROM c WHERE blank(t_blocked) IS NOT NULL AND parse_bool(t_blocked) IS NULL
 UNION ALL
-SELECT 'customers', _row, 'grace_until', not_a(t_grace, 'a date in the format ' || $customers_date_format)
+SELECT 'customers', _row, 'grace_until', not_a_kind(t_grace, 'not_date'), not_a(t_grace, 'a date in the format ' || $customers_date_format)
 FROM c WHERE blank(t_grace) IS NOT NULL AND grace_until IS NULL
 UNION ALL
-SELECT 'customers', _row, 'grace_until', implausible_message(t_grace, grace_until, $as_of::DATE, $plausible_years)
+SELECT 'customers', _row, 'grace_until', 'implausible_date', implausible_message(t_grace, grace_until, $as_of::DATE, $plausible_years)
 FROM c WHERE implausible(grace_until, $plausible_from, $plausible_to)
 UNION ALL
 SELECT 'customers', _row, 'interest_rate',
-       CASE WHEN rate_given IS NOT NULL THEN 'must be a percent from 0 to 100, not ' || trim(t_rate)
+       CASE WHEN rate_given IS NOT NULL THEN 'rate_range' ELSE not_a_kind(t_rate, 'not_rate') END,
+       CASE WHEN rate_given IS NOT NULL THEN 'must be a percent from 0 to 100, not ' || blank(t_rate)
             ELSE not_a(t_rate, 'a percent rate (a plain decimal, at most 6 decimals)') END
 FROM c WHERE blank(t_rate) IS NOT NULL AND interest_rate IS NULL
 UNION ALL
-SELECT 'customers', _row, 'country', not_a(t_country, 'an ISO 3166-1 alpha-2 country code')
+SELECT 'customers', _row, 'country', not_a_kind(t_country, 'not_country'), not_a(t_country, 'an ISO 3166-1 alpha-2 country code')
 FROM c WHERE country IS NOT NULL AND NOT regexp_full_match(country, '[A-Z]{2}')
 UNION ALL
-SELECT 'customers', _row, 'language', not_a(t_language, 'a language code such as en, de, fr or pl')
+SELECT 'customers', _row, 'language', not_a_kind(t_language, 'not_language'), not_a(t_language, 'a language code such as en, de, fr or pl')
 FROM c WHERE NOT regexp_full_match(language, '[a-z]{2,3}([_-][a-z]{2})?')
 UNION ALL
-SELECT 'customers', _row, 'delivery', not_a(delivery, 'a delivery channel (email, print or both)')
+SELECT 'customers', _row, 'delivery', not_a_kind(delivery, 'not_delivery'), not_a(delivery, 'a delivery channel (email, print or both)')
 FROM c WHERE delivery NOT IN ('email', 'print', 'both')
 UNION ALL
 SELECT 'customers', c._row, 'email',
+       -- each reason its own kind, whatever the quoted domain it names
+       CASE WHEN c.email IS NULL THEN 'email_missing'
+            ELSE 'email: ' || regexp_replace(a.problem, '''[^'']*''', '''...''', 'g') END,
        CASE WHEN c.email IS NULL THEN 'is empty, but delivery ''' || c.delivery || ''' needs an email address'
             ELSE '''' || c.email || ''' is not a well-formed email address: ' || a.problem
                  || '; give plain addresses local@domain, several separated by ;' END
@@ -45,7 +50,7 @@ FROM c LEFT JOIN address_checks AS a USING (email)  -- judged by delivery's own 
 WHERE c.delivery IN ('email', 'both') AND (c.email IS NULL OR a.problem IS NOT NULL)
 UNION ALL
 -- text holding control characters (00_macros.sql); an address that goes out is judged above
-SELECT 'customers', _row, col, unsafe_text(t, checked)
+SELECT 'customers', _row, col, 'unsafe_char', unsafe_text(t, checked)
 FROM (SELECT _row, 'customer_id' AS col, customer_id AS t, customer_id AS checked FROM c
       UNION ALL SELECT _row, 'name', name, without_line_breaks(name) FROM c
       UNION ALL SELECT _row, 'address', address, without_line_breaks(address) FROM c
@@ -55,11 +60,11 @@ FROM (SELECT _row, 'customer_id' AS col, customer_id AS t, customer_id AS checke
       UNION ALL SELECT _row, 'email', email, email FROM c WHERE delivery NOT IN ('email', 'both'))
 WHERE has_unsafe_char(checked)
 UNION ALL
-SELECT 'customers', _row, 'policy',
+SELECT 'customers', _row, 'policy', 'unknown_policy',
        'names policy ''' || policy_named || ''', which the config does not define'
 FROM c WHERE policy_named IS NOT NULL AND policy IS NULL
 UNION ALL
-SELECT 'customers', _row, col, too_long_message(v)
+SELECT 'customers', _row, col, 'too_long', too_long_message(v)
 FROM (SELECT _row, 'customer_id' AS col, customer_id AS v FROM c
       UNION ALL SELECT _row, 'name', name FROM c
       UNION ALL SELECT _row, 'address', address FROM c

@@ -1,7 +1,7 @@
 -- overflow_problems: the items of a customer and currency whose letter could hold more than
 -- DECIMAL(18,2) can (9999999999999999.99) tonight, with interest and fees at their highest,
 -- so that no amount a later stage computes overflows (SPEC §2.3, §4.6, §4.7, §9).
--- Grain: (source, _row, column_name, message), source 'open_items', one row per item of
+-- Grain: (source, _row, column_name, kind, message), source 'open_items', one row per item of
 -- such a customer and currency. Inputs: open_items_parsed, payments_parsed, cfg_*.
 WITH
 pay AS MATERIALIZED (SELECT * FROM payments_parsed),
@@ -140,7 +140,7 @@ letter_limits AS (
 )
 -- a letter's total must fit DECIMAL(18,2): the items of one customer and currency may
 -- not add up to more than its largest value, nor reach it with interest and fees (letter_limits)
-SELECT 'open_items' AS source, p._row, 'open_amount' AS column_name,
+SELECT 'open_items' AS source, p._row, 'open_amount' AS column_name, 'letter_overflow' AS kind,
        'the open items of customer ''' || p.customer_id || ''' in ' || p.currency || ' add up to '
        || cents_text(big.open_cents) || CASE
            WHEN big.open_cents > 999999999999999999 THEN ', more than a letter can hold (9999999999999999.99); '

@@ -1,6 +1,6 @@
 -- coverage_problems: the items whose policy's config tables lack their currency (SPEC §3.2,
 -- §9.1, §9.2): the config and the data together, one (policy, currency) pair at a time.
--- Grain: (source, _row, column_name, message), source 'open_items', one row per item and
+-- Grain: (source, _row, column_name, kind, message), source 'open_items', one row per item and
 -- missing setting. Inputs: open_items_parsed, cfg_*.
 WITH
 -- the (policy, currency) pairs of the export, found in one pass
@@ -54,6 +54,8 @@ money_gaps AS (
       AND NOT EXISTS (SELECT 1 FROM cfg_compensation_amounts a WHERE a.policy = pc.policy AND a.currency = pc.currency)
 )
 SELECT 'open_items' AS source, i._row, 'currency' AS column_name,
+       -- each missing setting is its own fix: a kind of its own
+       'no_setting ' || g.policy || ' ' || g.setting || ' ' || g.currency AS kind,
        'policy ''' || g.policy || ''' has no ' || g.setting || ' for ' || g.currency
        || '; add ' || g.currency || ' to that table in the config' AS message
 FROM open_items_parsed AS i JOIN money_gaps AS g USING (policy, currency)

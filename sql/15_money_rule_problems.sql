@@ -1,7 +1,7 @@
 -- money_rule_problems: the problems of the open items' columns of the money rules (SPEC
 -- §9.2, §9.4): compensation_charged and interest_paid_to that do not parse, and an invoice
 -- of a policy that charges the UK compensation, which is in GBP and set by the original
--- amount. Grain: (source, _row, column_name, message), source 'open_items'.
+-- amount. Grain: (source, _row, column_name, kind, message), source 'open_items'.
 -- Inputs: open_items_parsed, raw_open_items (the values as exported), cfg_levels.
 WITH
 i AS MATERIALIZED (
@@ -20,18 +20,19 @@ uk_invoices AS (
     WHERE i.doc_type = 'invoice' AND i.policy IN (SELECT policy FROM cfg_levels WHERE compensation = 'uk')
 )
 SELECT 'open_items' AS source, _row, 'compensation_charged' AS column_name,
+       not_a_kind(t_compensation_charged, 'not_bool') AS kind,
        not_a(t_compensation_charged, 'true or false') AS message
 FROM i WHERE blank(t_compensation_charged) IS NOT NULL AND parse_bool(t_compensation_charged) IS NULL
 UNION ALL
-SELECT 'open_items', _row, 'interest_paid_to', not_a(t_interest_paid_to, 'a date in the format ' || $items_date_format)
+SELECT 'open_items', _row, 'interest_paid_to', not_a_kind(t_interest_paid_to, 'not_date'), not_a(t_interest_paid_to, 'a date in the format ' || $items_date_format)
 FROM i WHERE blank(t_interest_paid_to) IS NOT NULL AND interest_paid_to IS NULL
 UNION ALL
-SELECT 'open_items', _row, 'currency',
+SELECT 'open_items', _row, 'currency', 'uk_compensation_currency',
        'is ' || currency || ', but policy ''' || policy || ''' charges the UK compensation (level ' || uk_level
        || ' has compensation = "uk"), which is in GBP only'
 FROM uk_invoices WHERE currency <> 'GBP'
 UNION ALL
-SELECT 'open_items', _row, 'amount',
+SELECT 'open_items', _row, 'amount', 'uk_compensation_amount',
        'is empty, but policy ''' || policy || ''' charges the UK compensation (level ' || uk_level
        || ' has compensation = "uk"), which is set by the invoice''s original amount'
 FROM uk_invoices WHERE amount IS NULL AND NOT compensation_charged

@@ -299,15 +299,29 @@ def test_several_problems_each_on_its_own_line(scenario):
     assert_nothing_written(scenario, out)
 
 
-def test_more_than_fifty_problems_list_fifty_then_a_count(scenario):
-    # 60 rows, each with its own unknown customer: 60 distinct problems.
+def test_sixty_unknown_customers_are_one_line(scenario):
+    # 60 rows, each with its own unknown customer: one kind of problem in one column (issue 18)
     items = [item(f"X-{n:03d}", 8, customer_id=f"NOPE{n:03d}") for n in range(60)]
+    result, paths, out = run_cli(scenario, items)
+    assert_clean_exit(result, 2)
+    assert stderr_lines(result) == [f"{paths[1]}:2: customer_id: customer 'NOPE000' is not in the customers file "
+                                    f"(and 59 more rows like it: rows 3, 4, 5, ...)"]
+    assert_nothing_written(scenario, out)
+
+
+def test_more_than_fifty_problems_list_fifty_then_a_count(scenario):
+    # 20 rows, each in a currency the config's tables lack (min_amount and the fee of each
+    # level are EUR only): each missing setting of each currency is a line of its own, 5 per currency
+    # (min_amount, interest min_amount, the fee of levels 1 to 3): 100 lines
+    currencies = ["USD", "GBP", "CHF", "JPY", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "RON", "BGN", "TRY",
+                  "CAD", "AUD", "NZD", "ZAR", "BRL", "MXN", "INR"]
+    items = [item(f"X-{n:03d}", 8, currency=currencies[n % 20]) for n in range(20)]
     result, paths, out = run_cli(scenario, items)
     assert_clean_exit(result, 2)
     lines = stderr_lines(result)
     assert len(lines) == 51, lines
     assert all(line.startswith(f"{paths[1]}:") for line in lines[:50])
-    assert lines[50] == "... and 10 more problem(s)"
+    assert lines[50] == "... and 50 more problem(s)"
     assert_nothing_written(scenario, out)
 
 

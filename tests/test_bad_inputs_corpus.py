@@ -36,7 +36,7 @@ ROLES = ("open_items", "customers")
 NON_STRICT = ("same", "rejected", "no_crash")
 # `file:row: column: message`, with the strict run's count of like rows at the end.
 ROW_LINE = re.compile(r"^(?P<file>.+?):(?P<row>\d+): (?P<column>[a-z_]+): (?P<message>.+?)"
-                      r"(?: \(and \d+ more row\(s\) like it\))?$")
+                      r"(?: \(and [\d,]+ more rows? like it: rows? [\d, .]+\))?$")
 
 
 def params(cases: list[dict[str, Any]]) -> list:

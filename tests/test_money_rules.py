@@ -663,7 +663,7 @@ def test_duplicate_payment_id(scenario):
                         [payment("P-1", "X-1", 40, 30, "100.00"), payment("P-1", "X-2", 40, 30, "100.00")])
     # reported once for the rows like it (SPEC §2.3: the first row and a count)
     assert re.search(r"payments\.csv:2: payment_id: 'P-1' appears 2 times \(first at row 2\); payment ids must be "
-                     r"unique \(and 1 more row\(s\) like it\)", stderr), stderr
+                     r"unique \(and 1 more row like it: row 3\)", stderr), stderr
 
 
 def test_bad_payment_rows_are_rejected_in_non_strict_mode(scenario):
