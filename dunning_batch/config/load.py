@@ -6,6 +6,7 @@ entries docs/config.md is generated from."""
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import csv
 import datetime as dt
 import hashlib
@@ -70,18 +71,8 @@ def load_config(path: str | Path) -> Config:
 
 
 def _read_run(t: Table) -> RunSettings:
-    run = RunSettings(
-        grouping=t.get("grouping"),
-        consolidate_branches=t.get("consolidate_branches"),
-        include_not_due=t.get("include_not_due"),
-        include_credits=t.get("include_credits"),
-        include_disputed=t.get("include_disputed"),
-        default_language=t.get("default_language"),
-        strict=t.get("strict"),
-        plausible_years=t.get("plausible_years"),
-        ledger=t.get("ledger"),
-        stale_export=t.get("stale_export"),
-    )
+    # every field of RunSettings is the [run] key of its name (config/keys.py: type and default)
+    run = RunSettings(**{f.name: t.get(f.name) for f in dataclasses.fields(RunSettings)})
     low, high = PLAUSIBLE_YEARS
     if isinstance(run.plausible_years, int) and not low <= run.plausible_years <= high:
         t.problem("plausible_years", f"must be a number of years from {low} to {high}, not {run.plausible_years}")
