@@ -58,7 +58,10 @@ def test_the_setup_is_two_commands_and_says_how_to_call_dunning_batch():
     block = re.search(r"^```sh\n(.*?)^```", setup, flags=re.S | re.M).group(1)
     assert [line.split("#")[0].strip() for line in block.splitlines()] == ["make demo", "make test"]
     assert "`.venv/bin/dunning-batch`" in setup and "`. .venv/bin/activate`" in setup
-    recipe = subprocess.run(["make", "-n", "demo"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    # as a user types it: not as a sub-make of `make test`, which would add "Leaving directory" lines
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    recipe = subprocess.run(["make", "--no-print-directory", "-n", "demo"], cwd=ROOT, capture_output=True,
+                            text=True, check=True, env=env).stdout
     last = recipe.strip().splitlines()[-1]
     assert last.startswith("echo ") and "'. .venv/bin/activate'" in last and ".venv/bin/dunning-batch" in last
 
