@@ -2,8 +2,10 @@
 -- total_due = overdue + credits + fee + compensation (§9.2) + interest (when included);
 -- a courtesy notice's (§9.6) is its current total. compensation_total is written only when
 -- a level charges compensation (outputs.py).
+-- payment_reference (issue 19): the letter's ISO 11649 creditor reference (RF, check digits,
+-- the id's 16 hex digits; 59_payment_references), after the columns of SPEC §5.
 -- Grain: letter_id. Inputs: letter_heads, letter_items, interest_lines, compensation_lines,
--- letter_fees, accepted_customers.
+-- letter_fees, accepted_customers, payment_references.
 WITH
 line_totals AS (
     SELECT c.letter_id,
@@ -27,13 +29,14 @@ compensation_totals AS (
 priced AS (
     SELECT h.*, t.overdue_total, t.current_total, t.credit_total, c.customer_name, c.language,
            coalesce(it.interest_total, 0) AS interest_total, f.fee,
-           coalesce(ct.compensation_total, 0) AS compensation_total
+           coalesce(ct.compensation_total, 0) AS compensation_total, r.payment_reference
     FROM letter_heads AS h
     JOIN line_totals AS t USING (letter_id)
     JOIN letter_fees AS f USING (letter_id)
     JOIN letter_customers AS c USING (customer_id)
     LEFT JOIN interest_totals AS it USING (letter_id)
     LEFT JOIN compensation_totals AS ct USING (letter_id)
+    JOIN payment_references AS r USING (letter_id)
 )
 SELECT
     letter_id,
@@ -55,6 +58,7 @@ SELECT
                    + CASE WHEN include_in_total THEN interest_total ELSE 0 END
          END AS DECIMAL(18, 2)) AS total_due,
     pay_by,
-    CASE WHEN $render_pdf THEN 'pdf/' || letter_id || '.pdf' END AS pdf_path
+    CASE WHEN $render_pdf THEN 'pdf/' || letter_id || '.pdf' END AS pdf_path,
+    payment_reference
 FROM priced
 ORDER BY letter_id
