@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from ..letters.payment_codes import QR_KINDS
 from .model import (BASES, CALCULATE_TO, COMPENSATION_KINDS, CUSTOMER_COLUMNS, DOC_TYPES, FEE_TIER_MODES, GROUPINGS,
                     LEVELS_COLUMNS, MAX_DAYS_TO_SETTLE, MISSING_CUSTOMERS, OPEN_ITEM_COLUMNS, OVERPAID_INVOICE,
                     PAYMENT_COLUMNS, PLAUSIBLE_YEARS, RATE_DECIMALS, STALE_EXPORT)
@@ -135,6 +136,20 @@ SECTIONS: dict[str, Section] = {s.heading: s for s in (
             example='email = "billing@example.com"'),
         Key("iban", "str", "", "The account customers pay to.", example='iban = "DE89370400440532013000"'),
         Key("bic", "str", "", "The bank's BIC.", example='bic = "COBADEFFXXX"'),
+        # payment codes (issue 19): the QR code and the creditor's structured address it needs
+        Key("qr", "str", None, "The payment QR code on the letters: the EPC069-12 code (EUR letters, a "
+            "SEPA IBAN), the Swiss QR-bill's payment part (CHF and EUR letters, a CH or LI IBAN that is "
+            "no QR-IBAN), or none. A letter whose currency the scheme does not take, or whose total due "
+            "is 0 or less, gets no code.", choices=QR_KINDS, example='qr = "swiss"',
+            default_text='"epc" when iban is a SEPA account, else "none"'),
+        Key("street", "str", "", "The creditor's street and house number, for the Swiss QR-bill.",
+            example='street = "Bahnhofstrasse 1"'),
+        Key("postcode", "str", "", "The creditor's postcode; required with qr = \"swiss\".",
+            example='postcode = "8001"'),
+        Key("city", "str", "", "The creditor's town; required with qr = \"swiss\".",
+            example='city = "Zürich"'),
+        Key("country", "str", "", "The creditor's country (ISO 3166 two letters); required with "
+            "qr = \"swiss\".", example='country = "CH"'),
     )),
     Section("[interest]", "Default interest rules; a policy's [policy.interest] overrides them key by key.",
             _INTEREST_KEYS),

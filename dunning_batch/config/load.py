@@ -23,6 +23,7 @@ from ..letters.templating import FALLBACK_LANGUAGE, MESSAGES_DIR, languages, pay
 from .model import (CUSTOMER_COLUMNS, DOC_TYPES, MAX_DAYS_TO_SETTLE, OPEN_ITEM_COLUMNS, PAYMENT_COLUMNS,
                     PLAUSIBLE_YEARS, RATE_DECIMALS, Config, InputFormat, Interest, Level, Policy, RunSettings)
 from .output import read_output
+from .payment_keys import PAYMENT_KEYS, check_payment_keys
 from .money_rules import check_money_rules, read_level_money_rules, read_policy_money_rules
 from .toml_table import Table
 
@@ -89,10 +90,11 @@ def _read_sender(t: Table) -> dict[str, Any]:
         "email": t.get("email"),
         "iban": t.get("iban"),
         "bic": t.get("bic"),
+        **{key: t.get(key) for key in PAYMENT_KEYS},
     }
     # Each value is one line of the letter and of an email header: a line break there would
     # add a header line (From) or break the letterhead, a NUL ends a C string.
-    for key in ("name", "email", "iban", "bic"):
+    for key in ("name", "email", "iban", "bic", *PAYMENT_KEYS):
         bad = _control_character(sender[key])
         if bad:
             t.problem(key, f"holds the control character {bad!r}; it must be one line of text")
@@ -106,6 +108,7 @@ def _read_sender(t: Table) -> dict[str, Any]:
         if bad:
             t.problem("address", f"line {number} holds the control character {bad!r}; give each line of "
                                  f"the address as its own string")
+    check_payment_keys(t, sender)
     t.done()
     return sender
 
