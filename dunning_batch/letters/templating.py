@@ -16,6 +16,7 @@ from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from ..errors import UserError
+from .payment_codes import grouped_iban, grouped_reference, payment_code
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 MESSAGES_DIR = TEMPLATES_DIR / "messages"
@@ -85,7 +86,8 @@ def environment() -> Environment:
         trim_blocks=False,
     )
     env.filters.update(money=money, date=date, percent=percent, fill=fill, payment_term=payment_term)
-    env.globals["catalog"] = catalog
+    env.filters.update(iban=grouped_iban, reference=grouped_reference)  # issue 19: groups of four
+    env.globals.update(catalog=catalog, payment_code=payment_code)
     return env
 
 

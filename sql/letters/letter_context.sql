@@ -1,6 +1,7 @@
 -- letter_context: one row per letter with everything its PDF shows, read from an output
 -- folder's views (not a pipeline stage: `render` runs it over finished outputs).
 -- Grain: letter_id. Inputs: letters, letter_lines, recipients, customer_actions.
+-- payment_reference: the ISO 11649 reference the payment block prints and its QR code carries.
 -- The columns of SPEC §9.2 are NULL and interest_documents (§9.4) is empty when the rule is
 -- off (the folder's views have every column and document of §9: outputs/folder.py).
 -- interest_apart: the letter shows interest that its total due leaves out (include_in_total
@@ -60,7 +61,7 @@ actions AS (
 SELECT
     l.letter_id, l.run_date, l.customer_id, l.customer_name, l.currency, l.language, l.template,
     l.level, l.is_final, l.overdue_total, l.current_total, l.credit_total, l.interest_total, l.fee,
-    l.total_due, l.pay_by, r.address, r.country, r.email,
+    l.total_due, l.pay_by, l.payment_reference, r.address, r.country, r.email,
     items.lines, items.sections, coalesce(interest.interest_lines, []) AS interest_lines,
     coalesce(actions.actions, []) AS actions,
     coalesce(late_interest.late_interest_lines, []) AS late_interest_lines,
