@@ -17,6 +17,7 @@ import duckdb
 
 from .. import sql_runner
 from ..errors import UserError
+from ..letters.payment_codes import grouped_reference
 from ..outputs.folder import file_columns, open_folder
 from .wording import count, days, listing, money, rate, say
 
@@ -62,7 +63,8 @@ def explain(out: str | Path, doc_id: str | None = None, customer_id: str | None 
     paragraphs = [explain_item(item, interest.get(item.doc_id, []), ctx, compensation.get(item.doc_id))
                   for item in items]
     if customer_id is not None:
-        letters = [r.letter_id for r in ctx.rows("customer_letters", customer_id=customer_id)]
+        letters = [say("letter_with_reference", letter_id=r.letter_id, reference=grouped_reference(r.payment_reference))
+                   for r in ctx.rows("customer_letters", customer_id=customer_id)]
         letter_text = count(len(letters), "letter") + (f" ({', '.join(letters)})" if letters else "")
         paragraphs.insert(0, say("customer_header", customer_id=customer_id, items=count(len(items), "item"),
                                  letters=letter_text))
@@ -189,6 +191,9 @@ def _letter(item: SimpleNamespace, interest: list[SimpleNamespace]) -> list[str]
     sentences = [say("letter", letter_id=item.letter_id, level=item.letter_level, template=item.template,
                      final=say("final") if item.is_final else "", pay_by=item.pay_by,
                      total_due=money(item.total_due), currency=item.currency)]
+    if item.payment_reference:  # issue 19: what the customer's transfer quotes
+        sentences.append(say("payment_reference", reference=grouped_reference(item.payment_reference),
+                             letter_id=item.letter_id))
     for line in interest:
         sentences.append(say("interest_line", open_amount=money(line.open_amount), currency=item.currency,
                              rate=rate(line.rate_percent), basis=item.interest_basis, days=days(line.interest_days),

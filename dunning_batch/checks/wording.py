@@ -113,6 +113,9 @@ SENTENCES = {
 
     # a whole customer
     "customer_header": "Customer {customer_id}: {items} in this run, {letters}.",
+    # issue 19: the ISO 11649 reference printed on the letter and carried by its QR code
+    "letter_with_reference": "{letter_id}, payment reference {reference}",
+    "payment_reference": "Its payment reference is {reference}: a transfer quoting it pays letter {letter_id}.",
 
     # `render`: what re-rendering a folder changed (the CLI prints these, not `explain`)
     "render_in_place": "re-rendered {letters} ({pages}) into {pdf_dir}: {what}.",

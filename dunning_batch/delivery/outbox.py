@@ -27,6 +27,7 @@ from ..addresses import AddressError, parse_address, parse_address_list
 from ..outputs.folder import connect_views
 from ..outputs.layout import DELIVERY_FILES
 from ..outputs.writer import write_parquet
+from ..letters.payment_codes import grouped_reference
 from ..letters.templating import catalog, date, fill, money
 from ..sql_runner import relation
 
@@ -99,6 +100,7 @@ def email_texts(letter: dict[str, Any], sender: dict[str, Any]) -> tuple[str, st
         "salutation": fill(tone.get("salutation", ""), name=letter["customer_name"]),
         "total": money(letter["total_due"], letter["currency"], language),
         "pay_by": date(letter["pay_by"], language),
+        "reference": grouped_reference(letter["payment_reference"]),  # issue 19: ISO 11649, in fours
         "already_paid": common["already_paid"], "regards": common["regards"],
         "sender": sender.get("name") or sender["email"],
     }

@@ -13,6 +13,7 @@ SELECT d.doc_id, d.customer_id, d.doc_type, d.currency, d.open_amount, d.due_dat
        i.min_amount, i.min_percent, i.pre_due_days, i.letter_charges_interest, i.interest_basis,
        i.interest_eligible,
        l.level AS letter_level, l.template, l.is_final, l.pay_by, l.total_due, l.interest_total,
+       l.payment_reference,
        ll.line_type,
        (SELECT list(t.doc_id ORDER BY t.doc_id) FROM decisions AS t
          WHERE t.letter_id = d.letter_id AND t.reason = 'advanced') AS triggers,
