@@ -141,7 +141,7 @@ SECTIONS: dict[str, Section] = {s.heading: s for s in (
             "SEPA IBAN), the Swiss QR-bill's payment part (CHF and EUR letters, a CH or LI IBAN that is "
             "no QR-IBAN), or none. A letter whose currency the scheme does not take, or whose total due "
             "is 0 or less, gets no code.", choices=QR_KINDS, example='qr = "swiss"',
-            default_text='"epc" when iban is a SEPA account, else "none"'),
+            default_text='"epc" when iban is a SEPA account (and name at most 70 characters), else "none"'),
         Key("street", "str", "", "The creditor's street and house number, for the Swiss QR-bill.",
             example='street = "Bahnhofstrasse 1"'),
         Key("postcode", "str", "", "The creditor's postcode; required with qr = \"swiss\".",

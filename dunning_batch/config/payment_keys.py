@@ -28,8 +28,9 @@ def check_payment_keys(t: Table, sender: dict[str, Any]) -> None:
     if isinstance(sender["bic"], str) and sender["bic"].strip():
         sender["bic"] = _checked_bic(t, sender["bic"])
     iban = sender["iban"] or ""
-    if sender["qr"] is None:
-        sender["qr"] = default_qr(iban)
+    if sender["qr"] is None:  # the default asks nothing more of the config: a name too long for a code gets none
+        long_name = isinstance(sender["name"], str) and len(sender["name"]) > LIMITS["name"]
+        sender["qr"] = "none" if long_name else default_qr(iban)
         return
     if sender["qr"] == "none":
         return
