@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -25,7 +26,7 @@ from stdnum import iso11649
 
 from conftest import ROOT, SPEC_CONFIG, Scenario, customer, item, with_config
 from dunning_batch.letters.batches import letter_contexts, sender_of
-from dunning_batch.letters.payment_codes import payment_code
+from dunning_batch.letters.payment_codes import creditor_reference, payment_code
 from dunning_batch.letters.render import render_batch
 
 DEMO_IBAN = "DE89370400440532013000"
@@ -77,6 +78,11 @@ def swiss_run(tmp_path_factory) -> Path:
 # ------------------------------------------------------------------ the reference
 
 
+def test_the_reference_check_digits_are_iso_11649s():
+    """The standard's own example (ISO 11649, annex): body 539007547034 takes check digits 18."""
+    assert creditor_reference("539007547034") == "RF18539007547034"
+
+
 def test_every_letter_has_an_rf_reference_made_of_its_id(demo_run):
     letters = letters_of(demo_run)
     con = duckdb.connect()
@@ -86,8 +92,9 @@ def test_every_letter_has_an_rf_reference_made_of_its_id(demo_run):
     for letter_id, letter in letters.items():
         reference = letter["payment_reference"]
         assert iso11649.is_valid(reference), reference
-        assert reference[:2] == "RF" and reference[4:] == letter_id[-16:].upper()
-    assert letters["DL-20261124-0214c89edb90d63f"]["payment_reference"] == "RF580214C89EDB90D63F"
+        # the date as YYDDD (2026-11-24 is day 328) and the id's 16 hex digits: unique across nights
+        assert reference[:2] == "RF" and reference[4:] == "26328" + letter_id[-16:].upper()
+    assert letters["DL-20261124-0214c89edb90d63f"]["payment_reference"] == "RF28263280214C89EDB90D63F"
 
 
 # ------------------------------------------------------------------ EPC069-12
@@ -116,7 +123,7 @@ def test_letters_in_other_currencies_carry_no_epc_code(demo_run):
 def test_the_letter_prints_the_reference_and_the_iban_in_groups_of_four(demo_run):
     document = pypdfium2.PdfDocument(str(demo_run / "pdf/DL-20261124-0214c89edb90d63f.pdf"))
     text = document[len(document) - 1].get_textpage().get_text_range()
-    assert "RF58 0214 C89E DB90 D63F" in text
+    assert "RF28 2632 8021 4C89 EDB9 0D63 F" in text
     assert "IBAN DE89 3704 0044 0532 0130 00" in text
 
 
@@ -150,7 +157,7 @@ def test_no_code_when_the_sender_says_qr_none(demo_run, tmp_path):
     render_batch(contexts, sender, tmp_path)
     assert decoded(tmp_path / "DL-20261124-0214c89edb90d63f.pdf") == []
     document = pypdfium2.PdfDocument(str(tmp_path / "DL-20261124-0214c89edb90d63f.pdf"))
-    assert "RF58 0214 C89E DB90 D63F" in document[0].get_textpage().get_text_range()  # the reference stays
+    assert "RF28 2632 8021 4C89 EDB9 0D63 F" in document[0].get_textpage().get_text_range()  # the reference stays
 
 
 # ------------------------------------------------------------------ Swiss QR-bill
@@ -257,7 +264,30 @@ def test_explain_names_the_letters_reference(demo_run):
                               env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}).stdout
 
     customer_text = explain("--customer", letter["customer_id"])
-    assert f"{letter['letter_id']}, payment reference RF58 0214 C89E DB90 D63F" in customer_text.splitlines()[0]
+    assert f"{letter['letter_id']}, payment reference RF28 2632 8021 4C89 EDB9 0D63 F" in customer_text.splitlines()[0]
     item_text = explain("INV-10051")
-    assert ("Its payment reference is RF58 0214 C89E DB90 D63F: a transfer quoting it pays letter "
+    assert ("Its payment reference is RF28 2632 8021 4C89 EDB9 0D63 F: a transfer quoting it pays letter "
             "DL-20261124-0214c89edb90d63f.") in item_text
+
+
+def test_a_folder_written_before_references_still_renders_and_explains(demo_run, tmp_path):
+    """A folder of an earlier version has no payment_reference: its letters print the letter id
+    as their reference, as they did, carry no code, and explain names them alone."""
+    shutil.copytree(demo_run, tmp_path / "old")
+    letters = tmp_path / "old" / "letters.parquet"
+    duckdb.connect().execute(f"COPY (SELECT * EXCLUDE (payment_reference) FROM read_parquet('{letters}')) "
+                             f"TO '{tmp_path / 'letters.parquet'}' (FORMAT parquet)")
+    shutil.move(tmp_path / "letters.parquet", letters)
+    letter_id = "DL-20261124-0214c89edb90d63f"
+
+    def cli(*args: str) -> str:
+        return subprocess.run([sys.executable, "-c", "from dunning_batch.cli import main; main()", *args],
+                              capture_output=True, text=True, check=True, cwd=tmp_path,
+                              env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}).stdout
+
+    cli("render", "old", "--letter", letter_id)
+    text = pypdfium2.PdfDocument(str(tmp_path / "old" / "pdf" / f"{letter_id}.pdf"))[0].get_textpage().get_text_range()
+    assert f"{letter_id}" in text.split("IBAN", 1)[1] and "RF" not in text
+    assert decoded(tmp_path / "old" / "pdf" / f"{letter_id}.pdf") == []
+    customer = letters_of(demo_run)[letter_id]["customer_id"]
+    assert cli("explain", "old", "--customer", customer).splitlines()[0].endswith(f"1 letter ({letter_id}).")

@@ -63,7 +63,9 @@ def explain(out: str | Path, doc_id: str | None = None, customer_id: str | None 
     paragraphs = [explain_item(item, interest.get(item.doc_id, []), ctx, compensation.get(item.doc_id))
                   for item in items]
     if customer_id is not None:
+        # a folder written before issue 19 has no references: its letters are named alone
         letters = [say("letter_with_reference", letter_id=r.letter_id, reference=grouped_reference(r.payment_reference))
+                   if r.payment_reference else r.letter_id
                    for r in ctx.rows("customer_letters", customer_id=customer_id)]
         letter_text = count(len(letters), "letter") + (f" ({', '.join(letters)})" if letters else "")
         paragraphs.insert(0, say("customer_header", customer_id=customer_id, items=count(len(items), "item"),

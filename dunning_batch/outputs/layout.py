@@ -94,10 +94,18 @@ def output_files(rules: frozenset[str] = frozenset(), levels_layout: object | No
     return tuple(files) + CONFIG_FILES
 
 
+# Columns a later version added to a file, which folders written before lack (relation ->
+# column -> type): a folder of an earlier version still reads and renders (its letters print
+# the letter id as their reference, as they did, and carry no payment code).
+LATER_COLUMNS = {"letters": {"payment_reference": "VARCHAR"}}
+
+
 def missing_columns(relation: str, present: Iterable[str]) -> dict[str, str]:
-    """The columns of SPEC §9 rules that a file of `relation` lacks (column -> type): its view
-    adds them, NULL."""
-    return {c: column.type for c, column in RULE_COLUMNS.get(relation, {}).items() if c not in set(present)}
+    """The columns of SPEC §9 rules, and those of LATER_COLUMNS, that a file of `relation`
+    lacks (column -> type): its view adds them, NULL."""
+    wanted = {c: column.type for c, column in RULE_COLUMNS.get(relation, {}).items()}
+    wanted.update(LATER_COLUMNS.get(relation, {}))
+    return {c: kind for c, kind in wanted.items() if c not in set(present)}
 
 # Column types of the CSV outputs, so analysts' views read amounts as DECIMAL, never DOUBLE.
 CSV_TYPES = {
