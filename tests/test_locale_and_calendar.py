@@ -213,3 +213,35 @@ def test_calendar_codes_in_any_case():
     from dunning_batch.config.holiday_calendar import parse, problem
     assert parse("de-by") == ("DE", "BY") and parse("DE-augsburg") == ("DE", "Augsburg")
     assert problem("de-by") is None and problem("gb-eng") is None
+
+
+# ------------------------------------------------------------------ print channel without an address
+
+NO_ADDRESS = [customer("C1", address=""), customer("C2", address="\n", email="c2@example.com", delivery="both"),
+              customer("C3", email="c3@example.com")]
+THREE_ITEMS = [item("INV-1", 10), item("INV-2", 10, customer_id="C2"), item("INV-3", 10, customer_id="C3")]
+
+
+def test_print_without_address_stops_a_strict_run(tmp_path):
+    from conftest import Scenario, write_csv
+    from dunning_batch.config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS
+    write_csv(tmp_path / "open_items.csv", THREE_ITEMS, OPEN_ITEM_COLUMNS)
+    write_csv(tmp_path / "customers.csv", NO_ADDRESS, CUSTOMER_COLUMNS)
+    (tmp_path / "config.toml").write_text(SPEC_CONFIG, encoding="utf-8")
+    result = subprocess.run([sys.executable, "-c", "from dunning_batch.cli import main; main()", "run",
+                             "--config", "config.toml", "--open-items", "open_items.csv", "--customers",
+                             "customers.csv", "--as-of", "2026-11-24", "--out", "out", "--no-pdf"],
+                            cwd=tmp_path, capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "PATH": ""})
+    assert result.returncode == 2, result.stderr
+    assert "customers.csv:2: address: is empty, but delivery 'print' sends the letter by post" in result.stderr
+    assert "give the postal address" in result.stderr and "row 3" in result.stderr   # C2: both, a line break only
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_print_without_address_rejects_the_customer_non_strict(scenario):
+    outcome = scenario.run(THREE_ITEMS, NO_ADDRESS, config=with_config({"strict = true": "strict = false"}))
+    rejected = {(r["source"], r["row_number"]): r["reason"] for r in outcome.rejected}
+    assert rejected[("customers", 2)].startswith("address: is empty, but delivery 'print'")
+    assert rejected[("customers", 3)].startswith("address: is empty, but delivery 'both'")
+    assert "customer 'C1' was rejected" in rejected[("open_items", 2)]
+    assert [x["customer_id"] for x in outcome.letters] == ["C3"]      # email only: no address needed
