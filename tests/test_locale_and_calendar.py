@@ -127,7 +127,7 @@ def test_letter_locale():
     assert letter_locale("fr_fr", "FR") == "fr" and letter_locale("en_in", None) == "en-IN"
     assert letter_locale("de-ch", "DE") == "de-CH"          # the language's region wins over the country
     assert letter_locale("pl", "ZZ") == "pl"                # a region Babel does not know: the language's own
-    assert catalog("fr_FR") is catalog("fr") and catalog("xx") is catalog("en")
+    assert catalog("fr_FR") == catalog("fr") and catalog("xx") == catalog("en")
 
 
 def test_french_catalogue_never_breaks_a_line_before_high_punctuation():

@@ -43,14 +43,11 @@ def catalog_language(language: str | None) -> str:
 
 
 @lru_cache(maxsize=None)
-def _catalog(language: str) -> dict:
-    return tomllib.loads((MESSAGES_DIR / f"{language}.toml").read_text(encoding="utf-8"))
-
-
 def catalog(language: str) -> dict:
     """The message catalogue of `language` (a language or a locale: fr_FR is worded in fr),
     or English where the language has none."""
-    return _catalog(catalog_language(language))
+    path = MESSAGES_DIR / f"{catalog_language(language)}.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=None)
