@@ -13,7 +13,7 @@ from .outputs import output_files
 from .outputs.folder import connect_views
 from .outputs.levels_file import levels_file_record
 from .session import Session
-from .sql_runner import count_rows, one, records, rows
+from .sql_runner import count_rows, one, records, relation_arrow, rows
 
 # Folders of files fingerprinted as a whole (name -> the files it holds); `reconcile` checks them.
 FILE_FOLDERS = {"pdf/": "*.pdf", "outbox/": "*.eml"}
@@ -43,7 +43,8 @@ def build_manifest(session: Session, folder: Path, pdf: bool) -> dict[str, Any]:
         "config": {"path": str(Path(session.config.path).resolve()), "sha256": session.config.sha256},
         "sender": session.config.sender,
         "run": {"grouping": session.config.run.grouping,
-                "consolidate_branches": session.config.run.consolidate_branches, "pdf": pdf},
+                "consolidate_branches": session.config.run.consolidate_branches, "pdf": pdf,
+                **pay_by_calendar_record(session)},
         "inputs": {role: {"path": str(Path(raw.path).resolve()), "sha256": raw.sha256, "rows": raw.rows}
                    for role, raw in session.inputs.items()},
         "input_totals": input_totals,
@@ -61,6 +62,17 @@ def build_manifest(session: Session, folder: Path, pdf: bool) -> dict[str, Any]:
         "timings_seconds": dict(session.log.seconds),
         "stage_rows": dict(session.log.rows),
     }
+
+
+def pay_by_calendar_record(session: Session) -> dict[str, Any]:
+    """[run] pay_by_calendar and the holidays a pay-by date moved over (sql/50_letter_heads),
+    so that a rerun's moved dates can be explained; nothing without a calendar."""
+    calendar = session.config.run.pay_by_calendar
+    if calendar is None:
+        return {}
+    days = relation_arrow(session.con, "pay_by_holidays").to_pylist()
+    return {"pay_by_calendar": calendar,
+            "pay_by_holidays": {row["day"].isoformat(): row["name"] for row in days}}
 
 
 def recorded_difference(folder: Path, manifest: dict[str, Any], name: str) -> str | None:

@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from .config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, Config, config_tables, load_config
+from .config.holiday_calendar import pay_by_holidays
 from .errors import UserError
 from .ledger.nightly import empty_overrides
 from .outputs import AtomicFolder
@@ -135,6 +136,8 @@ def open_inputs(session: Session, shard: tuple[int, int] | None = None) -> None:
     session.con = con = connect(session.memory_limit, session.spill)
     for name, table in config_tables(config).items():
         table_from_arrow(con, name, table)
+    # [run] pay_by_calendar: the holidays sql/50_letter_heads moves a pay-by date over
+    table_from_arrow(con, "pay_by_holidays", pay_by_holidays(config, as_of))
     define_macros(con)
     empty_overrides(con)  # a run with a ledger may replace them (ledger.nightly.compare_export)
     session.log.on_stage = options.on_stage
@@ -156,6 +159,7 @@ def open_inputs(session: Session, shard: tuple[int, int] | None = None) -> None:
         "include_credits": config.run.include_credits,
         "include_disputed": config.run.include_disputed,
         "default_language": config.run.default_language,
+        "pay_by_calendar": config.run.pay_by_calendar,  # NULL: pay-by dates as computed
         # dates further than plausible_years from the run date are input errors (sql/1x_*_problems)
         "plausible_years": config.run.plausible_years,
         "plausible_from": years_from(as_of, -config.run.plausible_years),

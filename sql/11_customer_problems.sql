@@ -1,6 +1,7 @@
 -- customer_problems: every problem of a customers row but its id (10_id_problems): values
--- that do not parse, an unknown policy, an email delivery cannot use, unsafe or too long
--- text (SPEC §2.2, §2.3, §10.1). Grain: (source, _row, column_name, kind, message), source
+-- that do not parse, an unknown policy, an email delivery cannot use, a print channel without
+-- a postal address (a letter with an empty window), unsafe or too long text (SPEC §2.2, §2.3,
+-- §10.1). Grain: (source, _row, column_name, kind, message), source
 -- 'customers'. Inputs: customers_parsed, raw_customers (the values as exported),
 -- address_checks (each distinct email field, judged in Python).
 WITH
@@ -48,6 +49,16 @@ SELECT 'customers', c._row, 'email',
                  || '; give plain addresses local@domain, several separated by ;' END
 FROM c LEFT JOIN address_checks AS a USING (email)  -- judged by delivery's own parser (addresses.py)
 WHERE c.delivery IN ('email', 'both') AND (c.email IS NULL OR a.problem IS NOT NULL)
+UNION ALL
+-- SPEC §10.1: a letter for the post needs the address its window shows (line breaks alone are
+-- no address). Customers that [input.customers] missing = "create" made (_row NULL) have no
+-- row to name: they are not judged here.
+SELECT 'customers', _row, 'address', 'address_missing',
+       'is empty, but delivery ''' || delivery || ''' sends the letter by post; give the postal address '
+       || '(its lines separated by line breaks), or an email address with delivery email'
+FROM c
+WHERE _row IS NOT NULL AND delivery IN ('print', 'both')
+  AND blank(regexp_replace(address, '[\r\n]', '', 'g')) IS NULL
 UNION ALL
 -- text holding control characters (00_macros.sql); an address that goes out is judged above
 SELECT 'customers', _row, col, 'unsafe_char', unsafe_text(t, checked)

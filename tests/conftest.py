@@ -101,7 +101,9 @@ def item(doc_id: str, days_past_due: int, open_amount: str = "100.00", **fields:
 
 
 def customer(customer_id: str = "C1", **fields: Any) -> dict[str, Any]:
-    row = {"customer_id": customer_id, "name": f"Customer {customer_id}"}
+    """A customer; with a postal address unless `fields` give one, since a letter for the post
+    (the default channel without an email) needs one (SPEC §10.1)."""
+    row = {"customer_id": customer_id, "name": f"Customer {customer_id}", "address": "1 Example Street\n10115 Berlin"}
     row.update(fields)
     return row
 

@@ -342,7 +342,8 @@ def test_export_layout_guards_text_cells_and_writes_dates_in_the_exports_format(
         {"Doc No": "INV-2", "Cust": "C1", "doc_type": "invoice", "currency": "EUR",
          "Due": us(days_before(10)), "open_amount": "50.00", "Level": "0", "Last Dunned": ""},
     ], ("Doc No", "Cust", "doc_type", "currency", "Due", "open_amount", "Level", "Last Dunned"))
-    customers = write_csv(tmp_path / "customers.csv", [{"customer_id": "C1", "name": "One"}], ("customer_id", "name"))
+    customers = write_csv(tmp_path / "customers.csv", [{"customer_id": "C1", "name": "One", "address": "1 Example Street"}],
+                          ("customer_id", "name", "address"))
     run(config, items, customers, dt.date(2026, 11, 24), tmp_path / "out", pdf=False)
     outcome = Outcome(tmp_path / "out")
     letter = outcome.letters[0]["letter_id"]

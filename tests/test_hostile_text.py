@@ -146,7 +146,7 @@ def hostile_night(tmp_path: Path) -> Path:
     write_csv(tmp_path / "open_items.csv", [item(f"INV-1{ESC}[2J", 30), item("INV-2", 30, customer_id="C\u202e2")],
               tuple(item("x", 0)))
     write_csv(tmp_path / "customers.csv", [customer("C1"), customer("C\u202e2", name="\u202eevil\u202c Ltd")],
-              ("customer_id", "name"))
+              ("customer_id", "name", "address"))
     result = cli(tmp_path, "run", "--config", "config.toml", "--open-items", "open_items.csv", "--customers",
                  "customers.csv", "--as-of", AS_OF.isoformat(), "--out", "out", "--no-pdf")
     assert result.returncode == 0, result.stderr
@@ -177,7 +177,7 @@ def test_error_lines_print_control_characters_of_the_data_escaped(tmp_path):
     (tmp_path / "config.toml").write_text(SPEC_CONFIG, encoding="utf-8")
     write_csv(tmp_path / "open_items.csv", [item("INV-1", 30, customer_id=f"C{ESC}]0;owned\x07")],
               tuple(item("x", 0)))
-    write_csv(tmp_path / "customers.csv", [customer("C1")], ("customer_id", "name"))
+    write_csv(tmp_path / "customers.csv", [customer("C1")], ("customer_id", "name", "address"))
     result = cli(tmp_path, "validate", "--config", "config.toml", "--open-items", "open_items.csv",
                  "--customers", "customers.csv")
     assert result.returncode == 2, result.stderr

@@ -51,7 +51,7 @@ class Erp:
                     "due_date": "2026-09-01", "paid_on": "2026-09-11", "amount": "2000.00"},
         }
         (folder / "config.toml").write_text(CONFIG, encoding="utf-8")
-        write_csv(folder / "customers.csv", [customer("C1"), customer("C2")], ("customer_id", "name"))
+        write_csv(folder / "customers.csv", [customer("C1"), customer("C2")], ("customer_id", "name", "address"))
 
     def export(self, day: dt.date) -> dict:
         """The night's export files, as keyword arguments of `run`."""

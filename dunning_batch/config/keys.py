@@ -127,6 +127,12 @@ SECTIONS: dict[str, Section] = {s.heading: s for s in (
             "nights.", example='ledger = "ledger.duckdb"', default_text="none"),
         Key("stale_export", "str", "stop", "What a run does with items whose export lags the ledger.",
             choices=STALE_EXPORT),
+        Key("pay_by_calendar", "str", None, "A pay-by date that falls on a Saturday, a Sunday or a public "
+            "holiday of this calendar moves to the next business day (the courtesy notice's pay-by, the "
+            "invoices' own due date, does not move).", allowed="a country (ISO 3166-1 alpha-2) with an "
+            "optional subdivision after a hyphen, as the holidays package names them: "
+            "holidays.list_supported_countries()", example='pay_by_calendar = "DE-BY"',
+            default_text="none: dates as computed"),
     )),
     Section("[sender]", "The creditor: letterhead, reply address and bank account on every letter.", (
         Key("name", "str", REQUIRED, "The creditor's name.", example='name = "Muster GmbH"'),

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import currencies
+from . import holiday_calendar
 from ..addresses import AddressError, parse_address
 from ..errors import ConfigError
 from ..letters.templating import FALLBACK_LANGUAGE, MESSAGES_DIR, languages, payment_term_wording
@@ -79,6 +80,10 @@ def _read_run(t: Table) -> RunSettings:
         t.problem("plausible_years", f"must be a number of years from {low} to {high}, not {run.plausible_years}")
     if run.ledger is not None and (not run.ledger.strip() or _control_character(run.ledger)):
         t.problem("ledger", f"must be the path of the ledger file (relative to this config), not {run.ledger!r}")
+    if run.pay_by_calendar is not None:
+        wrong = holiday_calendar.problem(run.pay_by_calendar)
+        if wrong:
+            t.problem("pay_by_calendar", wrong)
     t.done()
     return run
 

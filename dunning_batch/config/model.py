@@ -161,6 +161,9 @@ class RunSettings:
     # the ledger file (relative to the config file) and what to do when the export lags it
     ledger: str | None = None
     stale_export: str = "stop"
+    # the public holidays a pay-by date moves over, "DE" or "DE-BY" (config/holiday_calendar.py);
+    # None: pay-by dates are as computed, weekends too (SPEC §4.8)
+    pay_by_calendar: str | None = None
 
 
 @dataclass(frozen=True)

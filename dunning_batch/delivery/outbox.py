@@ -28,7 +28,7 @@ from ..outputs.folder import connect_views
 from ..outputs.layout import DELIVERY_FILES
 from ..outputs.writer import write_parquet
 from ..letters.payment_codes import grouped_reference
-from ..letters.templating import catalog, date, fill, money
+from ..letters.templating import catalog, date, fill, letter_locale, money
 from ..sql_runner import relation
 
 OUTBOX_DIR = "outbox"
@@ -94,13 +94,14 @@ def email_texts(letter: dict[str, Any], sender: dict[str, Any]) -> tuple[str, st
     email, common = texts["email"], texts["common"]
     tone = texts.get(letter["template"], {})  # a custom level template may have no table of its own
     title = tone.get("subject", email["title"])
-    language = letter["language"]
+    locale = letter_locale(letter["language"], letter.get("country"))  # as the letter formats them
     values = {
         "letter_id": letter["letter_id"], "title": title, "name": letter["customer_name"],
         "salutation": fill(tone.get("salutation", ""), name=letter["customer_name"]),
-        "total": money(letter["total_due"], letter["currency"], language),
-        "pay_by": date(letter["pay_by"], language),
-        "reference": grouped_reference(letter["payment_reference"]),  # issue 19: ISO 11649, in fours
+        "total": money(letter["total_due"], letter["currency"], locale),
+        "pay_by": date(letter["pay_by"], locale),
+        # issue 19: ISO 11649, in fours (a folder written before references: the letter id)
+        "reference": grouped_reference(letter["payment_reference"]) or letter["letter_id"],
         "already_paid": common["already_paid"], "regards": common["regards"],
         "sender": sender.get("name") or sender["email"],
     }
