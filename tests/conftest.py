@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS
+from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_PAYMENTS
 from dunning_batch.config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS
 from dunning_batch.run import run
 
@@ -201,6 +201,16 @@ def demo_run(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def demo_payments_run(tmp_path_factory) -> Path:
+    """The demo as `make demo` runs it: with its payments export (SPEC §9.5), PDFs, outbox and
+    print batch. Made once per test process for the modules that compare with it (CLI pipes,
+    Dask); they only read it, or copy it."""
+    out = tmp_path_factory.mktemp("demo_payments_run") / "out"
+    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, out, payments=DEMO_PAYMENTS)
+    return out
+
+
 def with_config(replacements: dict[str, str], base: str = SPEC_CONFIG) -> str:
     """SPEC_CONFIG with text replaced: with_config({'grouping = "customer"': 'grouping = "document"'})."""
     text = base
@@ -208,6 +218,31 @@ def with_config(replacements: dict[str, str], base: str = SPEC_CONFIG) -> str:
         assert old in text, old
         text = text.replace(old, new)
     return text
+
+
+# ------------------------------------------------------------------ the longest tests first
+# `make test` runs pytest-xdist --dist worksteal: each worker starts on its half of the suite
+# in file order, and an idle worker takes tests from the other's queue, but never a part of a
+# test. A test of a minute that starts late is the suite's tail, so the longest ones (measured
+# on one worker, in seconds) run first, longest first; their modules' fixtures are their own
+# (test_crash's two tests move together). Nothing else changes order.
+
+LONGEST_FIRST = (
+    "tests/test_ledger_nights.py::test_sixty_nights_never_the_same_letter_twice",                        # ~130
+    "tests/test_readme.py::test_every_readme_example_runs_as_written",                                   # ~50
+    "tests/test_invariants.py::test_spec_8_invariants_hold_for_generated_exports",                       # ~20
+    "tests/test_crash.py::test_sigkill_while_rendering_leaves_no_folder_and_the_next_run_succeeds",      # ~18
+    "tests/test_crash.py::test_workers_die_with_a_killed_run",
+    "tests/test_fuzz.py::test_hostile_text_in_every_field_is_refused_by_row_or_runs_clean",              # ~17
+    "tests/test_letters.py::test_a_3000_line_letter_is_printed_whole_in_bounded_memory",                 # ~15
+    "tests/test_fuzz.py::test_odd_but_well_formed_exports",                                              # ~14
+)
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    rank = {nodeid: n for n, nodeid in enumerate(LONGEST_FIRST)}
+    first = sorted((i for i in items if i.nodeid in rank), key=lambda i: rank[i.nodeid])
+    items[:] = first + [i for i in items if i.nodeid not in rank]
 
 
 # ------------------------------------------------------------------ no silent skips

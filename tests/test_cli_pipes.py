@@ -28,13 +28,14 @@ LATER = "2026-12-15"  # a second run date: the demo's folders for D and this dif
 
 
 @pytest.fixture(scope="module")
-def work(tmp_path_factory) -> Path:
+def work(tmp_path_factory, demo_payments_run) -> Path:
     """A folder holding the demo's inputs (config/, fixtures/demo/) and two finished runs:
-    `ref` (the demo, PDFs and outbox) and `later` (three weeks on, no PDFs)."""
+    `ref` (the demo, PDFs and outbox: a copy of conftest's demo_payments_run) and `later`
+    (three weeks on, no PDFs)."""
     folder = tmp_path_factory.mktemp("pipes")
     shutil.copytree(ROOT / "config", folder / "config")
     shutil.copytree(ROOT / "fixtures" / "demo", folder / "fixtures" / "demo")
-    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, folder / "ref", payments=DEMO_PAYMENTS)
+    shutil.copytree(demo_payments_run, folder / "ref")
     run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF.replace(day=15, month=12), folder / "later",
         payments=DEMO_PAYMENTS, pdf=False)
     return folder

@@ -51,15 +51,15 @@ def cluster():
         yield local.scheduler_address
 
 
-def test_demo_on_two_workers_equals_one_machine(cluster, tmp_path):
+def test_demo_on_two_workers_equals_one_machine(cluster, demo_payments_run, tmp_path):
     """The demo as `make demo` runs it: with its payments export (SPEC §9.5), sharded like the
-    customers they belong to."""
-    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / "one", payments=DEMO_PAYMENTS)
+    customers they belong to. One machine's folder is conftest's demo_payments_run (shared)."""
+    one = demo_payments_run
     run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / "dask", dask=cluster, payments=DEMO_PAYMENTS)
-    assert (tmp_path / "one" / "pdf").is_dir()
-    charged = duckdb.sql(f"SELECT count(*) FROM read_csv('{tmp_path / 'one' / 'payments_charged.csv'}')").fetchall()
+    assert (one / "pdf").is_dir()
+    charged = duckdb.sql(f"SELECT count(*) FROM read_csv('{one / 'payments_charged.csv'}')").fetchall()
     assert charged[0][0] > 0                                  # the payments did change the night
-    assert_same_folder(tmp_path / "one", tmp_path / "dask")
+    assert_same_folder(one, tmp_path / "dask")
 
 
 def test_synthetic_export_on_two_workers_equals_one_machine(cluster, tmp_path):

@@ -10,7 +10,8 @@ interest on late payments on level 2; every customer has an email address, so `s
 every letter.
 
 Every night the ERP (tests/erp_model.py) exports its state, and `run --ledger ledger.duckdb`
-writes out/<date> (relative paths, the simulation folder as cwd, PDFs rendered). At random:
+writes out/<date> (relative paths, the simulation folder as cwd, PDFs rendered; a second
+folder of a night that is not sent runs with --no-pdf: nothing reads its PDFs). At random:
 - the run is killed with SIGKILL at a random moment (or the moment its folder appears), then
   run again: into the same folder (with --force when the killed run's folder is in place),
   into another folder, or not at all when the killed run's folder is in place;
@@ -352,7 +353,8 @@ class Simulation:
     def cli_in_process(self, *args: str) -> tuple[int, str, str]:
         started = time.monotonic()
         result = self.cli.invoke(main, list(args))
-        what = "as-if run" if "--no-pdf" in args else "stop run" if "stop" in args else args[0]
+        what = ("as-if run" if any(a.startswith("as_if/") for a in args) else "run without PDFs" if "--no-pdf" in args
+                else "stop run" if "stop" in args else args[0])
         self.seconds[f"{what} (in process)"] += time.monotonic() - started
         if result.exception and not isinstance(result.exception, SystemExit):
             raise AssertionError(f"{self.where()} {' '.join(args)} raised {result.exception!r}") from result.exception
@@ -370,7 +372,7 @@ class Simulation:
 
     def run(self, night: int, day: dt.date, out: str, *extra: str) -> None:
         code, stdout, stderr = self.cli_in_process(*self.run_args(day, out, "use_ledger", *extra))
-        self.runs_in_process += 1
+        self.runs_in_process += "--no-pdf" not in extra   # the killed runs' timing: runs with PDFs, as they are
         self.check(code == 0, f"night {night}: run into {out} exit {code}: {stderr.strip() or stdout.strip()}")
         self.put_in_place(night, out)
 
@@ -572,15 +574,23 @@ class Simulation:
             self.as_if_check(night, day, primary)
         second = events.random() < P_SECOND_RUN
         second_after_send = events.random() < 0.5
+        # the second folder's PDFs are read only by its send (the outbox): a second folder that
+        # is not sent runs with --no-pdf. Whether it is sent is the draw after the primary's
+        # kill draw below, read here from a copy of `events`, so the nights are those of before.
+        ahead = random.Random()
+        ahead.setstate(events.getstate())
+        ahead.random()
+        second_pdf = () if ahead.random() < P_SEND_SECOND else ("--no-pdf",)
         if second and not second_after_send:
-            self.run(night, day, f"{out}-b")
+            self.run(night, day, f"{out}-b", *second_pdf)
         self.send(night, primary, kill=events.random() < P_KILL_SEND)
         if second and second_after_send:
             accepted_before = set(self.inbox.accepted)
-            self.run(night, day, f"{out}-b")
+            self.run(night, day, f"{out}-b", *second_pdf)
             if LEDGER:
                 self.check_already_sent(night, f"{out}-b", accepted_before)
         if second and events.random() < P_SEND_SECOND:
+            assert not second_pdf, "the second folder to be sent was run without its PDFs"
             self.send(night, f"{out}-b", kill=events.random() < P_KILL_SEND)
         void_path = None
         latest = self.record.night_folders[night][-1]

@@ -408,15 +408,19 @@ def test_a_night_run_again_with_force_or_elsewhere_never_mails_a_letter_twice(tm
         (dt.date(2026, 11, 24), "finished")] * 3
 
 
-def test_without_a_ledger_force_still_needs_force_sent_for_a_sent_folder(tmp_path):
+def test_without_a_ledger_force_still_needs_force_sent_for_a_sent_folder(demo_run, tmp_path):
+    inputs = ROOT / "fixtures" / "demo"
+    args = ["run", "--config", str(ROOT / "config" / "example.toml"), "--open-items",
+            str(inputs / "open_items.csv"), "--customers", str(inputs / "customers.csv"), "--as-of",
+            "2026-11-24", "--out", "out/A"]
+    # out/A as `args` write it: the shared demo folder is that run (no payments, no ledger), made
+    # once per test process; a run of its own here would render the demo's PDFs again
+    shutil.copytree(demo_run, tmp_path / "out" / "A")
+    assert json.loads((tmp_path / "out" / "A" / "run.json").read_text(encoding="utf-8")).get("ledger") is None
     inbox = Inbox()
     with smtp_server(inbox) as server:
-        inputs = ROOT / "fixtures" / "demo"
-        args = ["run", "--config", str(ROOT / "config" / "example.toml"), "--open-items",
-                str(inputs / "open_items.csv"), "--customers", str(inputs / "customers.csv"), "--as-of",
-                "2026-11-24", "--out", "out/A"]
-        assert cli(tmp_path, *args).returncode == 0
         assert cli(tmp_path, "send", "out/A", "--smtp", f"127.0.0.1:{server.port}").returncode == 0
+    assert sorted(inbox.letters()) == sorted(email_letters(tmp_path / "out" / "A"))
     refused = cli(tmp_path, *args, "--force")
     assert refused.returncode == 2 and "pass --force-sent to replace it anyway" in refused.stderr
 
