@@ -101,7 +101,6 @@ def run_shard(config_path: str, open_items: str, customers: str | None, as_of: d
     session = Session(RunOptions(config_path, open_items, customers, as_of, payments=payments, pdf=pdf))
     open_inputs(session, shard=shard)
     run_stages(session.con, PARSE_STAGES, session.params, session.log)  # the coordinator found the problems
-    session.params["render_pdf"] = pdf
     for name, table in given.items():
         table_from_arrow(session.con, name, table)
     run_stages(session.con, DECISION_STAGES, session.params, session.log)  # `rejected` came with us

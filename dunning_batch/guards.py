@@ -23,7 +23,6 @@ def check_inputs(session: Session) -> None:
     """Step "validate": stop before deciding anything when the templates (for a run with PDFs) or, in a
     strict run, the inputs are wrong."""
     options = session.options
-    session.params["render_pdf"] = options.pdf
     if options.pdf:
         check_templates(session.config)
     strict = session.config.run.strict if options.strict is None else options.strict

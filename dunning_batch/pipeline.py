@@ -10,7 +10,8 @@ The number says which group a stage belongs to:
   judged by the parser delivery builds its headers with (04_address_checks, Python).
 - 10-19 PROBLEM_STAGES: every problem in the inputs (SPEC §2.3), one stage per concern
   (ids, each source's rows, the letters' overflow guard, config x data coverage, the money
-  rules' columns), gathered into `problems` by 19_problems.
+  rules' columns, the customers created with no postal address for a run with letters),
+  gathered into `problems` by 19_problems.
   INPUT_STAGES = PARSE_STAGES + PROBLEM_STAGES: what `validate` runs.
 - 20 REJECTION_STAGES: the rows set aside (`rejected`); a Dask run decides it once, on the
   coordinator, for every shard.

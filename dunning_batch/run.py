@@ -73,8 +73,10 @@ def run(config_path: str | Path, open_items: str | Path, customers: str | Path, 
 def validate(config_path: str | Path, open_items: str | Path, customers: str | Path,
              as_of: dt.date | None = None, payments: str | Path | None = None) -> list[str]:
     """Every problem in the config and inputs, as lines; an empty list when all is well."""
+    # the inputs are judged as a run with PDFs (the default) judges them: a customer created
+    # with no postal address is a problem (sql/17_created_customer_problems); nothing is rendered
     session = Session(RunOptions(config_path, open_items, customers, as_of or dt.date.today(), payments=payments,
-                                 pdf=False))
+                                 pdf=True))
     load(session)
     lines, total = problem_lines(session)
     if lines:

@@ -174,6 +174,9 @@ def open_inputs(session: Session, shard: tuple[int, int] | None = None) -> None:
         "customers_file": str(inputs["customers"].path) if "customers" in inputs else None,
         # [input.customers] missing and language_by_country (sql/01_customers_parsed)
         "create_customers": config.customers.missing == "create",
+        # a run with PDFs needs each letter's postal address: a created customer has none
+        # (sql/17_created_customer_problems); sql/60_letters names the PDF files
+        "render_pdf": options.pdf,
         "language_countries": list(config.customers.language_by_country),
         "country_languages": list(config.customers.language_by_country.values()),
         **payment_params(config, raw_payments),

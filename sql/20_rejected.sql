@@ -1,16 +1,26 @@
 -- rejected: one row per input row set aside in non-strict mode (SPEC §2.3), with every
 -- problem of the row; an item (or a payment, SPEC §9.5) whose customer row was rejected is
--- rejected with it. Grain: (source, _row). currency and open_amount are kept where they
--- parsed, so that reconcile can account for every amount (SPEC §8.2).
+-- rejected with it, and so are those of a customer [input.customers] missing = "create" made
+-- when the run renders letters (it has no postal address; its items carry the problem).
+-- Grain: (source, _row). currency and open_amount are kept where they parsed, so that
+-- reconcile can account for every amount (SPEC §8.2).
 WITH
 bad AS (
     SELECT source, _row, string_agg(column_name || ': ' || message, '; ' ORDER BY column_name, message) AS reason
     FROM problems GROUP BY source, _row
 ),
 bad_customers AS (
-    SELECT p.customer_id, min(p._row) AS _row
+    SELECT p.customer_id, 'customers row ' || min(p._row) AS why
     FROM customers_parsed AS p JOIN bad ON bad.source = 'customers' AND bad._row = p._row
     WHERE p.customer_id IS NOT NULL GROUP BY p.customer_id
+    UNION ALL
+    -- a customer [input.customers] missing = "create" made, which a run with letters rejects
+    -- (17_created_customer_problems): it has no row, so its items, each rejected itself, say why
+    SELECT i.customer_id, 'no customers row; open_items row ' || min(i._row) || ' says why'
+    FROM open_items_parsed AS i
+    JOIN problems AS pr ON pr.source = 'open_items' AND pr._row = i._row
+                       AND pr.column_name = 'customer_id' AND pr.kind = 'address_missing'
+    GROUP BY i.customer_id
 ),
 customer_rows AS (
     -- the rows that belong to a customer, and go with it when its row is rejected
@@ -22,8 +32,7 @@ row_reasons AS (
     -- an item or payment row with a problem of its own, or of a rejected customer
     SELECT source, _row, reason FROM bad WHERE source IN ('open_items', 'payments')
     UNION ALL
-    SELECT r.source, r._row, 'customer_id: customer ''' || r.customer_id || ''' was rejected (customers row '
-                             || bc._row || ')'
+    SELECT r.source, r._row, 'customer_id: customer ''' || r.customer_id || ''' was rejected (' || bc.why || ')'
     FROM customer_rows AS r
     JOIN bad_customers AS bc USING (customer_id)
     ANTI JOIN bad AS b ON b.source = r.source AND b._row = r._row
