@@ -24,7 +24,7 @@ AS_OF = "2026-11-24"
 # `set key = value under [input.file]`, as every hint ends
 SETTING = re.compile(r'set (?P<key>\w+) = (?P<value>"[^"]*"|true|false) under \[input\.(?P<section>\w+)\]')
 ITEMS_HEADER = "doc_id,customer_id,doc_date,due_date,currency,amount,open_amount"
-CUSTOMERS = "customer_id,name,country,language\nK1,Alpha GmbH,DE,de\nK2,Beta AG,DE,de\n"
+CUSTOMERS = "customer_id,name,address,country,language\nK1,Alpha GmbH,Hauptstr. 1,DE,de\nK2,Beta AG,Marktplatz 3,DE,de\n"
 
 
 def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:

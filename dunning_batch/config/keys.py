@@ -181,7 +181,9 @@ SECTIONS: dict[str, Section] = {s.heading: s for s in (
     Section("[input.customers]", "The customers export (SPEC §2.2).", _format_keys(
         CUSTOMER_COLUMNS, 'columns = { customer_id = "Kunde", name = "Name 1" }') + (
         Key("missing", "str", "error", "Customers the items name but the customers file lacks are an input "
-            "error, or created with name = id and the default language (--customers may then be left out).",
+            "error, or created with name = id and the default language (--customers may then be left out). "
+            "A created customer has no postal address: a run that renders letters stops on it (strict) or "
+            "rejects its items (non-strict); --no-pdf decides it as usual.",
             choices=MISSING_CUSTOMERS),
         Key("language_by_country", "str_table", {}, "The language of customers without one, by country "
             "(ISO 3166-1 alpha-2), before [run] default_language.", allowed="languages with a message "
