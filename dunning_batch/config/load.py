@@ -82,6 +82,10 @@ def _read_run(t: Table) -> RunSettings:
     return run
 
 
+# [sender] keys of the letter's layout (issue 19): letterhead phone and legal footer
+LAYOUT_KEYS = ("phone", "website", "register", "managing_directors", "vat_id")
+
+
 def _read_sender(t: Table) -> dict[str, Any]:
     sender = {
         "name": t.get("name"),
@@ -89,10 +93,11 @@ def _read_sender(t: Table) -> dict[str, Any]:
         "email": t.get("email"),
         "iban": t.get("iban"),
         "bic": t.get("bic"),
+        **{key: t.get(key) for key in LAYOUT_KEYS},
     }
     # Each value is one line of the letter and of an email header: a line break there would
     # add a header line (From) or break the letterhead, a NUL ends a C string.
-    for key in ("name", "email", "iban", "bic"):
+    for key in ("name", "email", "iban", "bic", "phone", "website", "register", "vat_id"):
         bad = _control_character(sender[key])
         if bad:
             t.problem(key, f"holds the control character {bad!r}; it must be one line of text")
@@ -101,11 +106,12 @@ def _read_sender(t: Table) -> dict[str, Any]:
             parse_address(sender["email"])
         except AddressError as exc:
             t.problem("email", f"{sender['email']!r} is not a plain email address local@domain: it {exc}")
-    for number, line in enumerate(sender["address"] or [], start=1):
-        bad = _control_character(line)
-        if bad:
-            t.problem("address", f"line {number} holds the control character {bad!r}; give each line of "
-                                 f"the address as its own string")
+    for key in ("address", "managing_directors"):
+        for number, line in enumerate(sender[key] or [], start=1):
+            bad = _control_character(line)
+            if bad:
+                t.problem(key, f"line {number} holds the control character {bad!r}; give each line of "
+                               f"the {key.replace('_', ' ')} as its own string")
     t.done()
     return sender
 
