@@ -106,7 +106,7 @@ def test_the_address_starts_25_mm_from_the_left_in_the_anschriftzone_below_the_r
     _, info_x, info_baseline, _ = run_at(runs, "Schreiben: " + letter(layout_run, "DE8")["letter_id"])
     assert 124 <= info_x <= 126 and 45 <= info_baseline <= 90
     # the letterhead above the address field, with the phone
-    _, _, phone_baseline, _ = run_at(runs, "Telefon: +49 30 1234567", above=90)
+    _, _, phone_baseline, _ = run_at(runs, "Telefon: +49 30 1234567 · ar@example.com", above=90)
     assert phone_baseline < 45
 
 
@@ -171,19 +171,22 @@ def test_french_and_polish_page_numbers(layout_run, tmp_path, language, first, s
 
 # ---------------------------------------------------------------- the legal footer
 
-@pytest.mark.parametrize("customer_id, expected", [
+@pytest.mark.parametrize("customer_id, footer, letterhead", [
     ("DE8", ["Registergericht: Amtsgericht Berlin-Charlottenburg HRB 12345",
-             "Geschäftsführer: Erika Mustermann, Max Mustermann", "USt-IdNr.: DE123456789",
-             "Telefon: +49 30 1234567", "ar@example.com · www.example.com"]),
+             "Geschäftsführer: Erika Mustermann, Max Mustermann", "USt-IdNr.: DE123456789"],
+     "Telefon: +49 30 1234567 · ar@example.com · www.example.com"),
     ("EN40", ["Register court: Amtsgericht Berlin-Charlottenburg HRB 12345",
-              "Managing directors: Erika Mustermann, Max Mustermann", "VAT ID: DE123456789",
-              "Phone: +49 30 1234567", "ar@example.com · www.example.com"]),
+              "Managing directors: Erika Mustermann, Max Mustermann", "VAT ID: DE123456789"],
+     "Phone: +49 30 1234567 · ar@example.com · www.example.com"),
 ])
-def test_every_page_has_the_legal_footer_from_the_sender(layout_run, customer_id, expected):
-    for page in PdfReader(pdf_of(layout_run, customer_id)).pages:
+def test_every_page_has_the_legal_footer_and_page_1_the_phone_in_the_letterhead(layout_run, customer_id, footer,
+                                                                                letterhead):
+    pages = PdfReader(pdf_of(layout_run, customer_id)).pages
+    for page in pages:
         runs = words(page)
-        for text in expected:
+        for text in footer:
             assert any(r[0] == text and r[2] > 282 for r in runs), f"{text!r} is not in the footer: {runs[-8:]}"
+    assert run_at(words(pages[0]), letterhead)[2] < 45
 
 
 def test_the_sender_keys_reach_the_manifest_render_reads(layout_run):

@@ -6,10 +6,10 @@ A letter longer than one layout may hold (batches.BATCH_LINES) is alone in its b
 laid out in parts instead, whose pages are written into its PDF part by part (streamed_pdf.py).
 
 "Page 1 of 2" needs a letter's total, which CSS cannot give per letter (counter(pages) counts
-the whole document): the batch is laid out once without page numbers, and the letters that
-took two or more pages are laid out again knowing their total (templates/pages.css: margin
-boxes only, so the body's layout is the same); one PDF is written from the pages of both.
-A one-page letter carries no page number.
+the whole document): the batch is laid out with each letter's total as guessed from its
+lines, and the letters guessed wrong are laid out again knowing their total (the number is
+in margin boxes, so the body's layout and the pages are the same); one PDF is written from
+the pages of both. A one-page letter carries no page number.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import contextlib
 import datetime as dt
 import gc
 import io
+import math
 import os
 from pathlib import Path
 from typing import Any, Iterator
@@ -68,20 +69,47 @@ def render_batch(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir:
             return [_render_in_parts(parts_of(letters[0]), sender, pdf_dir)]
     with _source_date(letters[0]["run_date"]), _no_cycle_collection():
         fonts = FontConfiguration()
-        document = _layout(letters, sender, fonts)
+        guessed = {letter["letter_id"]: guess_pages(letter) for letter in letters}
+        document = _layout(letters, sender, fonts, pages=_numbered(guessed))
         pages_of = _pages_by_letter(document.pages)
-        longer = [letter for letter in letters if len(pages_of[letter["letter_id"]]) > 1]
-        if longer:  # lay out again, numbered: the margin boxes change, the pages do not
-            totals = {letter["letter_id"]: len(pages_of[letter["letter_id"]]) for letter in longer}
-            numbered = _layout(longer, sender, fonts, pages=totals)
-            renumbered = _pages_by_letter(numbered.pages)
-            if {key: len(value) for key, value in renumbered.items()} != totals:
-                raise RuntimeError(f"numbering the pages changed the layout of {sorted(totals)}")
-            pages_of.update(renumbered)
+        totals = {letter_id: len(pages) for letter_id, pages in pages_of.items()}
+        wrong = [letter for letter in letters if _numbered({letter["letter_id"]: totals[letter["letter_id"]]})
+                 != _numbered({letter["letter_id"]: guessed[letter["letter_id"]]})]
+        if wrong:  # lay out again with the right total: the margin boxes change, the pages do not
+            again = _pages_by_letter(_layout(wrong, sender, fonts, pages=_numbered(totals)).pages)
+            if any(len(again[letter["letter_id"]]) != totals[letter["letter_id"]] for letter in wrong):
+                raise RuntimeError(f"numbering the pages changed the layout of {sorted(again)}")
+            pages_of.update(again)
         ordered = [page for letter in letters for page in pages_of[letter["letter_id"]]]
         owners = [letter["letter_id"] for letter in letters for _ in pages_of[letter["letter_id"]]]
         pdf = document.copy(ordered).write_pdf()
         return _split(pdf, owners, letters, pdf_dir, only)
+
+
+def _numbered(pages: dict[str, int]) -> dict[str, int]:
+    """The letters whose pages carry numbers, with their totals: those of two or more pages."""
+    return {letter_id: total for letter_id, total in pages.items() if total > 1}
+
+
+# The guess of a letter's pages, in rows of its table (letter.css): an interest line is about
+# 0.7 of a row, a heading or a block's margins a row or two, the final notice's box 4 rows.
+# Page 1 holds 23 rows with the totals and payment block, pages 1 and 2 together 75, every
+# further page 52 more. A wrong guess costs time only: that letter is laid out again.
+PAGE_1_ROWS, PAGES_1_2_ROWS, PAGE_ROWS = 23, 75, 52
+
+
+def guess_pages(letter: dict[str, Any]) -> int:
+    """How many pages `letter` will take, guessed from its lines (see PAGE_1_ROWS)."""
+    interest = [letter[key] for key in ("interest_lines", "late_interest_lines", "compensation_lines")]
+    rows = (len(letter["lines"]) + 0.7 * sum(len(lines) for lines in interest)
+            + 1.6 * sum(1 for lines in interest if lines)
+            + (1.3 * letter["sections"] if letter["sections"] > 1 else 0)
+            + (4 + len(letter["actions"]) if letter["actions"] else 0)
+            + sum(1 for key in ("credit_total", "fee", "compensation_total") if letter[key])
+            + (1 if letter["interest_total"] else 0))
+    if rows <= PAGE_1_ROWS:
+        return 1
+    return 2 + max(0, math.ceil((rows - PAGES_1_2_ROWS) / PAGE_ROWS))
 
 
 def _pages_by_letter(pages: list[Any]) -> dict[str, list[Any]]:
