@@ -25,6 +25,7 @@ from conftest import Outcome, Scenario, customer, item, with_config
 
 from dunning_batch.cli import main
 from dunning_batch.letters.batches import letter_contexts, sender_of
+from dunning_batch.letters import render
 from dunning_batch.letters.render import RefuseAll, letters_html, render_batch
 from dunning_batch.letters.templating import TEMPLATES_DIR
 
@@ -245,3 +246,15 @@ def test_render_letter_reproduces_a_numbered_two_page_letter_byte_for_byte(layou
         result = CliRunner().invoke(main, ["render", str(out), "--letter", letter(layout_run, customer_id)["letter_id"]])
         assert result.exit_code == 0, result.output
         assert pdf.read_bytes() == original
+
+
+@pytest.mark.parametrize("guess", [1, 3])
+def test_a_wrong_guess_of_the_pages_changes_no_byte(layout_run, tmp_path, monkeypatch, guess):
+    """render_batch guesses each letter's pages to number them in one layout; a letter guessed
+    wrong is laid out again, and its PDF is the same as if the guess had been right."""
+    contexts = letter_contexts(layout_run.out)
+    monkeypatch.setattr(render, "guess_pages", lambda letter: guess)
+    written = dict(render_batch(contexts, sender_of(layout_run.out), tmp_path))
+    assert written == {x["letter_id"]: {"DE8": 1, "EN40": 2, "DE40": 2}[x["customer_id"]] for x in layout_run.letters}
+    for details in layout_run.letters:
+        assert (tmp_path / f"{details['letter_id']}.pdf").read_bytes() == (layout_run.out / details["pdf_path"]).read_bytes()

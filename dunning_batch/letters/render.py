@@ -73,10 +73,10 @@ def render_batch(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir:
         document = _layout(letters, sender, fonts, pages=_numbered(guessed))
         pages_of = _pages_by_letter(document.pages)
         totals = {letter_id: len(pages) for letter_id, pages in pages_of.items()}
-        wrong = [letter for letter in letters if _numbered({letter["letter_id"]: totals[letter["letter_id"]]})
-                 != _numbered({letter["letter_id"]: guessed[letter["letter_id"]]})]
+        right, guess = _numbered(totals), _numbered(guessed)
+        wrong = [letter for letter in letters if right.get(letter["letter_id"]) != guess.get(letter["letter_id"])]
         if wrong:  # lay out again with the right total: the margin boxes change, the pages do not
-            again = _pages_by_letter(_layout(wrong, sender, fonts, pages=_numbered(totals)).pages)
+            again = _pages_by_letter(_layout(wrong, sender, fonts, pages=right).pages)
             if any(len(again[letter["letter_id"]]) != totals[letter["letter_id"]] for letter in wrong):
                 raise RuntimeError(f"numbering the pages changed the layout of {sorted(again)}")
             pages_of.update(again)
