@@ -92,7 +92,8 @@ def _numbered(pages: dict[str, int]) -> dict[str, int]:
 
 
 # The guess of a letter's pages, in rows of its table (letter.css): an interest line is about
-# 0.7 of a row, a heading or a block's margins a row or two, the final notice's box 4 rows.
+# 0.7 of a row, a heading or a block's margins a row or two, the final notice's box 4 rows,
+# a row of the totals one (a fee row is taken as there).
 # Page 1 holds 23 rows with the totals and payment block, pages 1 and 2 together 75, every
 # further page 52 more. A wrong guess costs time only: that letter is laid out again.
 PAGE_1_ROWS, PAGES_1_2_ROWS, PAGE_ROWS = 23, 75, 52
@@ -105,8 +106,7 @@ def guess_pages(letter: dict[str, Any]) -> int:
             + 1.6 * sum(1 for lines in interest if lines)
             + (1.3 * letter["sections"] if letter["sections"] > 1 else 0)
             + (4 + len(letter["actions"]) if letter["actions"] else 0)
-            + sum(1 for key in ("credit_total", "fee", "compensation_total") if letter[key])
-            + (1 if letter["interest_total"] else 0))
+            + 1 + sum(1 for key in ("credit_total", "interest_total", "compensation_total") if letter[key]))
     if rows <= PAGE_1_ROWS:
         return 1
     return 2 + max(0, math.ceil((rows - PAGES_1_2_ROWS) / PAGE_ROWS))
