@@ -156,6 +156,18 @@ SECTIONS: dict[str, Section] = {s.heading: s for s in (
             example='city = "Zürich"'),
         Key("country", "str", "", "The creditor's country (ISO 3166 two letters); required with "
             "qr = \"swiss\".", example='country = "CH"'),
+
+        # layout (issue 19): the letterhead's phone and the legal footer (what §35a GmbHG asks of a
+        # German GmbH's business letters); each line shows only where set
+        Key("phone", "str", "", "The phone number in the letterhead and the footer.",
+            example='phone = "+49 30 1234567"'),
+        Key("website", "str", "", "The website in the letter's footer.", example='website = "www.example.com"'),
+        Key("register", "str", "", "The commercial register: court and number, in the letter's footer.",
+            example='register = "Amtsgericht Berlin-Charlottenburg HRB 12345"'),
+        Key("managing_directors", "list[str]", [], "The managing directors named in the letter's footer.",
+            example='managing_directors = ["Erika Mustermann"]'),
+        Key("vat_id", "str", "", "The VAT identification number in the letter's footer.",
+            example='vat_id = "DE123456789"'),
     )),
     Section("[interest]", "Default interest rules; a policy's [policy.interest] overrides them key by key.",
             _INTEREST_KEYS),

@@ -88,6 +88,10 @@ def _read_run(t: Table) -> RunSettings:
     return run
 
 
+# [sender] keys of the letter's layout (issue 19): letterhead phone and legal footer
+LAYOUT_KEYS = ("phone", "website", "register", "managing_directors", "vat_id")
+
+
 def _read_sender(t: Table) -> dict[str, Any]:
     sender = {
         "name": t.get("name"),
@@ -96,10 +100,11 @@ def _read_sender(t: Table) -> dict[str, Any]:
         "iban": t.get("iban"),
         "bic": t.get("bic"),
         **{key: t.get(key) for key in PAYMENT_KEYS},
+        **{key: t.get(key) for key in LAYOUT_KEYS},
     }
     # Each value is one line of the letter and of an email header: a line break there would
     # add a header line (From) or break the letterhead, a NUL ends a C string.
-    for key in ("name", "email", "iban", "bic", *PAYMENT_KEYS):
+    for key in ("name", "email", "iban", "bic", *PAYMENT_KEYS, "phone", "website", "register", "vat_id"):
         bad = _control_character(sender[key])
         if bad:
             t.problem(key, f"holds the control character {bad!r}; it must be one line of text")
@@ -108,11 +113,12 @@ def _read_sender(t: Table) -> dict[str, Any]:
             parse_address(sender["email"])
         except AddressError as exc:
             t.problem("email", f"{sender['email']!r} is not a plain email address local@domain: it {exc}")
-    for number, line in enumerate(sender["address"] or [], start=1):
-        bad = _control_character(line)
-        if bad:
-            t.problem("address", f"line {number} holds the control character {bad!r}; give each line of "
-                                 f"the address as its own string")
+    for key in ("address", "managing_directors"):
+        for number, line in enumerate(sender[key] or [], start=1):
+            bad = _control_character(line)
+            if bad:
+                t.problem(key, f"line {number} holds the control character {bad!r}; give each line of "
+                               f"the {key.replace('_', ' ')} as its own string")
     check_payment_keys(t, sender)
     t.done()
     return sender

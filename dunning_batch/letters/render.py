@@ -4,6 +4,12 @@ Every `write_pdf()` pays a fixed cost (fonts) that one document per batch spread
 its letters; pypdf then cuts the batch into `pdf/LETTER_ID.pdf` by each page's letter.
 A letter longer than one layout may hold (batches.BATCH_LINES) is alone in its batch and is
 laid out in parts instead, whose pages are written into its PDF part by part (streamed_pdf.py).
+
+"Page 1 of 2" needs a letter's total, which CSS cannot give per letter (counter(pages) counts
+the whole document): the batch is laid out with each letter's total as guessed from its
+lines, and the letters guessed wrong are laid out again knowing their total (the number is
+in margin boxes, so the body's layout and the pages are the same); one PDF is written from
+the pages of both. A one-page letter carries no page number.
 """
 
 from __future__ import annotations
@@ -13,12 +19,14 @@ import contextlib
 import datetime as dt
 import gc
 import io
+import math
 import os
 from pathlib import Path
 from typing import Any, Iterator
 
 from pypdf import PdfReader, PdfWriter
 from weasyprint import HTML
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from . import batches
@@ -38,9 +46,18 @@ class RefuseAll(URLFetcher):
         raise ValueError(f"dunning_batch loads no external resources (refused {url})")
 
 
-def letters_html(letters: list[dict[str, Any]], sender: dict[str, Any], first_page: int = 1) -> str:
+def letters_html(letters: list[dict[str, Any]], sender: dict[str, Any], first_page: int = 1,
+                 pages: dict[str, int] | None = None) -> str:
+    """The HTML of a document of `letters`; `pages` (letter id -> total pages) numbers the pages
+    of those letters ("Page 1 of 2"), the others have none."""
     return environment().get_template("document.html.j2").render(letters=letters, sender=sender,
-                                                                  first_page=first_page)
+                                                                  first_page=first_page, pages=pages or {})
+
+
+def _layout(letters: list[dict[str, Any]], sender: dict[str, Any], fonts: FontConfiguration,
+            first_page: int = 1, pages: dict[str, int] | None = None) -> Any:
+    return HTML(string=letters_html(letters, sender, first_page, pages), base_url=str(TEMPLATES_DIR),
+                url_fetcher=RefuseAll()).render(font_config=fonts)
 
 
 def render_batch(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path,
@@ -51,10 +68,56 @@ def render_batch(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir:
         with _source_date(letters[0]["run_date"]):
             return [_render_in_parts(parts_of(letters[0]), sender, pdf_dir)]
     with _source_date(letters[0]["run_date"]), _no_cycle_collection():
-        document = HTML(string=letters_html(letters, sender), base_url=str(TEMPLATES_DIR),
-                        url_fetcher=RefuseAll()).render()
-        owners = [_page_owner(page.anchors) for page in document.pages]
-        return _split(document.write_pdf(), owners, letters, pdf_dir, only)
+        fonts = FontConfiguration()
+        guessed = {letter["letter_id"]: guess_pages(letter) for letter in letters}
+        document = _layout(letters, sender, fonts, pages=_numbered(guessed))
+        pages_of = _pages_by_letter(document.pages)
+        totals = {letter_id: len(pages) for letter_id, pages in pages_of.items()}
+        right, guess = _numbered(totals), _numbered(guessed)
+        wrong = [letter for letter in letters if right.get(letter["letter_id"]) != guess.get(letter["letter_id"])]
+        if wrong:  # lay out again with the right total: the margin boxes change, the pages do not
+            again = _pages_by_letter(_layout(wrong, sender, fonts, pages=right).pages)
+            if any(len(again[letter["letter_id"]]) != totals[letter["letter_id"]] for letter in wrong):
+                raise RuntimeError(f"numbering the pages changed the layout of {sorted(again)}")
+            pages_of.update(again)
+        ordered = [page for letter in letters for page in pages_of[letter["letter_id"]]]
+        owners = [letter["letter_id"] for letter in letters for _ in pages_of[letter["letter_id"]]]
+        pdf = document.copy(ordered).write_pdf()
+        return _split(pdf, owners, letters, pdf_dir, only)
+
+
+def _numbered(pages: dict[str, int]) -> dict[str, int]:
+    """The letters whose pages carry numbers, with their totals: those of two or more pages."""
+    return {letter_id: total for letter_id, total in pages.items() if total > 1}
+
+
+# The guess of a letter's pages, in rows of its table (letter.css): an interest line is about
+# 0.7 of a row, a heading or a block's margins a row or two, the final notice's box 4 rows,
+# a row of the totals one (a fee row is taken as there).
+# Page 1 holds 23 rows with the totals and payment block, pages 1 and 2 together 75, every
+# further page 52 more. A wrong guess costs time only: that letter is laid out again.
+PAGE_1_ROWS, PAGES_1_2_ROWS, PAGE_ROWS = 23, 75, 52
+
+
+def guess_pages(letter: dict[str, Any]) -> int:
+    """How many pages `letter` will take, guessed from its lines (see PAGE_1_ROWS)."""
+    interest = [letter[key] for key in ("interest_lines", "late_interest_lines", "compensation_lines")]
+    rows = (len(letter["lines"]) + 0.7 * sum(len(lines) for lines in interest)
+            + 1.6 * sum(1 for lines in interest if lines)
+            + (1.3 * letter["sections"] if letter["sections"] > 1 else 0)
+            + (4 + len(letter["actions"]) if letter["actions"] else 0)
+            + 1 + sum(1 for key in ("credit_total", "interest_total", "compensation_total") if letter[key]))
+    if rows <= PAGE_1_ROWS:
+        return 1
+    return 2 + max(0, math.ceil((rows - PAGES_1_2_ROWS) / PAGE_ROWS))
+
+
+def _pages_by_letter(pages: list[Any]) -> dict[str, list[Any]]:
+    """A document's pages by the letter they belong to, in order."""
+    by_letter: dict[str, list[Any]] = {}
+    for page in pages:
+        by_letter.setdefault(_page_owner(page.anchors), []).append(page)
+    return by_letter
 
 
 def parts_of(letter: dict[str, Any]) -> list[dict[str, Any]]:
@@ -77,14 +140,21 @@ def parts_of(letter: dict[str, Any]) -> list[dict[str, Any]]:
 def _render_in_parts(parts: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path) -> tuple[str, int]:
     """Lay out each part as a document of its own and write its pages into the letter's PDF
     at once, so that memory holds one part, not the letter: each part starts a new page and
-    numbers its pages on from the part before. Returns (letter_id, pages)."""
+    numbers its pages on from the part before. The pages are counted first (each part laid
+    out and let go), for "Page 3 of 40". Returns (letter_id, pages)."""
     letter_id = parts[0]["letter_id"]
+    total = 0
+    for part in parts:
+        with _no_cycle_collection():
+            total += len(_layout([part], sender, FontConfiguration()).pages)
     with StreamedPdf(pdf_dir / f"{letter_id}.pdf", {"/Title": letter_id}) as letter:
         for part in parts:
             with _no_cycle_collection():
-                html = letters_html([part], sender, first_page=letter.pages + 1)
-                letter.append(io.BytesIO(HTML(string=html, base_url=str(TEMPLATES_DIR),
-                                              url_fetcher=RefuseAll()).write_pdf()))
+                document = _layout([part], sender, FontConfiguration(), first_page=letter.pages + 1,
+                                   pages={letter_id: total})
+                letter.append(io.BytesIO(document.write_pdf()))
+    if letter.pages != total:
+        raise RuntimeError(f"{letter_id}: counted {total} pages, laid out {letter.pages}")
     return letter_id, letter.pages
 
 
