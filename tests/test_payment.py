@@ -64,13 +64,16 @@ def decoded(pdf: Path) -> list[tuple[int, list[str]]]:
 
 @pytest.fixture(scope="module")
 def swiss_run(tmp_path_factory) -> Path:
-    """A CHF letter (C1, German), a EUR letter (C2, English), both with Swiss QR-bills, and a
-    CHF letter of 32 lines (C3) whose second page has room for the payment part."""
+    """A CHF letter (C1, German), a EUR letter (C2, English), both with Swiss QR-bills, a
+    CHF letter of 32 lines (C3) whose second page has room for the payment part, and one of 12
+    lines (C4) whose one page has not."""
     scenario = Scenario(tmp_path_factory.mktemp("swiss"))
     items = [item("INV-1", 30, "1234.50", currency="CHF"),
              item("INV-2", 10, "80.05", currency="EUR", customer_id="C2")]
     items += [item(f"LONG-{n:02}", 30, "10.00", currency="CHF", customer_id="C3") for n in range(32)]
-    customers = [customer("C1", language="de"), customer("C2"), customer("C3", language="de")]
+    items += [item(f"MID-{n:02}", 30, "10.00", currency="CHF", customer_id="C4") for n in range(12)]
+    customers = [customer("C1", language="de"), customer("C2"), customer("C3", language="de"),
+                 customer("C4", language="de")]
     outcome = scenario.run(items, customers, config=SWISS_CONFIG, pdf=True)
     return outcome.out
 
@@ -104,13 +107,13 @@ def test_a_eur_letter_carries_the_epc_code_with_the_exact_total_and_its_referenc
     letters = letters_of(demo_run)
     eur = [l for l in letters.values() if l["currency"] == "EUR"]
     assert len(eur) >= 10
-    for letter in eur[:4] + [letters["DL-20261124-3649164e3d128e45"]]:  # the last on page 2 of 2
+    for letter in eur[:4] + [letters["DL-20261124-d8a8b2b84aad6d4f"]]:  # the last on page 2 of 2
         [(page, payload)] = decoded(demo_run / letter["pdf_path"])
         bcd, version, charset, sct, bic, name, iban, amount, purpose, reference = payload[:10]
         assert (bcd, version, sct, bic, name, iban) == ("BCD", "002", "SCT", "COBADEFFXXX", "Example GmbH", DEMO_IBAN)
         assert amount.startswith("EUR") and Decimal(amount[3:]) == letter["total_due"]
         assert iso11649.is_valid(reference) and reference == letter["payment_reference"]
-    assert [page for page, _ in decoded(demo_run / "pdf/DL-20261124-3649164e3d128e45.pdf")] == [2]
+    assert [page for page, _ in decoded(demo_run / "pdf/DL-20261124-d8a8b2b84aad6d4f.pdf")] == [2]
 
 
 def test_letters_in_other_currencies_carry_no_epc_code(demo_run):
@@ -190,8 +193,8 @@ def word_boxes(page, word: str) -> list[tuple[float, float]]:
 
 
 def test_the_payment_part_is_the_bottom_105_mm_of_a_page_of_its_own_when_the_last_has_no_room(swiss_run):
-    # one line: page one ends below the top of the payment part, which takes a page of its own
-    [chf] = [l for l in letters_of(swiss_run).values() if l["customer_id"] == "C1"]
+    # twelve lines: page one ends below the top of the payment part, which takes a page of its own
+    [chf] = [l for l in letters_of(swiss_run).values() if l["customer_id"] == "C4"]
     document = pypdfium2.PdfDocument(str(swiss_run / chf["pdf_path"]))
     assert len(document) == 2
     last = document[1]
@@ -203,6 +206,15 @@ def test_the_payment_part_is_the_bottom_105_mm_of_a_page_of_its_own_when_the_las
     assert abs(left - 67) < 1.5 and 90 < top < 105, (left, top)
     assert word_boxes(last, "Zu zahlender Betrag") == []  # the totals stay on page one
     assert word_boxes(document[0], "Zahlteil") == []
+
+
+def test_a_one_line_letter_and_its_payment_part_share_page_one(swiss_run):
+    [chf] = [l for l in letters_of(swiss_run).values() if l["customer_id"] == "C1"]
+    document = pypdfium2.PdfDocument(str(swiss_run / chf["pdf_path"]))
+    assert len(document) == 1
+    [(_, totals_top)] = word_boxes(document[0], "Zu zahlender Betrag")
+    [(left, top)] = word_boxes(document[0], "Zahlteil")
+    assert abs(left - 67) < 1.5 and 90 < top < 105 < totals_top
 
 
 def test_the_payment_part_shares_the_last_page_when_it_fits(swiss_run):

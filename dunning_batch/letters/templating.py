@@ -23,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from ..errors import UserError
 from .payment_codes import grouped_iban, grouped_reference, payment_code
+from .payment_codes import scheme as payment_scheme
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 MESSAGES_DIR = TEMPLATES_DIR / "messages"
@@ -132,12 +133,13 @@ def environment() -> Environment:
     )
     env.filters.update(money=money, date=date, percent=percent, fill=fill, payment_term=payment_term)
     env.filters.update(iban=grouped_iban, reference=grouped_reference)  # issue 19: groups of four
-    env.globals.update(catalog=catalog, payment_code=payment_code, letter_locale=letter_locale)
+    env.globals.update(catalog=catalog, payment_code=payment_code, payment_scheme=payment_scheme,
+                       letter_locale=letter_locale)
     return env
 
 
 def template_names() -> set[str]:
-    """Level kinds that have a template: `templates/<kind>.html.j2` other than the layouts
-    and the run's summary page (summary.html.j2, not a letter)."""
-    layouts = {"document", "letter", "summary"}
+    """Level kinds that have a template: `templates/<kind>.html.j2` other than the layouts,
+    the parts they include (the payment block) and the run's summary page (not a letter)."""
+    layouts = {"document", "letter", "payment", "payment_part", "summary"}
     return {p.name.removesuffix(".html.j2") for p in TEMPLATES_DIR.glob("*.html.j2")} - layouts
