@@ -141,5 +141,5 @@ def environment() -> Environment:
 def template_names() -> set[str]:
     """Level kinds that have a template: `templates/<kind>.html.j2` other than the layouts,
     the parts they include (the payment block) and the run's summary page (not a letter)."""
-    layouts = {"document", "letter", "payment", "payment_part", "summary"}
+    layouts = {"document", "letter", "payment_block", "payment_part", "summary"}
     return {p.name.removesuffix(".html.j2") for p in TEMPLATES_DIR.glob("*.html.j2")} - layouts
