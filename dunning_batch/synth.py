@@ -133,8 +133,9 @@ def synth_customers(count: int, seed: int, letters_share: float = 0.15) -> pl.Da
             email=pl.format("ar{}@example.com", i + 1),
             customer_class="customer_class",
             policy=pl.lit(None, dtype=pl.String),
-            # a customer aimed at a letter is not blocked (the aim would be missed for nothing)
-            dunning_blocked=(_uniform(i, seed, 3) < 0.005) & (pl.col("state") != "letter"),
+            # a customer aimed at a letter or at the last level is not blocked: a block is tested
+            # first (SPEC §4.2), so the printed aim would be missed for nothing
+            dunning_blocked=(_uniform(i, seed, 3) < 0.005) & pl.col("state").is_in(["waiting", "current"]),
             grace_until=pl.lit(None, dtype=pl.Date),
             interest_rate=pl.lit(None, dtype=pl.Decimal(18, 6)),
             currency=pl.when(_uniform(i, seed, 4) < 0.8).then(pl.lit("EUR"))
