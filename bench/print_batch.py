@@ -47,7 +47,7 @@ print(json.dumps({"letters": letters, "seconds": time.perf_counter() - started, 
 
 def folder_for_print(work: Path, letters: int) -> Path:
     """An output folder whose first `letters` letters all go to print, each with a real PDF."""
-    write_synthetic(work / "in", customers=letters * 100, seed=1, as_of=AS_OF)
+    write_synthetic(work / "in", customers=letters * 10, seed=1, as_of=AS_OF)
     out = work / "out"
     run(ROOT / "config" / "example.toml", work / "in" / "open_items.parquet",
         work / "in" / "customers.parquet", AS_OF, out, pdf=False)

@@ -53,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-render-"))
     try:
-        write_synthetic(work / "in", customers=args.letters * 120, seed=1, as_of=AS_OF)
+        write_synthetic(work / "in", customers=args.letters * 10, seed=1, as_of=AS_OF)
         out = work / "out"
         run(ROOT / "config" / "example.toml", work / "in" / "open_items.parquet",
             work / "in" / "customers.parquet", AS_OF, out, pdf=False)

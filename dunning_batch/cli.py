@@ -25,7 +25,7 @@ from .distributed import on_cluster
 from .run import LOCAL, run_night
 from .session import RunOptions
 from .printout import echo, print_summary
-from .synth import write_synthetic
+from .synth import synth_aim, write_synthetic
 from .run import validate as validate_inputs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -170,15 +170,19 @@ def reconcile(out, open_items):
               show_default=True, help="The run date the export is made for.")
 @click.option("--force", is_flag=True,
               help="Write into a folder that is not empty, replacing only the two files synth writes.")
+@click.option("--letters-share", "letters_share", type=click.FloatRange(0, 1), default=0.15, show_default=True,
+              help="The share of customers the export aims to give a letter tonight under config/example.toml.")
 @exits_cleanly
-def synth(customer_count, out, seed, fmt, as_of, force):
+def synth(customer_count, out, seed, fmt, as_of, force, letters_share):
     """Writes a realistic synthetic export (open items and customers) of any size.
 
     Example: dunning-batch synth --customers 200000 --out /tmp/export --seed 7
     """
-    counts = write_synthetic(Path(out), customer_count, seed, as_of.date(), fmt, force=force)
+    counts = write_synthetic(Path(out), customer_count, seed, as_of.date(), fmt, force=force,
+                             letters_share=letters_share)
     echo(f"wrote {counts['open_items']:,} open items and {counts['customers']:,} customers to {out} "
                f"(run it with config/example.toml, --as-of {as_of.date()})")
+    echo(synth_aim(counts))
 
 
 # send and void: the ledger of the folder's night (README "Running every night")

@@ -1,7 +1,7 @@
 """Crash safety while the letters are rendered (SPEC §5, §6).
 
 tests/test_atomic.py kills runs during the data stages; here the run renders its PDFs
-(a synthetic export of 10 000 customers gives about 160 letters, three WeasyPrint batches,
+(a synthetic export of 1 200 customers gives about 160 letters, three WeasyPrint batches,
 some seconds of rendering) and is killed with SIGKILL once the hidden partial folder holds
 PDF files: no output folder may appear, and the next run into the same place must succeed,
 remove what the killed run left and pass `reconcile`.
@@ -33,7 +33,7 @@ from dunning_batch.synth import write_synthetic
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config" / "example.toml"  # synth's classes, currencies and thresholds are this config's
 AS_OF = dt.date(2026, 11, 24)
-CUSTOMERS = 10_000
+CUSTOMERS = 1_200  # synth aims 15 % of its customers at a letter: about 160 letters
 WAIT = 60  # seconds a run may take to reach a kill moment before the test gives up
 
 # Linux only: the tests find the run's worker processes through /proc (a platform reason,
