@@ -48,6 +48,7 @@ def large_export(folder: Path, n: int = LARGE_ITEMS) -> tuple[Path, Path, Path]:
     customer_rows = pl.DataFrame({"i": pl.int_range(0, customers, eager=True)}).select(
         customer_id=pl.format("C{}", i.cast(pl.Utf8).str.zfill(6)),
         name=pl.format("Customer {}", i),
+        address=pl.format("{} Example Street", i + 1),
     )
     items.write_csv(folder / "open_items.csv")
     customer_rows.write_csv(folder / "customers.csv")

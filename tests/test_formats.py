@@ -226,7 +226,7 @@ def test_utf8_bom_is_ignored(scenario, tmp_path):
     paths[1].write_bytes(b"\xef\xbb\xbf" + (
         "doc_id,customer_id,doc_type,due_date,currency,open_amount\n"
         f"INV-1,C1,invoice,{days_before(8)},EUR,250.00\n").encode("utf-8"))
-    paths[2].write_bytes(b"\xef\xbb\xbf" + "customer_id,name\nC1,Jörg Ærø\n".encode("utf-8"))
+    paths[2].write_bytes(b"\xef\xbb\xbf" + "customer_id,name,address\nC1,Jörg Ærø,Hauptstr. 1\n".encode("utf-8"))
     out = tmp_path / "out"
     result = run_cli(paths, out)
     assert_clean(result, 0)
@@ -247,7 +247,7 @@ def test_quoted_fields_hold_the_delimiter_and_newlines(scenario, tmp_path):
     paths[2].write_text(
         "customer_id,name,address\r\n"
         '"C1","Smith, Jones & Co","1 High St\r\nLondon\r\nEC1A 1BB"\r\n'
-        'C2,"Quote ""Ltd""",\r\n', encoding="utf-8")
+        'C2,"Quote ""Ltd""",2 Low St\r\n', encoding="utf-8")
     out = tmp_path / "out"
     result = run_cli(paths, out)
     assert_clean(result, 0)
@@ -527,7 +527,7 @@ MIX_CONFIG = with_config({"  fee = { EUR = 5.00 }\n  interest = true\n":
                           "  fee = { EUR = 5.00 }\n  interest = true\n  late_payment_interest = true\n"})
 MIX_ITEMS = [{"doc_id": "INV-1", "customer_id": "C1", "due_date": days_before(30), "currency": "EUR",
               "open_amount": "1000.00", "dunning_level": 1}]
-MIX_CUSTOMERS = [{"customer_id": "C1", "name": "Customer C1"}]
+MIX_CUSTOMERS = [{"customer_id": "C1", "name": "Customer C1", "address": "1 Example Street"}]
 # paid 30 days late: 365.00 x 8 % x 30 / 365 = 2.40 of late interest on the letter
 MIX_PAYMENTS = [{"payment_id": "P-1", "customer_id": "C1", "doc_id": "INV-0", "currency": "EUR",
                  "due_date": "2026-10-01", "paid_on": "2026-10-31", "amount": "365.00"}]
@@ -604,7 +604,7 @@ def zone_folder(tmp_path: Path, items: pa.Table) -> Path:
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "config.toml").write_text(SPEC_CONFIG, encoding="utf-8")
-    (folder / "customers.csv").write_text("customer_id,name\nC1,Customer C1\nC2,Customer C2\n", encoding="utf-8")
+    (folder / "customers.csv").write_text("customer_id,name,address\nC1,Customer C1,1 Example Street\nC2,Customer C2,2 Example Street\n", encoding="utf-8")
     pq.write_table(items, folder / "open_items.parquet")
     return folder
 

@@ -213,6 +213,7 @@ def customer_rows(draw, number: int) -> dict[str, Any]:
     return {
         "customer_id": f"C{number}",
         "name": f"Customer {number}",
+        "address": f"{number} Example Street",
         "language": draw(st.sampled_from([None, "en", "de", "fr", "pl"])),
         "customer_class": draw(st.sampled_from(["B2B", "B2C", None, "STAFF"])),
         "dunning_blocked": "true" if draw(rarely) else "false",
@@ -655,6 +656,7 @@ def synthetic_export(folder: Path, n: int = 30_000) -> tuple[Path, Path, Path]:
     customer_rows = pl.DataFrame({"i": pl.int_range(0, customers, eager=True)}).select(
         customer_id=pl.format("C{}", i.cast(pl.Utf8).str.zfill(5)),
         name=pl.format("Customer {}", i),
+        address=pl.format("{} Example Street", i + 1),
         customer_class=pl.when(i % 4 == 0).then(pl.lit("B2C")).otherwise(pl.lit("B2B")),
     )
     items.write_csv(folder / "open_items.csv")

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, days_before, item, with_config
+from conftest import ROOT, customer, days_before, item, with_config
 
 from dunning_batch.checks.void import void_letters
 from dunning_batch.cli import main
@@ -199,7 +199,7 @@ def test_a_damaged_voids_record_is_reported_in_one_sentence(scenario):
 
 def test_the_voids_record_is_replaced_whole_never_cut_short(scenario, monkeypatch):
     outcome = scenario.run([item("INV-1", 30, "400.00"), item("INV-2", 30, "50.00", customer_id="C2")],
-                           [{"customer_id": "C1", "name": "One"}, {"customer_id": "C2", "name": "Two"}])
+                           [customer("C1", name="One"), customer("C2", name="Two")])
     first, second = (x["letter_id"] for x in outcome.letters)
     assert void(outcome.out, first).exit_code == 0
     before = (outcome.out / "voids.jsonl").read_bytes()
