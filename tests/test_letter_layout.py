@@ -213,7 +213,7 @@ def test_an_8_item_final_notice_keeps_totals_and_payment_block_on_page_1(layout_
     details = letter(layout_run, "DE8")
     assert details["level"] == 3 and details["line_count"] == 8
     [text] = page_texts(pdf_of(layout_run, "DE8"))
-    assert "Zu zahlender Betrag" in text and "DE89370400440532013000" in text and "Mit freundlichen Grüßen" in text
+    assert "Zu zahlender Betrag" in text and "DE89 3704 0044 0532 0130 00" in text and "Mit freundlichen Grüßen" in text
     assert len(re.findall(r"FN-\d\d: 8,00 % p. a.", text)) == 8   # the interest lines too
     # still one page with a payment block of 40 mm (bank details beside a QR code)
     [context] = [c for c in letter_contexts(layout_run.out) if c["customer_id"] == "DE8"]
