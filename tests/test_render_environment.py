@@ -87,3 +87,94 @@ def test_a_run_without_pdfs_records_no_pdf_environment_and_says_nothing_of_fonts
     assert done.returncode == 0, done.stderr
     assert json.loads((inputs / "out" / "run.json").read_text())["pdf_environment"] is None
     assert "PDF fonts" not in done.stdout
+
+
+# ------------------------------------------------------------- helpers start with the run
+
+def spawned_children() -> list[int]:
+    """This process's live children that multiprocessing spawned to run tasks (not its
+    resource tracker), from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[1]) == os.getpid() and b"spawn_main" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+@pytest.mark.allow_skip("Linux only: reads processes from /proc")
+@pytest.mark.parametrize("pdf, helpers", [(True, 1), (False, 0)], ids=["with-pdfs", "no-pdf"])
+def test_the_rendering_helpers_run_while_duckdb_decides_and_are_gone_after(tmp_path, pdf, helpers):
+    """--workers 2: one helper beside the run's own process, already there while the decision
+    stages run (not started at the render step); --no-pdf starts none. None outlives the run."""
+    seen: dict[str, int] = {}
+
+    def on_stage(stage: str, rows: int, seconds: float) -> None:
+        seen.setdefault(stage, len(spawned_children()))
+
+    Scenario(tmp_path).run(ITEMS, CUSTOMERS, pdf=pdf, workers=2, on_stage=on_stage)
+    assert seen["70_item_outcomes"] == helpers, seen
+    assert spawned_children() == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+@pytest.mark.allow_skip("Linux only: reads processes from /proc")
+def test_no_helper_outlives_a_run_that_stops_with_a_user_error(tmp_path):
+    """The helpers start with the run; an input problem found after that (exit 2) stops them too."""
+    from dunning_batch.errors import UserError
+
+    bad = ITEMS + [item("INV-9", 10, "12.345")]  # too many decimals: strict stops after the start
+    seen: list[int] = []
+    with pytest.raises(UserError):
+        Scenario(tmp_path).run(bad, CUSTOMERS, pdf=True, workers=2,
+                               on_stage=lambda *_: seen.append(len(spawned_children())))
+    assert 1 in seen, "the helper was meant to be running when the run stopped"
+    assert spawned_children() == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+@pytest.mark.allow_skip("Linux only: reads processes from /proc")
+def test_no_helper_outlives_a_run_ended_by_sigterm(inputs):
+    """A scheduler's SIGTERM ends the run's process; its helper dies with it (it asked Linux
+    for that when it started), rendering or idle."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    job = subprocess.Popen([sys.executable, "-c", "from dunning_batch.cli import main; main()",
+                            *run_args("out", "--workers", "2")], cwd=inputs, env=env, start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not group_members(job.pid) or len(group_members(job.pid)) < 3:  # run, resource tracker, helper
+            assert job.poll() is None and time.monotonic() < deadline, "the run ended before its helper started"
+            time.sleep(0.01)
+        job.send_signal(signal.SIGTERM)
+        assert job.wait(timeout=30) == -signal.SIGTERM
+        deadline = time.monotonic() + 5
+        while group_members(job.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        survivors = group_members(job.pid)
+    finally:
+        if job.poll() is None:
+            job.kill()
+            job.wait()
+        for pid in group_members(job.pid):
+            os.kill(pid, signal.SIGKILL)
+    assert survivors == [], f"{len(survivors)} process(es) of the run still alive 5 s after SIGTERM"
+    assert not (inputs / "out").exists()
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes of process group `pgid`, from /proc."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(stat.parent.name))
+    return members
