@@ -2,7 +2,7 @@
 batched path with 1 and 2 workers; medians, the system libraries that set the speed (the font
 subsetter: HarfBuzz-Subset in C, or fontTools in Python) and the command that reproduces them.
 
-Reproduce: .venv/bin/python bench/render.py [--letters 200 --repeats 3]
+Reproduce: .venv/bin/python bench/render.py [--letters 120 --repeats 3]
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def timed(label: str, fn, count: int, repeats: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--letters", type=int, default=200, help="letters rendered per measurement")
+    parser.add_argument("--letters", type=int, default=120, help="letters rendered per measurement")
     parser.add_argument("--repeats", type=int, default=3, help="measurements per path; the median is printed")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-render-"))
