@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from .delivery.send import SendResult
+from .letters.environment import describe as describe_pdf_environment
 from .terminal import printable
 
 NO_LEDGER = ("no ledger: nothing stops a letter from being issued or sent twice across nights and folders; "
@@ -115,6 +116,8 @@ def print_summary(manifest: dict, out: Path) -> None:
     echo("decisions per reason:")
     for reason, n in manifest["decisions_per_reason"].items():
         echo(f"  {reason:<32} {n:>8}")
+    if manifest.get("pdf_environment"):
+        echo(describe_pdf_environment(manifest["pdf_environment"]))
     echo(f"written to {out}")
     print_ledger(manifest.get("ledger"))
 

@@ -31,6 +31,7 @@ from .outputs.lock import folder_lock
 from .letters.batches import has_letter
 from .letters.pool import render_letters
 from .manifest import delivery_outputs, folder_digest
+from .letters.environment import pdf_environment
 from .outputs import AtomicFolder, check_target, write_json
 
 PDF_DIR = "pdf"
@@ -112,7 +113,7 @@ def _render_in_place(out: Path, manifest: dict[str, Any], render: Callable[..., 
                 _move_into(staging.path, out)
             outputs = _outputs(out, manifest, delivery)
             if outputs != manifest["outputs"]:
-                write_json(out / "run.json", manifest | {"outputs": outputs})
+                write_json(out / "run.json", manifest | {"outputs": outputs, "pdf_environment": pdf_environment()})
     return RenderResult(out, out, pages, changed, missing, delivery, has_delivery, stale)
 
 
@@ -129,7 +130,8 @@ def _render_new(out: Path, target: Path, manifest: dict[str, Any],
         if has_delivery:
             write_outbox(folder.path, manifest["sender"])
             write_print_batch(folder.path)
-        write_json(folder.path / "run.json", manifest | {"outputs": _outputs(folder.path, manifest, has_delivery)})
+        write_json(folder.path / "run.json", manifest | {"outputs": _outputs(folder.path, manifest, has_delivery),
+                                                       "pdf_environment": pdf_environment()})
         folder.commit()
     return RenderResult(out, target, pages, changed, missing, has_delivery, has_delivery)
 

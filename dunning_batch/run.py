@@ -25,7 +25,7 @@ from .distributed import on_cluster
 from .errors import ConfigError
 from .guards import check_decisions, check_inputs, check_rate_coverage, problem_lines
 from .ledger.nightly import compare_export, hold_ledger, mark_sent, record_finished, record_pending
-from .letters.pool import render_letters
+from .letters.pool import render_letters, start_helpers
 from .manifest import build_manifest
 from .outputs import AtomicFolder, output_files, views_sql, write_data_files, write_json
 from .outputs.levels_file import levels_file_layout
@@ -106,11 +106,17 @@ def force_sent(session: Session) -> bool:
 
 
 def start_local(session: Session) -> None:
-    """Step (LOCAL): DuckDB's temp files go to a hidden folder beside `out`, removed at the end."""
+    """Step (LOCAL): DuckDB's temp files go to a hidden folder beside `out`, removed at the end;
+    a run with PDFs starts its rendering helpers now, so that they are ready when DuckDB has
+    decided, and stops them at the end, however the run ends."""
     out = session.options.out
     session.memory_limit = session.options.memory_limit
     session.spill = out.parent / f".{out.name}.spill-{os.getpid()}"
     session.exits.callback(shutil.rmtree, session.spill, ignore_errors=True)
+    if session.options.pdf:
+        session.helpers = start_helpers(session.options.workers)
+        if session.helpers is not None:
+            session.exits.callback(session.helpers.close)
 
 
 def reject(session: Session) -> None:
@@ -149,7 +155,7 @@ def render_local(session: Session) -> None:
         return
     with session.log.timed("render_pdfs"):
         render_letters(session.folder.path, sender=session.config.sender, workers=session.options.workers,
-                       on_progress=session.options.on_progress)
+                       on_progress=session.options.on_progress, helpers=session.helpers)
 
 
 def deliver(session: Session) -> None:

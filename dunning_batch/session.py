@@ -89,6 +89,7 @@ class Session:
     memory_limit: str | None = None
     spill: Path | None = None
     cluster: Any = None                  # the Dask client of a run on a cluster
+    helpers: Any = None                  # letters.pool.Helpers: the processes rendering beside this one
     folder: AtomicFolder | None = None   # the output folder being written, until it is committed
     manifest: dict[str, Any] = field(default_factory=dict)
     night: Any = None                    # ledger.nightly.NightLedger of a run with a ledger

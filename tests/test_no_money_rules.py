@@ -41,6 +41,7 @@ import pytest
 from pypdf import PdfReader
 
 from conftest import AS_OF, SPEC_CONFIG, Scenario, customer, days_before, item, with_config
+from dunning_batch.letters.environment import subsetter_key, subsetters
 from dunning_batch.run import run
 
 PINS = Path(__file__).resolve().parent / "pins" / "no_money_rules.json"
@@ -89,32 +90,7 @@ LETTERS_SCENARIO = "non_strict"
 
 
 # ------------------------------------------------------------------- font subsetters
-
-def subsetters() -> list[str]:
-    """The subsetters this machine can render with: fontTools always; HarfBuzz-Subset when
-    WeasyPrint would use it, decided as weasyprint/pdf/fonts.py decides (the library
-    loaded, HarfBuzz >= 4.1.0)."""
-    from weasyprint.pdf import fonts
-    from weasyprint.text.ffi import harfbuzz
-
-    found = ["fonttools"]
-    if fonts.harfbuzz_subset and harfbuzz.hb_version_atleast(4, 1, 0):
-        found.append("harfbuzz")
-    return found
-
-
-def subsetter_key(subsetter: str) -> str:
-    """The subsetter and its version: another version subsets (so writes bytes) differently."""
-    if subsetter == "fonttools":
-        import fontTools
-        return f"fonttools {fontTools.version}"
-    import ctypes
-    import ctypes.util
-
-    library = ctypes.CDLL(ctypes.util.find_library("harfbuzz") or "libharfbuzz.so.0")
-    library.hb_version_string.restype = ctypes.c_char_p
-    return f"harfbuzz {library.hb_version_string().decode()}"
-
+# which subsetters load, and their versions: dunning_batch.letters.environment, as run.json records them
 
 @contextlib.contextmanager
 def subsetting_with(subsetter: str) -> Iterator[None]:

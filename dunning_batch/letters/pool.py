@@ -22,35 +22,75 @@ from typing import Any, Callable
 from .batches import batches_of, letter_contexts
 
 
+# what a helper lays out once at its start (_start_helper): a line in each of the letters' fonts
+WARM_UP = '<p style="font: 9pt \'DejaVu Sans\'">Aa 0,00 € <b>Aa 0,00 €</b></p>'
+
+
 def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def render_letters(folder: Path, sender: dict[str, Any], workers: int | None = None,
                    letter_id: str | None = None, on_progress: Callable[[int, int], None] | None = None,
-                   pdf_dir: Path | None = None) -> dict[str, int]:
+                   pdf_dir: Path | None = None, helpers: Helpers | None = None) -> dict[str, int]:
     """Write `folder/pdf/LETTER_ID.pdf` for every letter (or one); returns pages per letter.
-    With `pdf_dir`, the PDFs go there instead (`render` makes them beside the folder's own)."""
+    With `pdf_dir`, the PDFs go there instead (`render` makes them beside the folder's own);
+    with `helpers` (start_helpers), those render beside this process."""
     from .render import render_batch  # WeasyPrint is imported only by runs that render
 
     pdf_dir = pdf_dir or folder / "pdf"
     pdf_dir.mkdir(exist_ok=True)
     if letter_id is not None:
         return dict(render_batch(letter_contexts(folder, letter_id), sender, pdf_dir, only=letter_id))
-    return render_contexts(letter_contexts(folder), sender, pdf_dir, workers, on_progress)
+    return render_contexts(letter_contexts(folder), sender, pdf_dir, workers, on_progress, helpers)
+
+
+class Helpers:
+    """The processes that render batches beside this one, started before there is anything to
+    render (`run` starts them with the run, so that their start-up, about a second each of
+    imports and fonts, overlaps with DuckDB deciding the night). Closed by whoever started them;
+    they also die with this process (_die_with_parent)."""
+
+    def __init__(self, count: int):
+        self.count = count
+        # spawn, not fork: the parent holds DuckDB's threads, which a forked child must not inherit
+        self.pool = ProcessPoolExecutor(max_workers=count, mp_context=get_context("spawn"), initializer=_start_helper)
+        # a submit starts one more process while fewer than `count` run (and none is idle):
+        # started here, by the thread that lives as long as the run (their parent-death signal
+        # follows the thread that started them)
+        for _ in range(count):
+            self.pool.submit(_ready)
+
+    def close(self) -> None:
+        """Stop the helpers: batches not started are dropped, the one a helper renders is finished."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> "Helpers":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def start_helpers(workers: int | None) -> Helpers | None:
+    """The `workers - 1` helper processes of a render over `workers` processes (this one renders
+    too), started now; None when this process renders alone."""
+    count = (workers or default_workers()) - 1
+    return Helpers(count) if count > 0 else None
 
 
 def render_contexts(contexts: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path,
-                    workers: int | None = None, on_progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+                    workers: int | None = None, on_progress: Callable[[int, int], None] | None = None,
+                    helpers: Helpers | None = None) -> dict[str, int]:
     """Render letter contexts in batches over `workers` processes into `pdf_dir`.
 
     This process is one of them: it renders batches too, while a feeder thread keeps the
-    `workers - 1` spawned helpers busy. Everyone takes the next batch from one queue when
-    done, so no process waits while another still has a backlog.
+    `workers - 1` helpers busy: `helpers` started earlier (and left running), else started
+    here. Everyone takes the next batch from one queue when done, so no process waits while
+    another still has a backlog.
     """
     from .render import render_batch
 
-    workers = workers or default_workers()
     pending = deque(batches_of(contexts))
     pages: dict[str, int] = {}
 
@@ -59,27 +99,27 @@ def render_contexts(contexts: list[dict[str, Any]], sender: dict[str, Any], pdf_
         if on_progress:
             on_progress(len(batch_pages), len(contexts))
 
-    helpers = min(workers, len(pending)) - 1
-    if helpers <= 0:
+    if helpers is None and len(pending) > 1 and (workers or default_workers()) > 1:
+        with Helpers(min(workers or default_workers(), len(pending)) - 1) as started:
+            return render_contexts(contexts, sender, pdf_dir, workers, on_progress, started)
+    busy = min(helpers.count, len(pending) - 1) if helpers is not None else 0
+    if busy <= 0:
         while batch := _take(pending):
             record(render_batch(batch, sender, pdf_dir))
         return pages
     finished: SimpleQueue[Future] = SimpleQueue()
-    # spawn, not fork: the parent holds DuckDB's threads, which a forked child must not inherit
-    with ProcessPoolExecutor(max_workers=helpers, mp_context=get_context("spawn"),
-                             initializer=_die_with_parent) as pool:
-        feeder = threading.Thread(target=_feed, args=(pool, helpers, pending, finished, render_batch, sender, pdf_dir))
-        feeder.start()
-        try:
-            while batch := _take(pending):
-                record(render_batch(batch, sender, pdf_dir))
-                while not finished.empty():
-                    record(finished.get().result())
-        finally:
-            pending.clear()  # on an error here, the feeder submits nothing more
-            feeder.join()
-        while not finished.empty():
-            record(finished.get().result())
+    feeder = threading.Thread(target=_feed, args=(helpers.pool, busy, pending, finished, render_batch, sender, pdf_dir))
+    feeder.start()
+    try:
+        while batch := _take(pending):
+            record(render_batch(batch, sender, pdf_dir))
+            while not finished.empty():
+                record(finished.get().result())
+    finally:
+        pending.clear()  # on an error here, the feeder submits nothing more
+        feeder.join()    # and waits for the batches the helpers render: none is left writing
+    while not finished.empty():
+        record(finished.get().result())
     return pages
 
 
@@ -110,6 +150,25 @@ def _feed(pool: ProcessPoolExecutor, helpers: int, pending: deque, finished: Sim
         failed: Future = Future()
         failed.set_exception(error)
         finished.put(failed)
+
+
+def _ready() -> None:
+    """A helper's first task: nothing, once its initializer has run."""
+
+
+def _start_helper() -> None:
+    """A helper's start: die with the run, then import WeasyPrint and the templates and lay
+    out a line in the letters' fonts (regular and bold), so that its first batch finds all
+    loaded. The layout is thrown away: nothing of it reaches a PDF."""
+    _die_with_parent()
+    from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    from .render import RefuseAll
+    from .templating import environment
+
+    environment().get_template("document.html.j2")
+    HTML(string=WARM_UP, url_fetcher=RefuseAll()).render(font_config=FontConfiguration())
 
 
 def _die_with_parent() -> None:
