@@ -17,7 +17,12 @@ CREATE OR REPLACE MACRO padding() AS
 -- Spaces and tabs around a value are trimmed in every column (ids, codes, amounts, dates,
 -- flags, names): an export padded with a tab (a spreadsheet's copy and paste) reads the same.
 -- A tab inside a value stays, and is a problem of the text columns (has_unsafe_char).
-CREATE OR REPLACE MACRO blank(t) AS nullif(trim(CAST(t AS VARCHAR), padding()), '');
+-- A value that starts and ends with a printable ASCII character (! to ~: never padding) is
+-- taken as it is: trim() with a set of characters costs about 0.5 µs a value, the most of
+-- parsing ten million items, and exports are seldom padded.
+CREATE OR REPLACE MACRO blank(t) AS
+    CASE WHEN unicode(CAST(t AS VARCHAR)) BETWEEN 33 AND 126 AND unicode(CAST(t AS VARCHAR)[-1]) BETWEEN 33 AND 126
+         THEN CAST(t AS VARCHAR) ELSE nullif(trim(CAST(t AS VARCHAR), padding()), '') END;
 
 -- A raw input with every value as text (row_text of rejected rows reads the same for CSV
 -- and Parquet); _row stays a number.

@@ -85,3 +85,22 @@ def test_the_checks_table_holds_the_parsers_verdict_for_every_field():
     got = {row["email"]: row["problem"] for row in relation_arrow(con, "address_checks").to_pylist()}
     assert got == {e: address_list_problem(e) for e in emails}
     assert got["ar1@example.com"] is None and got["a@b"] is not None
+
+
+def test_blank_takes_plain_values_as_they_are_and_trims_the_rest_as_before():
+    """blank() skips trim() for a value whose first and last characters are printable ASCII:
+    over values padded with each padding character, at either end, around combining marks and
+    other scripts, it gives exactly nullif(trim(value, padding()), '')."""
+    from dunning_batch.sql_runner import execute
+
+    pads = ["\t", " ", "\u00a0", "\u1680", "\u2000", "\u200a", "\u202f", "\u205f", "\u3000"]
+    cores = ["A", "INV-1", "e\u0301", "\u00e9", "\u4f8b", "x\ty", "a b", "~", "!", "\u200b", "\u0301", "\x7f", "\x1f"]
+    values = ["", None] + pads + [p + q for p in pads for q in pads]
+    values += [left + core + right for core in cores for left in [""] + pads for right in [""] + pads]
+    con = connect()
+    execute(con, "00_macros")
+    table_from_arrow(con, "v", pa.table({"t": pa.array(values, pa.string())}))
+    differ = con.execute("SELECT t FROM v WHERE blank(t) IS DISTINCT FROM nullif(trim(t, padding()), '')").fetchall()
+    assert differ == []
+    assert con.execute("SELECT blank(' INV-1\u3000'), blank('INV-1'), blank('\u00a0'), blank(12)").fetchall() == \
+        [("INV-1", "INV-1", None, "12")]
