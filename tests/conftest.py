@@ -227,6 +227,20 @@ def with_config(replacements: dict[str, str], base: str = SPEC_CONFIG) -> str:
 # on one worker, in seconds) run first, longest first; their modules' fixtures are their own
 # (test_crash's two tests move together). Nothing else changes order.
 
+# Processes of a run and its helpers: tests that kill a run check that none is left behind.
+def group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes of process group `pgid`, from /proc."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(stat.parent.name))
+    return members
+
+
 LONGEST_FIRST = (
     "tests/test_ledger_nights.py::test_sixty_nights_never_the_same_letter_twice",                        # ~130
     "tests/test_readme.py::test_every_readme_example_runs_as_written",                                   # ~50

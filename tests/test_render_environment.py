@@ -24,7 +24,7 @@ import pydyf
 import pytest
 import weasyprint
 
-from conftest import ROOT, SPEC_CONFIG, Scenario, customer, days_before, item
+from conftest import ROOT, SPEC_CONFIG, Scenario, customer, days_before, group_members, item
 from dunning_batch.letters import environment
 from dunning_batch.run import run
 from test_no_money_rules import subsetting_with
@@ -167,14 +167,3 @@ def test_no_helper_outlives_a_run_ended_by_sigterm(inputs):
     assert not (inputs / "out").exists()
 
 
-def group_members(pgid: int) -> list[int]:
-    """Live (not zombie) processes of process group `pgid`, from /proc."""
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            members.append(int(stat.parent.name))
-    return members
