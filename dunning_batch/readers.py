@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -61,8 +60,11 @@ def load_raw(con: duckdb.DuckDBPyConnection, path: str | Path, role: str, fmt: I
     if suffix not in CSV_SUFFIXES:
         raise InputError(f"{path}: unsupported file type {suffix!r}; give a .csv or .parquet export")
     table, record_numbers = _csv_table(path, path.read_bytes(), fmt, columns, required, f"[input.{role}]")
-    rows = record_numbers if record_numbers is not None else \
-        pl.int_range(2, 2 + table.num_rows, dtype=pl.Int64, eager=True).to_arrow()
+    if record_numbers is None:
+        import polars as pl  # here: most commands never read a CSV, and polars costs 0.2 s to import
+
+        record_numbers = pl.int_range(2, 2 + table.num_rows, dtype=pl.Int64, eager=True).to_arrow()
+    rows = record_numbers
     table_from_arrow(con, name, table.append_column("_row", rows))
     return RawInput(role, path, digest, table.num_rows, name, 2)
 

@@ -18,7 +18,6 @@ import io
 from pathlib import Path
 from typing import Any, Iterator
 
-from pypdf import PdfReader
 
 from ..letters.streamed_pdf import StreamedPdf
 from ..outputs.folder import connect_views
@@ -81,4 +80,6 @@ def append_letter(batch: StreamedPdf, pdf: Path, letter_id: str) -> dict[str, An
 
 
 def page_count(pdf: Path) -> int:
+    from pypdf import PdfReader  # here: every command imports this module, few count pages
+
     return len(PdfReader(pdf).pages)
