@@ -99,8 +99,9 @@ def render_contexts(contexts: list[dict[str, Any]], sender: dict[str, Any], pdf_
         if on_progress:
             on_progress(len(batch_pages), len(contexts))
 
-    if helpers is None and len(pending) > 1 and (workers or default_workers()) > 1:
-        with Helpers(min(workers or default_workers(), len(pending)) - 1) as started:
+    workers = workers or default_workers()
+    if helpers is None and len(pending) > 1 and workers > 1:
+        with Helpers(min(workers, len(pending)) - 1) as started:
             return render_contexts(contexts, sender, pdf_dir, workers, on_progress, started)
     busy = min(helpers.count, len(pending) - 1) if helpers is not None else 0
     if busy <= 0:

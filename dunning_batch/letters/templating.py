@@ -22,8 +22,7 @@ from babel.numbers import format_currency, format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from ..errors import UserError
-from .payment_codes import grouped_iban, grouped_reference, payment_code
-from .payment_codes import scheme as payment_scheme
+from .payment_codes import grouped_iban, grouped_reference, payment_code, scheme as payment_scheme
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 MESSAGES_DIR = TEMPLATES_DIR / "messages"
