@@ -18,6 +18,7 @@ from ..letters.payment_codes import QR_KINDS
 from .model import (BASES, CALCULATE_TO, COMPENSATION_KINDS, CUSTOMER_COLUMNS, DOC_TYPES, FEE_TIER_MODES, GROUPINGS,
                     LEVELS_COLUMNS, MAX_DAYS_TO_SETTLE, MISSING_CUSTOMERS, OPEN_ITEM_COLUMNS, OVERPAID_INVOICE,
                     PAYMENT_COLUMNS, PLAUSIBLE_YEARS, RATE_DECIMALS, STALE_EXPORT)
+from .model import MAX_DAYS_TO  # SPEC §11.3
 
 REQUIRED = object()   # no default: the key must be given
 INHERITED = object()  # the default is the value of the enclosing table (a policy's [policy.interest])
@@ -248,6 +249,11 @@ SECTIONS: dict[str, Section] = {s.heading: s for s in (
             "this; rises strictly from level to level.", allowed="0 or more", example="days_past_due = 14"),
         Key("days_to_settle", "int", 0, "The letter's pay-by date is this many days after the run date.",
             allowed=f"0 to {MAX_DAYS_TO_SETTLE}", example="days_to_settle = 10"),
+        Key("days_to", "int", None, "An item more than this many days past due is not raised to the level "
+            "(SPEC §11.3, reason beyond_level_range): sequential advance stops below it, non-sequential "
+            "advance may pass it for a higher level whose range holds.",
+            allowed=f"more than the level's days_past_due, at most {MAX_DAYS_TO}", example="days_to = 90",
+            default_text="none: no upper end"),
         Key("template", "str", REQUIRED, "The letter template (templates/NAME.html.j2).",
             example='template = "reminder"'),
         Key("fee", "money", None, "A fixed fee per letter, per currency.", example="fee = { EUR = 5.00 }",

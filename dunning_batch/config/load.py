@@ -23,6 +23,7 @@ from ..errors import ConfigError
 from ..letters.templating import FALLBACK_LANGUAGE, MESSAGES_DIR, languages, payment_term_wording
 from .model import (CUSTOMER_COLUMNS, DOC_TYPES, MAX_DAYS_TO_SETTLE, OPEN_ITEM_COLUMNS, PAYMENT_COLUMNS,
                     PLAUSIBLE_YEARS, RATE_DECIMALS, Config, InputFormat, Interest, Level, Policy, RunSettings)
+from .model import MAX_DAYS_TO  # SPEC §11.3
 from .output import read_output
 from .payment_keys import PAYMENT_KEYS, check_payment_keys
 from .money_rules import check_money_rules, read_level_money_rules, read_policy_money_rules
@@ -295,6 +296,23 @@ def _check_one_source_each(t: Table, mapping: dict[str, str]) -> None:
                                  f"remove the other (or map it to a column of its own)")
 
 
+def _days_to(lt: Table) -> int | None:
+    """A level's days_to (SPEC §11.3): more days past due than its days_past_due, which it ends."""
+    days_to, start = lt.get("days_to"), lt.data.get("days_past_due")
+    if not isinstance(days_to, int):
+        return None
+    if days_to < 0:
+        lt.problem("days_to", f"must not be negative, not {days_to}")
+    elif days_to > MAX_DAYS_TO:
+        lt.problem("days_to", f"must be a number of days up to {MAX_DAYS_TO}, not {days_to}")
+    elif isinstance(start, int) and not isinstance(start, bool) and days_to <= start:
+        lt.problem("days_to", f"must be more than the level's days_past_due {start}, not {days_to}: "
+                              f"the level's range is the days past due above days_past_due up to days_to")
+    else:
+        return days_to
+    return None
+
+
 def _read_policy(t: Table, global_interest: Interest, config_path: Path) -> Policy:
     name = t.get("name")
     if name:
@@ -315,6 +333,7 @@ def _read_policy(t: Table, global_interest: Interest, config_path: Path) -> Poli
             credit_hold=lt.get("credit_hold"),
             payment_term=_payment_term(lt),
             **read_level_money_rules(lt),
+            days_to=_days_to(lt),
         ))
         if isinstance(levels[-1].days_to_settle, int) and levels[-1].days_to_settle > MAX_DAYS_TO_SETTLE:
             # the pay-by date must stay a date (and a letter's deadline within ten years)

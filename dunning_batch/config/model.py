@@ -31,6 +31,7 @@ PAYMENT_COLUMNS = (
 RATE_DECIMALS = 6  # rates are carried as DECIMAL(18,6) percent
 PLAUSIBLE_YEARS = (1, 100)  # the range of [run] plausible_years
 MAX_DAYS_TO_SETTLE = 3650   # a level's days_to_settle: the pay-by date is within ten years of the run
+MAX_DAYS_TO = 2_147_483_647  # a level's days_to (SPEC §11.3): an INTEGER in cfg_levels
 FEE_TIER_MODES = ("single", "accumulated")
 # [run] stale_export: what a run does with items whose export lags the ledger (README "Running every night")
 STALE_EXPORT = ("stop", "use_ledger", "use_export")
@@ -71,6 +72,7 @@ class Level:
     compensation: str | None = None
     post_interest: bool = False
     late_payment_interest: bool = False
+    days_to: int | None = None             # SPEC §11.3: None unless configured
 
     @property
     def fee_kind(self) -> str | None:
@@ -219,5 +221,6 @@ class Config:
             "post_interest": any(lv.post_interest for lv in levels),
             "late_payment_interest": any(lv.late_payment_interest for lv in levels),
             "pre_due": any(p.pre_due_days is not None for p in self.policies),
+            "level_range": any(lv.days_to is not None for lv in levels),   # SPEC §11.3
         }
         return frozenset(name for name, on in rules.items() if on)

@@ -153,6 +153,7 @@ CFG_TABLES = (
         Column("compensation", TEXT, lambda r: r.level.compensation),
         Column("post_interest", FLAG, lambda r: r.level.post_interest),
         Column("late_payment_interest", FLAG, lambda r: r.level.late_payment_interest),
+        Column("days_to", NUMBER, lambda r: r.level.days_to),                  # SPEC §11.3
     )),
     CfgTable("cfg_level_fees", _per_level(lambda lv: lv.fee), (
         POLICY, LEVEL, CURRENCY, Column("fee", MONEY, lambda r: r.amount),
