@@ -2,6 +2,8 @@
 -- thresholds (SPEC §4.4), with the letter it belongs to (its key and id, SPEC §5), its line
 -- type, the level it will have and the reason, carrying the item columns later stages need
 -- (so they join no 10-million-row table again). Grain: _row. Inputs: items, exclusions, advance.
+-- A level-0 item beyond level 1's range (advance_reason beyond_level_range, SPEC §11.3) that
+-- rides in its key's letter is listed at level 0 (reason listed), not raised (piggyback).
 WITH
 status AS (
     SELECT i.*, a.target_level, a.advance_reason,
@@ -43,7 +45,11 @@ lines AS (
 keyed_lines AS (
     -- the letter key of SPEC §5: customer_id|currency|branch|extra
     SELECT *, customer_id || '|' || currency || '|' || branch_part || '|'
-              || CASE WHEN is_trigger THEN key_extra ELSE '' END AS letter_key
+              || CASE WHEN is_trigger THEN key_extra ELSE '' END AS letter_key,
+           -- a level-0 overdue item rides at level 1, unless it is beyond level 1's range
+           -- (SPEC §11.3): then it is listed at level 0, as an item at level >= 1 keeps its own
+           NOT is_trigger AND line_type = 'overdue' AND level_before = 0
+               AND advance_reason IS DISTINCT FROM 'beyond_level_range' AS piggybacks
     FROM lines
 )
 SELECT
@@ -52,11 +58,11 @@ SELECT
     days_past_due, open_amount, minor_unit, level_before, last_dunned_before,
     customer_interest_rate, amount, compensation_charged, interest_paid_to,   -- the last three: SPEC §9
     CASE WHEN is_trigger                                   THEN target_level
-         WHEN line_type = 'overdue' AND level_before = 0   THEN 1
+         WHEN piggybacks                                   THEN 1
          ELSE level_before
     END AS level_after,
     CASE WHEN is_trigger                                   THEN 'advanced'
-         WHEN line_type = 'overdue' AND level_before = 0   THEN 'piggyback'
+         WHEN piggybacks                                   THEN 'piggyback'
          WHEN line_type = 'overdue'                        THEN 'listed'
          ELSE line_type
     END AS line_reason

@@ -48,6 +48,7 @@ SELECT
     i.sequential, i.min_days_between_letters,                                   -- the policy (22_items)
     a.reached_level, a.reached_days_past_due, a.threshold_level, a.threshold_days_past_due,
     a.level_before_days_past_due, a.spacing_days_needed, a.days_since_last_letter,  -- 30_advance
+    a.range_level, a.range_days_to,                                             -- 30_advance, SPEC §11.3
     CASE WHEN n.letter_id IS NOT NULL THEN n.min_amount ELSE g.min_amount END AS min_amount,
     CASE WHEN n.letter_id IS NULL THEN g.min_percent END AS min_percent,        -- 45_letter_gates
     n.pre_due_days,                                                             -- 46_pre_due_lines

@@ -18,6 +18,9 @@
 --   level_before_days_past_due       the threshold of the level the item is at (30_advance)
 --   spacing_days_needed, days_since_last_letter  the spacing rule: days it asks since the
 --                                    last letter (NULL at level 0), days since it (30_advance)
+--   range_level, range_days_to       SPEC §11.3: the level whose range (days_to) the item is
+--                                    beyond, and that days_to (30_advance); written only when a
+--                                    level sets days_to (outputs.layout RULE_COLUMNS)
 --   min_amount, min_percent          the minimums the candidate letter or notice was tested
 --                                    against (45_letter_gates, 46_pre_due_lines)
 --   pre_due_days                     the courtesy-notice window, for an item that was a
@@ -35,5 +38,6 @@ SELECT doc_id, customer_id, policy, branch, last_dunned_before, blocked, dispute
        final_doc_id, final_level, grace_of, sequential, min_days_between_letters,
        reached_level, reached_days_past_due, threshold_level, threshold_days_past_due,
        level_before_days_past_due, spacing_days_needed, days_since_last_letter,
+       range_level, range_days_to,
        min_amount, min_percent, pre_due_days, letter_charges_interest, interest_basis, interest_eligible
 FROM item_outcomes

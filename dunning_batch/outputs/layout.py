@@ -64,6 +64,10 @@ CONFIG_FILES = tuple(OutputFile(f"{t.name}.parquet", t.name, "ALL") for t in CFG
 class RuleColumn(NamedTuple):
     rule: str
     type: str   # its DuckDB type, in which a view shows it NULL when the rule is off
+    # False for the columns of SPEC §11: views.sql shows them only when the file has them, so
+    # that a config without §11 keys writes views.sql byte for byte as before (the views
+    # every command builds, outputs.folder, always have them)
+    in_views_sql: bool = True
 
 
 # Columns the rules of SPEC §9 add to the files of §5 (relation -> column -> rule, type):
@@ -76,7 +80,11 @@ RULE_COLUMNS = {
                       "interest_paid_to": RuleColumn("post_interest", "DATE")},
     "item_details": {"open_balance": RuleColumn("min_percent", "DECIMAL(18,2)"),
                      "compensation_charged": RuleColumn("compensation", "BOOLEAN"),
-                     "interest_paid_to": RuleColumn("post_interest", "DATE")},
+                     "interest_paid_to": RuleColumn("post_interest", "DATE"),
+                     # SPEC §11.3
+                     "range_level": RuleColumn("level_range", "INTEGER", False),
+                     "range_days_to": RuleColumn("level_range", "INTEGER", False)},
+    "cfg_levels": {"days_to": RuleColumn("level_range", "INTEGER", False)},   # SPEC §11.3
 }
 
 
@@ -85,13 +93,13 @@ def output_files(rules: frozenset[str] = frozenset(), levels_layout: object | No
     the config's files; levels_update.csv follows `levels_layout` when one is given
     (levels_file.levels_file_layout)."""
     files = []
-    for f in OUTPUT_FILES:
+    for f in OUTPUT_FILES + CONFIG_FILES:
         if f.rule is not None and f.rule not in rules:
             continue
         without = tuple(c for c, column in RULE_COLUMNS.get(f.relation, {}).items() if column.rule not in rules)
         layout = levels_layout if f.name == "levels_update.csv" else None
         files.append(replace(f, without=without, export_layout=layout))
-    return tuple(files) + CONFIG_FILES
+    return tuple(files)
 
 
 # Columns a later version added to a file, which folders written before lack (relation ->
@@ -155,7 +163,8 @@ def views_sql(files: tuple[OutputFile, ...] = output_files()) -> str:
     lines = ["-- Views over this run's outputs. Open DuckDB in this folder and run: .read views.sql",
              "-- Every column and document of SPEC §9 is there: NULL or empty when its rule is off.", ""]
     seen = set()
-    data = [f for f in files if f not in CONFIG_FILES]
+    config = {f.relation for f in CONFIG_FILES}
+    data = [f for f in files if f.relation not in config]
     for f in data:
         if f.relation in seen:
             continue
@@ -166,15 +175,16 @@ def views_sql(files: tuple[OutputFile, ...] = output_files()) -> str:
             columns = csv_values(CSV_TYPES[f.relation], f.without)  # the values csv_cells wrote
         else:
             source = read_parquet_text(f.name)
-        if f.without:  # the columns of rules that are off, NULL
-            columns += f", {typed_nulls({c: RULE_COLUMNS[f.relation][c].type for c in f.without})}"
+        shown = {c: RULE_COLUMNS[f.relation][c] for c in f.without if RULE_COLUMNS[f.relation][c].in_views_sql}
+        if shown:  # the columns of rules that are off, NULL
+            columns += f", {typed_nulls({c: column.type for c, column in shown.items()})}"
         lines.append(view_text(f.relation, columns, source))
     for f in OUTPUT_FILES:
         if f.rule is not None and f.relation not in seen:
             seen.add(f.relation)
             lines.append(empty_view_text(f.relation, CSV_TYPES[f.relation]))
     lines += ["", "-- The run's config (cfg_*.parquet): the rules it applied, as the SQL stages joined them."]
-    lines += [view_text(f.relation, "*", read_parquet_text(f.name)) for f in files if f in CONFIG_FILES]
+    lines += [view_text(f.relation, "*", read_parquet_text(f.name)) for f in files if f.relation in config]
     lines += ["", "-- Analyst views (sql/views/*.sql)."]
     for view in sorted(ANALYST_VIEWS_DIR.glob("*.sql")):
         lines += ["", query_view_text(view.stem, view.read_text(encoding="utf-8"))]

@@ -11,7 +11,7 @@ SELECT d.doc_id, d.customer_id, d.doc_type, d.currency, d.open_amount, d.due_dat
        i.reached_level, i.reached_days_past_due, i.threshold_level, i.threshold_days_past_due,
        i.level_before_days_past_due, i.spacing_days_needed, i.days_since_last_letter,
        i.min_amount, i.min_percent, i.pre_due_days, i.letter_charges_interest, i.interest_basis,
-       i.interest_eligible,
+       i.interest_eligible, i.range_level, i.range_days_to,
        l.level AS letter_level, l.template, l.is_final, l.pay_by, l.total_due, l.interest_total,
        l.payment_reference,
        ll.line_type,
