@@ -131,16 +131,31 @@ def _thresholds(item: SimpleNamespace, ctx: Context) -> list[str]:
     if item.advance_reason == "below_level_threshold":
         return [say("not_exceeds", dpd=days(dpd), level=item.threshold_level,
                     threshold=days(item.threshold_days_past_due), policy=item.policy)]
+    if item.advance_reason == "beyond_level_range":
+        return _beyond_range(item)
     sentences = [say("exceeds", dpd=days(dpd), level=item.threshold_level,
                      threshold=days(item.threshold_days_past_due), policy=item.policy)]
     if item.sequential and item.reached_level > item.threshold_level:
         sentences.append(say("sequential_cap", policy=item.policy, dpd=days(dpd), higher=item.reached_level,
                              higher_threshold=days(item.reached_days_past_due)))
+    if item.range_level is not None:  # non-sequential: a level it exceeds but whose range it is beyond
+        sentences.append(say("beyond_range", dpd=days(dpd), level=item.range_level, days_to=item.range_days_to))
     if not item.sequential and item.threshold_level > item.level_before + 1:
-        sentences.append(say("jump", policy=item.policy))
+        sentences.append(say("jump" if item.range_level is None else "jump_in_range", policy=item.policy))
     if item.level_before >= 1:
         sentences.append(_spacing(item))
     return sentences
+
+
+def _beyond_range(item: SimpleNamespace) -> list[str]:
+    """SPEC §11.3: the level above its own whose threshold it exceeds but whose range it is
+    beyond (sequential: the next level; non-sequential: the highest it exceeds)."""
+    threshold = item.threshold_days_past_due if item.range_level == item.threshold_level else item.reached_days_past_due
+    dpd = days(item.days_past_due)
+    stop = "range_stops_sequential" if item.sequential else "range_holds_none"
+    return [say("exceeds", dpd=dpd, level=item.range_level, threshold=days(threshold), policy=item.policy),
+            say("beyond_range", dpd=dpd, level=item.range_level, days_to=item.range_days_to),
+            say(stop, policy=item.policy, level=item.range_level, level_before=item.level_before)]
 
 
 def _spacing(item: SimpleNamespace) -> str:

@@ -50,6 +50,15 @@ SENTENCES = {
     "sequential_cap": "Policy {policy} is sequential: an item advances one level per run, although "
                       "{dpd} also exceeds level {higher}'s threshold of {higher_threshold}.",
     "jump": "Policy {policy} is not sequential: it goes straight to the highest level it exceeds.",
+    # a level's day range (SPEC §11.3)
+    "beyond_range": "{dpd} past due is beyond level {level}'s range (days_to = {days_to}): it is not raised "
+                    "to level {level}.",
+    "jump_in_range": "Policy {policy} is not sequential: it goes straight to the highest level it exceeds "
+                     "whose range holds it.",
+    "range_stops_sequential": "Policy {policy} is sequential: an item advances one level per run and cannot "
+                              "pass level {level}, so it stays at level {level_before}.",
+    "range_holds_none": "Policy {policy} is not sequential, but no level above {level_before} whose threshold "
+                        "it exceeds holds it in its range, so it stays at level {level_before}.",
     "spacing_met": "Spacing: the last letter was on {last}, {ago} ago; level {level_from} -> {level_to} "
                    "needs {needed}: max({days_to} - {days_from}, min_days_between_letters {min_days}) = "
                    "{needed_n}. Met.",
@@ -132,7 +141,7 @@ SENTENCES = {
 }
 
 
-# Each decision reason (SPEC §4.2, §4.3, §4.5, §4.12, §9.3, §9.6) in a few words, for summary.html.
+# Each decision reason (SPEC §4.2, §4.3, §4.5, §4.12, §9.3, §9.6, §11.3) in a few words, for summary.html.
 REASONS = {
     "advanced": "reached a higher level and triggered a letter",
     "piggyback": "raised to level 1 in another item's letter",
@@ -150,6 +159,7 @@ REASONS = {
     "max_level": "already at the last level",
     "not_due": "not yet due",
     "below_level_threshold": "not enough days past due for the next level",
+    "beyond_level_range": "too many days past due for the next level's range (days_to)",
     "too_soon": "too soon after the last letter (spacing rule)",
     "below_min_amount": "the letter's overdue total is below the minimum amount",
     "customer_in_credit": "the customer is in credit: credits cover the overdue total",

@@ -306,8 +306,8 @@ def _days_to(lt: Table) -> int | None:
     elif days_to > MAX_DAYS_TO:
         lt.problem("days_to", f"must be a number of days up to {MAX_DAYS_TO}, not {days_to}")
     elif isinstance(start, int) and not isinstance(start, bool) and days_to <= start:
-        lt.problem("days_to", f"must be more than the level's days_past_due {start}, not {days_to}: "
-                              f"the level's range is the days past due above days_past_due up to days_to")
+        lt.problem("days_to", f"must be more than the level's days_past_due {start}, not {days_to}: the level "
+                              f"holds items more than days_past_due and at most days_to days past due")
     else:
         return days_to
     return None
