@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterable, NamedTuple
 
 from ..config.relations import CFG_TABLES
-from ..sql_runner import (all_columns_but, empty_view_text, query_view_text, read_csv_text, read_parquet_text,
+from ..sql_runner import (all_columns_but, empty_view_text, one, query_view_text, read_csv_text, read_parquet_text,
                           typed_nulls, unguarded_text, view_text)
 
 @dataclass(frozen=True)
@@ -77,7 +77,22 @@ RULE_COLUMNS = {
     "item_details": {"open_balance": RuleColumn("min_percent", "DECIMAL(18,2)"),
                      "compensation_charged": RuleColumn("compensation", "BOOLEAN"),
                      "interest_paid_to": RuleColumn("post_interest", "DATE")},
+    # SPEC §11.2: the contact and the sales rep of each letter (rule "contacts": output_rules)
+    "recipients": {column: RuleColumn("contacts", "VARCHAR")
+                   for column in ("contact_name", "contact_email", "sales_rep", "sales_rep_name",
+                                  "sales_rep_email", "sales_rep_phone")},
 }
+
+
+def output_rules(config, con) -> frozenset[str]:
+    """The rules whose columns and files a run writes: the money rules of SPEC §9 its config
+    switches on (Config.money_rules), and "contacts" (SPEC §11.2) when the config has a
+    [sales_rep.ID] table or a customer names a contact or a rep: a run that uses neither
+    writes the files it wrote before §11, byte for byte. `con` holds the run's customers_parsed."""
+    rules = set(config.money_rules)
+    if config.sales_reps or one(con, "reports/uses_contacts")[0]:
+        rules.add("contacts")
+    return frozenset(rules)
 
 
 def output_files(rules: frozenset[str] = frozenset(), levels_layout: object | None = None) -> tuple[OutputFile, ...]:
