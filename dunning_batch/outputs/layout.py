@@ -64,6 +64,10 @@ CONFIG_FILES = tuple(OutputFile(f"{t.name}.parquet", t.name, "ALL") for t in CFG
 class RuleColumn(NamedTuple):
     rule: str
     type: str   # its DuckDB type, in which a view shows it NULL when the rule is off
+    # views.sql shows it NULL when the rule is off (the §9 columns); the §11 columns are added
+    # there only when the rule is on, so that views.sql stays that of a folder before §11
+    # (every command's own views, outputs.folder, show them NULL either way)
+    in_views_sql: bool = True
 
 
 # Columns the rules of SPEC §9 add to the files of §5 (relation -> column -> rule, type):
@@ -78,7 +82,7 @@ RULE_COLUMNS = {
                      "compensation_charged": RuleColumn("compensation", "BOOLEAN"),
                      "interest_paid_to": RuleColumn("post_interest", "DATE")},
     # SPEC §11.2: the contact and the sales rep of each letter (rule "contacts": output_rules)
-    "recipients": {column: RuleColumn("contacts", "VARCHAR")
+    "recipients": {column: RuleColumn("contacts", "VARCHAR", in_views_sql=False)
                    for column in ("contact_name", "contact_email", "sales_rep", "sales_rep_name",
                                   "sales_rep_email", "sales_rep_phone")},
 }
@@ -181,8 +185,9 @@ def views_sql(files: tuple[OutputFile, ...] = output_files()) -> str:
             columns = csv_values(CSV_TYPES[f.relation], f.without)  # the values csv_cells wrote
         else:
             source = read_parquet_text(f.name)
-        if f.without:  # the columns of rules that are off, NULL
-            columns += f", {typed_nulls({c: RULE_COLUMNS[f.relation][c].type for c in f.without})}"
+        nulls = {c: RULE_COLUMNS[f.relation][c].type for c in f.without if RULE_COLUMNS[f.relation][c].in_views_sql}
+        if nulls:  # the columns of rules that are off, NULL
+            columns += f", {typed_nulls(nulls)}"
         lines.append(view_text(f.relation, columns, source))
     for f in OUTPUT_FILES:
         if f.rule is not None and f.relation not in seen:
