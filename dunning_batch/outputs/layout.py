@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import TYPE_CHECKING, Iterable, NamedTuple
 
+from ..config.model import Config
 from ..config.relations import CFG_TABLES
 from ..sql_runner import (all_columns_but, empty_view_text, one, query_view_text, read_csv_text, read_parquet_text,
                           typed_nulls, unguarded_text, view_text)
+
+if TYPE_CHECKING:
+    import duckdb
 
 @dataclass(frozen=True)
 class OutputFile:
@@ -88,7 +92,7 @@ RULE_COLUMNS = {
 }
 
 
-def output_rules(config, con) -> frozenset[str]:
+def output_rules(config: Config, con: duckdb.DuckDBPyConnection) -> frozenset[str]:
     """The rules whose columns and files a run writes: the money rules of SPEC §9 its config
     switches on (Config.money_rules), and "contacts" (SPEC §11.2) when the config has a
     [sales_rep.ID] table or a customer names a contact or a rep: a run that uses neither
