@@ -68,9 +68,9 @@ CONFIG_FILES = tuple(OutputFile(f"{t.name}.parquet", t.name, "ALL") for t in CFG
 class RuleColumn(NamedTuple):
     rule: str
     type: str   # its DuckDB type, in which a view shows it NULL when the rule is off
-    # views.sql shows it NULL when the rule is off (the §9 columns); the §11 columns are added
-    # there only when the rule is on, so that views.sql stays that of a folder before §11
-    # (every command's own views, outputs.folder, show them NULL either way)
+    # False for the columns of SPEC §11: views.sql shows them only when the file has them, so
+    # that a config without §11 keys writes views.sql byte for byte as before (the views
+    # every command builds, outputs.folder, always have them)
     in_views_sql: bool = True
 
 
@@ -78,6 +78,10 @@ class RuleColumn(NamedTuple):
 # every stage computes them, but a file has them only when their rule is configured, so that
 # a config without §9 keys writes the files of §5 byte for byte. The views always have them.
 RULE_COLUMNS = {
+    # SPEC §11.2: the contact and the sales rep of each letter (rule "contacts": output_rules)
+    "recipients": {column: RuleColumn("contacts", "VARCHAR", False)
+                   for column in ("contact_name", "contact_email", "sales_rep", "sales_rep_name",
+                                  "sales_rep_email", "sales_rep_phone")},
     "letters": {"compensation_total": RuleColumn("compensation", "DECIMAL(18,2)")},
     "letter_lines": {"compensation_amount": RuleColumn("compensation", "DECIMAL(18,2)")},
     "levels_update": {"compensation_charged": RuleColumn("compensation", "BOOLEAN"),
@@ -85,22 +89,7 @@ RULE_COLUMNS = {
     "item_details": {"open_balance": RuleColumn("min_percent", "DECIMAL(18,2)"),
                      "compensation_charged": RuleColumn("compensation", "BOOLEAN"),
                      "interest_paid_to": RuleColumn("post_interest", "DATE")},
-    # SPEC §11.2: the contact and the sales rep of each letter (rule "contacts": output_rules)
-    "recipients": {column: RuleColumn("contacts", "VARCHAR", in_views_sql=False)
-                   for column in ("contact_name", "contact_email", "sales_rep", "sales_rep_name",
-                                  "sales_rep_email", "sales_rep_phone")},
 }
-
-
-def output_rules(config: Config, con: duckdb.DuckDBPyConnection) -> frozenset[str]:
-    """The rules whose columns and files a run writes: the money rules of SPEC §9 its config
-    switches on (Config.money_rules), and "contacts" (SPEC §11.2) when the config has a
-    [sales_rep.ID] table or a customer names a contact or a rep: a run that uses neither
-    writes the files it wrote before §11, byte for byte. `con` holds the run's customers_parsed."""
-    rules = set(config.money_rules)
-    if config.sales_reps or one(con, "reports/uses_contacts")[0]:
-        rules.add("contacts")
-    return frozenset(rules)
 
 
 def output_files(rules: frozenset[str] = frozenset(), levels_layout: object | None = None) -> tuple[OutputFile, ...]:
@@ -129,6 +118,18 @@ def missing_columns(relation: str, present: Iterable[str]) -> dict[str, str]:
     wanted = {c: column.type for c, column in RULE_COLUMNS.get(relation, {}).items()}
     wanted.update(LATER_COLUMNS.get(relation, {}))
     return {c: kind for c, kind in wanted.items() if c not in set(present)}
+
+
+def output_rules(config: Config, con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """The rules whose columns and files a run writes: the money rules of SPEC §9 its config
+    switches on (Config.money_rules), and "contacts" (SPEC §11.2) when the config has a
+    [sales_rep.ID] table or a customer names a contact or a rep: a run that uses neither
+    writes the files it wrote before §11, byte for byte. `con` holds the run's customers_parsed."""
+    rules = set(config.money_rules)
+    if config.sales_reps or one(con, "reports/uses_contacts")[0]:
+        rules.add("contacts")
+    return frozenset(rules)
+
 
 # Column types of the CSV outputs, so analysts' views read amounts as DECIMAL, never DOUBLE.
 CSV_TYPES = {
@@ -189,9 +190,9 @@ def views_sql(files: tuple[OutputFile, ...] = output_files()) -> str:
             columns = csv_values(CSV_TYPES[f.relation], f.without)  # the values csv_cells wrote
         else:
             source = read_parquet_text(f.name)
-        nulls = {c: RULE_COLUMNS[f.relation][c].type for c in f.without if RULE_COLUMNS[f.relation][c].in_views_sql}
-        if nulls:  # the columns of rules that are off, NULL
-            columns += f", {typed_nulls(nulls)}"
+        shown = {c: RULE_COLUMNS[f.relation][c] for c in f.without if RULE_COLUMNS[f.relation][c].in_views_sql}
+        if shown:  # the columns of rules that are off, NULL
+            columns += f", {typed_nulls({c: column.type for c, column in shown.items()})}"
         lines.append(view_text(f.relation, columns, source))
     for f in OUTPUT_FILES:
         if f.rule is not None and f.relation not in seen:
