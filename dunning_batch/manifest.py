@@ -10,7 +10,7 @@ from .delivery.outbox import OUTBOX_FILE
 from .delivery.print_batch import BATCH_CSV, BATCH_PDF
 from .digest import files_digest, sha256_of
 from .letters.environment import pdf_environment
-from .outputs import output_files
+from .outputs import output_files, output_rules
 from .outputs.folder import connect_views
 from .outputs.levels_file import levels_file_record
 from .session import Session
@@ -23,7 +23,7 @@ FILE_FOLDERS = {"pdf/": "*.pdf", "outbox/": "*.eml"}
 def build_manifest(session: Session, folder: Path, pdf: bool) -> dict[str, Any]:
     con = session.con
     outputs = {}
-    for f in output_files(session.config.money_rules):  # SPEC §9 files only where configured
+    for f in output_files(output_rules(session.config, con)):  # SPEC §9 (§11.2) files only where configured
         outputs[f.name] = {"sha256": sha256_of(folder / f.name), "rows": count_rows(con, f.relation)}
     for derived in ("views.sql", "summary.html"):
         outputs[derived] = {"sha256": sha256_of(folder / derived), "rows": None}

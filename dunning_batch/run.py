@@ -27,7 +27,7 @@ from .guards import check_decisions, check_inputs, check_rate_coverage, problem_
 from .ledger.nightly import compare_export, hold_ledger, mark_sent, record_finished, record_pending
 from .letters.pool import render_letters, start_helpers
 from .manifest import build_manifest
-from .outputs import AtomicFolder, output_files, views_sql, write_data_files, write_json
+from .outputs import AtomicFolder, output_files, output_rules, views_sql, write_data_files, write_json
 from .outputs.levels_file import levels_file_layout
 from .outputs.guard import check_out, write_errors
 from .pipeline import DECISION_STAGES, REJECTION_STAGES, run_stages
@@ -141,7 +141,7 @@ def write(session: Session) -> None:
     session.folder = folder = session.exits.enter_context(AtomicFolder(out, options.replaces))
     with session.log.timed("write_outputs"):
         # SPEC §9: columns and files of configured rules; the levels file in the export's terms if asked
-        files = output_files(session.config.money_rules, levels_file_layout(session.config))
+        files = output_files(output_rules(session.config, session.con), levels_file_layout(session.config))
         write_data_files(session.con, folder.path, files)
         (folder.path / "views.sql").write_text(views_sql(files), encoding="utf-8")
         mark_sent(session)

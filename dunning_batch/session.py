@@ -17,8 +17,9 @@ from typing import Any, Callable
 import duckdb
 import pyarrow as pa
 
-from .config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, Config, config_tables, load_config
+from .config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS, Config, load_config
 from .config.holiday_calendar import pay_by_holidays
+from .config.relations import run_tables
 from .errors import UserError
 from .ledger.nightly import empty_overrides
 from .outputs import AtomicFolder
@@ -135,7 +136,7 @@ def open_inputs(session: Session, shard: tuple[int, int] | None = None) -> None:
         raise UserError(f"--as-of {as_of}: give a run date from {FIRST_RUN_DATE} to {LAST_RUN_DATE}")
     session.config = config = load_config(options.config_path)
     session.con = con = connect(session.memory_limit, session.spill)
-    for name, table in config_tables(config).items():
+    for name, table in run_tables(config).items():  # with cfg_sales_reps (SPEC §11.2)
         table_from_arrow(con, name, table)
     # [run] pay_by_calendar: the holidays sql/50_letter_heads moves a pay-by date over
     table_from_arrow(con, "pay_by_holidays", pay_by_holidays(config, as_of))

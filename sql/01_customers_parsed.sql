@@ -10,11 +10,13 @@
 WITH
 customer_rows AS (
     SELECT _row, customer_id, name, address, country, language, email, customer_class, policy,
-           dunning_blocked, grace_until, interest_rate, delivery, postal_code
+           dunning_blocked, grace_until, interest_rate, delivery, postal_code,
+           contact_name, contact_email, sales_rep   -- SPEC §11.2
     FROM raw_customers
     UNION ALL
     SELECT DISTINCT NULL::BIGINT, blank(i.customer_id), blank(i.customer_id), NULL, NULL, NULL, NULL, NULL, NULL,
-           NULL, NULL, NULL, NULL, NULL
+           NULL, NULL, NULL, NULL, NULL,
+           NULL, NULL, NULL
     FROM raw_open_items AS i
     WHERE $create_customers AND blank(i.customer_id) IS NOT NULL
       AND blank(i.customer_id) NOT IN (SELECT blank(c.customer_id) FROM raw_customers AS c
@@ -36,10 +38,16 @@ parsed AS (
         coalesce(parse_bool(dunning_blocked), false)    AS dunning_blocked,
         parse_date(grace_until, $customers_date_format) AS grace_until,
         parse_rate(interest_rate, $customers_decimal_comma) AS rate_given,   -- checked in 11_customer_problems
-        -- SPEC §10.1: email when the customer has an address, else print
-        coalesce(lower(blank(delivery)), CASE WHEN blank(email) IS NOT NULL THEN 'email' ELSE 'print' END)
+        -- SPEC §10.1: email when the customer has an address (its own or its contact's, §11.2), else print
+        coalesce(lower(blank(delivery)),
+                 CASE WHEN coalesce(blank(contact_email), blank(email)) IS NOT NULL THEN 'email' ELSE 'print' END)
                                                         AS delivery,
-        blank(postal_code)                              AS postal_code
+        blank(postal_code)                              AS postal_code,
+        -- SPEC §11.2: the person the letter is for (its attention line), whose address
+        -- replaces `email` as the recipient, and the key of the [sales_rep.ID] the letter names
+        blank(contact_name)                             AS contact_name,
+        blank(contact_email)                            AS contact_email,
+        blank(sales_rep)                                AS sales_rep
     FROM customer_rows
 )
 SELECT

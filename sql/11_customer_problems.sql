@@ -1,9 +1,11 @@
 -- customer_problems: every problem of a customers row but its id (10_id_problems): values
 -- that do not parse, an unknown policy, an email delivery cannot use, a print channel without
 -- a postal address (a letter with an empty window), unsafe or too long text (SPEC §2.2, §2.3,
--- §10.1). Grain: (source, _row, column_name, kind, message), source
+-- §10.1); a contact's email delivery cannot use, a sales rep the config does not define, an
+-- attention line that pushes the address out of the window (§11.2).
+-- Grain: (source, _row, column_name, kind, message), source
 -- 'customers'. Inputs: customers_parsed, raw_customers (the values as exported),
--- address_checks (each distinct email field, judged in Python).
+-- address_checks (each distinct email field, judged in Python), cfg_sales_reps.
 WITH
 c AS MATERIALIZED (
     SELECT p.*, CAST(r.dunning_blocked AS VARCHAR) AS t_blocked, CAST(r.grace_until AS VARCHAR) AS t_grace,
@@ -48,7 +50,16 @@ SELECT 'customers', c._row, 'email',
             ELSE '''' || c.email || ''' is not a well-formed email address: ' || a.problem
                  || '; give plain addresses local@domain, several separated by ;' END
 FROM c LEFT JOIN address_checks AS a USING (email)  -- judged by delivery's own parser (addresses.py)
-WHERE c.delivery IN ('email', 'both') AND (c.email IS NULL OR a.problem IS NOT NULL)
+-- SPEC §11.2: a contact's email is the recipient in its place
+WHERE c.delivery IN ('email', 'both') AND ((c.email IS NULL AND c.contact_email IS NULL) OR a.problem IS NOT NULL)
+UNION ALL
+-- SPEC §11.2: the contact's email replaces `email` as the recipient: judged by the same parser
+SELECT 'customers', c._row, 'contact_email',
+       'contact_email: ' || regexp_replace(a.problem, '''[^'']*''', '''...''', 'g'),
+       '''' || c.contact_email || ''' is not a well-formed email address: ' || a.problem
+       || '; give plain addresses local@domain, several separated by ;'
+FROM c JOIN address_checks AS a ON a.email = c.contact_email
+WHERE c.delivery IN ('email', 'both') AND a.problem IS NOT NULL
 UNION ALL
 -- SPEC §10.1: a letter for the post needs the address its window shows (line breaks alone are
 -- no address). Customers that [input.customers] missing = "create" made (_row NULL) have no
@@ -68,12 +79,35 @@ FROM (SELECT _row, 'customer_id' AS col, customer_id AS t, customer_id AS checke
       UNION ALL SELECT _row, 'customer_class', customer_class, customer_class FROM c
       UNION ALL SELECT _row, 'policy', policy_named, policy_named FROM c
       UNION ALL SELECT _row, 'postal_code', postal_code, postal_code FROM c
-      UNION ALL SELECT _row, 'email', email, email FROM c WHERE delivery NOT IN ('email', 'both'))
+      UNION ALL SELECT _row, 'email', email, email FROM c WHERE delivery NOT IN ('email', 'both')
+      -- SPEC §11.2: the attention line is one line of the window, the rep's key an id
+      UNION ALL SELECT _row, 'contact_name', contact_name, contact_name FROM c
+      UNION ALL SELECT _row, 'contact_email', contact_email, contact_email FROM c WHERE delivery NOT IN ('email', 'both')
+      UNION ALL SELECT _row, 'sales_rep', sales_rep, sales_rep FROM c)
 WHERE has_unsafe_char(checked)
 UNION ALL
 SELECT 'customers', _row, 'policy', 'unknown_policy',
        'names policy ''' || policy_named || ''', which the config does not define'
 FROM c WHERE policy_named IS NOT NULL AND policy IS NULL
+UNION ALL
+-- SPEC §11.2: the rep a customer names must be a [sales_rep.ID] table of the config
+SELECT 'customers', _row, 'sales_rep', 'unknown_sales_rep',
+       'names the sales rep ''' || sales_rep || ''', which the config does not define; add a [sales_rep.'
+       || sales_rep || '] table with its name and email to the config, or name one of its [sales_rep.ID] tables'
+       || coalesce(' (' || (SELECT string_agg(rep_id, ', ' ORDER BY rep_id) FROM cfg_sales_reps) || ')', '')
+FROM c WHERE sales_rep IS NOT NULL AND NOT has_unsafe_char(sales_rep) AND NOT too_long(sales_rep)
+  AND sales_rep NOT IN (SELECT rep_id FROM cfg_sales_reps)
+UNION ALL
+-- SPEC §11.2: the window holds 6 lines (templates/letter.css): the name, the attention line
+-- under it and the address; a trailing line break makes no line
+SELECT 'customers', _row, 'contact_name', 'window_lines',
+       'the attention line makes the window''s address ' || lines
+       || ' lines (name, attention line, address), more than the 6 it holds; shorten the address or the name, '
+       || 'or leave contact_name empty'
+FROM (SELECT _row, len(string_split(rtrim(name, chr(13) || chr(10)), chr(10))) + 1
+                   + coalesce(len(string_split(rtrim(address, chr(13) || chr(10)), chr(10))), 0) AS lines
+      FROM c WHERE contact_name IS NOT NULL AND name IS NOT NULL)
+WHERE lines > 6
 UNION ALL
 SELECT 'customers', _row, col, 'too_long', too_long_message(v)
 FROM (SELECT _row, 'customer_id' AS col, customer_id AS v FROM c
@@ -82,6 +116,9 @@ FROM (SELECT _row, 'customer_id' AS col, customer_id AS v FROM c
       UNION ALL SELECT _row, 'email', email FROM c
       UNION ALL SELECT _row, 'postal_code', postal_code FROM c
       UNION ALL SELECT _row, 'customer_class', customer_class FROM c
-      UNION ALL SELECT _row, 'policy', policy_named FROM c)
+      UNION ALL SELECT _row, 'policy', policy_named FROM c
+      UNION ALL SELECT _row, 'contact_name', contact_name FROM c     -- SPEC §11.2
+      UNION ALL SELECT _row, 'contact_email', contact_email FROM c
+      UNION ALL SELECT _row, 'sales_rep', sales_rep FROM c)
 WHERE too_long(v)
 

@@ -68,9 +68,35 @@ def explain(out: str | Path, doc_id: str | None = None, customer_id: str | None 
                    if r.payment_reference else r.letter_id
                    for r in ctx.rows("customer_letters", customer_id=customer_id)]
         letter_text = count(len(letters), "letter") + (f" ({', '.join(letters)})" if letters else "")
-        paragraphs.insert(0, say("customer_header", customer_id=customer_id, items=count(len(items), "item"),
-                                 letters=letter_text))
+        header = say("customer_header", customer_id=customer_id, items=count(len(items), "item"), letters=letter_text)
+        paragraphs.insert(0, "\n  ".join([header] + _contacts(ctx.rows("customer_contacts", customer_id=customer_id))))
     return "\n\n".join(paragraphs) + "\n"
+
+
+def _contacts(recipients: list[SimpleNamespace]) -> list[str]:
+    """SPEC §11.2: who the customer's letters were addressed to (the contact of the attention
+    line, the address its emails went to) and the sales rep they name; nothing for a customer
+    without a contact or a rep, as before §11."""
+    sentences = []
+    for r in recipients:
+        if r.contact_name is None and r.contact_email is None and r.sales_rep is None:
+            continue
+        if r.contact_name is not None:
+            sentences.append(say("contact_attention", contact=r.contact_name, name=r.name))
+        if r.delivery in ("email", "both"):
+            if r.contact_email is not None:
+                own = say("own_email_was", email=r.email) if r.email else say("no_own_email")
+                sentences.append(say("contact_email", email=r.contact_email, own=own))
+            else:
+                sentences.append(say("own_email", email=r.email))
+        else:
+            sentences.append(say("contact_print", delivery=r.delivery))
+        if r.sales_rep is not None:
+            details = ", ".join(v for v in (r.sales_rep_phone, r.sales_rep_email) if v)
+            reply_to = say("sales_rep_reply_to", email=r.sales_rep_email) if r.delivery in ("email", "both") else ""
+            sentences.append(say("sales_rep", rep_name=r.sales_rep_name, rep_id=r.sales_rep, details=details,
+                                 reply_to=reply_to))
+    return sentences
 
 
 def explain_item(item: SimpleNamespace, interest: list[SimpleNamespace], ctx: Context,

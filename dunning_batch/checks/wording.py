@@ -125,6 +125,18 @@ SENTENCES = {
     # issue 19: the ISO 11649 reference printed on the letter and carried by its QR code
     "letter_with_reference": "{letter_id}, payment reference {reference}",
     "payment_reference": "Its payment reference is {reference}: a transfer quoting it pays letter {letter_id}.",
+    # SPEC §11.2: who the customer's letters were addressed to, and its sales rep
+    "contact_attention": "Its letters are addressed to {contact} at {name}: the attention line under the "
+                         "name in the window (contact_name).",
+    "contact_email": "Its emails went to {email}, the contact's address (contact_email), in place of the "
+                     "customer's {own}.",
+    "own_email": "Its emails went to {email}, the customer's own address (it names no contact_email).",
+    "no_own_email": "own address (none given)",
+    "own_email_was": "own address {email}",
+    "contact_print": "Its letters go by post only ({delivery}), to the postal address under the name.",
+    "sales_rep": "Its sales rep is {rep_name} ({rep_id}): the letters name them as the contact for questions "
+                 "({details}){reply_to}.",
+    "sales_rep_reply_to": ", and the emails' Reply-To is {email}",
 
     # `render`: what re-rendering a folder changed (the CLI prints these, not `explain`)
     "render_in_place": "re-rendered {letters} ({pages}) into {pdf_dir}: {what}.",

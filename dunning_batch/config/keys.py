@@ -108,6 +108,9 @@ SECTIONS: dict[str, Section] = {s.heading: s for s in (
             default_text="none: a config needs at least one"),
         Key("output", "table", {}, "How the files for the ERP are laid out.", example="[output.levels_update]",
             default_text="all defaults"),
+        # SPEC §11.2
+        Key("sales_rep", "table", {}, "The sales representatives customers name in their sales_rep column, "
+            "one table each ([sales_rep.ID]).", example="[sales_rep.jr]", default_text="none"),
     )),
     Section("[run]", "What one run decides and how it groups letters.", (
         Key("grouping", "str", "customer", "What one letter covers: a customer, a customer at one level, or "
@@ -280,6 +283,15 @@ SECTIONS: dict[str, Section] = {s.heading: s for s in (
         Key("credit_hold", "bool", False, "The customer is put on credit hold (customer_actions.csv)."),
         Key("payment_term", "str", None, "A payment term code worded by the catalogues' [payment_terms].",
             example='payment_term = "net10"', default_text="none"),
+    )),
+    Section("[sales_rep.ID]", "A sales representative (SPEC §11.2): the letters of the customers whose sales_rep "
+            "column names ID show the rep as their contact for questions, and their emails get the rep as "
+            "Reply-To (From stays [sender]).", (
+        Key("name", "str", REQUIRED, "The rep's name, as the letter prints it.", example='name = "Jane Roe"'),
+        Key("email", "str", REQUIRED, "The rep's email address: the Reply-To of the emails; a plain local@domain.",
+            example='email = "jane.roe@example.com"'),
+        Key("phone", "str", "", "The rep's phone number, printed under the name.",
+            example='phone = "+49 30 1234568"', default_text="none"),
     )),
     Section("fee tier", "One step of a level's fee_tiers: applies to the overdue total above `over`.", (
         Key("over", "decimal", REQUIRED, "The tier starts above this amount; the first is 0.00, then rising.",

@@ -27,6 +27,7 @@ from .model import MAX_DAYS_TO  # SPEC §11.3
 from .output import read_output
 from .payment_keys import PAYMENT_KEYS, check_payment_keys
 from .money_rules import check_money_rules, read_level_money_rules, read_policy_money_rules
+from .sales_reps import read_sales_reps
 from .toml_table import Table
 
 
@@ -57,6 +58,7 @@ def load_config(path: str | Path) -> Config:
     payments_fmt = _read_format(inputs, "payments", PAYMENT_COLUMNS, problems, file)
     inputs.done()
     output = read_output(top, open_items)
+    sales_reps = read_sales_reps(top)  # SPEC §11.2
     policies = [
         _read_policy(Table(p, f"[[policy]] #{i}", problems, file, "[[policy]]"), interest, path)
         for i, p in enumerate(top.get("policy"), start=1)
@@ -69,7 +71,7 @@ def load_config(path: str | Path) -> Config:
     return Config(
         path=path, sha256=hashlib.sha256(raw_bytes).hexdigest(), run=run, sender=sender,
         policies=tuple(policies), open_items=open_items, customers=customer_fmt, payments=payments_fmt,
-        output=output,
+        output=output, sales_reps=sales_reps,
     )
 
 

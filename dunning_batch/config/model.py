@@ -22,6 +22,7 @@ OPEN_ITEM_COLUMNS = (
 CUSTOMER_COLUMNS = (
     "customer_id", "name", "address", "country", "language", "email", "customer_class",
     "policy", "dunning_blocked", "grace_until", "interest_rate", "delivery", "postal_code",
+    "contact_name", "contact_email", "sales_rep",   # SPEC §11.2
 )
 # The optional --payments input of SPEC §9.5: parts of documents that were settled.
 PAYMENT_COLUMNS = (
@@ -178,6 +179,17 @@ class OutputSettings:
 
 
 @dataclass(frozen=True)
+class SalesRep:
+    """A [sales_rep.ID] table (SPEC §11.2): the person the letters of its customers name as their
+    contact for questions, and the Reply-To of their emails."""
+
+    rep_id: str
+    name: str
+    email: str
+    phone: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     sha256: str
@@ -188,6 +200,7 @@ class Config:
     customers: InputFormat
     payments: InputFormat = field(default_factory=InputFormat)
     output: OutputSettings = field(default_factory=OutputSettings)
+    sales_reps: tuple[SalesRep, ...] = ()   # SPEC §11.2, by rep_id
 
     def policy(self, name: str) -> Policy:
         return next(p for p in self.policies if p.name == name)

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, NamedTuple
 import pyarrow as pa
 
 from .. import currencies
-from .model import DOC_TYPES, Config, FeeTier, Level, Policy
+from .model import DOC_TYPES, Config, FeeTier, Level, Policy, SalesRep
 
 MONEY = pa.decimal128(18, 2)
 RATE = pa.decimal128(18, 6)
@@ -37,6 +37,7 @@ class At(NamedTuple):
     text: str | None = None              # a customer class, an export's doc type value
     doc_type: str | None = None
     minor_unit: int | None = None
+    rep: SalesRep | None = None          # SPEC §11.2: a [sales_rep.ID] table
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,24 @@ CFG_TABLES = (
 )
 
 
+# SPEC §11.2: the [sales_rep.ID] tables, which 11_customer_problems checks the customers'
+# sales_rep against and 75_recipients copies onto each letter. Not in CFG_TABLES, whose tables
+# every folder keeps as files: a config without reps writes the files it wrote before §11, and
+# recipients.parquet carries each letter's rep (what `render` needs).
+CFG_SALES_REPS = CfgTable("cfg_sales_reps", lambda config: (At(rep=r) for r in config.sales_reps), (
+    Column("rep_id", TEXT, lambda r: r.rep.rep_id),
+    Column("name", TEXT, lambda r: r.rep.name),
+    Column("email", TEXT, lambda r: r.rep.email),
+    Column("phone", TEXT, lambda r: r.rep.phone),
+))
+
+
 def config_tables(config: Config) -> dict[str, pa.Table]:
-    """cfg_* relations: policies, classes, levels, fees, minimums, reference rates, currencies."""
+    """cfg_* relations: policies, classes, levels, fees, minimums, reference rates, currencies
+    (the files of a folder's config)."""
     return {t.name: t.table(config) for t in CFG_TABLES}
+
+
+def run_tables(config: Config) -> dict[str, pa.Table]:
+    """Every cfg_* relation a run joins: config_tables and cfg_sales_reps (SPEC §11.2)."""
+    return config_tables(config) | {CFG_SALES_REPS.name: CFG_SALES_REPS.table(config)}

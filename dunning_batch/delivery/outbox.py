@@ -4,8 +4,9 @@ email, built with the standard library's `email` package, and `outbox.parquet` l
 Every byte of a message follows from the output folder: the Date is the run date at 00:00
 UTC and the MIME boundary is derived from the letter id, so a rerun writes the same files
 (SPEC §4.11). Subject and body come from the `[email]` table of the message catalogues.
-To and From are built from the addresses as addresses.py parsed them (the rule validation
-applied), never from text the header parser reads again.
+To, From and Reply-To (a customer's sales rep, SPEC §11.2) are built from the addresses as
+addresses.py parsed them (the rule validation applied), never from text the header parser
+reads again. To is the contact's email when the customer names one (§11.2), else its own.
 """
 
 from __future__ import annotations
@@ -70,14 +71,19 @@ def build_message(letter: dict[str, Any], sender: dict[str, Any], pdf: bytes) ->
     """The MIME message of one letter: text body in the customer's language, the PDF attached."""
     subject, body = email_texts(letter, sender)
     try:
+        # SPEC §11.2: `email` is the contact's address when the customer names one (email_letters.sql)
         recipients = parse_address_list(letter["email"])
         origin = parse_address(sender["email"])
+        rep = parse_address(letter["sales_rep_email"]) if letter.get("sales_rep_email") else None
     except AddressError as exc:  # 11_customer_problems and the config check refuse these: a bug of ours
         raise RuntimeError(f"letter {letter['letter_id']}: an address that validation passed {exc}") from None
     message = EmailMessage(policy=POLICY)
     message["From"] = Address(display_name=sender.get("name") or "", username=origin.username,
                               domain=origin.domain)
     message["To"] = recipients
+    if rep is not None:  # SPEC §11.2: answers go to the customer's sales rep; From stays [sender]
+        message["Reply-To"] = Address(display_name=letter.get("sales_rep_name") or "", username=rep.username,
+                                      domain=rep.domain)
     message["Subject"] = subject
     message["Date"] = format_datetime(dt.datetime.combine(letter["run_date"], dt.time(), dt.timezone.utc))
     message["Message-ID"] = message_id(letter["letter_id"], origin.addr_spec)

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import TYPE_CHECKING, Iterable, NamedTuple
 
+from ..config.model import Config
 from ..config.relations import CFG_TABLES
-from ..sql_runner import (all_columns_but, empty_view_text, query_view_text, read_csv_text, read_parquet_text,
+from ..sql_runner import (all_columns_but, empty_view_text, one, query_view_text, read_csv_text, read_parquet_text,
                           typed_nulls, unguarded_text, view_text)
+
+if TYPE_CHECKING:
+    import duckdb
 
 @dataclass(frozen=True)
 class OutputFile:
@@ -74,6 +78,10 @@ class RuleColumn(NamedTuple):
 # every stage computes them, but a file has them only when their rule is configured, so that
 # a config without §9 keys writes the files of §5 byte for byte. The views always have them.
 RULE_COLUMNS = {
+    # SPEC §11.2: the contact and the sales rep of each letter (rule "contacts": output_rules)
+    "recipients": {column: RuleColumn("contacts", "VARCHAR", False)
+                   for column in ("contact_name", "contact_email", "sales_rep", "sales_rep_name",
+                                  "sales_rep_email", "sales_rep_phone")},
     "letters": {"compensation_total": RuleColumn("compensation", "DECIMAL(18,2)")},
     "letter_lines": {"compensation_amount": RuleColumn("compensation", "DECIMAL(18,2)")},
     "levels_update": {"compensation_charged": RuleColumn("compensation", "BOOLEAN"),
@@ -114,6 +122,18 @@ def missing_columns(relation: str, present: Iterable[str]) -> dict[str, str]:
     wanted = {c: column.type for c, column in RULE_COLUMNS.get(relation, {}).items()}
     wanted.update(LATER_COLUMNS.get(relation, {}))
     return {c: kind for c, kind in wanted.items() if c not in set(present)}
+
+
+def output_rules(config: Config, con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """The rules whose columns and files a run writes: the money rules of SPEC §9 its config
+    switches on (Config.money_rules), and "contacts" (SPEC §11.2) when the config has a
+    [sales_rep.ID] table or a customer names a contact or a rep: a run that uses neither
+    writes the files it wrote before §11, byte for byte. `con` holds the run's customers_parsed."""
+    rules = set(config.money_rules)
+    if config.sales_reps or one(con, "reports/uses_contacts")[0]:
+        rules.add("contacts")
+    return frozenset(rules)
+
 
 # Column types of the CSV outputs, so analysts' views read amounts as DECIMAL, never DOUBLE.
 CSV_TYPES = {

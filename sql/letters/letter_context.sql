@@ -62,6 +62,8 @@ SELECT
     l.letter_id, l.run_date, l.customer_id, l.customer_name, l.currency, l.language, l.template,
     l.level, l.is_final, l.overdue_total, l.current_total, l.credit_total, l.interest_total, l.fee,
     l.total_due, l.pay_by, l.payment_reference, r.address, r.country, r.email,
+    -- SPEC §11.2: the attention line and the rep named for questions (NULL: none)
+    r.contact_name, r.sales_rep_name, r.sales_rep_email, r.sales_rep_phone,
     items.lines, items.sections, coalesce(interest.interest_lines, []) AS interest_lines,
     coalesce(actions.actions, []) AS actions,
     coalesce(late_interest.late_interest_lines, []) AS late_interest_lines,
