@@ -273,6 +273,27 @@ def empty_relation(con: duckdb.DuckDBPyConnection, columns: dict[str, str]) -> d
     return con.sql(f"SELECT {typed_nulls(columns)} LIMIT 0")
 
 
+def shadow_view(con: duckdb.DuckDBPyConnection, relation: str, select: str, *, rows: bool = True) -> None:
+    """Temporary view `relation` on `con`, a cursor of a connection that holds a relation of
+    that name: `select` (a list this project built, file_view_select) over that relation,
+    or, with `rows=False`, `select` (typed NULLs) and no rows. The cursor's queries read the
+    view in its place (DuckDB looks in the temporary catalog first); the connection and its
+    other cursors still read the relation itself."""
+    if rows:
+        [(database,)] = con.execute("SELECT current_database()").fetchall()
+        source = f"FROM {quote(database)}.main.{quote(relation)}"
+    else:
+        source = "LIMIT 0"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(relation)} AS SELECT {select} {source}")
+
+
+def file_view_select(columns: Iterable[str], casts: dict[str, str], nulls: dict[str, str]) -> str:
+    """The select list `columns`, each of `casts` (column -> type) cast to its type, then
+    `nulls` (column -> type) added NULL: a relation as the view over its file shows it."""
+    listed = [f"CAST({quote(c)} AS {casts[c]}) AS {quote(c)}" if c in casts else quote(c) for c in columns]
+    return ", ".join(listed + ([typed_nulls(nulls)] if nulls else []))
+
+
 def create_view_from_file(con: duckdb.DuckDBPyConnection, view: str, name: str) -> None:
     """Temporary view `view` defined by the query in `sql/<name>.sql` (analyst views)."""
     con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(view)} AS {sql_text(name)}")

@@ -70,11 +70,14 @@ class Chart:
     bars: list[Bar]
 
 
-def write_summary(folder: str | Path, run_date: dt.date | None = None, ledger: dict | None = None) -> Path:
+def write_summary(folder: str | Path, run_date: dt.date | None = None, ledger: dict | None = None,
+                  con: duckdb.DuckDBPyConnection | None = None) -> Path:
     """Write `folder`/summary.html from the folder's outputs; returns its path. `ledger` is
-    what the run took from its ledger (run.json's "ledger"), read from run.json when not given."""
+    what the run took from its ledger (run.json's "ledger"), read from run.json when not given.
+    `con`: the run writing the folder reads its own relations as the folder's files show them
+    (outputs.folder.run_views), the same rows, without reading those files back."""
     folder = Path(folder)
-    con = connect_views(folder)
+    con = con if con is not None else connect_views(folder)
     page = _page(con, folder, run_date) | {"ledger": ledger if ledger is not None else _manifest(folder).get("ledger")}
     html = _environment().get_template(TEMPLATE).render(**page)
     path = folder / "summary.html"

@@ -18,9 +18,10 @@ from typing import Any
 import duckdb
 
 from ..errors import UserError
-from ..sql_runner import connect, create_view_from_file, empty_relation, lock_to, with_nulls
-from .layout import (ANALYST_VIEWS_DIR, CONFIG_FILES, CSV_TYPES, DELIVERY_FILES, OUTPUT_FILES, csv_values,
-                     missing_columns)
+from ..sql_runner import (connect, create_view_from_file, empty_relation, file_view_select, lock_to, select_types,
+                          shadow_view, typed_nulls, with_nulls)
+from .layout import (ANALYST_VIEWS_DIR, CONFIG_FILES, CSV_TYPES, DELIVERY_FILES, OUTPUT_FILES, OutputFile,
+                     csv_values, missing_columns)
 
 MANIFEST = "run.json"
 
@@ -103,8 +104,41 @@ def add_views(con: duckdb.DuckDBPyConnection, out: str | Path, prefix: str = "",
         found = _relation(con, path, relation)
         with_nulls(found, missing_columns(relation, found.columns)).create_view(prefix + relation, replace=True)
     if relations is None:
-        for view in sorted(ANALYST_VIEWS_DIR.glob("*.sql")):
-            create_view_from_file(con, prefix + view.stem, f"views/{view.stem}")
+        add_analyst_views(con, prefix)
+
+
+def add_analyst_views(con: duckdb.DuckDBPyConnection, prefix: str = "") -> None:
+    """The analyst views (sql/views), as `<prefix><name>`, over the relations `con` reads."""
+    for view in sorted(ANALYST_VIEWS_DIR.glob("*.sql")):
+        create_view_from_file(con, prefix + view.stem, f"views/{view.stem}")
+
+
+def run_views(con: duckdb.DuckDBPyConnection, files: tuple[OutputFile, ...]) -> duckdb.DuckDBPyConnection:
+    """A cursor of a run's connection `con` on which each relation of the data files `files`
+    (outputs.output_files) reads as add_views shows the file once written: the file's columns,
+    a CSV's in their written types (CSV_TYPES), those of SPEC §9 rules that are off NULL, a
+    document file of §9 the run does not write empty; and the analyst views.
+
+    The run's summary reads its folder so, instead of a connection of its own with a view
+    over every file it has just written (a small run's largest fixed cost after its stages).
+    The relations themselves stay as they are for the rest of the run.
+    """
+    cursor = con.cursor()
+    config = {f.relation for f in CONFIG_FILES}  # the run's own cfg_* tables, which its files hold as they are
+    done = set()
+    for f in files:
+        if f.relation in done or f.relation in config:
+            continue
+        done.add(f.relation)
+        columns = [name for name, _ in select_types(cursor, f.select, f.relation)]
+        casts = {c: kind for c, kind in CSV_TYPES[f.relation].items() if c in columns} if f.is_csv else {}
+        shadow_view(cursor, f.relation, file_view_select(columns, casts, missing_columns(f.relation, columns)))
+    for f in OUTPUT_FILES:
+        if f.rule is not None and f.relation not in done:  # SPEC §9: its rule is off, no such file
+            done.add(f.relation)
+            shadow_view(cursor, f.relation, typed_nulls(CSV_TYPES[f.relation]), rows=False)
+    add_analyst_views(cursor)
+    return cursor
 
 
 def file_columns(out: str | Path, relation: str) -> list[str]:

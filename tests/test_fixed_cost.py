@@ -1,0 +1,65 @@
+"""A small run's fixed cost (issue 20): what was made cheaper still gives the same bytes.
+
+- sql/00_macros.sql's padding() is one literal instead of 17 chr() calls joined (binding them
+  at every blank() was half the planning of the parse stages): the same characters.
+- A run's summary.html reads the run's own relations as its files show them
+  (outputs.folder.run_views) instead of views over the files it has just written: the page
+  is byte for byte the one `write_summary(folder)` makes from the finished folder, with the
+  money rules of SPEC §9 on (the demo with its payments) and off.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import unicodedata
+
+import duckdb
+from conftest import customer, item
+
+from dunning_batch.checks.summary import write_summary
+from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_PAYMENTS
+from dunning_batch.pipeline import define_macros
+from dunning_batch.run import run
+
+SPACES = {chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Zs"}
+
+
+def test_padding_is_the_tab_and_every_unicode_space_character():
+    con = duckdb.connect()
+    define_macros(con)
+    [(padding,)] = con.execute("SELECT padding()").fetchall()
+    assert len(padding) == 18 and set(padding) == {"\t"} | SPACES
+    # blank() trims them all around a value, and keeps them inside it
+    value = "\u3000\t\u00a0A\u2007B\u202f \u1680"
+    [(trimmed,)] = con.execute("SELECT blank($v)", {"v": value}).fetchall()
+    assert trimmed == "A\u2007B"
+
+
+def same_summary_from_the_folder(out, tmp_path) -> bytes:
+    """summary.html of the run, after checking that the finished folder's files make the same page."""
+    written = (out / "summary.html").read_bytes()
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    (copy / "summary.html").unlink()
+    assert write_summary(copy).read_bytes() == written
+    return written
+
+
+def test_the_demo_summary_is_the_summary_of_its_folder(tmp_path):
+    """Every money rule of SPEC §9 on: the run's relations hold the §9 columns the files hold."""
+    out = tmp_path / "demo"
+    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, out, payments=DEMO_PAYMENTS, pdf=False)
+    page = same_summary_from_the_folder(out, tmp_path).decode("utf-8")
+    assert DEMO_AS_OF.isoformat() in page and "compensation" in page.lower()
+
+
+def test_a_small_summary_without_money_rules_is_the_summary_of_its_folder(scenario, tmp_path):
+    """No §9 key: the files lack the §9 columns and documents, which their views show NULL and
+    empty, while the run's relations hold them. A row set aside, a name a spreadsheet would run."""
+    items = [item("D1", 30, "120.00"), item("D2", 50, "80.00", customer_id="C2"), item("D3", 40, "=1+1")]
+    outcome = scenario.run(items, [customer("C1"), customer("C2", name="=HYPERLINK(1)")], strict=False)
+    page = same_summary_from_the_folder(outcome.out, tmp_path).decode("utf-8")
+    assert len(outcome.letters) == 2
+    assert '<div class="n">2</div><div class="what">items decided</div>' in page
+    assert '<div class="n">1</div><div class="what">rejected rows</div>' in page
