@@ -10,6 +10,7 @@ are built here, from names this project chose, each quoted.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import time
 from dataclasses import dataclass, field
@@ -96,7 +97,17 @@ def lock_to(con: duckdb.DuckDBPyConnection, folders: Iterable[Path]) -> None:
 
 def sql_text(name: str) -> str:
     """The text of `sql/<name>.sql` (`name` may hold a folder: "checks/1_decisions")."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    path = SQL_DIR / f"{name}.sql"
+    stat = path.stat()
+    return _file_text(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=1024)
+def _file_text(path: Path, mtime_ns: int, size: int) -> str:
+    """A file's text, read once per version of it (a run reads some seventy files of sql/;
+    the tests run a thousand runs in one process). The version is in the key: a file
+    changed on disk is read again."""
+    return path.read_text(encoding="utf-8")
 
 
 def sql_names(folder: str) -> list[str]:
@@ -206,6 +217,15 @@ def count_rows(con: duckdb.DuckDBPyConnection, relation: str) -> int:
     # fetchall: leaves no open result on the connection
     [(count,)] = con.execute(f"SELECT count(*) FROM {quote(relation)}").fetchall()
     return count
+
+
+def counts_of_rows(con: duckdb.DuckDBPyConnection, relations: Iterable[str]) -> dict[str, int]:
+    """count_rows of each of `relations`, in one statement (run.json counts some thirty)."""
+    names = list(dict.fromkeys(relations))
+    if not names:
+        return {}
+    [counts] = con.execute("SELECT " + ", ".join(f"(SELECT count(*) FROM {quote(name)})" for name in names)).fetchall()
+    return dict(zip(names, counts))
 
 
 def table_from_file(con: duckdb.DuckDBPyConnection, table: str, name: str,

@@ -6,21 +6,27 @@
   (outputs.folder.run_views) instead of views over the files it has just written: the page
   is byte for byte the one `write_summary(folder)` makes from the finished folder, with the
   money rules of SPEC §9 on (the demo with its payments) and off.
+- A problem stage whose input relation is empty (16_payment_problems without a payments
+  export) is made from sql/problems/none.sql without planning its SQL: the same columns.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import unicodedata
 
 import duckdb
-from conftest import customer, item
+import pytest
+from conftest import AS_OF, customer, item
 
 from dunning_batch.checks.summary import write_summary
 from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_PAYMENTS
-from dunning_batch.pipeline import define_macros
+from dunning_batch.pipeline import NO_PROBLEMS, ROWS_FROM, STAGES, define_macros, relation, run_stage
 from dunning_batch.run import run
+from dunning_batch.session import RunOptions, Session, open_inputs
+from dunning_batch.sql_runner import count_rows, select_types, table_from_file
 
 SPACES = {chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Zs"}
 
@@ -63,3 +69,32 @@ def test_a_small_summary_without_money_rules_is_the_summary_of_its_folder(scenar
     assert len(outcome.letters) == 2
     assert '<div class="n">2</div><div class="what">items decided</div>' in page
     assert '<div class="n">1</div><div class="what">rejected rows</div>' in page
+
+
+@pytest.mark.parametrize("stage", sorted(ROWS_FROM))
+def test_a_problem_stage_with_no_input_row_is_made_in_the_columns_of_its_own_sql(scenario, stage):
+    """pipeline.ROWS_FROM: in a run whose input relation is empty (no payments export), the
+    stage's own SQL finds nothing either, and sql/problems/none.sql makes the very columns
+    and types it makes."""
+    config, items, customers = scenario.files([item("D1", 30)])
+    session = Session(RunOptions(config, items, customers, AS_OF, pdf=False))
+    open_inputs(session)
+    con = session.con
+    for earlier in STAGES[:STAGES.index(stage)]:
+        run_stage(con, earlier, session.params, session.log)
+    assert count_rows(con, ROWS_FROM[stage]) == 0
+    assert table_from_file(con, "own_sql", stage, session.params) == 0
+    assert table_from_file(con, "stand_in", NO_PROBLEMS) == 0
+    assert describe(con, "own_sql") == describe(con, "stand_in")
+    assert run_stage(con, stage, session.params, session.log) == 0
+    assert describe(con, relation(stage)) == describe(con, "own_sql")
+
+
+def describe(con, name: str) -> list[tuple[str, str]]:
+    return select_types(con, "*", name)
+
+
+def test_a_run_without_payments_records_no_payment_problem(scenario):
+    outcome = scenario.run([item("D1", 30)])
+    manifest = json.loads((outcome.out / "run.json").read_text(encoding="utf-8"))
+    assert manifest["stage_rows"]["16_payment_problems"] == 0 and "16_payment_problems" in manifest["timings_seconds"]
