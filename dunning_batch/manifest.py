@@ -14,7 +14,7 @@ from .outputs import output_files
 from .outputs.folder import add_views, new_connection
 from .outputs.levels_file import levels_file_record
 from .session import Session
-from .sql_runner import counts_of_rows, one, records, relation_arrow, rows
+from .sql_runner import count_rows, one, records, relation_arrow, rows
 
 # Folders of files fingerprinted as a whole (name -> the files it holds); `reconcile` checks them.
 FILE_FOLDERS = {"pdf/": "*.pdf", "outbox/": "*.eml"}
@@ -22,11 +22,9 @@ FILE_FOLDERS = {"pdf/": "*.pdf", "outbox/": "*.eml"}
 
 def build_manifest(session: Session, folder: Path, pdf: bool) -> dict[str, Any]:
     con = session.con
-    files = output_files(session.config.money_rules)  # SPEC §9 files only where configured
-    counts = counts_of_rows(con, [f.relation for f in files] + ["rejected"])
     outputs = {}
-    for f in files:
-        outputs[f.name] = {"sha256": sha256_of(folder / f.name), "rows": counts[f.relation]}
+    for f in output_files(session.config.money_rules):  # SPEC §9 files only where configured
+        outputs[f.name] = {"sha256": sha256_of(folder / f.name), "rows": count_rows(con, f.relation)}
     for derived in ("views.sql", "summary.html"):
         outputs[derived] = {"sha256": sha256_of(folder / derived), "rows": None}
     outputs["pdf/"] = folder_digest(folder, "pdf/")
@@ -54,7 +52,7 @@ def build_manifest(session: Session, folder: Path, pdf: bool) -> dict[str, Any]:
         # customers made for ids the items name that the customers file lacks ([input.customers] missing)
         "customers_created": one(con, "reports/customers_created")[0],
         "outputs": outputs,
-        "rejected_rows": counts["rejected"],
+        "rejected_rows": count_rows(con, "rejected"),
         "totals_per_currency": totals,
         "letters_per_level": {str(level): n for level, n in rows(con, "reports/letters_per_level")},
         "decisions_per_reason": {f"{outcome}/{reason}": n
@@ -102,11 +100,10 @@ def delivery_outputs(folder: Path) -> dict[str, Any]:
         return {}
     con = new_connection()
     add_views(con, folder, relations=("outbox", "print_batch"))  # just the two it counts
-    counts = counts_of_rows(con, ["outbox", "print_batch"])
     outputs = {
-        OUTBOX_FILE: {"sha256": sha256_of(folder / OUTBOX_FILE), "rows": counts["outbox"]},
+        OUTBOX_FILE: {"sha256": sha256_of(folder / OUTBOX_FILE), "rows": count_rows(con, "outbox")},
         "outbox/": folder_digest(folder, "outbox/"),
-        BATCH_CSV: {"sha256": sha256_of(folder / BATCH_CSV), "rows": counts["print_batch"]},
+        BATCH_CSV: {"sha256": sha256_of(folder / BATCH_CSV), "rows": count_rows(con, "print_batch")},
     }
     if (folder / BATCH_PDF).is_file():  # none when no letter goes to print
         outputs[BATCH_PDF] = {"sha256": sha256_of(folder / BATCH_PDF), "rows": None}

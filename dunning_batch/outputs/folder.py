@@ -18,8 +18,8 @@ from typing import Any
 import duckdb
 
 from ..errors import UserError
-from ..sql_runner import (connect, create_view_from_file, empty_relation, file_view_select, lock_to, select_types,
-                          shadow_view, typed_nulls, with_nulls)
+from ..sql_runner import (connect, create_view_from_file, empty_relation, lock_to, select_types, shadow_view,
+                          with_nulls)
 from .layout import (ANALYST_VIEWS_DIR, CONFIG_FILES, CSV_TYPES, DELIVERY_FILES, OUTPUT_FILES, OutputFile,
                      csv_values, missing_columns)
 
@@ -132,11 +132,11 @@ def run_views(con: duckdb.DuckDBPyConnection, files: tuple[OutputFile, ...]) -> 
         done.add(f.relation)
         columns = [name for name, _ in select_types(cursor, f.select, f.relation)]
         casts = {c: kind for c, kind in CSV_TYPES[f.relation].items() if c in columns} if f.is_csv else {}
-        shadow_view(cursor, f.relation, file_view_select(columns, casts, missing_columns(f.relation, columns)))
+        shadow_view(cursor, f.relation, columns, casts, missing_columns(f.relation, columns))
     for f in OUTPUT_FILES:
         if f.rule is not None and f.relation not in done:  # SPEC §9: its rule is off, no such file
             done.add(f.relation)
-            shadow_view(cursor, f.relation, typed_nulls(CSV_TYPES[f.relation]), rows=False)
+            shadow_view(cursor, f.relation, [], {}, CSV_TYPES[f.relation])
     add_analyst_views(cursor)
     return cursor
 
