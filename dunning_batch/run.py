@@ -29,7 +29,6 @@ from .letters.pool import render_letters, start_helpers
 from .manifest import build_manifest
 from .outputs import AtomicFolder, output_files, views_sql, write_data_files, write_json
 from .outputs.levels_file import levels_file_layout
-from .outputs.folder import run_views
 from .outputs.guard import check_out, write_errors
 from .pipeline import DECISION_STAGES, REJECTION_STAGES, run_stages
 from .session import (FIRST_RUN_DATE, LAST_RUN_DATE, Driver, RunOptions, RunResult, Session, Step, load,
@@ -147,7 +146,7 @@ def write(session: Session) -> None:
         (folder.path / "views.sql").write_text(views_sql(files), encoding="utf-8")
         mark_sent(session)
         write_summary(folder.path, session.params["as_of"],
-                      session.night.report() if session.night is not None else None, run_views(session.con, files))
+                      session.night.report() if session.night is not None else None, session.con, files)
 
 
 def render_local(session: Session) -> None:

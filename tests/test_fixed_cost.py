@@ -5,7 +5,8 @@
 - A run's summary.html reads the run's own relations as its files show them
   (outputs.folder.run_views) instead of views over the files it has just written: the page
   is byte for byte the one `write_summary(folder)` makes from the finished folder, with the
-  money rules of SPEC §9 on (the demo with its payments) and off.
+  money rules of SPEC §9 on (the demo with its payments) and off; just the relations its
+  queries read (summary.RELATIONS).
 - A problem stage whose input relation is empty (16_payment_problems without a payments
   export) is made from sql/problems/none.sql without planning its SQL: the same columns.
 """
@@ -13,16 +14,19 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import unicodedata
+from pathlib import Path
 
 import duckdb
 import pytest
 from conftest import AS_OF, customer, item
 
-from dunning_batch.checks.summary import write_summary
+from dunning_batch.checks.summary import RELATIONS, write_summary
 from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_PAYMENTS
+from dunning_batch.outputs.layout import OUTPUT_FILES
 from dunning_batch.pipeline import NO_PROBLEMS, ROWS_FROM, STAGES, define_macros, relation, run_stage
 from dunning_batch.run import run
 from dunning_batch.session import RunOptions, Session, open_inputs
@@ -98,3 +102,15 @@ def test_a_run_without_payments_records_no_payment_problem(scenario):
     outcome = scenario.run([item("D1", 30)])
     manifest = json.loads((outcome.out / "run.json").read_text(encoding="utf-8"))
     assert manifest["stage_rows"]["16_payment_problems"] == 0 and "16_payment_problems" in manifest["timings_seconds"]
+
+
+def test_the_summary_shows_every_relation_its_queries_read_as_its_file():
+    """summary.RELATIONS: every relation of the folder's data files that a query of sql/summary/
+    or an analyst view names, so that no query of a run's summary reads a relation as the run
+    holds it rather than as its file shows it."""
+    sql = Path(__file__).resolve().parent.parent / "sql"
+    text = "\n".join(p.read_text(encoding="utf-8") for folder in ("summary", "views")
+                     for p in sorted((sql / folder).glob("*.sql")))
+    text = re.sub(r"--[^\n]*", "", text)  # the headers name relations they do not read
+    named = {f.relation for f in OUTPUT_FILES if re.search(rf"\b{f.relation}\b", text)}
+    assert named == set(RELATIONS)

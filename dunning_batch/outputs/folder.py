@@ -113,9 +113,10 @@ def add_analyst_views(con: duckdb.DuckDBPyConnection, prefix: str = "") -> None:
         create_view_from_file(con, prefix + view.stem, f"views/{view.stem}")
 
 
-def run_views(con: duckdb.DuckDBPyConnection, files: tuple[OutputFile, ...]) -> duckdb.DuckDBPyConnection:
-    """A cursor of a run's connection `con` on which each relation of the data files `files`
-    (outputs.output_files) reads as add_views shows the file once written: the file's columns,
+def run_views(con: duckdb.DuckDBPyConnection, files: tuple[OutputFile, ...],
+              relations: tuple[str, ...]) -> duckdb.DuckDBPyConnection:
+    """A cursor of a run's connection `con` on which each of `relations` (of the data files
+    `files`, outputs.output_files) reads as add_views shows its file once written: its columns,
     a CSV's in their written types (CSV_TYPES), those of SPEC §9 rules that are off NULL, a
     document file of §9 the run does not write empty; and the analyst views.
 
@@ -127,14 +128,14 @@ def run_views(con: duckdb.DuckDBPyConnection, files: tuple[OutputFile, ...]) -> 
     config = {f.relation for f in CONFIG_FILES}  # the run's own cfg_* tables, which its files hold as they are
     done = set()
     for f in files:
-        if f.relation in done or f.relation in config:
+        if f.relation in done or f.relation in config or f.relation not in relations:
             continue
         done.add(f.relation)
         columns = [name for name, _ in select_types(cursor, f.select, f.relation)]
         casts = {c: kind for c, kind in CSV_TYPES[f.relation].items() if c in columns} if f.is_csv else {}
         shadow_view(cursor, f.relation, columns, casts, missing_columns(f.relation, columns))
     for f in OUTPUT_FILES:
-        if f.rule is not None and f.relation not in done:  # SPEC §9: its rule is off, no such file
+        if f.rule is not None and f.relation not in done and f.relation in relations:  # SPEC §9: rule off, no file
             done.add(f.relation)
             shadow_view(cursor, f.relation, [], {}, CSV_TYPES[f.relation])
     add_analyst_views(cursor)
