@@ -26,6 +26,8 @@ from conftest import AS_OF, customer, item
 
 from dunning_batch.checks.summary import RELATIONS, write_summary
 from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_PAYMENTS
+from dunning_batch.errors import UserError
+from dunning_batch.outputs.folder import connect_views
 from dunning_batch.outputs.layout import OUTPUT_FILES
 from dunning_batch.pipeline import NO_PROBLEMS, ROWS_FROM, STAGES, define_macros, relation, run_stage
 from dunning_batch.run import run
@@ -114,3 +116,13 @@ def test_the_summary_shows_every_relation_its_queries_read_as_its_file():
     text = re.sub(r"--[^\n]*", "", text)  # the headers name relations they do not read
     named = {f.relation for f in OUTPUT_FILES if re.search(rf"\b{f.relation}\b", text)}
     assert named == set(RELATIONS)
+
+
+@pytest.mark.parametrize("damage", [b"\xff\xfe\x00garbage\n", b""])
+def test_a_damaged_csv_of_a_folder_is_still_one_sentence(scenario, tmp_path, damage):
+    """outputs.folder reads a CSV's header with Python's csv module; a header that is no UTF-8
+    CSV goes to DuckDB as before, and a damaged file is named in one sentence."""
+    outcome = scenario.run([item("D1", 30)])
+    (outcome.out / "customer_actions.csv").write_bytes(damage)
+    with pytest.raises(UserError, match=r"customer_actions\.csv: cannot be read as the file a run writes"):
+        connect_views(outcome.out)

@@ -11,6 +11,7 @@ and its settings are locked.
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -163,7 +164,7 @@ def _relation(con: duckdb.DuckDBPyConnection, path: Path, relation: str) -> duck
     try:
         if path.suffix != ".csv":
             return con.read_parquet(str(path))
-        header = con.read_csv(str(path), header=True, all_varchar=True, sep=",", quotechar='"').columns
+        header = _csv_header(con, path)
         types = {c: t for c, t in CSV_TYPES.get(relation, {}).items() if c in header}
         # the values, without the ' that keeps a spreadsheet from running a cell (writer.csv_cells)
         table = con.read_csv(str(path), header=True, sep=",", quotechar='"', dtype=types)
@@ -171,6 +172,18 @@ def _relation(con: duckdb.DuckDBPyConnection, path: Path, relation: str) -> duck
     except duckdb.Error as exc:
         raise UserError(f"{path}: cannot be read as the file a run writes ({_first_line(exc)}); "
                         f"run the night again into a new folder") from None
+
+
+def _csv_header(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+    """The column names of a CSV a run wrote: its first record, read by Python's csv module
+    (DuckDB's sniffer read the file once more for them, a tenth of opening a folder); DuckDB's
+    reading when that record is no UTF-8 CSV (a damaged file is then worded as before)."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        header = []
+    return header or con.read_csv(str(path), header=True, all_varchar=True, sep=",", quotechar='"').columns
 
 
 def _first_line(exc: Exception) -> str:
