@@ -9,6 +9,8 @@
   queries read (summary.RELATIONS).
 - A problem stage whose input relation is empty (16_payment_problems without a payments
   export) is made from sql/problems/none.sql without planning its SQL: the same columns.
+- Opening a folder reads a CSV's header with Python's csv module: a damaged CSV is still one
+  sentence (DuckDB reads what Python cannot, as before).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from conftest import AS_OF, customer, item
 
 from dunning_batch.checks.summary import RELATIONS, write_summary
