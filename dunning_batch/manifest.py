@@ -11,7 +11,7 @@ from .delivery.print_batch import BATCH_CSV, BATCH_PDF
 from .digest import files_digest, sha256_of
 from .letters.environment import pdf_environment
 from .outputs import output_files, output_rules
-from .outputs.folder import connect_views
+from .outputs.folder import add_views, new_connection
 from .outputs.levels_file import levels_file_record
 from .session import Session
 from .sql_runner import count_rows, one, records, relation_arrow, rows
@@ -98,7 +98,8 @@ def delivery_outputs(folder: Path) -> dict[str, Any]:
     """The outbox and the print batch (SPEC §10.2, §10.3), when the run rendered PDFs."""
     if not (folder / OUTBOX_FILE).is_file():
         return {}
-    con = connect_views(folder)
+    con = new_connection()
+    add_views(con, folder, relations=("outbox", "print_batch"))  # just the two it counts
     outputs = {
         OUTBOX_FILE: {"sha256": sha256_of(folder / OUTBOX_FILE), "rows": count_rows(con, "outbox")},
         "outbox/": folder_digest(folder, "outbox/"),

@@ -146,7 +146,7 @@ def write(session: Session) -> None:
         (folder.path / "views.sql").write_text(views_sql(files), encoding="utf-8")
         mark_sent(session)
         write_summary(folder.path, session.params["as_of"],
-                      session.night.report() if session.night is not None else None)
+                      session.night.report() if session.night is not None else None, session.con, files)
 
 
 def render_local(session: Session) -> None:

@@ -79,12 +79,9 @@ def script(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 
 def lock_to(con: duckdb.DuckDBPyConnection, folders: Iterable[Path]) -> None:
-    """Let `con` read only inside `folders` from now on, with its settings locked.
-
-    `query` hands such a connection an analyst's SQL: without the lock, one statement could
-    read any file of the machine, write over the run's files, ATTACH a database or install an
-    extension.
-    """
+    """Let `con` read only inside `folders` from now on, with its settings locked: `query` hands
+    such a connection an analyst's SQL, one statement of which could otherwise read any file of
+    the machine, write over the run's files, ATTACH a database or install an extension."""
     con.execute("SET allowed_directories = $dirs", {"dirs": [f"{Path(f)}/" for f in folders]})
     con.execute("SET enable_external_access = false")
     con.execute("SET autoinstall_known_extensions = false")
@@ -97,11 +94,6 @@ def lock_to(con: duckdb.DuckDBPyConnection, folders: Iterable[Path]) -> None:
 def sql_text(name: str) -> str:
     """The text of `sql/<name>.sql` (`name` may hold a folder: "checks/1_decisions")."""
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-
-
-def sql_names(folder: str) -> list[str]:
-    """The files of `sql/<folder>/`, as names for sql_text, in file-name order."""
-    return [f"{folder}/{path.stem}" for path in sorted((SQL_DIR / folder).glob("*.sql"))]
 
 
 def stage_files() -> list[str]:
@@ -158,9 +150,8 @@ def arrow(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | No
 def relation(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None
              ) -> duckdb.DuckDBPyRelation:
     """`sql/<name>.sql` as a relation of `con` itself, for Arrow output without an extra copy
-    (`.to_arrow_table()`, or `.to_arrow_reader(rows)` to stream a large result). Unlike
-    `arrow`, it sees the connection's temporary views (an output folder's analyst views and
-    stand-ins for absent files); it runs when its rows are asked for."""
+    (`.to_arrow_table()`, or `.to_arrow_reader(rows)` to stream a large result); unlike `arrow`,
+    it sees the connection's temporary views. It runs when its rows are asked for."""
     sql = sql_text(name)
     try:
         return con.sql(sql, params=bound(sql, params, name))
@@ -210,16 +201,15 @@ def count_rows(con: duckdb.DuckDBPyConnection, relation: str) -> int:
 
 def table_from_file(con: duckdb.DuckDBPyConnection, table: str, name: str,
                     params: dict[str, Any] | None = None, *, temp: bool = False) -> int:
-    """Table `table` (temporary with `temp`) made by the query in `sql/<name>.sql`, with its
-    parameters bound, for a relation whose name the caller picks (a shard's copy of an input,
-    a void's files); its row count."""
+    """Table `table` (temporary with `temp`) made by `sql/<name>.sql` with its parameters bound, for
+    a relation whose name the caller picks (a shard's copy of an input, a void's files); its row count."""
     sql = sql_text(name)
-    try:
-        con.execute(f"CREATE OR REPLACE {'TEMP ' if temp else ''}TABLE {quote(table)} AS\n{sql}",
-                    bound(sql, params, name))
+    try:  # CREATE TABLE AS answers with its row count (as in run_stage)
+        [(count,)] = con.execute(f"CREATE OR REPLACE {'TEMP ' if temp else ''}TABLE {quote(table)} AS\n{sql}",
+                                 bound(sql, params, name)).fetchall()
     except duckdb.Error as exc:
         raise StageError(f"sql/{name}.sql failed: {exc}") from exc
-    return count_rows(con, table)
+    return count
 
 
 def rename_relation(con: duckdb.DuckDBPyConnection, old: str, new: str) -> None:
@@ -271,6 +261,16 @@ def with_nulls(relation: duckdb.DuckDBPyRelation, columns: dict[str, str]) -> du
 def empty_relation(con: duckdb.DuckDBPyConnection, columns: dict[str, str]) -> duckdb.DuckDBPyRelation:
     """A relation with `columns` (column -> type) and no rows."""
     return con.sql(f"SELECT {typed_nulls(columns)} LIMIT 0")
+
+
+def shadow_view(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str], casts: dict, nulls: dict) -> None:
+    """Temporary view `relation` on the cursor `con`, read in place of the connection's relation of that name:
+    its `columns` (`casts`: column -> type cast to), then `nulls` (column -> type) NULL; no rows without `columns`."""
+    listed = [f"CAST({quote(c)} AS {casts[c]}) AS {quote(c)}" if c in casts else quote(c) for c in columns]
+    select = ", ".join(listed + ([typed_nulls(nulls)] if nulls else []))
+    [(database,)] = con.execute("SELECT current_database()").fetchall()
+    source = f"FROM {quote(database)}.main.{quote(relation)}" if listed else "LIMIT 0"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(relation)} AS SELECT {select} {source}")
 
 
 def create_view_from_file(con: duckdb.DuckDBPyConnection, view: str, name: str) -> None:

@@ -3,6 +3,7 @@
 -- values that do not parse, implausible or future dates, unsafe or too long text.
 -- Grain: (source, _row, column_name, kind, message), source 'payments'. Inputs: payments_parsed
 -- (with the values as exported, as text).
+-- With no row in payments_parsed, pipeline.ROWS_FROM makes this relation from sql/problems/none.sql.
 WITH
 pay AS MATERIALIZED (SELECT * FROM payments_parsed),
 -- the text columns, one row each: (row, column, value, the value as the control-character

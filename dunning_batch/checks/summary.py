@@ -25,7 +25,8 @@ import duckdb
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ..letters.templating import TEMPLATES_DIR
-from ..outputs.folder import connect_views
+from ..outputs.folder import connect_views, run_views
+from ..outputs.layout import OutputFile
 from ..sql_runner import records
 from .wording import CHANNELS, reason_words
 
@@ -46,6 +47,9 @@ ASIDE = ("interest_not_in_total", "current_not_in_total")  # shown on the letter
 # largest amounts first; at most FINAL_ROWS per currency on the page (a big night's rest is
 # in letters.parquet and customer_actions.csv).
 FINAL_ROWS = 500
+# The relations of the folder the queries of sql/summary/ and the analyst views read (a run
+# shows just these as their files will: outputs.folder.run_views).
+RELATIONS = ("customer_actions", "decisions", "letters", "recipients", "rejected")
 
 
 @dataclass(frozen=True)
@@ -70,11 +74,15 @@ class Chart:
     bars: list[Bar]
 
 
-def write_summary(folder: str | Path, run_date: dt.date | None = None, ledger: dict | None = None) -> Path:
+def write_summary(folder: str | Path, run_date: dt.date | None = None, ledger: dict | None = None,
+                  run: duckdb.DuckDBPyConnection | None = None, files: tuple[OutputFile, ...] = ()) -> Path:
     """Write `folder`/summary.html from the folder's outputs; returns its path. `ledger` is
-    what the run took from its ledger (run.json's "ledger"), read from run.json when not given."""
+    what the run took from its ledger (run.json's "ledger"), read from run.json when not given.
+    A run writing the folder gives its connection (`run`) and the data files it wrote there
+    (`files`): the queries read its relations as those files show them (outputs.folder.run_views
+    of RELATIONS), the same rows, instead of views over the files just written."""
     folder = Path(folder)
-    con = connect_views(folder)
+    con = run_views(run, files, RELATIONS) if run is not None else connect_views(folder)
     page = _page(con, folder, run_date) | {"ledger": ledger if ledger is not None else _manifest(folder).get("ledger")}
     html = _environment().get_template(TEMPLATE).render(**page)
     path = folder / "summary.html"

@@ -11,6 +11,7 @@ and its settings are locked.
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,10 @@ from typing import Any
 import duckdb
 
 from ..errors import UserError
-from ..sql_runner import connect, create_view_from_file, empty_relation, lock_to, with_nulls
-from .layout import (ANALYST_VIEWS_DIR, CONFIG_FILES, CSV_TYPES, DELIVERY_FILES, OUTPUT_FILES, csv_values,
-                     missing_columns)
+from ..sql_runner import (connect, create_view_from_file, empty_relation, lock_to, select_types, shadow_view,
+                          with_nulls)
+from .layout import (ANALYST_VIEWS_DIR, CONFIG_FILES, CSV_TYPES, DELIVERY_FILES, OUTPUT_FILES, OutputFile,
+                     csv_values, missing_columns)
 
 MANIFEST = "run.json"
 
@@ -103,8 +105,42 @@ def add_views(con: duckdb.DuckDBPyConnection, out: str | Path, prefix: str = "",
         found = _relation(con, path, relation)
         with_nulls(found, missing_columns(relation, found.columns)).create_view(prefix + relation, replace=True)
     if relations is None:
-        for view in sorted(ANALYST_VIEWS_DIR.glob("*.sql")):
-            create_view_from_file(con, prefix + view.stem, f"views/{view.stem}")
+        add_analyst_views(con, prefix)
+
+
+def add_analyst_views(con: duckdb.DuckDBPyConnection, prefix: str = "") -> None:
+    """The analyst views (sql/views), as `<prefix><name>`, over the relations `con` reads."""
+    for view in sorted(ANALYST_VIEWS_DIR.glob("*.sql")):
+        create_view_from_file(con, prefix + view.stem, f"views/{view.stem}")
+
+
+def run_views(con: duckdb.DuckDBPyConnection, files: tuple[OutputFile, ...],
+              relations: tuple[str, ...]) -> duckdb.DuckDBPyConnection:
+    """A cursor of a run's connection `con` on which each of `relations` (of the data files
+    `files`, outputs.output_files) reads as add_views shows its file once written: its columns,
+    a CSV's in their written types (CSV_TYPES), those of SPEC §9 rules that are off NULL, a
+    document file of §9 the run does not write empty; and the analyst views.
+
+    The run's summary reads its folder so, instead of a connection of its own with a view
+    over every file it has just written (a small run's largest fixed cost after its stages).
+    The relations themselves stay as they are for the rest of the run.
+    """
+    cursor = con.cursor()
+    config = {f.relation for f in CONFIG_FILES}  # the run's own cfg_* tables, which its files hold as they are
+    done = set()
+    for f in files:
+        if f.relation in done or f.relation in config or f.relation not in relations:
+            continue
+        done.add(f.relation)
+        columns = [name for name, _ in select_types(cursor, f.select, f.relation)]
+        casts = {c: kind for c, kind in CSV_TYPES[f.relation].items() if c in columns} if f.is_csv else {}
+        shadow_view(cursor, f.relation, columns, casts, missing_columns(f.relation, columns))
+    for f in OUTPUT_FILES:
+        if f.rule is not None and f.relation not in done and f.relation in relations:  # SPEC §9: rule off, no file
+            done.add(f.relation)
+            shadow_view(cursor, f.relation, [], {}, CSV_TYPES[f.relation])
+    add_analyst_views(cursor)
+    return cursor
 
 
 def file_columns(out: str | Path, relation: str) -> list[str]:
@@ -128,7 +164,7 @@ def _relation(con: duckdb.DuckDBPyConnection, path: Path, relation: str) -> duck
     try:
         if path.suffix != ".csv":
             return con.read_parquet(str(path))
-        header = con.read_csv(str(path), header=True, all_varchar=True, sep=",", quotechar='"').columns
+        header = _csv_header(con, path)
         types = {c: t for c, t in CSV_TYPES.get(relation, {}).items() if c in header}
         # the values, without the ' that keeps a spreadsheet from running a cell (writer.csv_cells)
         table = con.read_csv(str(path), header=True, sep=",", quotechar='"', dtype=types)
@@ -136,6 +172,18 @@ def _relation(con: duckdb.DuckDBPyConnection, path: Path, relation: str) -> duck
     except duckdb.Error as exc:
         raise UserError(f"{path}: cannot be read as the file a run writes ({_first_line(exc)}); "
                         f"run the night again into a new folder") from None
+
+
+def _csv_header(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+    """The column names of a CSV a run wrote: its first record, read by Python's csv module
+    (DuckDB's sniffer read the file once more for them, a tenth of opening a folder); DuckDB's
+    reading when that record is no UTF-8 CSV (a damaged file is then worded as before)."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        header = []
+    return header or con.read_csv(str(path), header=True, all_varchar=True, sep=",", quotechar='"').columns
 
 
 def _first_line(exc: Exception) -> str:
