@@ -6,15 +6,19 @@
 -- name that the file lacks is a customer of its own: name = the id, no address, no country,
 -- the default language and the default delivery; it has no row in the file (_row NULL),
 -- which is how the later stages and run.json (customers_created) tell it.
--- Inputs: raw_customers (all text), raw_open_items (customer ids), cfg_policies, cfg_policy_classes.
+-- letter_currency (SPEC §11.1): the customer's letter currency, a known ISO 4217 code (NULL
+-- where it is empty or unknown; 11_customer_problems says why), read by policies with
+-- letter_currency = "customer".
+-- Inputs: raw_customers (all text), raw_open_items (customer ids), cfg_policies, cfg_policy_classes,
+-- cfg_currencies.
 WITH
 customer_rows AS (
     SELECT _row, customer_id, name, address, country, language, email, customer_class, policy,
-           dunning_blocked, grace_until, interest_rate, delivery, postal_code
+           dunning_blocked, grace_until, interest_rate, delivery, postal_code, letter_currency
     FROM raw_customers
     UNION ALL
     SELECT DISTINCT NULL::BIGINT, blank(i.customer_id), blank(i.customer_id), NULL, NULL, NULL, NULL, NULL, NULL,
-           NULL, NULL, NULL, NULL, NULL
+           NULL, NULL, NULL, NULL, NULL, NULL
     FROM raw_open_items AS i
     WHERE $create_customers AND blank(i.customer_id) IS NOT NULL
       AND blank(i.customer_id) NOT IN (SELECT blank(c.customer_id) FROM raw_customers AS c
@@ -39,7 +43,9 @@ parsed AS (
         -- SPEC §10.1: email when the customer has an address, else print
         coalesce(lower(blank(delivery)), CASE WHEN blank(email) IS NOT NULL THEN 'email' ELSE 'print' END)
                                                         AS delivery,
-        blank(postal_code)                              AS postal_code
+        blank(postal_code)                              AS postal_code,
+        (SELECT cur.currency FROM cfg_currencies AS cur
+         WHERE cur.currency = upper(blank(letter_currency))) AS letter_currency   -- SPEC §11.1
     FROM customer_rows
 )
 SELECT

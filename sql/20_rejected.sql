@@ -39,7 +39,9 @@ row_reasons AS (
 )
 SELECT $customers_file AS source_file, 'customers' AS source, r._row AS row_number, bad.reason,
        NULL::VARCHAR AS currency, NULL::DECIMAL(18, 2) AS open_amount,
-       CAST(to_json(r) AS VARCHAR) AS row_text
+       -- the column of SPEC §11.1 only where the row holds it
+       CAST(CASE WHEN r.letter_currency IS NULL THEN json_merge_patch(to_json(r), '{"letter_currency": null}')
+                 ELSE to_json(r) END AS VARCHAR) AS row_text
 FROM as_text(raw_customers) AS r
 JOIN bad ON bad.source = 'customers' AND bad._row = r._row
 UNION ALL

@@ -58,7 +58,7 @@ OUTPUT_FILES = (
 # The run's config, one file per cfg_* relation the pipeline joined (config.relations), so
 # that `reconcile` (and an analyst) joins the rules the run applied. Their leading columns
 # are their key: written ORDER BY ALL.
-CONFIG_FILES = tuple(OutputFile(f"{t.name}.parquet", t.name, "ALL") for t in CFG_TABLES)
+CONFIG_FILES = tuple(OutputFile(f"{t.name}.parquet", t.name, "ALL", rule=t.rule) for t in CFG_TABLES)
 
 
 class RuleColumn(NamedTuple):
@@ -91,7 +91,7 @@ def output_files(rules: frozenset[str] = frozenset(), levels_layout: object | No
         without = tuple(c for c, column in RULE_COLUMNS.get(f.relation, {}).items() if column.rule not in rules)
         layout = levels_layout if f.name == "levels_update.csv" else None
         files.append(replace(f, without=without, export_layout=layout))
-    return tuple(files) + CONFIG_FILES
+    return tuple(files) + tuple(f for f in CONFIG_FILES if f.rule is None or f.rule in rules)
 
 
 # Columns a later version added to a file, which folders written before lack (relation ->

@@ -1,0 +1,219 @@
+"""SPEC §11.1, letters across currencies: a policy's `letter_currency`, the `--rates` input, and
+every amount of a letter in the letter currency, each figure computed by hand beside it.
+
+Run date AS_OF = 2026-11-24; `item(doc_id, n, amount)` is due n days before it. The base is
+SPEC_CONFIG at 10 % (TEN): level 1 after 7 days (no fee, no interest), level 2 after 21 days
+(fee 5.00, interest), level 3 after 45 days (fee 10.00, interest, final); letter minimum 5.00
+EUR, interest minimum 1.00 EUR, act/365 to the letter date. With `letter_currency = "EUR"`
+(EUR_LETTERS) a customer's EUR and USD items share one letter in EUR: each line is
+open_amount x rate, rounded half away from zero to the cent, and the totals are sums of lines.
+The rates (RATES, "1 from = rate to"): USD->EUR 0.9200 of 2026-11-20 and 0.9215 of
+2026-11-23; GBP->EUR 1.1500 of 2026-11-24.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from conftest import AS_OF, ROOT, SPEC_CONFIG, Outcome, customer, days_before, item, with_config, write_csv
+
+from dunning_batch.config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS
+from dunning_batch.errors import ConfigError, InputError
+from dunning_batch.run import run, validate
+
+D = Decimal
+TEN = with_config({"fixed_rate = 8.0": "fixed_rate = 10.0"})
+POLICY_MIN = "min_amount = { EUR = 5.00 }"
+RATES = """rate_date,from_currency,to_currency,rate
+2026-11-20,USD,EUR,0.9200
+2026-11-23,USD,EUR,0.9215
+2026-11-24,GBP,EUR,1.1500
+"""
+CLI = [sys.executable, "-c", "from dunning_batch.cli import main; main()"]
+
+
+def policy(*keys: str, base: str = TEN) -> str:
+    """`base` with keys added to the standard policy."""
+    return with_config({POLICY_MIN: "\n".join([POLICY_MIN, *keys])}, base)
+
+
+EUR_LETTERS = policy('letter_currency = "EUR"')
+
+
+def usd(doc_id: str, days_past_due: int, amount: str, **fields) -> dict:
+    return item(doc_id, days_past_due, amount, currency="USD", **fields)
+
+
+def write_inputs(folder: Path, items: list[dict], config: str, rates: str | None = RATES,
+                 customers: list[dict] | None = None) -> None:
+    """config.toml, open_items.csv, customers.csv and (unless None) rates.csv in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.toml").write_text(config, encoding="utf-8")
+    write_csv(folder / "open_items.csv", items, OPEN_ITEM_COLUMNS)
+    write_csv(folder / "customers.csv", customers or [customer()], CUSTOMER_COLUMNS)
+    if rates is not None:
+        (folder / "rates.csv").write_text(rates, encoding="utf-8")
+
+
+def run_rates(tmp_path: Path, items: list[dict], config: str = EUR_LETTERS, rates: str | None = RATES,
+              customers: list[dict] | None = None, name: str = "night", **options) -> Outcome:
+    """A run of `items` with `rates` (rates.csv) as --rates; its outputs."""
+    folder = tmp_path / name
+    write_inputs(folder, items, config, rates, customers)
+    options.setdefault("pdf", False)
+    run(folder / "config.toml", folder / "open_items.csv", folder / "customers.csv", AS_OF, folder / "out",
+        rates=folder / "rates.csv" if rates is not None else None, **options)
+    return Outcome(folder / "out")
+
+
+def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """The command as a user runs it: in `cwd`, with relative paths."""
+    return subprocess.run([*CLI, *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+# ------------------------------------------------------------------------- the config keys
+
+@pytest.mark.parametrize("keys, says", [
+    (['letter_currency = "EURO"'], "key 'letter_currency': 'EURO' is neither a known ISO 4217 currency code"),
+    (['rate_date = "due_date"'], "key 'rate_date': is set but the policy has no letter_currency"),
+    (["rate_days_before = 2"], "key 'rate_days_before': is set but the policy has no letter_currency"),
+    (['letter_currency = "EUR"', "rate_days_before = -1"], "key 'rate_days_before': must be a number of days"),
+    (['letter_currency = "EUR"', 'rate_date = "invoice_date"'], "key 'rate_date'"),
+])
+def test_letter_currency_keys_are_checked(tmp_path, keys, says):
+    write_inputs(tmp_path, [item("INV-1", 10)], policy(*keys))
+    with pytest.raises(ConfigError) as caught:
+        validate(tmp_path / "config.toml", tmp_path / "open_items.csv", tmp_path / "customers.csv", AS_OF)
+    assert says in "\n".join(caught.value.lines())
+
+
+def test_a_customers_letter_currency_must_be_a_currency_code(tmp_path):
+    write_inputs(tmp_path, [item("INV-1", 10)], policy('letter_currency = "customer"'),
+                 customers=[customer(letter_currency="Euro")])
+    problems = validate(tmp_path / "config.toml", tmp_path / "open_items.csv", tmp_path / "customers.csv", AS_OF,
+                        rates=tmp_path / "rates.csv")
+    assert problems == [f"{tmp_path / 'customers.csv'}:2: letter_currency: 'Euro' is not a known ISO 4217 "
+                        f"currency code"]
+
+
+# ------------------------------------------------------------------------- the rates file
+
+BAD_RATES = """rate_date,from_currency,to_currency,rate
+2026-11-23,USD,EUR,0.92155555555
+2026-11-23,USD,EUR,0.9215
+24.11.2026,USD,EUR,1e3
+2026-11-24,EUR,EUR,1
+2026-11-24,USD,GBP,0
+"""
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_rates_file_problems_stop_the_run_strict_or_not(tmp_path, strict):
+    """The rates are reference data: a bad row is never set aside (it would convert at an older
+    rate without a word), so a lenient run stops on it too; nothing is written."""
+    write_inputs(tmp_path, [item("INV-1", 10), usd("INV-2", 12, "100.05")], EUR_LETTERS, BAD_RATES)
+    with pytest.raises(InputError) as caught:
+        run(tmp_path / "config.toml", tmp_path / "open_items.csv", tmp_path / "customers.csv", AS_OF,
+            tmp_path / "out", rates=tmp_path / "rates.csv", strict=strict, pdf=False)
+    rates = tmp_path / "rates.csv"
+    assert caught.value.lines() == [
+        f"{rates}:2: rate: 0.92155555555 has more than 10 decimals; give the rate with at most 10",
+        f"{rates}:3: rate_date: repeats the USD->EUR rate of 2026-11-23 (first at row 2); a pair has one rate "
+        f"a day: keep one row",
+        f"{rates}:4: rate: '1e3' is not a plain decimal rate above zero (digits, one decimal point, at most 10 "
+        f"decimals, no exponent)",
+        f"{rates}:4: rate_date: '24.11.2026' is not a date in the format %Y-%m-%d",
+        f"{rates}:5: to_currency: is EUR, the same as from_currency; a rate converts one currency into another "
+        f"(a line in its letter's own currency needs none)",
+        f"{rates}:6: rate: must be above zero (1 from_currency = rate to_currency), not 0",
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_rates_file_problems_exit_2_on_the_command_line(tmp_path):
+    write_inputs(tmp_path, [usd("INV-2", 12, "100.05")], EUR_LETTERS, BAD_RATES)
+    done = cli(tmp_path, "run", "--config", "config.toml", "--open-items", "open_items.csv", "--customers",
+               "customers.csv", "--rates", "rates.csv", "--as-of", "2026-11-24", "--out", "out", "--no-pdf",
+               "--no-strict")
+    assert done.returncode == 2, done.stderr
+    assert "rates.csv:5: to_currency: is EUR, the same as from_currency" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "out").exists()
+
+
+def test_the_rates_file_may_map_its_columns_and_write_decimal_commas(tmp_path):
+    """[input.rates] reads an export as it is, like [input.payments]: the column names, a day
+    format and decimal commas of a German bank's table."""
+    config = EUR_LETTERS + '''
+[input.rates]
+columns = { rate_date = "Datum", from_currency = "Von", to_currency = "Nach", rate = "Kurs" }
+date_format = "%d.%m.%Y"
+decimal_comma = true
+delimiter = ";"
+'''
+    rates = "Datum;Von;Nach;Kurs\n23.11.2026;USD;EUR;0,9215\n"
+    outcome = run_rates(tmp_path, [usd("INV-2", 12, "100.05")], config, rates)
+    [line] = outcome.lines
+    assert (line["rate"], line["letter_amount"]) == (D("0.9215"), D("92.20"))
+
+
+# ------------------------------------------------------------------------- a missing rate
+
+def test_a_missing_rate_stops_run_and_validate_naming_the_pair_and_the_day(tmp_path):
+    """rate_days_before = 5: the rate day is 2026-11-19, before the first USD->EUR rate (11-20)."""
+    write_inputs(tmp_path, [item("INV-1", 10), usd("INV-2", 12, "100.05")],
+                 policy('letter_currency = "EUR"', "rate_days_before = 5"))
+    want = ("open_items.csv:3: currency: no USD->EUR rate on or before 2026-11-19 in rates.csv (rate day of the "
+            "item: run date 2026-11-24 - 5 days); its first USD->EUR rate is of 2026-11-20; add a row with "
+            "rate_date 2026-11-19 (or earlier), from_currency USD, to_currency EUR and the rate (1 USD = rate EUR)")
+    for command in ("run", "validate"):
+        args = ["--config", "config.toml", "--open-items", "open_items.csv", "--customers", "customers.csv",
+                "--rates", "rates.csv", "--as-of", "2026-11-24"]
+        if command == "run":
+            args += ["--out", "out", "--no-pdf"]
+        done = cli(tmp_path, command, *args)
+        assert done.returncode == 2, (command, done.stdout, done.stderr)
+        assert done.stderr.strip() == want, command
+        assert not (tmp_path / "out").exists()
+
+
+def test_without_a_rates_file_a_conversion_says_to_give_one(tmp_path):
+    write_inputs(tmp_path, [usd("INV-2", 12, "100.05")], EUR_LETTERS, rates=None)
+    done = cli(tmp_path, "validate", "--config", "config.toml", "--open-items", "open_items.csv", "--customers",
+               "customers.csv", "--as-of", "2026-11-24")
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "open_items.csv:2: currency: is USD, but policy 'standard' writes its letters in EUR and the run has no "
+        "exchange rates; give them with --rates (a USD->EUR rate on or before 2026-11-24, the rate day of the "
+        "item: run date 2026-11-24 - 0 days)")
+
+
+def test_only_the_direct_pair_converts_and_the_message_says_the_inverse_is_there(tmp_path):
+    rates = "rate_date,from_currency,to_currency,rate\n2026-11-24,EUR,USD,1.0852\n"
+    write_inputs(tmp_path, [usd("INV-2", 12, "100.05")], EUR_LETTERS, rates)
+    problems = validate(tmp_path / "config.toml", tmp_path / "open_items.csv", tmp_path / "customers.csv", AS_OF,
+                        rates=tmp_path / "rates.csv")
+    assert problems == [f"{tmp_path / 'open_items.csv'}:2: currency: no USD->EUR rate on or before 2026-11-24 in "
+                        f"{tmp_path / 'rates.csv'} (rate day of the item: run date 2026-11-24 - 0 days); it has "
+                        f"EUR->USD rates, but only the direct pair converts a line; add a row with rate_date "
+                        f"2026-11-24 (or earlier), from_currency USD, to_currency EUR and the rate (1 USD = rate EUR)"]
+
+
+def test_a_lenient_run_rejects_the_item_without_a_rate(tmp_path):
+    """strict = false: the item with no rate is set aside with its reason; the EUR item is dunned."""
+    outcome = run_rates(tmp_path, [item("INV-1", 10), usd("INV-2", 12, "100.05", due_date=days_before(12))],
+                        policy('letter_currency = "EUR"', 'rate_date = "due_date"'), strict=False)
+    # rate day = due date 2026-11-12 - 0 days: before every USD->EUR rate
+    [rejected] = outcome.rejected
+    assert (rejected["row_number"], rejected["currency"]) == (3, "USD")
+    assert rejected["reason"].startswith("currency: no USD->EUR rate on or before 2026-11-12 in ")
+    assert "(rate day of the item: due date 2026-11-12 - 0 days)" in rejected["reason"]
+    assert outcome.decisions["INV-1"]["reason"] == "advanced"
