@@ -13,9 +13,10 @@ The rates (RATES, "1 from = rate to"): USD->EUR 0.9200 of 2026-11-20 and 0.9215 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
+import hashlib
 import os
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -25,6 +26,7 @@ import pytest
 
 from conftest import AS_OF, ROOT, SPEC_CONFIG, Outcome, customer, days_before, item, with_config, write_csv
 
+from dunning_batch.checks.reconcile import reconcile
 from dunning_batch.config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS
 from dunning_batch.errors import ConfigError, InputError
 from dunning_batch.run import run, validate
@@ -217,3 +219,155 @@ def test_a_lenient_run_rejects_the_item_without_a_rate(tmp_path):
     assert rejected["reason"].startswith("currency: no USD->EUR rate on or before 2026-11-12 in ")
     assert "(rate day of the item: due date 2026-11-12 - 0 days)" in rejected["reason"]
     assert outcome.decisions["INV-1"]["reason"] == "advanced"
+
+
+# ------------------------------------------------------------------------- the conversion
+
+def letter_id(key: str) -> str:
+    return f"DL-{AS_OF:%Y%m%d}-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def line_view(outcome: Outcome) -> list[tuple]:
+    return [(r["line_type"], r["doc_id"], r["currency"], r["open_amount"], r["interest_amount"], r["rate"],
+             r["rate_date"], r["letter_amount"]) for r in outcome.lines]
+
+
+def test_eur_and_usd_items_share_one_eur_letter_each_line_rounded_half_up(tmp_path):
+    """USD at 0.9215 (of 2026-11-23, the latest on or before the run date): 100.05 x 0.9215 =
+    92.196075 -> 92.20; 200.10 x 0.9215 = 184.39215 -> 184.39. One letter C1|EUR||, level 1 (no
+    fee, no interest): overdue 100.00 + 92.20 + 184.39 = 376.59."""
+    outcome = run_rates(tmp_path, [item("INV-1", 10, "100.00"), usd("INV-2", 12, "100.05"),
+                                   usd("INV-3", 15, "200.10")])
+    [letter] = outcome.letters
+    assert letter["letter_id"] == letter_id("C1|EUR||")
+    assert (letter["currency"], letter["overdue_total"], letter["total_due"]) == ("EUR", D("376.59"), D("376.59"))
+    rate, day = D("0.9215"), dt.date(2026, 11, 23)
+    assert line_view(outcome) == [
+        ("overdue", "INV-3", "USD", D("200.10"), None, rate, day, D("184.39")),
+        ("overdue", "INV-2", "USD", D("100.05"), None, rate, day, D("92.20")),
+        ("overdue", "INV-1", "EUR", D("100.00"), None, D("1"), None, D("100.00")),
+    ]
+    # decisions keep each item's own currency and amount (SPEC §8.2 per input currency)
+    assert {d: (r["currency"], r["open_amount"], r["reason"]) for d, r in outcome.decisions.items()} == {
+        "INV-1": ("EUR", D("100.00"), "advanced"), "INV-2": ("USD", D("100.05"), "advanced"),
+        "INV-3": ("USD", D("200.10"), "advanced")}
+    assert [c.line() for c in reconcile(outcome.out) if not c.ok] == []
+
+
+def test_a_credit_is_converted_away_from_zero(tmp_path):
+    """include_credits: a USD credit of -10.50 x 0.9215 = -9.67575 -> -9.68 EUR."""
+    config = with_config({"include_credits = false": "include_credits = true"}, EUR_LETTERS)
+    outcome = run_rates(tmp_path, [item("INV-1", 10, "100.00"), usd("CRN-1", 5, "-10.50", doc_type="credit_memo")],
+                        config)
+    [letter] = outcome.letters
+    assert (letter["credit_total"], letter["total_due"]) == (D("-9.68"), D("90.32"))
+
+
+@pytest.mark.parametrize("days_before, rate, rate_date, amount", [
+    (0, "0.9215", dt.date(2026, 11, 23), "92.20"),    # rate day 11-24: the row of 11-23
+    (1, "0.9215", dt.date(2026, 11, 23), "92.20"),    # rate day 11-23: its own row
+    (3, "0.92", dt.date(2026, 11, 20), "92.05"),      # rate day 11-21: the latest before it, 11-20; 92.046
+])
+def test_the_rate_is_the_latest_on_or_before_the_run_date_minus_days_before(tmp_path, days_before, rate,
+                                                                            rate_date, amount):
+    outcome = run_rates(tmp_path, [usd("INV-2", 12, "100.05")],
+                        policy('letter_currency = "EUR"', f"rate_days_before = {days_before}"))
+    [line] = outcome.lines
+    assert (line["rate"], line["rate_date"], line["letter_amount"]) == (D(rate), rate_date, D(amount))
+
+
+def test_rate_date_due_date_takes_each_items_due_date(tmp_path):
+    """Rates USD->EUR 0.91 of 11-10 and 0.93 of 11-13. INV-A due 11-12 -> 0.91: 100.05 x 0.91 =
+    91.0455 -> 91.05; INV-B due 11-14 -> 0.93: 200.10 x 0.93 = 186.093 -> 186.09."""
+    rates = "rate_date,from_currency,to_currency,rate\n2026-11-10,USD,EUR,0.91\n2026-11-13,USD,EUR,0.93\n"
+    outcome = run_rates(tmp_path, [usd("INV-A", 12, "100.05"), usd("INV-B", 10, "200.10")],
+                        policy('letter_currency = "EUR"', 'rate_date = "due_date"'), rates)
+    assert {r["doc_id"]: (r["rate"], r["rate_date"], r["letter_amount"]) for r in outcome.lines} == {
+        "INV-A": (D("0.91"), dt.date(2026, 11, 10), D("91.05")),
+        "INV-B": (D("0.93"), dt.date(2026, 11, 13), D("186.09"))}
+    assert outcome.letters[0]["overdue_total"] == D("277.14")
+
+
+def test_min_amount_is_in_the_letter_currency(tmp_path):
+    """min_amount EUR 100.00: 105.00 USD is above 100 but converts to 96.7575 -> 96.76 EUR,
+    below the minimum: no letter, reason below_min_amount."""
+    config = with_config({POLICY_MIN: 'min_amount = { EUR = 100.00 }\nletter_currency = "EUR"'}, TEN)
+    outcome = run_rates(tmp_path, [usd("INV-2", 12, "105.00")], config)
+    assert outcome.letters == []
+    assert outcome.decisions["INV-2"]["reason"] == "below_min_amount"
+    details = outcome._rows("SELECT * FROM item_details")[0]
+    assert (details["candidate_overdue_total"], details["letter_currency"], details["letter_amount"]) == (
+        D("96.76"), "EUR", D("96.76"))
+
+
+LEVEL_2_USD = usd("INV-2", 30, "2500.00", dunning_level=1, last_dunned_on=days_before(20))
+
+
+def test_fee_is_in_the_letter_currency_and_interest_is_computed_in_usd_then_converted(tmp_path):
+    """Level 2: fee EUR 5.00 (the config has no USD fee: none is needed). Interest in USD:
+    2500.00 x 30 days x 10 % / 365 = 20.547945 -> 20.55 USD; x 0.9215 = 18.936825 -> 18.94 EUR.
+    Overdue 2500.00 x 0.9215 = 2303.75 EUR; total due 2303.75 + 5.00 + 18.94 = 2327.69 EUR."""
+    outcome = run_rates(tmp_path, [LEVEL_2_USD])
+    [letter] = outcome.letters
+    assert (letter["level"], letter["overdue_total"], letter["fee"], letter["interest_total"], letter["total_due"]) == (
+        2, D("2303.75"), D("5.00"), D("18.94"), D("2327.69"))
+    rate, day = D("0.9215"), dt.date(2026, 11, 23)
+    assert line_view(outcome) == [
+        ("overdue", "INV-2", "USD", D("2500.00"), None, rate, day, D("2303.75")),
+        ("interest", "INV-2", "USD", D("2500.00"), D("20.55"), rate, day, D("18.94")),
+    ]
+    assert [(f["currency"], f["amount"]) for f in outcome.fees] == [("EUR", D("5.00"))]
+    assert [c.line() for c in reconcile(outcome.out) if not c.ok] == []
+
+
+def test_fee_percent_is_taken_of_the_converted_overdue_total(tmp_path):
+    """fee_percent 1.5 on 2303.75 EUR = 34.55625 -> 34.56 EUR; total 2303.75 + 34.56 + 18.94 = 2357.25."""
+    config = with_config({'  fee = { EUR = 5.00 }\n  interest = true\n  template = "second_reminder"':
+                          '  fee_percent = 1.5\n  interest = true\n  template = "second_reminder"'}, EUR_LETTERS)
+    outcome = run_rates(tmp_path, [LEVEL_2_USD], config)
+    [letter] = outcome.letters
+    assert (letter["fee"], letter["total_due"]) == (D("34.56"), D("2357.25"))
+    assert [c.line() for c in reconcile(outcome.out) if not c.ok] == []
+
+
+BOTH = re.sub(r"\{ EUR = ([\d.]+) \}", r"{ EUR = \1, USD = \1 }", TEN)
+CUSTOMER_LETTERS = BOTH.replace("min_amount = { EUR = 5.00, USD = 5.00 }",
+                                "min_amount = { EUR = 5.00, USD = 5.00 }\nletter_currency = \"customer\"")
+CUSTOMER_RATES = RATES + "2026-11-24,EUR,USD,1.0852\n"
+
+
+def test_letter_currency_customer_takes_the_customers_column_else_the_items_own(tmp_path):
+    """C1 writes in USD: EUR 100.00 x 1.0852 = 108.52 USD + 50.00 USD = 158.52 USD, one letter.
+    C2 has no letter_currency: one letter per currency, as without the key."""
+    items = [item("INV-1", 10, "100.00"), usd("INV-2", 10, "50.00"),
+             item("INV-3", 10, "70.00", customer_id="C2"), usd("INV-4", 10, "30.00", customer_id="C2")]
+    outcome = run_rates(tmp_path, items, CUSTOMER_LETTERS, CUSTOMER_RATES,
+                        customers=[customer("C1", letter_currency="USD"), customer("C2")])
+    totals = {l["letter_id"]: (l["currency"], l["overdue_total"]) for l in outcome.letters}
+    assert totals == {letter_id("C1|USD||"): ("USD", D("158.52")), letter_id("C2|EUR||"): ("EUR", D("70.00")),
+                      letter_id("C2|USD||"): ("USD", D("30.00"))}
+    assert {r["doc_id"]: (r["rate"], r["letter_amount"]) for r in outcome.lines} == {
+        "INV-1": (D("1.0852"), D("108.52")), "INV-2": (D("1"), D("50.00")),
+        "INV-3": (D("1"), D("70.00")), "INV-4": (D("1"), D("30.00"))}
+
+
+def test_run_json_records_the_rates_input(tmp_path):
+    outcome = run_rates(tmp_path, [usd("INV-2", 12, "100.05")])
+    rates = outcome.manifest["inputs"]["rates"]
+    assert (Path(rates["path"]).name, rates["rows"]) == ("rates.csv", 3)
+    assert rates["sha256"] == hashlib.sha256((tmp_path / "night" / "rates.csv").read_bytes()).hexdigest()
+    assert (outcome.out / "cfg_letter_currencies.parquet").is_file()
+
+
+def test_without_the_key_the_new_columns_are_not_written(tmp_path):
+    """SPEC §11 off: letter_lines and item_details keep the columns of SPEC §5 and §9 (the pins
+    of tests/test_no_money_rules.py hold the bytes); with the key they gain the conversion."""
+    import pyarrow.parquet as pq
+
+    off = run_rates(tmp_path, [item("INV-1", 10)], TEN, name="off")
+    on = run_rates(tmp_path, [item("INV-1", 10)], EUR_LETTERS, name="on")
+    new = {"currency", "rate", "rate_date", "letter_amount"}
+    assert not new & set(pq.read_schema(off.out / "letter_lines.parquet").names)
+    assert new <= set(pq.read_schema(on.out / "letter_lines.parquet").names)
+    assert {"letter_currency", "rate_day"} <= set(pq.read_schema(on.out / "item_details.parquet").names)
+    assert not (off.out / "cfg_letter_currencies.parquet").exists()

@@ -64,6 +64,10 @@ CONFIG_FILES = tuple(OutputFile(f"{t.name}.parquet", t.name, "ALL", rule=t.rule)
 class RuleColumn(NamedTuple):
     rule: str
     type: str   # its DuckDB type, in which a view shows it NULL when the rule is off
+    # views.sql lists it (NULL) when the rule is off: the columns of SPEC §9, which views.sql
+    # promises. Those of §11 are not, so that a config without §11 keys writes the views.sql
+    # it always wrote, byte for byte; the views every command builds (outputs.folder) have them.
+    in_views_sql: bool = True
 
 
 # Columns the rules of SPEC §9 add to the files of §5 (relation -> column -> rule, type):
@@ -71,12 +75,22 @@ class RuleColumn(NamedTuple):
 # a config without §9 keys writes the files of §5 byte for byte. The views always have them.
 RULE_COLUMNS = {
     "letters": {"compensation_total": RuleColumn("compensation", "DECIMAL(18,2)")},
-    "letter_lines": {"compensation_amount": RuleColumn("compensation", "DECIMAL(18,2)")},
+    "letter_lines": {"compensation_amount": RuleColumn("compensation", "DECIMAL(18,2)"),
+                     # SPEC §11.1: each line's document currency, exchange rate and letter amount
+                     "currency": RuleColumn("letter_currency", "VARCHAR", False),
+                     "rate": RuleColumn("letter_currency", "DECIMAL(28,10)", False),
+                     "rate_date": RuleColumn("letter_currency", "DATE", False),
+                     "letter_amount": RuleColumn("letter_currency", "DECIMAL(18,2)", False)},
     "levels_update": {"compensation_charged": RuleColumn("compensation", "BOOLEAN"),
                       "interest_paid_to": RuleColumn("post_interest", "DATE")},
     "item_details": {"open_balance": RuleColumn("min_percent", "DECIMAL(18,2)"),
                      "compensation_charged": RuleColumn("compensation", "BOOLEAN"),
-                     "interest_paid_to": RuleColumn("post_interest", "DATE")},
+                     "interest_paid_to": RuleColumn("post_interest", "DATE"),
+                     "letter_currency": RuleColumn("letter_currency", "VARCHAR", False),
+                     "rate": RuleColumn("letter_currency", "DECIMAL(28,10)", False),
+                     "rate_date": RuleColumn("letter_currency", "DATE", False),
+                     "rate_day": RuleColumn("letter_currency", "DATE", False),
+                     "letter_amount": RuleColumn("letter_currency", "DECIMAL(18,2)", False)},
 }
 
 
@@ -166,8 +180,9 @@ def views_sql(files: tuple[OutputFile, ...] = output_files()) -> str:
             columns = csv_values(CSV_TYPES[f.relation], f.without)  # the values csv_cells wrote
         else:
             source = read_parquet_text(f.name)
-        if f.without:  # the columns of rules that are off, NULL
-            columns += f", {typed_nulls({c: RULE_COLUMNS[f.relation][c].type for c in f.without})}"
+        shown = {c: RULE_COLUMNS[f.relation][c].type for c in f.without if RULE_COLUMNS[f.relation][c].in_views_sql}
+        if shown:  # the columns of rules that are off, NULL
+            columns += f", {typed_nulls(shown)}"
         lines.append(view_text(f.relation, columns, source))
     for f in OUTPUT_FILES:
         if f.rule is not None and f.relation not in seen:
