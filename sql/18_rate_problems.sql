@@ -8,7 +8,8 @@
 -- paid late, not yet charged), with no rate of the direct pair (item currency -> letter
 -- currency; never the inverse or a third currency) on or before its rate day (column
 -- currency, kind 'no_rate FROM TO'); and an item whose converted amount would not fit a
--- DECIMAL(18,2) (column open_amount).
+-- DECIMAL(18,2), or whose letter could not hold its customer's items converted (column
+-- open_amount).
 -- Grain: (source, _row, column_name, kind, message). Inputs: rates_parsed, open_items_parsed,
 -- payments_parsed, cfg_letter_currencies, cfg_levels.
 WITH
@@ -52,6 +53,20 @@ described AS (
     LEFT JOIN cfg_letter_currencies AS lc USING (policy)
     LEFT JOIN pairs AS pr ON pr.from_currency = m.currency AND pr.to_currency = m.letter_currency
     LEFT JOIN pairs AS inv ON inv.from_currency = m.letter_currency AND inv.to_currency = m.currency
+),
+letter_groups AS (
+    -- SPEC §11.1 beside 13_overflow_problems (which bounds each customer and item currency): the
+    -- items of one customer and letter currency, converted, with interest and fees at their
+    -- highest (at most 250 times the amounts, as 13 takes it) must fit a letter's DECIMAL(18,2)
+    SELECT i.customer_id, i.letter_currency,
+           sum(abs(CASE WHEN i.letter_currency = i.currency THEN i.open_amount
+                        ELSE try(CAST(i.open_amount AS DECIMAL(18, 2)) * m.rate) END)) AS letter_total
+    FROM open_items_parsed AS i
+    LEFT JOIN matched AS m ON m.source = 'open_items' AND m._row = i._row
+    WHERE i.customer_id IS NOT NULL AND i.letter_currency IS NOT NULL AND i.open_amount IS NOT NULL
+      AND (i.customer_id, i.letter_currency) IN (SELECT customer_id, letter_currency FROM open_items_parsed
+                                                 WHERE letter_currency <> currency)
+    GROUP BY ALL
 )
 SELECT 'rates' AS source, _row, 'rate_date' AS column_name,
        CASE WHEN blank(t_rate_date) IS NULL THEN 'empty' ELSE not_a_kind(t_rate_date, 'not_date') END AS kind,
@@ -115,3 +130,13 @@ SELECT source, _row, 'open_amount', 'converted_too_large',
 FROM described
 WHERE rate IS NOT NULL AND coalesce(abs(try(CAST(open_amount AS DECIMAL(18, 2)) * rate)) >= 10000000000000000, true)
   AND open_amount IS NOT NULL
+UNION ALL
+SELECT 'open_items', i._row, 'open_amount', 'letter_overflow',
+       'the open items of customer ''' || i.customer_id || ''' converted into ' || i.letter_currency || ' add up to '
+       || rtrim(rtrim(CAST(g.letter_total AS VARCHAR), '0'), '.') || ' ' || i.letter_currency
+       || ', and with interest and fees a letter could exceed what it can hold (9999999999999999.99); '
+       || 'check the amounts and the rates in ' || $rates_file
+FROM open_items_parsed AS i
+JOIN letter_groups AS g USING (customer_id, letter_currency)
+WHERE i.letter_currency <> i.currency AND i.open_amount <> 0
+  AND coalesce(try(g.letter_total * 250) > 9999999999999999.99, true)

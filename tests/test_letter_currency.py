@@ -371,3 +371,33 @@ def test_without_the_key_the_new_columns_are_not_written(tmp_path):
     assert new <= set(pq.read_schema(on.out / "letter_lines.parquet").names)
     assert {"letter_currency", "rate_day"} <= set(pq.read_schema(on.out / "item_details.parquet").names)
     assert not (off.out / "cfg_letter_currencies.parquet").exists()
+
+
+def test_late_payment_interest_is_converted_at_the_payments_rate(tmp_path):
+    """SPEC §9.5 in an EUR letter: P-1, 2000.00 USD paid 10 days late: 2000.00 x 10 x 10 % / 365 =
+    5.479452 -> 5.48 USD, x 0.9215 = 5.04982 -> 5.05 EUR; P-2, 1000.00 EUR 10 days late: 2.74 EUR.
+    Interest total 18.94 (INV-2) + 5.05 + 2.74 = 26.73 EUR. payments_charged keeps each payment's
+    interest in its own currency, for the ERP to mark it."""
+    from dunning_batch.config import PAYMENT_COLUMNS
+
+    config = with_config({'  fee = { EUR = 5.00 }\n  interest = true\n  template = "second_reminder"':
+                          '  fee = { EUR = 5.00 }\n  interest = true\n  late_payment_interest = true\n'
+                          '  template = "second_reminder"'}, EUR_LETTERS)
+    folder = tmp_path / "night"
+    write_inputs(folder, [LEVEL_2_USD], config)
+    payments = [{"payment_id": "P-1", "customer_id": "C1", "doc_id": "INV-8", "currency": "USD",
+                 "due_date": "2026-10-01", "paid_on": "2026-10-11", "amount": "2000.00"},
+                {"payment_id": "P-2", "customer_id": "C1", "doc_id": "INV-9", "currency": "EUR",
+                 "due_date": "2026-10-01", "paid_on": "2026-10-11", "amount": "1000.00"}]
+    write_csv(folder / "payments.csv", payments, PAYMENT_COLUMNS)
+    run(folder / "config.toml", folder / "open_items.csv", folder / "customers.csv", AS_OF, folder / "out",
+        rates=folder / "rates.csv", payments=folder / "payments.csv", pdf=False)
+    outcome = Outcome(folder / "out")
+    late = [(r["doc_id"], r["currency"], r["interest_amount"], r["rate"], r["letter_amount"])
+            for r in outcome.lines if r["line_type"] == "late_interest"]
+    assert late == [("INV-8", "USD", D("5.48"), D("0.9215"), D("5.05")), ("INV-9", "EUR", D("2.74"), D("1"), D("2.74"))]
+    [letter] = outcome.letters
+    assert letter["interest_total"] == D("26.73")
+    assert outcome._rows("SELECT payment_id, interest_amount FROM payments_charged ORDER BY payment_id") == [
+        {"payment_id": "P-1", "interest_amount": D("5.48")}, {"payment_id": "P-2", "interest_amount": D("2.74")}]
+    assert [c.line() for c in reconcile(outcome.out) if not c.ok] == []
