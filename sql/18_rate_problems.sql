@@ -139,4 +139,5 @@ SELECT 'open_items', i._row, 'open_amount', 'letter_overflow',
 FROM open_items_parsed AS i
 JOIN letter_groups AS g USING (customer_id, letter_currency)
 WHERE i.letter_currency <> i.currency AND i.open_amount <> 0
+  AND g.letter_total IS NOT NULL   -- NULL: no item converts (18 says why above)
   AND coalesce(try(g.letter_total * 250) > 9999999999999999.99, true)
