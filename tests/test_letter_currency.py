@@ -401,3 +401,67 @@ def test_late_payment_interest_is_converted_at_the_payments_rate(tmp_path):
     assert outcome._rows("SELECT payment_id, interest_amount FROM payments_charged ORDER BY payment_id") == [
         {"payment_id": "P-1", "interest_amount": D("5.48")}, {"payment_id": "P-2", "interest_amount": D("2.74")}]
     assert [c.line() for c in reconcile(outcome.out) if not c.ok] == []
+
+
+# ------------------------------------------------------------------------- letters and explain
+
+def test_the_letter_shows_each_line_in_its_currency_and_in_the_letters(tmp_path):
+    """The PDF: USD lines in $ with their EUR amount beside, the EUR line as it is, the rates note
+    under the table, each USD interest line with its EUR amount, the totals in EUR."""
+    from pypdf import PdfReader
+
+    outcome = run_rates(tmp_path, [item("INV-1", 10, "100.00"), LEVEL_2_USD], pdf=True, workers=1)
+    [letter] = outcome.letters
+    text = "\n".join(page.extract_text() for page in PdfReader(outcome.out / letter["pdf_path"]).pages)
+    assert "Document Due date Days overdue Open amount Interest In EUR" in text
+    assert "INV-2 Oct 25, 2026 30 $2,500.00 $20.55 €2,303.75" in text
+    assert "INV-1 Nov 14, 2026 10 €100.00 €0.27 €100.00" in text
+    assert "Amounts in other currencies are converted into EUR at the reference rates:\n" \
+           "1 USD = 0.9215 EUR (rate of Nov 23, 2026)" in text
+    assert "(30 days): $20.55 = €18.94" in text
+    # 2303.75 + 100.00 = 2403.75 overdue; interest 18.94 + 0.27 = 19.21; fee 5.00
+    assert "Overdue amount €2,403.75\nInterest €19.21\nDunning fee €5.00\nTotal due €2,427.96" in text
+
+
+def test_a_german_letter_words_the_rates_note_from_its_catalogue(tmp_path):
+    from pypdf import PdfReader
+
+    outcome = run_rates(tmp_path, [usd("INV-2", 12, "100.05")], customers=[customer(language="de")], pdf=True,
+                        workers=1)
+    [letter] = outcome.letters
+    text = "\n".join(page.extract_text() for page in PdfReader(outcome.out / letter["pdf_path"]).pages)
+    assert "Beträge in anderen Währungen sind zu den Referenzkursen in EUR umgerechnet:\n" \
+           "1 USD = 0,9215 EUR (Kurs vom 23.11.2026)" in text
+
+
+def test_explain_tells_the_rate_and_its_day(tmp_path):
+    from dunning_batch.checks.explain import explain
+
+    outcome = run_rates(tmp_path, [LEVEL_2_USD])
+    text = explain(outcome.out, "INV-2")
+    assert ("Its letter is in EUR: USD 2,500.00 at 0.9215 (rate of 2026-11-23, the latest on or before the rate "
+            "day 2026-11-24) = EUR 2,303.75.") in text
+    assert "Interest on 2,500.00 USD: 10 % a year (act/365) for 30 days, 2026-10-26 to 2026-11-24 = 20.55 USD." in text
+    assert "At 0.9215: USD 20.55 = EUR 18.94." in text
+    assert "total due 2,327.69 EUR." in text
+
+
+def test_explain_words_a_minimum_in_the_letter_currency(tmp_path):
+    from dunning_batch.checks.explain import explain
+
+    config = with_config({POLICY_MIN: 'min_amount = { EUR = 100.00 }\nletter_currency = "EUR"'}, TEN)
+    outcome = run_rates(tmp_path, [usd("INV-2", 12, "105.00")], config)
+    assert ("that letter's overdue total 96.76 EUR is below policy standard's minimum of 100.00 EUR"
+            in explain(outcome.out, "INV-2"))
+
+
+def test_the_ecb_example_table_reads_clean_and_converts_eur_into_a_usd_letter(tmp_path):
+    """fixtures/rates_ecb.csv (ECB reference rates, fixtures/README.md): 100.00 EUR in a USD letter
+    at 1.0705 (of 2024-06-28, the latest on or before the run date) = 107.05 USD."""
+    rates = (ROOT / "fixtures" / "rates_ecb.csv").read_text(encoding="utf-8")
+    config = re.sub(r"\{ EUR = ([\d.]+) \}", r"{ USD = \1 }", TEN).replace(
+        "min_amount = { USD = 5.00 }", 'min_amount = { USD = 5.00 }\nletter_currency = "USD"', 1)
+    outcome = run_rates(tmp_path, [item("INV-1", 10, "100.00")], config, rates)
+    [line] = outcome.lines
+    assert (line["rate"], line["rate_date"], line["letter_amount"]) == (D("1.0705"), dt.date(2024, 6, 28), D("107.05"))
+    assert outcome.letters[0]["currency"] == "USD"
