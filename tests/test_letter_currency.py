@@ -89,7 +89,7 @@ def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     (['rate_date = "due_date"'], "key 'rate_date': is set but the policy has no letter_currency"),
     (["rate_days_before = 2"], "key 'rate_days_before': is set but the policy has no letter_currency"),
     (['letter_currency = "EUR"', "rate_days_before = -1"], "key 'rate_days_before': must be a number of days"),
-    (['letter_currency = "EUR"', 'rate_date = "invoice_date"'], "key 'rate_date'"),
+    (['letter_currency = "EUR"', 'rate_date = "invoice_date"'], "key 'rate_date': must be one of 'run', 'due_date'"),
 ])
 def test_letter_currency_keys_are_checked(tmp_path, keys, says):
     write_inputs(tmp_path, [item("INV-1", 10)], policy(*keys))
@@ -465,3 +465,39 @@ def test_the_ecb_example_table_reads_clean_and_converts_eur_into_a_usd_letter(tm
     [line] = outcome.lines
     assert (line["rate"], line["rate_date"], line["letter_amount"]) == (D("1.0705"), dt.date(2024, 6, 28), D("107.05"))
     assert outcome.letters[0]["currency"] == "USD"
+
+
+def test_a_dask_run_converts_like_one_machine(tmp_path):
+    """run --dask: every shard reads the whole rates file; the folder is byte for byte the same."""
+    pytest.importorskip("distributed")
+    items = [item("INV-1", 10, "100.00"), usd("INV-2", 12, "100.05"),
+             usd("INV-3", 15, "200.10", customer_id="C2"), LEVEL_2_USD | {"doc_id": "INV-4", "customer_id": "C3"}]
+    customers = [customer("C1"), customer("C2"), customer("C3")]
+    one = run_rates(tmp_path, items, customers=customers, name="one").out
+    dask = run_rates(tmp_path, items, customers=customers, name="dask", dask="local:2").out
+    names = sorted(p.name for p in one.iterdir() if p.is_file() and p.name != "run.json")
+    assert names == sorted(p.name for p in dask.iterdir() if p.is_file() and p.name != "run.json")
+    different = [n for n in names if (one / n).read_bytes() != (dask / n).read_bytes()]
+    assert different == []
+    assert len(Outcome(dask).letters) == 3
+
+
+def test_min_percent_compares_with_the_converted_balance(tmp_path):
+    """min_percent 50: INV-1 100.00 EUR overdue; NOT-1 105.00 USD not yet due counts in the
+    balance converted: 96.7575 -> 96.76, balance 196.76 EUR, 50 % = 98.38 <= 100.00: the letter
+    goes out (unconverted, 205.00 would have suppressed it)."""
+    outcome = run_rates(tmp_path, [item("INV-1", 10, "100.00"), usd("NOT-1", -5, "105.00")],
+                        policy('letter_currency = "EUR"', "min_percent = 50"))
+    [letter] = outcome.letters
+    assert letter["overdue_total"] == D("100.00")
+    details = {r["doc_id"]: r for r in outcome._rows("SELECT * FROM item_details")}
+    assert details["INV-1"]["open_balance"] == D("196.76")
+
+
+def test_a_courtesy_notice_sums_converted_lines(tmp_path):
+    """pre_due_days 5: a USD item due in 3 days goes into an EUR notice: 100.05 -> 92.20 EUR."""
+    outcome = run_rates(tmp_path, [usd("INV-2", -3, "100.05")],
+                        policy('letter_currency = "EUR"', "pre_due_days = 5"))
+    [notice] = outcome.letters
+    assert notice["letter_id"] == letter_id("C1|EUR||pre_due")
+    assert (notice["currency"], notice["current_total"], notice["total_due"]) == ("EUR", D("92.20"), D("92.20"))
