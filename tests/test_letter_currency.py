@@ -501,3 +501,38 @@ def test_a_courtesy_notice_sums_converted_lines(tmp_path):
     [notice] = outcome.letters
     assert notice["letter_id"] == letter_id("C1|EUR||pre_due")
     assert (notice["currency"], notice["current_total"], notice["total_due"]) == ("EUR", D("92.20"), D("92.20"))
+
+
+def test_the_rates_may_be_a_parquet_file_with_typed_columns(tmp_path):
+    """A Parquet rates file keeps its types: DATE days and DECIMAL rates are read as they are."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "night"
+    write_inputs(folder, [usd("INV-2", 12, "100.05")], EUR_LETTERS, rates=None)
+    pq.write_table(pa.table({"rate_date": pa.array([dt.date(2026, 11, 23)], pa.date32()),
+                             "from_currency": ["USD"], "to_currency": ["EUR"],
+                             "rate": pa.array([D("0.921500")], pa.decimal128(10, 6))}), folder / "rates.parquet")
+    run(folder / "config.toml", folder / "open_items.csv", folder / "customers.csv", AS_OF, folder / "out",
+        rates=folder / "rates.parquet", pdf=False)
+    [line] = Outcome(folder / "out").lines
+    assert (line["rate"], line["rate_date"], line["letter_amount"]) == (D("0.9215"), dt.date(2026, 11, 23), D("92.20"))
+
+
+def test_uk_compensation_bands_read_the_converted_amount_of_a_gbp_letter(tmp_path):
+    """A GBP letter (letter_currency "GBP") of an EUR invoice of 1,100.00 at EUR->GBP 0.87:
+    957.00 GBP, below 1,000.00: compensation 40.00 GBP (the EUR figure would have given 70.00).
+    Interest 1100.00 x 30 x 10 % / 365 = 9.041096 -> 9.04 EUR -> 7.8648 -> 7.86 GBP; fee 5.00 GBP;
+    total 957.00 + 7.86 + 5.00 + 40.00 = 1,009.86 GBP."""
+    config = re.sub(r"\{ EUR = ([\d.]+) \}", r"{ GBP = \1 }", TEN).replace(
+        "min_amount = { GBP = 5.00 }", 'min_amount = { GBP = 5.00 }\nletter_currency = "GBP"', 1).replace(
+        '  interest = true\n  template = "second_reminder"', '  interest = true\n  compensation = "uk"\n'
+                                                            '  template = "second_reminder"')
+    rates = "rate_date,from_currency,to_currency,rate\n2026-11-24,EUR,GBP,0.87\n"
+    invoice = item("INV-1", 30, "1100.00", amount="1100.00", dunning_level=1, last_dunned_on=days_before(20))
+    outcome = run_rates(tmp_path, [invoice], config, rates)
+    [letter] = outcome.letters
+    assert (letter["currency"], letter["overdue_total"], letter["interest_total"], letter["fee"],
+            letter["compensation_total"], letter["total_due"]) == (
+        "GBP", D("957.00"), D("7.86"), D("5.00"), D("40.00"), D("1009.86"))
+    assert [c.line() for c in reconcile(outcome.out) if not c.ok] == []
