@@ -16,7 +16,7 @@ from .checks.query import FORMATS as QUERY_FORMATS
 from .checks.query import query as query_folder
 from .cli_common import (FORCE_HELP, FORCE_SENT_HELP, RunDate, as_of_option, config_option, customers_option,
                          exits_cleanly, folder_argument, items_option, letter_progress, payments_option,
-                         stage_printer)
+                         rates_option, stage_printer)
 from .cli_delivery import history, send, void
 from .config.model import STALE_EXPORT
 from .errors import UserError
@@ -46,6 +46,7 @@ def main():
 @items_option
 @customers_option
 @payments_option
+@rates_option
 @as_of_option
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder (must not exist).")
 @click.option("--force", is_flag=True, help=FORCE_HELP)
@@ -64,7 +65,7 @@ def main():
               help="When the export lags the ledger (a levels file was not re-imported): stop, use_ledger or "
                    "use_export; default [run] stale_export of the config (stop).")
 @exits_cleanly
-def run(config_path, open_items, customers, payments, as_of, out, force, force_sent, no_pdf, workers, strict,
+def run(config_path, open_items, customers, payments, rates, as_of, out, force, force_sent, no_pdf, workers, strict,
         memory_limit, dask_address, ledger, no_ledger, stale_export):
     """The nightly job: decide every open item and write letters, levels and decisions.
 
@@ -81,7 +82,7 @@ def run(config_path, open_items, customers, payments, as_of, out, force, force_s
         options = RunOptions(config_path, open_items, customers, as_of.date(), out=Path(out), payments=payments,
                              force=force, force_sent=force_sent, strict=strict, pdf=not no_pdf, workers=workers,
                              memory_limit=memory_limit, on_stage=stage_printer(), on_progress=on_progress,
-                             ledger=ledger, no_ledger=no_ledger, stale_export=stale_export)
+                             ledger=ledger, no_ledger=no_ledger, stale_export=stale_export, rates=rates)
         result = run_night(options, driver)
     print_summary(result.manifest, result.out)
 
@@ -91,14 +92,15 @@ def run(config_path, open_items, customers, payments, as_of, out, force, force_s
 @items_option
 @customers_option
 @payments_option
+@rates_option
 @as_of_option
 @exits_cleanly
-def validate(config_path, open_items, customers, payments, as_of):
+def validate(config_path, open_items, customers, payments, rates, as_of):
     """Lists every problem in the config and the inputs; writes nothing.
 
     Example: dunning-batch validate --config config/example.toml --open-items items.csv --customers customers.csv
     """
-    problems = validate_inputs(config_path, open_items, customers, as_of.date() if as_of else None, payments)
+    problems = validate_inputs(config_path, open_items, customers, as_of.date() if as_of else None, payments, rates)
     if problems:
         raise UserError(problems)
     echo("valid: no problems found")

@@ -40,6 +40,9 @@ customers_option = click.option("--customers", default=None, type=click.Path(dir
 payments_option = click.option("--payments", default=None, type=click.Path(dir_okay=False),
                                help="Optional payments export, .csv or .parquet: interest on late payments "
                                     "(SPEC §9.5).")
+rates_option = click.option("--rates", default=None, type=click.Path(dir_okay=False),
+                            help="Optional exchange rates, .csv or .parquet (rate_date, from_currency, to_currency, "
+                                 "rate): letters in a policy's letter_currency (SPEC §11.1).")
 as_of_option = click.option("--as-of", "as_of", type=RunDate(formats=["%Y-%m-%d"]),
                             help="Run date D (YYYY-MM-DD).")
 FORCE_HELP = ("Replace an existing output folder, only when it is an earlier run's finished folder holding "

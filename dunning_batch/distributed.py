@@ -87,6 +87,7 @@ def decide_on_cluster(session: Session) -> None:
                                  None if options.customers is None else str(options.customers),
                                  options.as_of, (k, shards), given, options.pdf,
                                  None if options.payments is None else str(options.payments),
+                                 None if options.rates is None else str(options.rates),
                                  retries=RETRIES, pure=False)
                    for k in range(shards)]
         assemble(session, client.gather(futures))
@@ -95,10 +96,12 @@ def decide_on_cluster(session: Session) -> None:
 
 
 def run_shard(config_path: str, open_items: str, customers: str | None, as_of: dt.date, shard: tuple[int, int],
-              given: dict[str, pa.Table], pdf: bool, payments: str | None = None) -> dict[str, Any]:
+              given: dict[str, pa.Table], pdf: bool, payments: str | None = None,
+              rates: str | None = None) -> dict[str, Any]:
     """One shard's night (a task on a worker): its customers' rows (items and payments),
-    decided by the same stages; Arrow tables back."""
-    session = Session(RunOptions(config_path, open_items, customers, as_of, payments=payments, pdf=pdf))
+    decided by the same stages with every exchange rate (SPEC §11.1); Arrow tables back."""
+    session = Session(RunOptions(config_path, open_items, customers, as_of, payments=payments, pdf=pdf,
+                                 rates=rates))
     open_inputs(session, shard=shard)
     run_stages(session.con, PARSE_STAGES, session.params, session.log)  # the coordinator found the problems
     for name, table in given.items():

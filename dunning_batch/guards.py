@@ -26,17 +26,20 @@ def check_inputs(session: Session) -> None:
     if options.pdf:
         check_templates(session.config)
     strict = session.config.run.strict if options.strict is None else options.strict
-    if strict:
-        lines, total = problem_lines(session)
-        if lines:
-            raise InputError(lines, more=total - len(lines))
+    # SPEC §11.1: the exchange rates are reference data: a row of theirs is never set aside
+    # (that would convert at an older rate without a word), so their problems stop any run
+    lines, total = problem_lines(session, sources=None if strict else ("rates",))
+    if lines:
+        raise InputError(lines, more=total - len(lines))
 
 
-def problem_lines(session: Session, limit: int = MAX_PROBLEMS) -> tuple[list[str], int]:
+def problem_lines(session: Session, limit: int = MAX_PROBLEMS,
+                  sources: tuple[str, ...] | None = None) -> tuple[list[str], int]:
     """`file:row: column: what is wrong` lines, one per column and kind of problem (a flood of
     like values is one line: its first row's message, how many more rows and which), with the
-    setting that reads the values where they show one; and how many such lines there are."""
-    groups = rows(session.con, "reports/problem_groups")
+    setting that reads the values where they show one; and how many such lines there are.
+    With `sources`, only the problems of those inputs."""
+    groups = [g for g in rows(session.con, "reports/problem_groups") if sources is None or g[0] in sources]
     # the raw inputs are read again for hints only when something is wrong
     hints = {(source, column, kind): hint for source, column, kind, hint in
              rows(session.con, "reports/problem_hints", session.params)} if groups else {}

@@ -60,23 +60,24 @@ def run(config_path: str | Path, open_items: str | Path, customers: str | Path, 
         workers: int | None = None, memory_limit: str | None = None, dask: str | None = None,
         on_stage: Callable | None = None, on_progress: Callable | None = None,
         payments: str | Path | None = None, force_sent: bool = False, ledger: str | Path | None = None,
-        no_ledger: bool = False, stale_export: str | None = None) -> RunResult:
+        no_ledger: bool = False, stale_export: str | None = None, rates: str | Path | None = None) -> RunResult:
     """run_night with keywords; with `dask` (a scheduler address or "local:N"), shards of
     customers run on a Dask cluster."""
     options = RunOptions(config_path, open_items, customers, as_of, out=Path(out), payments=payments, force=force,
                          force_sent=force_sent, strict=strict, pdf=pdf, workers=workers, memory_limit=memory_limit,
                          on_stage=on_stage, on_progress=on_progress, ledger=ledger, no_ledger=no_ledger,
-                         stale_export=stale_export)
+                         stale_export=stale_export, rates=rates)
     return run_night(options, None if dask is None else on_cluster(dask))
 
 
 def validate(config_path: str | Path, open_items: str | Path, customers: str | Path,
-             as_of: dt.date | None = None, payments: str | Path | None = None) -> list[str]:
+             as_of: dt.date | None = None, payments: str | Path | None = None,
+             rates: str | Path | None = None) -> list[str]:
     """Every problem in the config and inputs, as lines; an empty list when all is well."""
     # the inputs are judged as a run with PDFs (the default) judges them: a customer created
     # with no postal address is a problem (sql/17_created_customer_problems); nothing is rendered
     session = Session(RunOptions(config_path, open_items, customers, as_of or dt.date.today(), payments=payments,
-                                 pdf=True))
+                                 pdf=True, rates=rates))
     load(session)
     lines, total = problem_lines(session)
     if lines:

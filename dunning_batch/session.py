@@ -25,6 +25,7 @@ from .ledger.nightly import empty_overrides
 from .outputs import AtomicFolder
 from .payments import load_payments, payment_params
 from .pipeline import INPUT_STAGES, define_macros, run_stages
+from .rates import load_rates, rate_params
 from .readers import RawInput, load_raw
 from .sql_runner import StageLog, connect, rename_relation, table_from_arrow, table_from_file
 
@@ -42,9 +43,9 @@ SHARDED_INPUTS = ("raw_customers", "raw_open_items", "raw_payments")
 class RunOptions:
     """What a run is asked to do: the options of `run` (and `validate`) as values.
 
-    `payments` is the optional payments export of SPEC §9.5. `force` replaces an existing
-    `out` only when it is an earlier run's folder (outputs/guard.py); one whose letters were
-    sent or voided needs `force_sent` too.
+    `payments` is the optional payments export of SPEC §9.5, `rates` the optional exchange
+    rates of §11.1. `force` replaces an existing `out` only when it is an earlier run's folder
+    (outputs/guard.py); one whose letters were sent or voided needs `force_sent` too.
     """
 
     config_path: str | Path
@@ -65,6 +66,7 @@ class RunOptions:
     ledger: str | Path | None = None
     no_ledger: bool = False
     stale_export: str | None = None  # None: [run] stale_export of the config
+    rates: str | Path | None = None  # SPEC §11.1: the exchange rates (--rates)
 
     @property
     def replaces(self) -> bool:
@@ -72,7 +74,8 @@ class RunOptions:
         return self.force or self.force_sent
 
     def input_paths(self) -> list[Path]:
-        return [Path(p) for p in (self.config_path, self.open_items, self.customers, self.payments) if p]
+        return [Path(p) for p in (self.config_path, self.open_items, self.customers, self.payments,
+                                     self.rates) if p]
 
 
 @dataclass
@@ -151,6 +154,9 @@ def open_inputs(session: Session, shard: tuple[int, int] | None = None) -> None:
         raw_payments = load_payments(con, options.payments, config)  # SPEC §9.5; empty without --payments
         if raw_payments is not None:
             inputs["payments"] = raw_payments
+        raw_rates = load_rates(con, options.rates, config)  # SPEC §11.1; empty without --rates
+        if raw_rates is not None:
+            inputs["rates"] = raw_rates
         if shard is not None:
             keep_shard(con, shard)
     session.params.update({
@@ -182,6 +188,7 @@ def open_inputs(session: Session, shard: tuple[int, int] | None = None) -> None:
         "language_countries": list(config.customers.language_by_country),
         "country_languages": list(config.customers.language_by_country.values()),
         **payment_params(config, raw_payments),
+        **rate_params(config, raw_rates),
     })
 
 

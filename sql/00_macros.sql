@@ -195,3 +195,15 @@ CREATE OR REPLACE MACRO customer_id_problem(customer_id, what) AS
 CREATE OR REPLACE MACRO customer_id_kind(customer_id) AS
     CASE WHEN customer_id IS NULL THEN 'empty' WHEN is_null_word(customer_id) THEN 'null_word'
          ELSE 'unknown_customer' END;
+
+-- SPEC §11.1: `amount` (DECIMAL(18,2), in its document's currency) converted at the exchange
+-- rate `rate` (DECIMAL(28,10): 1 document currency = rate letter currency), rounded half away
+-- from zero to the letter currency's minor unit. The product is exact (DECIMAL(38,12)), never
+-- a binary float; round() takes a constant scale, so each minor unit is a branch of its own,
+-- cast on its own (a CASE over DECIMAL(38,0) and DECIMAL(38,2) would get the scale 0).
+CREATE OR REPLACE MACRO in_letter_currency(amount, rate, minor_unit) AS
+    CASE minor_unit
+        WHEN 0 THEN CAST(round(CAST(amount AS DECIMAL(18, 2)) * CAST(rate AS DECIMAL(28, 10)), 0) AS DECIMAL(18, 2))
+        WHEN 1 THEN CAST(round(CAST(amount AS DECIMAL(18, 2)) * CAST(rate AS DECIMAL(28, 10)), 1) AS DECIMAL(18, 2))
+        ELSE CAST(round(CAST(amount AS DECIMAL(18, 2)) * CAST(rate AS DECIMAL(28, 10)), 2) AS DECIMAL(18, 2))
+    END;

@@ -6,17 +6,23 @@
 -- name that the file lacks is a customer of its own: name = the id, no address, no country,
 -- the default language and the default delivery; it has no row in the file (_row NULL),
 -- which is how the later stages and run.json (customers_created) tell it.
--- Inputs: raw_customers (all text), raw_open_items (customer ids), cfg_policies, cfg_policy_classes.
+-- letter_currency (SPEC §11.1): the customer's letter currency, a known ISO 4217 code (NULL
+-- where it is empty or unknown; 11_customer_problems says why), read by policies with
+-- letter_currency = "customer".
+-- Inputs: raw_customers (all text), raw_open_items (customer ids), cfg_policies, cfg_policy_classes,
+-- cfg_currencies.
 WITH
 customer_rows AS (
     SELECT _row, customer_id, name, address, country, language, email, customer_class, policy,
            dunning_blocked, grace_until, interest_rate, delivery, postal_code,
-           contact_name, contact_email, sales_rep   -- SPEC §11.2
+           contact_name, contact_email, sales_rep,   -- SPEC §11.2
+           letter_currency                           -- SPEC §11.1
     FROM raw_customers
     UNION ALL
     SELECT DISTINCT NULL::BIGINT, blank(i.customer_id), blank(i.customer_id), NULL, NULL, NULL, NULL, NULL, NULL,
            NULL, NULL, NULL, NULL, NULL,
-           NULL, NULL, NULL
+           NULL, NULL, NULL,
+           NULL
     FROM raw_open_items AS i
     WHERE $create_customers AND blank(i.customer_id) IS NOT NULL
       AND blank(i.customer_id) NOT IN (SELECT blank(c.customer_id) FROM raw_customers AS c
@@ -47,7 +53,9 @@ parsed AS (
         -- replaces `email` as the recipient, and the key of the [sales_rep.ID] the letter names
         blank(contact_name)                             AS contact_name,
         blank(contact_email)                            AS contact_email,
-        blank(sales_rep)                                AS sales_rep
+        blank(sales_rep)                                AS sales_rep,
+        (SELECT cur.currency FROM cfg_currencies AS cur
+         WHERE cur.currency = upper(blank(letter_currency))) AS letter_currency   -- SPEC §11.1
     FROM customer_rows
 )
 SELECT

@@ -7,12 +7,20 @@
 -- compensation_charged (default false) and interest_paid_to are the optional columns of
 -- SPEC §9.2 and §9.4. Dates more than [run] plausible_years from the run date, and a due
 -- date before the document date, make a row suspect too.
--- Inputs: raw_open_items (text, or the types of a Parquet export), customers_parsed, cfg_doc_types, cfg_currencies, cfg_policies.
+-- letter_currency (SPEC §11.1) is the currency of the letter the item goes into, worked out
+-- here once for every later stage: its policy's letter_currency, or for "customer" the
+-- customer's letter_currency, else the item's own currency (always, without §11 keys).
+-- rate_day is the day its exchange rate is taken for when the two differ (NULL otherwise):
+-- the run date, or with rate_date = "due_date" its due date (the run date without one),
+-- minus rate_days_before.
+-- Inputs: raw_open_items (text, or the types of a Parquet export), customers_parsed, cfg_doc_types, cfg_currencies,
+-- cfg_policies, cfg_letter_currencies.
 WITH
 customers AS (
     -- one row per customer id; an id listed twice is a problem of the customers file
     SELECT customer_id, any_value(dunning_blocked) AS dunning_blocked, any_value(grace_until) AS customer_grace_until,
-           any_value(interest_rate) AS customer_interest_rate, any_value(policy) AS policy
+           any_value(interest_rate) AS customer_interest_rate, any_value(policy) AS policy,
+           any_value(letter_currency) AS customer_letter_currency
     FROM customers_parsed WHERE customer_id IS NOT NULL GROUP BY customer_id
 ),
 parsed AS (
@@ -61,6 +69,18 @@ overpaid AS (
 typed AS (
     SELECT p.*, p.doc_type IN ('invoice', 'debit_memo', 'fee', 'refund') AS is_raising
     FROM overpaid AS p
+),
+lettered AS (
+    -- SPEC §11.1: the letter currency, and the day of the exchange rate when it differs
+    SELECT t.*, c.customer_id IS NOT NULL AS customer_known, c.dunning_blocked, c.customer_grace_until,
+           c.customer_interest_rate, c.policy,
+           CASE WHEN lc.letter_currency IS NULL THEN t.currency
+                WHEN lc.letter_currency = 'customer' THEN coalesce(c.customer_letter_currency, t.currency)
+                ELSE lc.letter_currency END AS letter_currency,
+           lc.rate_date AS rate_date_basis, lc.rate_days_before
+    FROM typed AS t
+    LEFT JOIN customers AS c USING (customer_id)
+    LEFT JOIN cfg_letter_currencies AS lc ON lc.policy = c.policy
 )
 SELECT
     t._row, t.doc_id, t.customer_id, t.doc_type, t.is_raising, t.doc_date, t.due_date, t.currency,
@@ -68,10 +88,14 @@ SELECT
     coalesce(t.blocked, false) AS blocked, coalesce(t.disputed, false) AS disputed,
     t.grace_until, t.branch,
     coalesce(t.compensation_charged, false) AS compensation_charged, t.interest_paid_to,
-    c.customer_id IS NOT NULL AS customer_known,
-    c.dunning_blocked, c.customer_grace_until, c.customer_interest_rate,
-    c.policy, pol.last_level,
+    t.customer_known,
+    t.dunning_blocked, t.customer_grace_until, t.customer_interest_rate,
+    t.policy, pol.last_level,
     datediff('day', t.due_date, $as_of::DATE) AS days_past_due,   -- on the run date (SPEC §4.1)
+    t.letter_currency,                                             -- SPEC §11.1
+    CASE WHEN t.letter_currency <> t.currency
+         THEN CAST(CASE WHEN t.rate_date_basis = 'due_date' THEN coalesce(t.due_date, $as_of::DATE)
+                        ELSE $as_of::DATE END - t.rate_days_before AS DATE) END AS rate_day,
     -- a check of this row alone will fail (the checks themselves are in 10-15)
     t.doc_id IS NULL OR is_null_word(t.doc_id) OR t.customer_id IS NULL OR is_null_word(t.customer_id)
     OR t.doc_type IS NULL OR t.currency IS NULL OR t.open_amount IS NULL
@@ -99,6 +123,5 @@ SELECT
     OR (t.compensation_charged IS NULL AND t.has_compensation_charged)
     OR (t.interest_paid_to IS NULL AND t.has_interest_paid_to)
     AS suspect
-FROM typed AS t
-LEFT JOIN customers AS c USING (customer_id)
-LEFT JOIN cfg_policies AS pol ON pol.policy = c.policy
+FROM lettered AS t
+LEFT JOIN cfg_policies AS pol ON pol.policy = t.policy

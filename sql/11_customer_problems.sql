@@ -2,7 +2,8 @@
 -- that do not parse, an unknown policy, an email delivery cannot use, a print channel without
 -- a postal address (a letter with an empty window), unsafe or too long text (SPEC §2.2, §2.3,
 -- §10.1); a contact's email delivery cannot use, a sales rep the config does not define, an
--- attention line that pushes the address out of the window (§11.2).
+-- attention line that pushes the address out of the window (§11.2); a letter currency that is
+-- no currency code (§11.1).
 -- Grain: (source, _row, column_name, kind, message), source
 -- 'customers'. Inputs: customers_parsed, raw_customers (the values as exported),
 -- address_checks (each distinct email field, judged in Python), cfg_sales_reps.
@@ -10,7 +11,7 @@ WITH
 c AS MATERIALIZED (
     SELECT p.*, CAST(r.dunning_blocked AS VARCHAR) AS t_blocked, CAST(r.grace_until AS VARCHAR) AS t_grace,
            CAST(r.interest_rate AS VARCHAR) AS t_rate, CAST(r.country AS VARCHAR) AS t_country,
-           CAST(r.language AS VARCHAR) AS t_language
+           CAST(r.language AS VARCHAR) AS t_language, CAST(r.letter_currency AS VARCHAR) AS t_letter_currency
     FROM customers_parsed AS p JOIN raw_customers AS r USING (_row)
 )
 SELECT 'customers' AS source, _row, 'name' AS column_name,
@@ -38,6 +39,11 @@ FROM c WHERE country IS NOT NULL AND NOT regexp_full_match(country, '[A-Z]{2}')
 UNION ALL
 SELECT 'customers', _row, 'language', not_a_kind(t_language, 'not_language'), not_a(t_language, 'a language code such as en, de, fr or pl')
 FROM c WHERE NOT regexp_full_match(language, '[a-z]{2,3}([_-][a-z]{2})?')
+UNION ALL
+-- SPEC §11.1: the letter currency of a policy with letter_currency = "customer"
+SELECT 'customers', _row, 'letter_currency', not_a_kind(t_letter_currency, 'not_currency'),
+       not_a(t_letter_currency, 'a known ISO 4217 currency code')
+FROM c WHERE blank(t_letter_currency) IS NOT NULL AND letter_currency IS NULL
 UNION ALL
 SELECT 'customers', _row, 'delivery', not_a_kind(delivery, 'not_delivery'), not_a(delivery, 'a delivery channel (email, print or both)')
 FROM c WHERE delivery NOT IN ('email', 'print', 'both')

@@ -1,11 +1,14 @@
--- coverage_problems: the items whose policy's config tables lack their currency (SPEC §3.2,
--- §9.1, §9.2): the config and the data together, one (policy, currency) pair at a time.
+-- coverage_problems: the items whose policy's config tables lack their letter's currency (SPEC
+-- §3.2, §9.1, §9.2): the config and the data together, one (policy, currency) pair at a time.
+-- The currency is the item's letter currency (§11.1: thresholds, fees and compensation are in
+-- the letter currency), which is the item's own without a letter_currency policy.
 -- Grain: (source, _row, column_name, kind, message), source 'open_items', one row per item and
 -- missing setting. Inputs: open_items_parsed, cfg_*.
 WITH
 -- the (policy, currency) pairs of the export, found in one pass
 pairs AS MATERIALIZED (
-    SELECT DISTINCT policy, currency FROM open_items_parsed WHERE policy IS NOT NULL AND currency IS NOT NULL
+    SELECT DISTINCT policy, letter_currency AS currency FROM open_items_parsed
+    WHERE policy IS NOT NULL AND letter_currency IS NOT NULL
 ),
 policy_currencies AS (
     -- only for the policies whose levels have per-currency tables of SPEC §9
@@ -58,4 +61,4 @@ SELECT 'open_items' AS source, i._row, 'currency' AS column_name,
        'no_setting ' || g.policy || ' ' || g.setting || ' ' || g.currency AS kind,
        'policy ''' || g.policy || ''' has no ' || g.setting || ' for ' || g.currency
        || '; add ' || g.currency || ' to that table in the config' AS message
-FROM open_items_parsed AS i JOIN money_gaps AS g USING (policy, currency)
+FROM open_items_parsed AS i JOIN money_gaps AS g ON g.policy = i.policy AND g.currency = i.letter_currency

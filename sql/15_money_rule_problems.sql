@@ -1,7 +1,8 @@
 -- money_rule_problems: the problems of the open items' columns of the money rules (SPEC
 -- §9.2, §9.4): compensation_charged and interest_paid_to that do not parse, and an invoice
--- of a policy that charges the UK compensation, which is in GBP and set by the original
--- amount. Grain: (source, _row, column_name, kind, message), source 'open_items'.
+-- of a policy that charges the UK compensation, which is in GBP (the letter's currency, SPEC
+-- §11.1) and set by the original amount. Grain: (source, _row, column_name, kind, message),
+-- source 'open_items'.
 -- Inputs: open_items_parsed, raw_open_items (the values as exported), cfg_levels.
 WITH
 i AS MATERIALIZED (
@@ -14,7 +15,7 @@ i AS MATERIALIZED (
 ),
 -- SPEC §9.2: invoices of a policy that charges the UK compensation (GBP, by the original amount)
 uk_invoices AS (
-    SELECT i._row, i.currency, i.amount, i.compensation_charged, i.policy,
+    SELECT i._row, i.letter_currency AS currency, i.amount, i.compensation_charged, i.policy,
            (SELECT min(level) FROM cfg_levels AS l WHERE l.policy = i.policy AND l.compensation = 'uk') AS uk_level
     FROM open_items_parsed AS i
     WHERE i.doc_type = 'invoice' AND i.policy IN (SELECT policy FROM cfg_levels WHERE compensation = 'uk')

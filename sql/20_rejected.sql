@@ -39,9 +39,13 @@ row_reasons AS (
 )
 SELECT $customers_file AS source_file, 'customers' AS source, r._row AS row_number, bad.reason,
        NULL::VARCHAR AS currency, NULL::DECIMAL(18, 2) AS open_amount,
-       -- the columns of SPEC §11.2 only where the row holds them
+       -- the columns of SPEC §11.2 and §11.1 only where the row holds them
        CAST(CASE WHEN r.contact_name IS NULL AND r.contact_email IS NULL AND r.sales_rep IS NULL
+                      AND r.letter_currency IS NULL
+                 THEN json_merge_patch(to_json(r), '{"contact_name": null, "contact_email": null, "sales_rep": null, "letter_currency": null}')
+                 WHEN r.contact_name IS NULL AND r.contact_email IS NULL AND r.sales_rep IS NULL
                  THEN json_merge_patch(to_json(r), '{"contact_name": null, "contact_email": null, "sales_rep": null}')
+                 WHEN r.letter_currency IS NULL THEN json_merge_patch(to_json(r), '{"letter_currency": null}')
                  ELSE to_json(r) END AS VARCHAR) AS row_text
 FROM as_text(raw_customers) AS r
 JOIN bad ON bad.source = 'customers' AND bad._row = r._row

@@ -17,7 +17,8 @@ SELECT
     -- SPEC §9.2, §9.4
     CASE WHEN o.doc_id IS NULL THEN i.compensation_charged ELSE o.compensation_charged END AS compensation_charged,
     CASE WHEN o.doc_id IS NULL THEN i.interest_paid_to ELSE o.interest_paid_to END AS interest_paid_to,
-    p.last_level, p.sequential, p.min_days_between_letters, i.days_past_due
+    p.last_level, p.sequential, p.min_days_between_letters, i.days_past_due,
+    i.letter_currency, i.rate_day   -- SPEC §11.1 (26_item_rates converts)
 FROM open_items_parsed AS i
 LEFT JOIN cfg_policies AS p ON p.policy = i.policy
 LEFT JOIN ledger_item_overrides AS o ON o.doc_id = i.doc_id

@@ -30,7 +30,8 @@ settle AS (
     FROM cfg_levels AS l
 ),
 kept AS (
-    SELECT c.letter_id, any_value(c.customer_id) AS customer_id, any_value(c.currency) AS currency,
+    SELECT c.letter_id, any_value(c.customer_id) AS customer_id,
+           any_value(c.letter_currency) AS currency,   -- the letter's currency (SPEC §11.1)
            any_value(c.branch_part) AS branch_part, any_value(c.policy) AS policy,
            max(c.level_after) AS level, count(*) AS line_count,
            bool_or(c.line_reason = 'pre_due') AS is_pre_due, min(c.due_date) AS earliest_due

@@ -5,16 +5,23 @@
 -- Lines of type 'late_interest' (§9.5, levels with late_payment_interest, grouping customer):
 -- per payment of the letter's key made after its due date and not yet charged, the interest
 -- on the paid amount from due_date + 1 through paid_on, split by rate the same way.
+-- Interest is computed in the document's currency (SPEC §11.1: the item's, the payment's),
+-- rounded there, and each line is then converted into the letter's currency at its item's
+-- rate (a late-interest line at its payment's, 27_payment_rates) and rounded half away from
+-- zero to the letter currency's minor unit: letter_amount, which the letter's interest total
+-- sums and the interest minimum (in the letter currency) is compared with. Lines in their
+-- letter's own currency are converted at 1, as they are.
 -- Grain: (letter_id, line_type, doc_id, payment_id, interest_from). A line with a NULL rate
 -- is a day no reference rate covers; the pipeline reports it as a config error.
--- Inputs: letter_heads, letter_items, payments, cfg_policies, cfg_reference_rates,
--- cfg_interest_min_amounts.
+-- Inputs: letter_heads, letter_items, payments, payment_rates, cfg_policies, cfg_reference_rates,
+-- cfg_interest_min_amounts, cfg_currencies.
 WITH
 charged AS (
     SELECT h.letter_id, h.policy, h.currency, h.interest_to, 'interest' AS line_type, i.doc_id,
            NULL::VARCHAR AS payment_id, i.open_amount, i.due_date,
            greatest(i.due_date, coalesce(i.interest_paid_to, i.due_date)) AS charged_after,
-           i.minor_unit, i.customer_interest_rate, p.basis, p.fixed_rate
+           i.minor_unit, i.customer_interest_rate, p.basis, p.fixed_rate,
+           i.currency AS doc_currency, i.rate AS exchange_rate, i.rate_date AS exchange_rate_date
     FROM letter_heads AS h
     JOIN letter_items AS i USING (letter_id)
     JOIN cfg_policies AS p ON p.policy = h.policy
@@ -24,11 +31,13 @@ charged AS (
     UNION ALL
     -- SPEC §9.5: interest on late payments, on the paid amount up to the payment date
     SELECT h.letter_id, h.policy, h.currency, pm.paid_on, 'late_interest', pm.doc_id, pm.payment_id,
-           pm.amount, pm.due_date, pm.due_date, pm.minor_unit, pm.customer_interest_rate, p.basis, p.fixed_rate
+           pm.amount, pm.due_date, pm.due_date, pm.minor_unit, pm.customer_interest_rate, p.basis, p.fixed_rate,
+           pm.currency, CAST(coalesce(pr.rate, 1) AS DECIMAL(28, 10)), pr.rate_date
     FROM letter_heads AS h
     JOIN payments AS pm
-      ON pm.customer_id = h.customer_id AND pm.currency = h.currency AND pm.branch_part = h.branch_part
+      ON pm.customer_id = h.customer_id AND pm.letter_currency = h.currency AND pm.branch_part = h.branch_part
     JOIN cfg_policies AS p ON p.policy = h.policy
+    LEFT JOIN payment_rates AS pr USING (payment_id)
     WHERE h.interest AND h.late_payment_interest AND $grouping = 'customer'
       AND NOT pm.interest_charged AND pm.paid_on > pm.due_date
 ),
@@ -89,13 +98,21 @@ priced AS (
                 AS DECIMAL(18, 2)) AS interest_amount
     FROM rounded
 ),
+converted AS (
+    -- SPEC §11.1: each line in the letter's currency, rounded on its own
+    SELECT pr.*, in_letter_currency(pr.interest_amount, pr.exchange_rate, cur.minor_unit) AS letter_amount
+    FROM priced AS pr
+    JOIN cfg_currencies AS cur ON cur.currency = pr.currency
+),
 with_totals AS (
-    SELECT *, sum(interest_amount) OVER (PARTITION BY letter_id) AS letter_interest FROM priced
+    SELECT *, sum(letter_amount) OVER (PARTITION BY letter_id) AS letter_interest FROM converted
 )
 SELECT w.letter_id, w.doc_id, w.seg_from AS interest_from, w.seg_to AS interest_to, w.interest_days,
        w.rate_percent, w.interest_amount,
        -- SPEC §9.5: what a late-interest line shows instead of an item's columns
-       w.line_type, w.payment_id, w.due_date, w.open_amount AS charged_amount
+       w.line_type, w.payment_id, w.due_date, w.open_amount AS charged_amount,
+       -- SPEC §11.1: the document's currency, the rate and its day, the amount in the letter's currency
+       w.doc_currency AS currency, w.exchange_rate AS rate, w.exchange_rate_date AS rate_date, w.letter_amount
 FROM with_totals AS w
 LEFT JOIN cfg_interest_min_amounts AS m USING (policy, currency)
 -- a letter whose interest total is below the minimum carries none

@@ -8,13 +8,14 @@
 -- A percentage or tiered fee is clamped by fee_min / fee_max[currency] and then rounded
 -- half-up (away from zero) to the currency's minor unit, once. Courtesy notices (§9.6) and
 -- levels without a fee: 0. Exact decimals throughout: percents are multiplied by 0.01,
--- never divided. Grain: letter_id.
+-- never divided. Everything is in the letter's currency (SPEC §11.1): the tables of its
+-- currency, the overdue total summed from the lines' letter amounts. Grain: letter_id.
 -- Inputs: letter_heads, letter_items, cfg_levels, cfg_level_fees, cfg_fee_tiers,
 -- cfg_fee_limits, cfg_currencies.
 WITH
 totals AS (
     SELECT h.letter_id, h.policy, h.level, h.currency, l.fee_kind, l.fee_percent, l.fee_tier_mode,
-           CAST(coalesce(sum(i.open_amount) FILTER (WHERE i.line_type = 'overdue'), 0) AS DECIMAL(38, 2))
+           CAST(coalesce(sum(i.letter_amount) FILTER (WHERE i.line_type = 'overdue'), 0) AS DECIMAL(38, 2))
                AS overdue_total
     FROM letter_heads AS h
     JOIN letter_items AS i USING (letter_id)

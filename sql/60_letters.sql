@@ -4,19 +4,20 @@
 -- a level charges compensation (outputs.py).
 -- payment_reference (issue 19): the letter's ISO 11649 creditor reference (RF, check digits,
 -- the id's 16 hex digits; 59_payment_references), after the columns of SPEC §5.
+-- Every total is in the letter's currency (SPEC §11.1): the sums of the lines' letter amounts.
 -- Grain: letter_id. Inputs: letter_heads, letter_items, interest_lines, compensation_lines,
 -- letter_fees, accepted_customers, payment_references.
 WITH
 line_totals AS (
     SELECT c.letter_id,
-           coalesce(sum(c.open_amount) FILTER (WHERE c.line_type = 'overdue'), 0) AS overdue_total,
-           coalesce(sum(c.open_amount) FILTER (WHERE c.line_type = 'current'), 0) AS current_total,
-           coalesce(sum(c.open_amount) FILTER (WHERE c.line_type = 'credit'), 0)  AS credit_total
+           coalesce(sum(c.letter_amount) FILTER (WHERE c.line_type = 'overdue'), 0) AS overdue_total,
+           coalesce(sum(c.letter_amount) FILTER (WHERE c.line_type = 'current'), 0) AS current_total,
+           coalesce(sum(c.letter_amount) FILTER (WHERE c.line_type = 'credit'), 0)  AS credit_total
     FROM letter_items AS c
     GROUP BY c.letter_id
 ),
 interest_totals AS (
-    SELECT letter_id, sum(interest_amount) AS interest_total FROM interest_lines GROUP BY letter_id
+    SELECT letter_id, sum(letter_amount) AS interest_total FROM interest_lines GROUP BY letter_id
 ),
 letter_customers AS (
     -- the name and language of each customer written to tonight

@@ -4,8 +4,11 @@
 -- doc_id once, the order both files are written in.
 -- The facts `explain` cites are made by the stage whose rule they belong to and carried
 -- here as they are (76_item_details lists them); none is worked out again.
+-- SPEC §11.1: the item's letter currency and, when it differs from its own, the rate that
+-- converted it (its day, the rate day) and its amount in the letter currency (26_item_rates);
+-- the candidate totals and minimums are in the letter currency.
 -- Grain: doc_id. Inputs: items, final_customers, exclusions, advance, candidate_lines, letter_gates,
--- pre_due_lines, letter_items, letter_heads.
+-- pre_due_lines, letter_items, letter_heads, item_rates.
 SELECT
     i.doc_id, i.customer_id, i.doc_type, i.currency, i.open_amount, i.due_date,
     CAST(i.days_past_due AS INTEGER) AS days_past_due,
@@ -53,7 +56,8 @@ SELECT
     CASE WHEN n.letter_id IS NULL THEN g.min_percent END AS min_percent,        -- 45_letter_gates
     n.pre_due_days,                                                             -- 46_pre_due_lines
     h.interest AS letter_charges_interest, h.interest_basis,                    -- 50_letter_heads
-    earns_interest(i.doc_type) AS interest_eligible                             -- 55_interest_lines' rule
+    earns_interest(i.doc_type) AS interest_eligible,                            -- 55_interest_lines' rule
+    i.letter_currency, ir.rate, ir.rate_date, ir.rate_day, ir.letter_amount      -- 26_item_rates (SPEC §11.1)
 FROM items AS i
 JOIN exclusions AS e USING (_row)
 LEFT JOIN final_customers AS f ON f.customer_id = i.customer_id
@@ -63,4 +67,5 @@ LEFT JOIN letter_gates AS g ON g.letter_id = c.letter_id
 LEFT JOIN pre_due_lines AS n USING (_row)
 LEFT JOIN letter_items AS sent USING (_row)
 LEFT JOIN letter_heads AS h ON h.letter_id = sent.letter_id
+LEFT JOIN item_rates AS ir ON ir._row = i._row
 ORDER BY i.doc_id

@@ -30,6 +30,11 @@
 --                                    interest, and the day count (50_letter_heads)
 --   interest_eligible                its doc type bears interest (00_macros earns_interest,
 --                                    the rule of 55_interest_lines)
+--   letter_currency, rate, rate_date, rate_day, letter_amount  SPEC §11.1: the currency of the
+--                                    item's letter and, when it differs from the item's, the
+--                                    rate used, its day, the rate day it was looked up for and
+--                                    the item's amount in the letter currency (26_item_rates);
+--                                    written only when a policy sets letter_currency
 -- Grain: doc_id. Inputs: item_outcomes.
 SELECT doc_id, customer_id, policy, branch, last_dunned_before, blocked, disputed, grace_until,
        customer_grace_until, dunning_blocked, exclusion, target_level, advance_reason,
@@ -39,5 +44,6 @@ SELECT doc_id, customer_id, policy, branch, last_dunned_before, blocked, dispute
        reached_level, reached_days_past_due, threshold_level, threshold_days_past_due,
        level_before_days_past_due, spacing_days_needed, days_since_last_letter,
        range_level, range_days_to,
-       min_amount, min_percent, pre_due_days, letter_charges_interest, interest_basis, interest_eligible
+       min_amount, min_percent, pre_due_days, letter_charges_interest, interest_basis, interest_eligible,
+       letter_currency, rate, rate_date, rate_day, letter_amount
 FROM item_outcomes

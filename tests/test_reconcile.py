@@ -189,10 +189,17 @@ def test_not_an_output_folder_is_exit_2(tmp_path):
 
 def test_run_json_lists_the_config_files_and_no_policies(demo_run):
     from dunning_batch.config import config_tables, load_config
+    from dunning_batch.config.relations import CFG_TABLES
 
     manifest = json.loads((demo_run / "run.json").read_text())
     assert "policies" not in manifest
-    for name, table in config_tables(load_config(DEMO_CONFIG)).items():
+    config = load_config(DEMO_CONFIG)
+    # a table of a rule of SPEC §11 is kept only when the config switches the rule on
+    off = {t.name for t in CFG_TABLES if t.rule is not None and t.rule not in config.money_rules}
+    for name, table in config_tables(config).items():
+        if name in off:
+            assert f"{name}.parquet" not in manifest["outputs"] and not (demo_run / f"{name}.parquet").exists()
+            continue
         assert manifest["outputs"][f"{name}.parquet"] == {
             "sha256": sha256_of(demo_run / f"{name}.parquet"), "rows": table.num_rows}
 

@@ -103,6 +103,10 @@ def explain_item(item: SimpleNamespace, interest: list[SimpleNamespace], ctx: Co
                  compensation: Decimal | None = None) -> str:
     """The header line, then one sentence per fact, indented under it."""
     sentences = [_outcome(item)]
+    if item.rate is not None:  # SPEC §11.1: converted into its letter's currency
+        sentences.append(say("converted", letter_currency=item.letter_currency, currency=item.currency,
+                             open_amount=money(item.open_amount), rate=rate(item.rate), rate_date=item.rate_date,
+                             rate_day=item.rate_day, letter_amount=money(item.letter_amount)))
     if item.exclusion:
         sentences += _exclusion(item, ctx)
     else:
@@ -112,7 +116,7 @@ def explain_item(item: SimpleNamespace, interest: list[SimpleNamespace], ctx: Co
     if item.letter_id:
         sentences += _letter(item, interest)
     if compensation is not None:
-        sentences.append(say("compensation_line", amount=money(compensation), currency=item.currency))
+        sentences.append(say("compensation_line", amount=money(compensation), currency=item.letter_currency))
     return "\n  ".join([_header(item)] + sentences)
 
 
@@ -198,7 +202,7 @@ def _placement(item: SimpleNamespace) -> list[str]:
     """SPEC §4.4-§4.5: the letter it rides in, or why no letter took it."""
     triggers = listing(item.triggers or [])
     common = dict(letter_id=item.letter_id, triggers=triggers, customer_id=item.customer_id,
-                  currency=item.currency, level_before=item.level_before)
+                  currency=item.letter_currency, level_before=item.level_before)
     if item.suppressed_by:
         return [_suppressed(item)]
     if item.reason in ("piggyback", "listed", "current"):
@@ -215,25 +219,26 @@ def _placement(item: SimpleNamespace) -> list[str]:
 
 
 def _suppressed(item: SimpleNamespace) -> str:
-    overdue, credit = item.candidate_overdue_total, item.candidate_credit_total
+    """The letter's totals and minimums are in its currency (SPEC §11.1: the letter currency)."""
+    overdue, credit, currency = item.candidate_overdue_total, item.candidate_credit_total, item.letter_currency
     if item.suppressed_by == "below_min_amount":
         # pre_due_days is set for an item whose candidate was a courtesy notice (SPEC §9.6)
         key = "pre_due_below_min_amount" if item.pre_due_days is not None else "below_min_amount"
         return say(key, letter_id=item.candidate_letter_id, overdue_total=money(overdue),
-                   currency=item.currency, policy=item.policy, min_amount=money(item.min_amount))
+                   currency=currency, policy=item.policy, min_amount=money(item.min_amount))
     if item.suppressed_by == "below_min_percent":
         return say("below_min_percent", letter_id=item.candidate_letter_id, overdue_total=money(overdue),
-                   currency=item.currency, policy=item.policy, min_percent=rate(item.min_percent),
+                   currency=currency, policy=item.policy, min_percent=rate(item.min_percent),
                    open_balance=money(item.open_balance))
     return say("customer_in_credit", letter_id=item.candidate_letter_id, overdue_total=money(overdue),
-               credit_total=money(credit), balance=money(overdue + credit), currency=item.currency)
+               credit_total=money(credit), balance=money(overdue + credit), currency=currency)
 
 
 def _letter(item: SimpleNamespace, interest: list[SimpleNamespace]) -> list[str]:
     """SPEC §4.6-§4.8: the letter it went into, and its interest lines."""
     sentences = [say("letter", letter_id=item.letter_id, level=item.letter_level, template=item.template,
                      final=say("final") if item.is_final else "", pay_by=item.pay_by,
-                     total_due=money(item.total_due), currency=item.currency)]
+                     total_due=money(item.total_due), currency=item.letter_currency)]
     if item.payment_reference:  # issue 19: what the customer's transfer quotes
         sentences.append(say("payment_reference", reference=grouped_reference(item.payment_reference),
                              letter_id=item.letter_id))
@@ -242,11 +247,15 @@ def _letter(item: SimpleNamespace, interest: list[SimpleNamespace]) -> list[str]
                              rate=rate(line.rate_percent), basis=item.interest_basis, days=days(line.interest_days),
                              date_from=line.interest_from, date_to=line.interest_to,
                              amount=money(line.interest_amount)))
+        if line.rate is not None and line.currency != item.letter_currency:  # SPEC §11.1
+            sentences.append(say("interest_converted", rate=rate(line.rate), currency=line.currency,
+                                 amount=money(line.interest_amount), letter_currency=item.letter_currency,
+                                 letter_amount=money(line.letter_amount)))
     if not interest and item.line_type == "overdue" and item.letter_level:
         if not item.letter_charges_interest:
             sentences.append(say("no_interest_level", level=item.letter_level, policy=item.policy))
         elif not item.interest_eligible:
             sentences.append(say("no_interest_type"))
         elif not item.interest_total:
-            sentences.append(say("interest_dropped", level=item.letter_level, currency=item.currency))
+            sentences.append(say("interest_dropped", level=item.letter_level, currency=item.letter_currency))
     return sentences

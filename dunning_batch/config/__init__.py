@@ -6,11 +6,11 @@ cfg_* Arrow tables the pipeline joins.
 """
 
 from .load import load_config
-from .model import (CUSTOMER_COLUMNS, DOC_TYPES, OPEN_ITEM_COLUMNS, PAYMENT_COLUMNS, Config, FeeTier,
+from .model import (CUSTOMER_COLUMNS, DOC_TYPES, OPEN_ITEM_COLUMNS, PAYMENT_COLUMNS, RATE_COLUMNS, Config, FeeTier,
                     InputFormat, Interest, Level, Policy, RunSettings)
 from .relations import config_tables
 
 __all__ = [
-    "CUSTOMER_COLUMNS", "DOC_TYPES", "OPEN_ITEM_COLUMNS", "PAYMENT_COLUMNS", "Config", "FeeTier",
+    "CUSTOMER_COLUMNS", "DOC_TYPES", "OPEN_ITEM_COLUMNS", "PAYMENT_COLUMNS", "RATE_COLUMNS", "Config", "FeeTier",
     "InputFormat", "Interest", "Level", "Policy", "RunSettings", "config_tables", "load_config",
 ]

@@ -17,7 +17,7 @@ from typing import Any
 from ..letters.payment_codes import QR_KINDS
 from .model import (BASES, CALCULATE_TO, COMPENSATION_KINDS, CUSTOMER_COLUMNS, DOC_TYPES, FEE_TIER_MODES, GROUPINGS,
                     LEVELS_COLUMNS, MAX_DAYS_TO_SETTLE, MISSING_CUSTOMERS, OPEN_ITEM_COLUMNS, OVERPAID_INVOICE,
-                    PAYMENT_COLUMNS, PLAUSIBLE_YEARS, RATE_DECIMALS, STALE_EXPORT)
+                    PAYMENT_COLUMNS, PLAUSIBLE_YEARS, RATE_COLUMNS, RATE_DATES, RATE_DECIMALS, STALE_EXPORT)
 from .model import MAX_DAYS_TO  # SPEC §11.3
 
 REQUIRED = object()   # no default: the key must be given
@@ -182,6 +182,8 @@ SECTIONS: dict[str, Section] = {s.heading: s for s in (
             default_text="all defaults"),
         Key("payments", "table", {}, "The payments export (--payments).", example="[input.payments]",
             default_text="all defaults"),
+        Key("rates", "table", {}, "The exchange rates (--rates).", example="[input.rates]",
+            default_text="all defaults"),
     )),
     Section("[input.open_items]", "The open items export (SPEC §2.1).", _format_keys(
         OPEN_ITEM_COLUMNS, 'columns = { doc_id = "Belegnummer", open_amount = "Offen" }') + (
@@ -208,6 +210,9 @@ SECTIONS: dict[str, Section] = {s.heading: s for s in (
     )),
     Section("[input.payments]", "The payments export (SPEC §9.5).", _format_keys(
         PAYMENT_COLUMNS, 'columns = { payment_id = "Zahlung", paid_on = "Zahldatum" }')),
+    Section("[input.rates]", "The exchange rates of letters across currencies (SPEC §11.1): 1 from_currency "
+            "= rate to_currency on rate_date.", _format_keys(
+        RATE_COLUMNS, 'columns = { rate_date = "Datum", rate = "Kurs" }')),
     Section("[output]", "How the files written for the ERP are laid out.", (
         Key("levels_update", "table", {}, "levels_update.csv, the file the ERP re-imports.",
             example="[output.levels_update]", default_text="all defaults"),
@@ -238,6 +243,16 @@ SECTIONS: dict[str, Section] = {s.heading: s for s in (
         Key("compensation_amount", "money", None, "The flat compensation of a level with compensation = "
             "\"eu\" (SPEC §9.2).", example="compensation_amount = { EUR = 40.00 }",
             default_text="{ EUR = 40.00 }"),
+        Key("letter_currency", "str", None, "One letter per customer in this currency, whatever the items' "
+            "currencies: each line converted at the --rates exchange rate (SPEC §11.1); \"customer\": the "
+            "customers file's letter_currency column, else the item's own currency.",
+            allowed='an ISO 4217 code (upper case) or "customer"', example='letter_currency = "EUR"',
+            default_text="none: one letter per currency"),
+        Key("rate_date", "str", "run", "The day a line's exchange rate is taken for: the run date or the "
+            "item's due date (an item without one: the run date); needs letter_currency.", choices=RATE_DATES),
+        Key("rate_days_before", "int", 0, "The rate day is this many days before that date; the rate used is "
+            "the latest on or before it; needs letter_currency.", allowed="0 or more",
+            example="rate_days_before = 1"),
         Key("level", "list[table]", [], "The levels, in rising days past due ([[policy.level]]).",
             example="[[policy.level]]", default_text="required: at least one"),
         Key("interest", "table", {}, "This policy's interest rules ([policy.interest]).",

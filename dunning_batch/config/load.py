@@ -22,11 +22,11 @@ from ..addresses import AddressError, parse_address
 from ..errors import ConfigError
 from ..letters.templating import FALLBACK_LANGUAGE, MESSAGES_DIR, languages, payment_term_wording
 from .model import (CUSTOMER_COLUMNS, DOC_TYPES, MAX_DAYS_TO_SETTLE, OPEN_ITEM_COLUMNS, PAYMENT_COLUMNS,
-                    PLAUSIBLE_YEARS, RATE_DECIMALS, Config, InputFormat, Interest, Level, Policy, RunSettings)
+                    PLAUSIBLE_YEARS, RATE_COLUMNS, RATE_DECIMALS, Config, InputFormat, Interest, Level, Policy, RunSettings)
 from .model import MAX_DAYS_TO  # SPEC §11.3
 from .output import read_output
 from .payment_keys import PAYMENT_KEYS, check_payment_keys
-from .money_rules import check_money_rules, read_level_money_rules, read_policy_money_rules
+from .money_rules import check_money_rules, read_letter_currency, read_level_money_rules, read_policy_money_rules
 from .sales_reps import read_sales_reps
 from .toml_table import Table
 
@@ -56,6 +56,7 @@ def load_config(path: str | Path) -> Config:
     open_items = _read_format(inputs, "open_items", OPEN_ITEM_COLUMNS, problems, file)
     customer_fmt = _read_format(inputs, "customers", CUSTOMER_COLUMNS, problems, file)
     payments_fmt = _read_format(inputs, "payments", PAYMENT_COLUMNS, problems, file)
+    rates_fmt = _read_format(inputs, "rates", RATE_COLUMNS, problems, file)    # SPEC §11.1
     inputs.done()
     output = read_output(top, open_items)
     sales_reps = read_sales_reps(top)  # SPEC §11.2
@@ -71,7 +72,7 @@ def load_config(path: str | Path) -> Config:
     return Config(
         path=path, sha256=hashlib.sha256(raw_bytes).hexdigest(), run=run, sender=sender,
         policies=tuple(policies), open_items=open_items, customers=customer_fmt, payments=payments_fmt,
-        output=output, sales_reps=sales_reps,
+        rates=rates_fmt, output=output, sales_reps=sales_reps,
     )
 
 
@@ -352,6 +353,7 @@ def _read_policy(t: Table, global_interest: Interest, config_path: Path) -> Poli
         levels=tuple(levels),
         interest=_read_interest(interest_table, global_interest, config_path),
         **read_policy_money_rules(t, levels),
+        **read_letter_currency(t),
     )
     if not levels:
         t.problem("level", "is missing: a policy needs at least one [[policy.level]]")

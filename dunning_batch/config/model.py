@@ -23,12 +23,19 @@ CUSTOMER_COLUMNS = (
     "customer_id", "name", "address", "country", "language", "email", "customer_class",
     "policy", "dunning_blocked", "grace_until", "interest_rate", "delivery", "postal_code",
     "contact_name", "contact_email", "sales_rep",   # SPEC §11.2
+    "letter_currency",   # SPEC §11.1: the customer's letter currency, for policies with letter_currency = "customer"
 )
 # The optional --payments input of SPEC §9.5: parts of documents that were settled.
 PAYMENT_COLUMNS = (
     "payment_id", "customer_id", "doc_id", "currency", "due_date", "paid_on", "amount", "branch",
     "interest_charged",
 )
+# The optional --rates input of SPEC §11.1: exchange rates, 1 from_currency = rate to_currency.
+RATE_COLUMNS = ("rate_date", "from_currency", "to_currency", "rate")
+EXCHANGE_RATE_DECIMALS = 10  # exchange rates are carried as DECIMAL(28,10)
+# SPEC §11.1: the day a line's exchange rate is taken for, and the letter currency "customer"
+RATE_DATES = ("run", "due_date")
+CUSTOMER_LETTER_CURRENCY = "customer"
 RATE_DECIMALS = 6  # rates are carried as DECIMAL(18,6) percent
 PLAUSIBLE_YEARS = (1, 100)  # the range of [run] plausible_years
 MAX_DAYS_TO_SETTLE = 3650   # a level's days_to_settle: the pay-by date is within ten years of the run
@@ -115,6 +122,10 @@ class Policy:
     min_percent: Decimal | None = None
     pre_due_days: int | None = None
     compensation_amount: dict[str, Decimal] | None = None   # set when a level has compensation = "eu"
+    # SPEC §11.1: None unless configured; an ISO 4217 code or "customer"
+    letter_currency: str | None = None
+    rate_date: str = "run"
+    rate_days_before: int = 0
 
 
 @dataclass(frozen=True)
@@ -199,6 +210,7 @@ class Config:
     open_items: InputFormat
     customers: InputFormat
     payments: InputFormat = field(default_factory=InputFormat)
+    rates: InputFormat = field(default_factory=InputFormat)          # SPEC §11.1 (--rates)
     output: OutputSettings = field(default_factory=OutputSettings)
     sales_reps: tuple[SalesRep, ...] = ()   # SPEC §11.2, by rep_id
 
@@ -235,5 +247,6 @@ class Config:
             "late_payment_interest": any(lv.late_payment_interest for lv in levels),
             "pre_due": any(p.pre_due_days is not None for p in self.policies),
             "level_range": any(lv.days_to is not None for lv in levels),   # SPEC §11.3
+            "letter_currency": any(p.letter_currency is not None for p in self.policies),   # SPEC §11.1
         }
         return frozenset(name for name, on in rules.items() if on)

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from .. import currencies
-from .model import EU_COMPENSATION, RATE_DECIMALS, FeeTier, Level, Policy, RunSettings
+from .model import CUSTOMER_LETTER_CURRENCY, EU_COMPENSATION, RATE_DECIMALS, FeeTier, Level, Policy, RunSettings
 from .toml_table import Table
 
 
@@ -110,6 +110,26 @@ def read_policy_money_rules(t: Table, levels: list[Level]) -> dict[str, Any]:
         t.problem("compensation_amount", "is set but no level of the policy has compensation = \"eu\"")
     return {"min_percent": min_percent, "pre_due_days": pre_due_days,
             "compensation_amount": (amounts if amounts is not None else dict(EU_COMPENSATION)) if eu else None}
+
+
+def read_letter_currency(t: Table) -> dict[str, Any]:
+    """The policy keys of SPEC §11.1: letter_currency (a known ISO 4217 code or "customer"),
+    rate_date and rate_days_before, which only a policy with a letter currency may set."""
+    code = t.get("letter_currency")
+    rate_date, days_before = t.get("rate_date"), t.get("rate_days_before")
+    if code is not None and code != CUSTOMER_LETTER_CURRENCY and not currencies.is_known(code):
+        t.problem("letter_currency", f"{code!r} is neither a known ISO 4217 currency code (upper case, e.g. "
+                                     f"\"EUR\") nor \"customer\" (the customers file's letter_currency column)")
+        code = None
+    if isinstance(days_before, int) and days_before < 0:
+        t.problem("rate_days_before", f"must be a number of days, 0 or more, not {days_before}")
+        days_before = 0
+    for key in ("rate_date", "rate_days_before"):
+        if t.has(key) and not t.has("letter_currency"):
+            t.problem(key, "is set but the policy has no letter_currency: it says which day's exchange rate "
+                           "converts a line into the letter currency (SPEC §11.1); set letter_currency or "
+                           "remove the key")
+    return {"letter_currency": code, "rate_date": rate_date, "rate_days_before": days_before}
 
 
 def check_money_rules(policies: list[Policy], run: RunSettings, problems: list[str], file: str) -> None:

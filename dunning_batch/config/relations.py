@@ -55,6 +55,10 @@ class CfgTable:
     name: str
     rows: Callable[[Config], Iterable[At]]
     columns: tuple[Column, ...]
+    # a table of a rule of SPEC §11 (Config.money_rules): the pipeline always has it, an output
+    # folder keeps it as a file only when the rule is configured (a config without it writes
+    # the files it always wrote, byte for byte)
+    rule: str | None = None
 
     def table(self, config: Config) -> pa.Table:
         rows = list(self.rows(config))
@@ -191,6 +195,15 @@ CFG_TABLES = (
         Column("export_value", TEXT, lambda r: r.text),
         Column("doc_type", TEXT, lambda r: r.doc_type),
     )),
+    # SPEC §11.1: the policies that write their letters in one currency, and which day's
+    # exchange rate converts a line (rate_date "run" or "due_date", minus rate_days_before)
+    CfgTable("cfg_letter_currencies",
+             lambda config: (At(policy=p) for p in config.policies if p.letter_currency is not None), (
+        POLICY,
+        Column("letter_currency", TEXT, lambda r: r.policy.letter_currency),   # a code, or "customer"
+        Column("rate_date", TEXT, lambda r: r.policy.rate_date),
+        Column("rate_days_before", NUMBER, lambda r: r.policy.rate_days_before),
+    ), rule="letter_currency"),
     CfgTable("cfg_currencies",
              lambda config: (At(currency=c, minor_unit=u) for c, u in currencies.minor_units().items()), (
         CURRENCY, Column("minor_unit", NUMBER, lambda r: r.minor_unit),

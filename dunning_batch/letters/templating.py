@@ -117,6 +117,11 @@ def percent(rate: Decimal, locale: str) -> str:
     return format_decimal(rate, format="#,##0.00####", locale=_locale(locale))
 
 
+def exchange_rate(rate: Decimal, locale: str) -> str:
+    """An exchange rate (SPEC §11.1) with the decimals it was given (up to 10), by locale."""
+    return format_decimal(rate, format="#,##0.##########", locale=_locale(locale))
+
+
 def fill(text: str, **values: object) -> str:
     """A catalogue text with its {placeholders} filled in."""
     return text.format_map(values)
@@ -130,7 +135,8 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=False,
     )
-    env.filters.update(money=money, date=date, percent=percent, fill=fill, payment_term=payment_term)
+    env.filters.update(money=money, date=date, percent=percent, fill=fill, payment_term=payment_term,
+                       exchange_rate=exchange_rate)
     env.filters.update(iban=grouped_iban, reference=grouped_reference)  # issue 19: groups of four
     env.globals.update(catalog=catalog, payment_code=payment_code, payment_scheme=payment_scheme,
                        letter_locale=letter_locale)

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
+from ..config.relations import CFG_TABLES
 from ..errors import UserError
 from ..sql_runner import (connect, create_view_from_file, empty_relation, lock_to, select_types, shadow_view,
                           with_nulls)
@@ -86,6 +88,8 @@ def add_views(con: duckdb.DuckDBPyConnection, out: str | Path, prefix: str = "",
     folder = _folder(out)
     sources = [(f.relation, f.name) for f in OUTPUT_FILES + CONFIG_FILES] + list(DELIVERY_FILES.items())
     optional = {f.relation for f in OUTPUT_FILES if f.rule is not None}
+    # a config table of a rule of SPEC §11 is kept only when the rule is on: empty otherwise
+    optional_config = {f.relation for f in CONFIG_FILES if f.rule is not None}
     done = set()
     for relation, name in sources:
         if relation in done or (relations is not None and relation not in relations):
@@ -98,6 +102,9 @@ def add_views(con: duckdb.DuckDBPyConnection, out: str | Path, prefix: str = "",
             if relation in optional:  # SPEC §9: its rule was off, the run wrote no such file
                 done.add(relation)
                 empty_relation(con, CSV_TYPES[relation]).create_view(prefix + relation, replace=True)
+            elif relation in optional_config:
+                done.add(relation)
+                empty_relation(con, config_types(con, relation)).create_view(prefix + relation, replace=True)
             elif relations is not None:
                 raise UserError(f"{folder}: {name} is missing; the folder is incomplete")
             continue
@@ -141,6 +148,13 @@ def run_views(con: duckdb.DuckDBPyConnection, files: tuple[OutputFile, ...],
             shadow_view(cursor, f.relation, [], {}, CSV_TYPES[f.relation])
     add_analyst_views(cursor)
     return cursor
+
+
+def config_types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    """The columns of config table `relation` (config.relations) in their DuckDB types."""
+    [table] = [t for t in CFG_TABLES if t.name == relation]
+    empty = pa.table({c.name: pa.array([], c.type) for c in table.columns})
+    return {name: str(kind) for name, kind in zip(empty.column_names, con.from_arrow(empty).types)}
 
 
 def file_columns(out: str | Path, relation: str) -> list[str]:

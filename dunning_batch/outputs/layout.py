@@ -62,7 +62,7 @@ OUTPUT_FILES = (
 # The run's config, one file per cfg_* relation the pipeline joined (config.relations), so
 # that `reconcile` (and an analyst) joins the rules the run applied. Their leading columns
 # are their key: written ORDER BY ALL.
-CONFIG_FILES = tuple(OutputFile(f"{t.name}.parquet", t.name, "ALL") for t in CFG_TABLES)
+CONFIG_FILES = tuple(OutputFile(f"{t.name}.parquet", t.name, "ALL", rule=t.rule) for t in CFG_TABLES)
 
 
 class RuleColumn(NamedTuple):
@@ -83,7 +83,12 @@ RULE_COLUMNS = {
                    for column in ("contact_name", "contact_email", "sales_rep", "sales_rep_name",
                                   "sales_rep_email", "sales_rep_phone")},
     "letters": {"compensation_total": RuleColumn("compensation", "DECIMAL(18,2)")},
-    "letter_lines": {"compensation_amount": RuleColumn("compensation", "DECIMAL(18,2)")},
+    "letter_lines": {"compensation_amount": RuleColumn("compensation", "DECIMAL(18,2)"),
+                     # SPEC §11.1: each line's document currency, exchange rate and letter amount
+                     "currency": RuleColumn("letter_currency", "VARCHAR", False),
+                     "rate": RuleColumn("letter_currency", "DECIMAL(28,10)", False),
+                     "rate_date": RuleColumn("letter_currency", "DATE", False),
+                     "letter_amount": RuleColumn("letter_currency", "DECIMAL(18,2)", False)},
     "levels_update": {"compensation_charged": RuleColumn("compensation", "BOOLEAN"),
                       "interest_paid_to": RuleColumn("post_interest", "DATE")},
     "item_details": {"open_balance": RuleColumn("min_percent", "DECIMAL(18,2)"),
@@ -91,7 +96,13 @@ RULE_COLUMNS = {
                      "interest_paid_to": RuleColumn("post_interest", "DATE"),
                      # SPEC §11.3
                      "range_level": RuleColumn("level_range", "INTEGER", False),
-                     "range_days_to": RuleColumn("level_range", "INTEGER", False)},
+                     "range_days_to": RuleColumn("level_range", "INTEGER", False),
+                     # SPEC §11.1
+                     "letter_currency": RuleColumn("letter_currency", "VARCHAR", False),
+                     "rate": RuleColumn("letter_currency", "DECIMAL(28,10)", False),
+                     "rate_date": RuleColumn("letter_currency", "DATE", False),
+                     "rate_day": RuleColumn("letter_currency", "DATE", False),
+                     "letter_amount": RuleColumn("letter_currency", "DECIMAL(18,2)", False)},
     "cfg_levels": {"days_to": RuleColumn("level_range", "INTEGER", False)},   # SPEC §11.3
 }
 

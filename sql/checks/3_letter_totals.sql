@@ -1,14 +1,18 @@
 -- §8.3 Each letter's totals equal the sums of its lines; total_due follows §4.8 (with §9:
 -- plus compensation; a courtesy notice's, level 0, is its current total).
+-- With letters across currencies (SPEC §11.1) a line's part of the totals is its letter_amount,
+-- in the letter's currency (NULL when no policy sets letter_currency: the line's own amount).
 -- One row: ok, detail. Inputs: letters, letter_lines (compensation_total / compensation_amount
--- NULL when no level charges compensation), cfg_policies (include_in_total).
+-- NULL when no level charges compensation, letter_amount NULL without letter_currency),
+-- cfg_policies (include_in_total).
 WITH
 sums AS (
     SELECT letter_id,
-           coalesce(sum(open_amount) FILTER (WHERE line_type = 'overdue'), 0) AS overdue,
-           coalesce(sum(open_amount) FILTER (WHERE line_type = 'current'), 0) AS current,
-           coalesce(sum(open_amount) FILTER (WHERE line_type = 'credit'), 0) AS credit,
-           coalesce(sum(interest_amount) FILTER (WHERE line_type IN ('interest', 'late_interest')), 0) AS interest,
+           coalesce(sum(coalesce(letter_amount, open_amount)) FILTER (WHERE line_type = 'overdue'), 0) AS overdue,
+           coalesce(sum(coalesce(letter_amount, open_amount)) FILTER (WHERE line_type = 'current'), 0) AS current,
+           coalesce(sum(coalesce(letter_amount, open_amount)) FILTER (WHERE line_type = 'credit'), 0) AS credit,
+           coalesce(sum(coalesce(letter_amount, interest_amount))
+                    FILTER (WHERE line_type IN ('interest', 'late_interest')), 0) AS interest,
            coalesce(sum(compensation_amount) FILTER (WHERE line_type = 'compensation'), 0) AS compensation,
            count(*) FILTER (WHERE line_type IN ('overdue', 'current', 'credit')) AS item_lines
     FROM letter_lines GROUP BY letter_id
