@@ -32,6 +32,7 @@ DEMO_CONFIG = PROJECT_ROOT / "config" / "example.toml"
 DEMO_ITEMS = PROJECT_ROOT / "fixtures" / "demo" / "open_items.csv"
 DEMO_CUSTOMERS = PROJECT_ROOT / "fixtures" / "demo" / "customers.csv"
 DEMO_PAYMENTS = PROJECT_ROOT / "fixtures" / "demo" / "payments.csv"
+DEMO_RATES = PROJECT_ROOT / "fixtures" / "rates_ecb.csv"   # SPEC §11.1: C038's EUR items in its USD letter
 DEMO_AS_OF = dt.date(2026, 11, 24)
 
 
@@ -120,7 +121,7 @@ def demo(out, as_of, force, force_sent):
     """
     with letter_progress() as on_progress:
         options = RunOptions(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, as_of.date(), out=Path(out),
-                             payments=DEMO_PAYMENTS if DEMO_PAYMENTS.is_file() else None, force=force,
+                             payments=DEMO_PAYMENTS if DEMO_PAYMENTS.is_file() else None, rates=DEMO_RATES, force=force,
                              force_sent=force_sent, on_stage=stage_printer(), on_progress=on_progress)
         result = run_night(options, LOCAL)
     print_summary(result.manifest, result.out)

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_PAYMENTS
+from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_PAYMENTS, DEMO_RATES
 from dunning_batch.config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS
 from dunning_batch.run import run
 
@@ -197,7 +197,7 @@ def demo_run(tmp_path_factory) -> Path:
     that read it (delivery, send guard, reconcile, read side): a test that changes a folder
     works on its own copy."""
     out = tmp_path_factory.mktemp("demo_run") / "out"
-    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, out)
+    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, out, rates=DEMO_RATES)
     return out
 
 
@@ -207,7 +207,7 @@ def demo_payments_run(tmp_path_factory) -> Path:
     print batch. Made once per test process for the modules that compare with it (CLI pipes,
     Dask); they only read it, or copy it."""
     out = tmp_path_factory.mktemp("demo_payments_run") / "out"
-    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, out, payments=DEMO_PAYMENTS)
+    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, out, payments=DEMO_PAYMENTS, rates=DEMO_RATES)
     return out
 
 

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from dunning_batch.checks.summary import write_summary
-from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, main
+from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_RATES, main
 from dunning_batch.run import run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +26,7 @@ EXPECTED = ROOT / "fixtures" / "demo" / "expected_decisions.csv"
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("checks") / "demo"
-    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, out, pdf=False)
+    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, out, rates=DEMO_RATES, pdf=False)
     return out
 
 
@@ -50,7 +50,7 @@ def test_query_prints_an_aligned_table_with_numbers_right_aligned(demo):
         "level  letters  total_due\n"
         "-----  -------  ---------\n"
         "    0        1     750.00\n"   # C036's courtesy notice (SPEC §9.6)
-        "    1       10   22449.39\n"
+        "    1       11   24987.52\n"   # + C038's USD letter 2538.13 (SPEC §11.1)
         "    2       13   69392.02\n"   # + C031 4293.07, C032 649.22, C037 3486.19 (GBP)
         "    3        3   36109.88\n"   # + C033 25208.82, C034 6141.41
         "(4 rows)\n")
@@ -96,7 +96,7 @@ def test_query_csv_to_a_file(demo, tmp_path):
     assert lines[0] == ("policy,level,currency,letters,overdue_total,credit_total,fees,interest_in_total,"
                         "compensation_total,notice_total,total_due,interest_not_in_total,current_not_in_total")
     assert "standard,3,EUR,1,4695.00,0.00,10.00,54.65,0.00,0.00,4759.65,0.00,0.00" in lines
-    assert "wrote 14 row(s)" in result.output  # the note goes to stderr, which CliRunner mixes in
+    assert "wrote 15 row(s)" in result.output  # the note goes to stderr, which CliRunner mixes in
 
 
 def test_query_parquet_to_a_file_keeps_the_types(demo, tmp_path):
@@ -182,6 +182,8 @@ EXPLANATIONS = {
     ("excluded", "below_min_percent"): [  # INV-10206, C035 (SPEC §9.3)
         "overdue total 100.00 EUR is below policy de_b2b's min_percent of 10 % of the customer's open "
         "balance 2,600.00 EUR"],
+    ("excluded", "beyond_level_range"): [  # INV-10216, C039 (SPEC §11.3)
+        "90 days past due is beyond level 1's range (days_to = 60): it is not raised to level 1."],
     ("listed", "pre_due"): [  # INV-10208, C036 (SPEC §9.6)
         "goes into courtesy notice", "up to 5 days before the due date",
         "level 0 (pre_due), pay by 2026-11-27, total due 750.00 EUR"],
@@ -258,7 +260,7 @@ def test_explain_needs_an_item_or_a_customer(demo):
 
 def run_demo(tmp_path: Path, name: str, config: Path = DEMO_CONFIG, items: Path = DEMO_ITEMS) -> Path:
     out = tmp_path / name
-    run(config, items, DEMO_CUSTOMERS, DEMO_AS_OF, out, pdf=False)
+    run(config, items, DEMO_CUSTOMERS, DEMO_AS_OF, out, rates=DEMO_RATES, pdf=False)
     return out
 
 
@@ -285,10 +287,10 @@ def test_diff_of_a_changed_threshold(demo, tmp_path):
     assert [(r["doc_id"], r["level_after_a"], r["level_after_b"]) for r in report["level_changes"]] == \
         [("INV-10064", 1, None), ("INV-10100", None, 2)]
     shifts = {f"{r['outcome']}/{r['reason']}": (r["items_a"], r["items_b"]) for r in report["reason_counts"]}
-    # (de_b2b's and uk_b2b's items add 6 advanced and 1 listed on both sides)
-    assert shifts == {"dunned/advanced": (47, 42), "dunned/piggyback": (15, 20),
+    # (de_b2b's, uk_b2b's and us_b2b's items add 8 advanced and 2 listed on both sides)
+    assert shifts == {"dunned/advanced": (49, 44), "dunned/piggyback": (15, 20),
                       "excluded/below_level_threshold": (4, 7), "excluded/below_min_amount": (2, 0),
-                      "listed/listed": (13, 12)}
+                      "listed/listed": (14, 13)}
 
     text_result = invoke("diff", demo, changed)
     assert text_result.exit_code == 1
@@ -340,12 +342,12 @@ def test_summary_html_is_one_offline_page_with_svg_charts_and_the_totals(demo, t
     assert path == folder / "summary.html"
     html = path.read_text(encoding="utf-8")
     assert "<svg" in html and "<rect" in html
-    for total_due in ("82,305.04", "3,486.19", "23,859.28", "19,050.78"):  # totals per currency of run.json
+    for total_due in ("82,305.04", "3,486.19", "23,859.28", "21,588.91"):  # totals per currency of run.json
         assert total_due in html
     for heading in ("Letters per level", "Total due per level, EUR", "Aging of open items, PLN",
                     "Items excluded, by reason"):
         assert heading in html
-    assert "customer_final" in html and ">162<" in html  # exclusions and items decided
+    assert "customer_final" in html and ">166<" in html  # exclusions and items decided
     assert "<script" not in html.lower()
     assert "http" not in html.lower()
 

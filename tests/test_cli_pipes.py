@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_PAYMENTS, main
+from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_RATES, DEMO_PAYMENTS, main
 from dunning_batch.run import run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,14 +29,15 @@ LATER = "2026-12-15"  # a second run date: the demo's folders for D and this dif
 
 @pytest.fixture(scope="module")
 def work(tmp_path_factory, demo_payments_run) -> Path:
-    """A folder holding the demo's inputs (config/, fixtures/demo/) and two finished runs:
+    """A folder holding the demo's inputs (config/, fixtures/demo/, fixtures/rates_ecb.csv) and two finished runs:
     `ref` (the demo, PDFs and outbox: a copy of conftest's demo_payments_run) and `later`
     (three weeks on, no PDFs)."""
     folder = tmp_path_factory.mktemp("pipes")
     shutil.copytree(ROOT / "config", folder / "config")
     shutil.copytree(ROOT / "fixtures" / "demo", folder / "fixtures" / "demo")
+    shutil.copy(DEMO_RATES, folder / "fixtures" / DEMO_RATES.name)
     shutil.copytree(demo_payments_run, folder / "ref")
-    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF.replace(day=15, month=12), folder / "later",
+    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF.replace(day=15, month=12), folder / "later", rates=DEMO_RATES,
         payments=DEMO_PAYMENTS, pdf=False)
     return folder
 
@@ -71,7 +72,7 @@ def test_run_into_a_closed_pipe_finishes_the_folder(work):
     code, stderr = with_closed_stdout(
         work, "run", "--config", "config/example.toml", "--open-items", "fixtures/demo/open_items.csv",
         "--customers", "fixtures/demo/customers.csv", "--payments", "fixtures/demo/payments.csv",
-        "--as-of", DEMO_AS_OF.isoformat(), "--out", "run-out")
+        "--rates", "fixtures/rates_ecb.csv", "--as-of", DEMO_AS_OF.isoformat(), "--out", "run-out")
     assert code == 0
     assert_quiet(stderr)
     assert_complete(work / "run-out", work / "ref")
@@ -101,7 +102,7 @@ def test_synth_into_a_closed_pipe_writes_the_export(work):
     (("diff", "ref", "ref", "--format", "json"), 0),
     (("reconcile", "ref", "--open-items", "fixtures/demo/open_items.csv"), 0),
     (("validate", "--config", "config/example.toml", "--open-items", "fixtures/demo/open_items.csv",
-      "--customers", "fixtures/demo/customers.csv"), 0),
+      "--customers", "fixtures/demo/customers.csv", "--rates", "fixtures/rates_ecb.csv"), 0),
     (("send", "ref", "--dry-run"), 0),
 ], ids=["query", "query-json", "explain", "diff-differ", "diff-same", "reconcile", "validate", "send-dry-run"])
 def test_printing_commands_into_a_closed_pipe_keep_their_exit_code(work, args, code):

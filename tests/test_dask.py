@@ -23,7 +23,7 @@ from dunning_batch import distributed as dunning_distributed  # noqa: E402
 from dunning_batch import session as dunning_session  # noqa: E402
 from dunning_batch.config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS  # noqa: E402
 from dunning_batch.errors import LetterIdCollision  # noqa: E402
-from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_PAYMENTS  # noqa: E402
+from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_RATES, DEMO_PAYMENTS  # noqa: E402
 from dunning_batch.run import run  # noqa: E402
 from dunning_batch.synth import write_synthetic  # noqa: E402
 
@@ -55,7 +55,7 @@ def test_demo_on_two_workers_equals_one_machine(cluster, demo_payments_run, tmp_
     """The demo as `make demo` runs it: with its payments export (SPEC §9.5), sharded like the
     customers they belong to. One machine's folder is conftest's demo_payments_run (shared)."""
     one = demo_payments_run
-    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / "dask", dask=cluster, payments=DEMO_PAYMENTS)
+    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / "dask", rates=DEMO_RATES, dask=cluster, payments=DEMO_PAYMENTS)
     assert (one / "pdf").is_dir()
     charged = duckdb.sql(f"SELECT count(*) FROM read_csv('{one / 'payments_charged.csv'}')").fetchall()
     assert charged[0][0] > 0                                  # the payments did change the night
@@ -91,7 +91,7 @@ def test_a_shard_that_fails_once_is_retried(threads_cluster, tmp_path, monkeypat
         return real(*args, **kwargs)
 
     monkeypatch.setattr(dunning_distributed, "run_shard", flaky)
-    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / "out", pdf=False, dask=threads_cluster)
+    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / "out", rates=DEMO_RATES, pdf=False, dask=threads_cluster)
     assert (tmp_path / "out" / "run.json").is_file()
     assert len(calls) == 2 * len(set(calls))  # every shard: one failure, one success
 
@@ -102,7 +102,7 @@ def test_a_shard_that_fails_for_good_leaves_no_folder(threads_cluster, tmp_path,
 
     monkeypatch.setattr(dunning_distributed, "run_shard", broken)
     with pytest.raises(OSError):
-        run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / "out", pdf=False, dask=threads_cluster)
+        run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / "out", rates=DEMO_RATES, pdf=False, dask=threads_cluster)
     assert not (tmp_path / "out").exists()
     assert not list(tmp_path.glob(".out.*"))
 
@@ -168,9 +168,9 @@ def test_with_a_ledger_only_the_coordinator_reads_it_and_shards_take_its_state(c
     night2 = DEMO_AS_OF + dt.timedelta(days=14)
     for where in ("one", "dask"):
         ledger = tmp_path / f"{where}.duckdb"
-        run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / f"{where}-1", payments=DEMO_PAYMENTS,
+        run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / f"{where}-1", rates=DEMO_RATES, payments=DEMO_PAYMENTS,
             pdf=False, ledger=ledger)
-        run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, night2, tmp_path / where, payments=DEMO_PAYMENTS, pdf=False,
+        run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, night2, tmp_path / where, rates=DEMO_RATES, payments=DEMO_PAYMENTS, pdf=False,
             ledger=ledger, stale_export="use_ledger", dask=cluster if where == "dask" else None)
     for name in ("letters.parquet", "letter_lines.parquet", "decisions.parquet", "levels_update.parquet",
                  "payments_charged.csv"):

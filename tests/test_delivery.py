@@ -38,7 +38,7 @@ from pypdf import PdfReader
 from conftest import SPEC_CONFIG, Outcome, Scenario, customer, item
 from dunning_batch import cli_delivery
 from dunning_batch.checks.reconcile import reconcile
-from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, main
+from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_RATES, main
 from dunning_batch.delivery.send import Pacing, send_outbox
 from dunning_batch.delivery.smtp_session import SmtpServer, parse_server
 from dunning_batch.errors import ConfigError
@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PRINT_ONLY = {"C001", "C003", "C004", "C012", "C027"}  # delivery = print in the demo
 BOTH = {"C002", "C022"}  # delivery = both
 DROPPED_AFTER = 3
-EMAIL_LETTERS, PRINT_LETTERS = 21, 9  # of the demo's 27 letters (C031-C037 of SPEC §9: 5 and 1)
+EMAIL_LETTERS, PRINT_LETTERS = 22, 9  # of the demo's 28 letters (C031-C037 of SPEC §9: 5 and 1; C038 of §11: 1 and 0)
 
 
 # ------------------------------------------------------------------------------ the run
@@ -71,8 +71,10 @@ def rows(sql: str, **params: Any) -> list[dict[str, Any]]:
 
 
 def email_letters(out: Path) -> dict[str, dict[str, Any]]:
-    """What the outbox must hold: letters whose customer's channel includes email."""
-    found = rows("""SELECT r.letter_id, r.customer_id, r.email, l.language, l.template
+    """What the outbox must hold: letters whose customer's channel includes email, to the
+    contact's address where the customer names one (SPEC §11.2: the demo's C038)."""
+    found = rows("""SELECT r.letter_id, r.customer_id, coalesce(r.contact_email, r.email) AS email, l.language,
+                           l.template
                     FROM read_parquet($r) AS r JOIN read_parquet($l) AS l USING (letter_id)
                     WHERE r.delivery IN ('email', 'both')""",
                  r=str(out / "recipients.parquet"), l=str(out / "letters.parquet"))
@@ -160,7 +162,7 @@ def test_several_addresses_all_go_into_to(scenario):
 
 def test_outbox_and_print_batch_are_byte_identical_on_rerun(demo_run, tmp_path):
     again = tmp_path / "again"
-    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, again)
+    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, again, rates=DEMO_RATES)
     for name in ["outbox.parquet", "print/print_batch.pdf", "print/print_batch.csv",
                  *(f"outbox/{p.name}" for p in (demo_run / "outbox").iterdir())]:
         assert (again / name).read_bytes() == (demo_run / name).read_bytes(), name

@@ -38,7 +38,7 @@ from conftest import AS_OF, Outcome, customer, days_before, item, with_config
 
 from dunning_batch.checks.reconcile import reconcile
 from dunning_batch.checks.summary import write_summary
-from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS
+from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_RATES
 from dunning_batch.digest import sha256_of
 from dunning_batch.run import run
 
@@ -290,7 +290,7 @@ def assert_summary_adds_up(folder: Path, expected_rows: int) -> list[tuple]:
 
 def test_demo_summary_rows_add_up(demo_printed):
     folder, _ = demo_printed
-    rows = assert_summary_adds_up(folder, 4 + 14)   # 4 currencies, 14 (currency, policy, level) rows
+    rows = assert_summary_adds_up(folder, 4 + 15)   # 4 currencies, 15 (currency, policy, level) rows
     assert (["EUR"], D("82310.67"), D("82310.67"), 6) in rows
 
 
@@ -361,7 +361,7 @@ def test_summary_shows_letters_by_channel_with_amounts(demo_printed):
     folder, _ = demo_printed
     rows = {r[0]: (r[1], r[2]) for r in summary_tables(folder).body("channels")}
     assert rows == {
-        "email (by email)": ("18", "56,210.71 EUR (13)\n3,486.19 GBP (1)\n17,164.28 PLN (3)\n4,923.00 USD (1)"),
+        "email (by email)": ("19", "56,210.71 EUR (13)\n3,486.19 GBP (1)\n17,164.28 PLN (3)\n7,461.13 USD (2)"),
         "print (on paper)": ("6", "13,043.86 EUR (4)\n6,695.00 PLN (1)\n11,652.78 USD (1)"),
         "both (by email and on paper)": ("3", "13,056.10 EUR (2)\n2,475.00 USD (1)"),
     }
@@ -388,7 +388,7 @@ def test_summary_is_byte_identical_when_run_again_elsewhere(tmp_path):
     outs = []
     for name in ("a", "b/c"):
         out = tmp_path / name / "out"
-        run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, out, pdf=False)
+        run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, out, rates=DEMO_RATES, pdf=False)
         outs.append((out / "summary.html").read_bytes())
     assert outs[0] == outs[1]
 

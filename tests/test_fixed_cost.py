@@ -28,7 +28,7 @@ import pytest
 from conftest import AS_OF, customer, item
 
 from dunning_batch.checks.summary import RELATIONS, write_summary
-from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_PAYMENTS
+from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_RATES, DEMO_PAYMENTS
 from dunning_batch.errors import UserError
 from dunning_batch.outputs.folder import connect_views
 from dunning_batch.outputs.layout import OUTPUT_FILES
@@ -64,7 +64,7 @@ def same_summary_from_the_folder(out, tmp_path) -> bytes:
 def test_the_demo_summary_is_the_summary_of_its_folder(tmp_path):
     """Every money rule of SPEC §9 on: the run's relations hold the §9 columns the files hold."""
     out = tmp_path / "demo"
-    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, out, payments=DEMO_PAYMENTS, pdf=False)
+    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, out, rates=DEMO_RATES, payments=DEMO_PAYMENTS, pdf=False)
     page = same_summary_from_the_folder(out, tmp_path).decode("utf-8")
     assert DEMO_AS_OF.isoformat() in page and "compensation" in page.lower()
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import AS_OF, SPEC_CONFIG, customer, item, write_csv
 
-from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS
+from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_RATES
 from dunning_batch.config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS
 from dunning_batch.run import run
 
@@ -79,7 +79,7 @@ def test_query_counts_the_folders_own_rows_from_anywhere(world):
     assert len(seen) == 1, seen
     code, out, _ = seen.pop()
     assert code == 0
-    assert out.splitlines()[2].split() == ["162", "27"]
+    assert out.splitlines()[2].split() == ["166", "28"]
 
 
 def test_explain_explains_the_folders_own_item_from_anywhere(world):
@@ -99,7 +99,7 @@ def test_reconcile_passes_from_anywhere_with_relative_and_absolute_paths(world):
     code, out, _ = seen.pop()
     assert code == 0, out
     # 20 outputs of the run and its 12 config files (cfg_*.parquet)
-    assert "PASS  6 files            32 outputs and 27 letters' PDFs checked" in out
+    assert "PASS  6 files            33 outputs and 28 letters' PDFs checked" in out
     assert out.endswith("all checks passed\n")
 
 
@@ -113,11 +113,12 @@ def test_a_run_beside_another_runs_files_summarises_its_own_items(world, tmp_pat
     out = tmp_path / "night"
     result = cli(cwd, "run", "--config", os.path.relpath(DEMO_CONFIG, cwd),
                  "--open-items", os.path.relpath(DEMO_ITEMS, cwd), "--customers", os.path.relpath(DEMO_CUSTOMERS, cwd),
+                 "--rates", os.path.relpath(DEMO_RATES, cwd),
                  "--as-of", DEMO_AS_OF.isoformat(), "--out", os.path.relpath(out, cwd), "--no-pdf")
     assert result.returncode == 0, result.stderr
     summary = (out / "summary.html").read_text(encoding="utf-8")
-    assert "162" in summary and "items decided" in summary
-    assert json.loads((out / "run.json").read_text())["outputs"]["decisions.parquet"]["rows"] == 162
+    assert "166" in summary and "items decided" in summary
+    assert json.loads((out / "run.json").read_text())["outputs"]["decisions.parquet"]["rows"] == 166
 
 
 def test_reconcile_with_the_export_finds_config_and_export_from_anywhere(world):
@@ -157,7 +158,7 @@ def test_query_to_a_parquet_file_beside_the_folder_keeps_types(world, tmp_path):
                  "--format", "parquet", "--to", "decisions.parquet")
     assert result.returncode == 0, result.stderr
     again = cli(tmp_path, "query", world["demo"], "SELECT count(*) FROM decisions")
-    assert again.stdout.splitlines()[2].strip() == "162"  # the folder's, not the file just written here
+    assert again.stdout.splitlines()[2].strip() == "166"  # the folder's, not the file just written here
 
 
 def test_no_command_executes_the_folders_views_sql(world, tmp_path):
@@ -167,7 +168,7 @@ def test_no_command_executes_the_folders_views_sql(world, tmp_path):
     (folder / "views.sql").write_text(f"COPY (SELECT 1) TO '{trap}';\nCREATE VIEW letters AS SELECT 1 AS x;\n")
     result = cli(tmp_path, "query", "received", "SELECT count(*) FROM letters")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[2].strip() == "27"
+    assert result.stdout.splitlines()[2].strip() == "28"
     assert cli(tmp_path, "explain", "received", "--customer", "C001").returncode == 0
     assert not trap.exists()
 

@@ -111,9 +111,11 @@ def test_total_due_changed_with_its_lines_fails_summary_totals(folder):
                     f"SELECT * REPLACE (CASE WHEN letter_id = '{letter}' THEN overdue_total + 1 ELSE overdue_total "
                     f"END AS overdue_total, CASE WHEN letter_id = '{letter}' THEN total_due + 1 ELSE total_due END "
                     f"AS total_due) FROM t")
+    # the demo converts currencies (SPEC §11.1): a line's letter_amount is what its letter sums
     rewrite_parquet(folder / "letter_lines.parquet",
                     f"SELECT * REPLACE (CASE WHEN letter_id = '{letter}' AND line_no = 1 THEN open_amount + 1 "
-                    f"ELSE open_amount END AS open_amount) FROM t")
+                    f"ELSE open_amount END AS open_amount, CASE WHEN letter_id = '{letter}' AND line_no = 1 "
+                    f"THEN letter_amount + 1 ELSE letter_amount END AS letter_amount) FROM t")
     rehash(folder, "letters.parquet")
     rehash(folder, "letter_lines.parquet")
     code, status = reconcile(folder)
