@@ -25,6 +25,7 @@ def unjudged(emails: list[str]) -> set[str]:
     """The fields of `emails` that emails_to_check leaves out (taken as deliverable unasked)."""
     con = connect()
     table_from_arrow(con, "customers_parsed", pa.table({"email": pa.array(emails, pa.string()),
+                                                        "contact_email": pa.array([None] * len(emails), pa.string()),
                                                         "delivery": pa.array(["email"] * len(emails))}))
     asked = set(arrow(con, "addresses/emails_to_check").column("email").to_pylist())
     return set(emails) - asked
@@ -80,6 +81,7 @@ def test_the_checks_table_holds_the_parsers_verdict_for_every_field():
     con = connect()
     table_from_arrow(con, "customers_parsed", pa.table({
         "email": pa.array(emails + ["printed@example.com", None], pa.string()),
+        "contact_email": pa.array([None] * (len(emails) + 2), pa.string()),   # SPEC §11.2: none here
         "delivery": pa.array(["email"] * 7 + ["both", "print", "email"])}))
     address_checks(con, "address_checks")
     got = {row["email"]: row["problem"] for row in relation_arrow(con, "address_checks").to_pylist()}

@@ -32,6 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import AS_OF, ROOT, Outcome, write_csv
+from dunning_batch.cli import DEMO_RATES
 from dunning_batch.config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS
 from dunning_batch.run import run
 
@@ -680,7 +681,8 @@ def files_of(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-@pytest.mark.parametrize("make_inputs, options", [(demo_export, {}), (synthetic_export, NO_PDF)],
+# the demo's C038 converts EUR into USD (SPEC §11.1): its rates come with it
+@pytest.mark.parametrize("make_inputs, options", [(demo_export, {"rates": DEMO_RATES}), (synthetic_export, NO_PDF)],
                          ids=["demo-with-pdfs", "synthetic-30k"])
 def test_same_inputs_give_byte_identical_outputs(tmp_path: Path, make_inputs, options) -> None:
     """§4.11: two runs of the same inputs write the same files, byte for byte, but for run.json's timings.

@@ -380,7 +380,8 @@ def demo_night(work: Path, out: str, *extra: str) -> subprocess.CompletedProcess
     inputs = ROOT / "fixtures" / "demo"
     return cli(work, "run", "--config", str(ROOT / "config" / "example.toml"), "--open-items",
                str(inputs / "open_items.csv"), "--customers", str(inputs / "customers.csv"), "--payments",
-               str(inputs / "payments.csv"), "--as-of", "2026-11-24", "--out", out, "--ledger", "ledger.duckdb",
+               str(inputs / "payments.csv"), "--rates", str(ROOT / "fixtures" / "rates_ecb.csv"), "--as-of", "2026-11-24",
+               "--out", out, "--ledger", "ledger.duckdb",
                *extra)
 
 
