@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from conftest import AS_OF, SPEC_CONFIG, customer, item, write_csv  # noqa: E402
 
 from dunning_batch import run as run_module, sql_runner  # noqa: E402
-from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_PAYMENTS  # noqa: E402
+from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_PAYMENTS, DEMO_RATES  # noqa: E402
 from dunning_batch.config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS  # noqa: E402
 
 STEPS = ("start_local", "load", "check_inputs", "reject", "decide_local", "write", "deliver", "record")
@@ -43,7 +43,7 @@ def one_item_export(folder: Path) -> dict:
 
 def demo_export() -> dict:
     return {"config_path": DEMO_CONFIG, "open_items": DEMO_ITEMS, "customers": DEMO_CUSTOMERS, "as_of": DEMO_AS_OF,
-            "payments": DEMO_PAYMENTS if DEMO_PAYMENTS.is_file() else None}
+            "payments": DEMO_PAYMENTS if DEMO_PAYMENTS.is_file() else None, "rates": DEMO_RATES}
 
 
 def cpu_of_runs(export: dict, out: Path, repeats: int) -> list[float]:
