@@ -22,10 +22,9 @@ from .config.holiday_calendar import pay_by_holidays
 from .config.relations import run_tables
 from .errors import UserError
 from .ledger.nightly import empty_overrides
+from .optional_inputs import OPTIONAL_INPUTS, load_optional, optional_params
 from .outputs import AtomicFolder
-from .payments import load_payments, payment_params
 from .pipeline import INPUT_STAGES, define_macros, run_stages
-from .rates import load_rates, rate_params
 from .readers import RawInput, load_raw
 from .sql_runner import StageLog, connect, rename_relation, table_from_arrow, table_from_file
 
@@ -151,12 +150,9 @@ def open_inputs(session: Session, shard: tuple[int, int] | None = None) -> None:
         load_customers(session)
         inputs["open_items"] = load_raw(con, options.open_items, "open_items", config.open_items,
                                         OPEN_ITEM_COLUMNS, required_item_columns(config))
-        raw_payments = load_payments(con, options.payments, config)  # SPEC §9.5; empty without --payments
-        if raw_payments is not None:
-            inputs["payments"] = raw_payments
-        raw_rates = load_rates(con, options.rates, config)  # SPEC §11.1; empty without --rates
-        if raw_rates is not None:
-            inputs["rates"] = raw_rates
+        # SPEC §9.5 --payments, §11.1 --rates: each empty without its option
+        optional = {kind: load_optional(con, kind, getattr(options, kind.role), config) for kind in OPTIONAL_INPUTS}
+        inputs.update({kind.role: raw for kind, raw in optional.items() if raw is not None})
         if shard is not None:
             keep_shard(con, shard)
     session.params.update({
@@ -187,8 +183,7 @@ def open_inputs(session: Session, shard: tuple[int, int] | None = None) -> None:
         "render_pdf": options.pdf,
         "language_countries": list(config.customers.language_by_country),
         "country_languages": list(config.customers.language_by_country.values()),
-        **payment_params(config, raw_payments),
-        **rate_params(config, raw_rates),
+        **{name: value for kind, raw in optional.items() for name, value in optional_params(kind, config, raw).items()},
     })
 
 
