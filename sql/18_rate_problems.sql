@@ -8,10 +8,12 @@
 -- paid late, not yet charged), with no rate of the direct pair (item currency -> letter
 -- currency; never the inverse or a third currency) on or before its rate day (column
 -- currency, kind 'no_rate FROM TO'); and an item whose converted amount would not fit a
--- DECIMAL(18,2), or whose letter could not hold its customer's items converted (column
--- open_amount).
+-- DECIMAL(18,2), whose converted amount rounds to nothing in the letter currency (a rate that
+-- turns a debt into 0.00 is not the pair's rate: a letter would dun for nothing, or silently
+-- leave the amount out of its totals), or whose letter could not hold its customer's items
+-- converted (column open_amount).
 -- Grain: (source, _row, column_name, kind, message). Inputs: rates_parsed, open_items_parsed,
--- payments_parsed, cfg_letter_currencies, cfg_levels.
+-- payments_parsed, cfg_letter_currencies, cfg_levels, cfg_currencies.
 WITH
 r AS MATERIALIZED (SELECT * FROM rates_parsed),
 usable AS (SELECT * FROM r WHERE usable),
@@ -130,6 +132,15 @@ SELECT source, _row, 'open_amount', 'converted_too_large',
 FROM described
 WHERE rate IS NOT NULL AND coalesce(abs(try(CAST(open_amount AS DECIMAL(18, 2)) * rate)) >= 10000000000000000, true)
   AND open_amount IS NOT NULL
+UNION ALL
+SELECT d.source, d._row, 'open_amount', 'converted_to_zero',
+       d.open_amount || ' ' || d.currency || ' at the rate ' || rtrim(rtrim(CAST(d.rate AS VARCHAR), '0'), '.')
+       || ' (' || d.currency || '->' || d.letter_currency || ' of ' || d.rate_date || ') is 0 ' || d.letter_currency
+       || ' in its letter; a nonzero amount cannot convert into nothing: check that rate in ' || $rates_file
+FROM described AS d
+JOIN cfg_currencies AS cur ON cur.currency = d.letter_currency
+WHERE d.rate IS NOT NULL AND d.open_amount <> 0
+  AND try(in_letter_currency(d.open_amount, d.rate, cur.minor_unit)) = 0
 UNION ALL
 SELECT 'open_items', i._row, 'open_amount', 'letter_overflow',
        'the open items of customer ''' || i.customer_id || ''' converted into ' || i.letter_currency || ' add up to '

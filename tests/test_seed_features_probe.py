@@ -1,0 +1,97 @@
+"""SPEC §11 probed as a customer and as an attacker would (task 21-probe): what broke, each
+with the smallest fixture that shows it.
+
+Run date AS_OF = 2026-11-24 and the rates of tests/test_letter_currency.py (USD->EUR 0.9200 of
+2026-11-20 and 0.9215 of 2026-11-23; GBP->EUR 1.1500 of 2026-11-24) unless a test gives its
+own; `usd(doc, n, amount)` is a USD item due n days before the run date, in a policy with
+`letter_currency = "EUR"` (EUR_LETTERS).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from conftest import item
+from test_letter_currency import EUR_LETTERS, LEVEL_2_USD, cli, run_rates, usd, write_inputs
+
+from dunning_batch.checks.reconcile import reconcile
+
+D = Decimal
+RUN = ["run", "--config", "config.toml", "--open-items", "open_items.csv", "--customers", "customers.csv",
+       "--rates", "rates.csv", "--as-of", "2026-11-24", "--out", "out", "--no-pdf"]
+
+
+def rewrite_lines(out: Path, sql_set: str) -> None:
+    """letter_lines.parquet with `sql_set` (a REPLACE list) applied: the file an attacker writes."""
+    path = out / "letter_lines.parquet"
+    changed = path.with_suffix(".new")
+    duckdb.connect().execute(f"COPY (SELECT * REPLACE ({sql_set}) FROM read_parquet('{path}')) TO '{changed}' "
+                             f"(FORMAT parquet)")
+    changed.replace(path)
+
+
+# ------------------------------------------------------------------ a rate that converts into nothing
+
+def test_a_rate_that_turns_an_amount_into_zero_stops_the_run(tmp_path):
+    """1 USD = 0.0000000001 EUR (a plain decimal above zero with 10 decimals, so the rates file
+    reads clean): 100.05 USD x 0.0000000001 = 0.000000010005 -> 0.00 EUR. Before, the item was
+    dunned in a letter for 0.00 EUR (INV-2 raised to level 1 for nothing) and INV-1's letter
+    silently left it out of its total; now the run stops, exit 2, naming the item's row."""
+    tiny = "rate_date,from_currency,to_currency,rate\n2026-11-20,USD,EUR,0.0000000001\n"
+    write_inputs(tmp_path, [item("INV-1", 10, "100.00"), usd("INV-2", 12, "100.05")], EUR_LETTERS, tiny)
+    done = cli(tmp_path, *RUN)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr and not (tmp_path / "out").exists()
+    assert done.stderr.strip() == (
+        "open_items.csv:3: open_amount: 100.05 USD at the rate 0.0000000001 (USD->EUR of 2026-11-20) is 0 EUR in "
+        "its letter; a nonzero amount cannot convert into nothing: check that rate in rates.csv")
+
+
+def test_a_small_amount_at_a_real_rate_still_converts(tmp_path):
+    """The bound is the rounding, not the rate: 0.01 USD x 0.9215 = 0.009215 -> 0.01 EUR."""
+    outcome = run_rates(tmp_path, [item("INV-1", 10, "100.00"), usd("INV-2", 12, "0.01")])
+    assert [(r["doc_id"], r["letter_amount"]) for r in outcome.lines] == [("INV-2", D("0.01")), ("INV-1", D("100.00"))]
+
+
+# ------------------------------------------------------------------ reconcile on a tampered folder
+
+def test_reconcile_fails_a_changed_rate_whose_totals_still_add_up(tmp_path):
+    """letter_lines.rate of INV-2 changed from 0.9215 to 0.5 with its letter_amount (92.20) and
+    the letter's totals left as they were: the totals are still the sums of the letter amounts,
+    so only the conversion 100.05 x 0.5 = 50.03 <> 92.20 shows the change. Before, only check 6
+    (the file's sha256 against run.json, which the same attacker can rewrite) failed."""
+    outcome = run_rates(tmp_path, [item("INV-1", 10, "100.00"), usd("INV-2", 12, "100.05")])
+    assert [c.name for c in reconcile(outcome.out) if not c.ok] == []
+    rewrite_lines(outcome.out, "CASE WHEN doc_id = 'INV-2' THEN CAST(0.5 AS DECIMAL(28, 10)) ELSE rate END AS rate")
+    failed = {c.name: c.detail for c in reconcile(outcome.out) if not c.ok}
+    assert "3 letter totals" in failed
+    assert "1 with a letter_amount that is not its line's amount at its rate" in failed["3 letter totals"]
+
+
+def test_reconcile_fails_a_line_in_the_letter_currency_at_another_rate(tmp_path):
+    """INV-1 is in EUR, the letter's currency: rate 1 by rule. Rate and letter_amount changed
+    together (2 and 200.00) with the totals left: the line no longer adds up to the letter
+    (100.00 + 92.20 = 192.20 <> 200.00 + 92.20), and its rate is not 1."""
+    outcome = run_rates(tmp_path, [item("INV-1", 10, "100.00"), usd("INV-2", 12, "100.05")])
+    rewrite_lines(outcome.out, "CASE WHEN doc_id = 'INV-1' THEN CAST(2 AS DECIMAL(28, 10)) ELSE rate END AS rate, "
+                               "CASE WHEN doc_id = 'INV-1' THEN CAST(200 AS DECIMAL(18, 2)) ELSE letter_amount END "
+                               "AS letter_amount")
+    failed = {c.name: c.detail for c in reconcile(outcome.out) if not c.ok}
+    assert "1 with a letter_amount that is not its line's amount at its rate" in failed["3 letter totals"]
+
+
+def test_reconcile_recomputes_converted_interest(tmp_path):
+    """Interest lines convert too, and the check recomputes them: a level-2 letter of INV-2
+    (2,500.00 USD -> 2,303.75 EUR; interest 20.55 USD x 0.9215 = 18.937 -> 18.94 EUR) passes, and
+    fails once the interest line's letter_amount is 18.93 with its total left."""
+    outcome = run_rates(tmp_path, [LEVEL_2_USD])
+    assert [(r["line_type"], r["rate"], r["letter_amount"]) for r in outcome.lines] == [
+        ("overdue", D("0.9215"), D("2303.75")), ("interest", D("0.9215"), D("18.94"))]
+    assert [c.line() for c in reconcile(outcome.out) if not c.ok] == []
+    rewrite_lines(outcome.out, "CASE WHEN line_type = 'interest' THEN CAST(18.93 AS DECIMAL(18, 2)) "
+                               "ELSE letter_amount END AS letter_amount")
+    failed = {c.name: c.detail for c in reconcile(outcome.out) if not c.ok}
+    assert "1 with a letter_amount that is not its line's amount at its rate" in failed["3 letter totals"]
