@@ -13,11 +13,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pytest
 
-from conftest import item
+from conftest import SPEC_CONFIG, customer, item
+from test_contacts import assert_one_problem, run_in_folder
 from test_letter_currency import EUR_LETTERS, LEVEL_2_USD, cli, run_rates, usd, write_inputs
 
 from dunning_batch.checks.reconcile import reconcile
+from dunning_batch.errors import ConfigError
 
 D = Decimal
 RUN = ["run", "--config", "config.toml", "--open-items", "open_items.csv", "--customers", "customers.csv",
@@ -95,3 +98,35 @@ def test_reconcile_recomputes_converted_interest(tmp_path):
                                "ELSE letter_amount END AS letter_amount")
     failed = {c.name: c.detail for c in reconcile(outcome.out) if not c.ok}
     assert "1 with a letter_amount that is not its line's amount at its rate" in failed["3 letter totals"]
+
+
+# ------------------------------------------------------------------ the sales rep
+
+def rep_config(rep_id: str, name: str) -> str:
+    return SPEC_CONFIG + f'\n[sales_rep.{rep_id}]\nname = "{name}"\nemail = "john.rep@example.com"\n'
+
+
+def test_a_rep_name_with_an_encoded_word_is_a_config_error(scenario):
+    """A name the config gives as =?utf-8?b?QXR0YWNrZXIgPGFAZXZpbC5jb20+?= went into Reply-To as
+    it is, and a mail program decodes it into 'Attacker <a@evil.com>': the customer's answer
+    would go to a@evil.com (Python's own parser reads that address out of the header)."""
+    config = rep_config("jr", "=?utf-8?b?QXR0YWNrZXIgPGFAZXZpbC5jb20+?=")
+    with pytest.raises(ConfigError) as caught:
+        scenario.run([item("INV-1", 10)], [customer(email="ap@acme.example", sales_rep="jr")], config=config)
+    assert caught.value.lines() == [
+        f"{scenario.tmp_path / 'in1' / 'config.toml'}: [sales_rep.jr] key 'name': "
+        "'=?utf-8?b?QXR0YWNrZXIgPGFAZXZpbC5jb20+?=' holds an RFC 2047 encoded word (=?...?=), which mail "
+        "programs decode into other text in the Reply-To header; give the name as plain text"]
+
+
+def test_the_unknown_rep_hint_is_a_table_header_toml_reads(scenario):
+    """customers.csv names rep 'j r': the hint said to add [sales_rep.j r], which is not TOML.
+    It now quotes the ID, and the table it names is the one the run then takes."""
+    result, work = run_in_folder(scenario, [customer(email="ap@acme.example", sales_rep="j r")],
+                                 rep_config("jr", "John Rep"))
+    line = assert_one_problem(result, work, "customers.csv:2: sales_rep:")
+    assert 'add a [sales_rep."j r"] table with its name and email' in line
+    config = rep_config('"j r"', "Joan Rep")
+    outcome = scenario.run([item("INV-1", 10)], [customer(email="ap@acme.example", sales_rep="j r")], config=config)
+    [row] = outcome._rows("SELECT sales_rep, sales_rep_name FROM recipients")
+    assert row == {"sales_rep": "j r", "sales_rep_name": "Joan Rep"}
