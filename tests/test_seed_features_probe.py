@@ -130,3 +130,20 @@ def test_the_unknown_rep_hint_is_a_table_header_toml_reads(scenario):
     outcome = scenario.run([item("INV-1", 10)], [customer(email="ap@acme.example", sales_rep="j r")], config=config)
     [row] = outcome._rows("SELECT sales_rep, sales_rep_name FROM recipients")
     assert row == {"sales_rep": "j r", "sales_rep_name": "Joan Rep"}
+
+
+# ------------------------------------------------------------------ the ledger's history
+
+def test_history_of_a_converted_item_states_its_amounts_in_the_letters_currency(tmp_path):
+    """INV-2, 2,500.00 USD at level 1, goes into a level-2 EUR letter: 2,500.00 x 0.9215 =
+    2,303.75 EUR, interest 20.55 USD x 0.9215 = 18.94 EUR, fee 5.00, total due 2,327.69 EUR.
+    The ledger keeps one currency per letter, the letter's; before, `history` printed the USD
+    figures with it ("2,500.00 EUR open ... interest 30 days 20.55 EUR"), amounts the letter
+    never asked for."""
+    from dunning_batch.ledger.history import history
+
+    outcome = run_rates(tmp_path, [LEVEL_2_USD], ledger=tmp_path / "ledger.duckdb")
+    assert outcome.letters[0]["total_due"] == D("2327.69")
+    text = history(tmp_path / "ledger.duckdb", "INV-2").text
+    assert ("level 1 -> 2, 2,303.75 EUR open, fee 5.00 EUR, interest 30 days 18.94 EUR, total due 2,327.69 EUR"
+            in text), text
