@@ -2,7 +2,7 @@
 -- rates file (source 'rates'; these always stop a run, strict or not: the rates are reference
 -- data, and dropping a row would silently convert at an older rate): a value that does not
 -- parse, an unknown currency, a rate that is not a plain decimal above zero with at most 10
--- decimals, from = to, and a (rate_date, from, to) given twice. Of the lines to convert: an
+-- decimals (a thousands separator included: '4,309' is 4.309 or 4309), from = to, and a (rate_date, from, to) given twice. Of the lines to convert: an
 -- open item (open_amount <> 0) whose letter currency differs from its own, and a payment whose
 -- late interest a letter could charge (§9.5: its policy has a late_payment_interest level,
 -- paid late, not yet charged), with no rate of the direct pair (item currency -> letter
@@ -92,16 +92,33 @@ UNION ALL
 SELECT 'rates', _row, 'rate',
        CASE WHEN blank(t_rate) IS NULL THEN 'empty'
             WHEN rate IS NOT NULL THEN 'not_positive'
+            WHEN other_separator THEN 'separator'
             WHEN parts_value(amount_parts(blank(t_rate), $rates_decimal_comma), 38) IS NOT NULL THEN 'too_many_decimals'
             ELSE not_a_kind(t_rate, 'not_rate') END,
        CASE WHEN blank(t_rate) IS NULL THEN 'is empty; every row needs its rate (1 from_currency = rate to_currency)'
             WHEN rate IS NOT NULL THEN 'must be above zero (1 from_currency = rate to_currency), not ' || blank(t_rate)
+            WHEN other_separator
+                 THEN '''' || blank(t_rate) || ''' holds '
+                      || CASE WHEN $rates_decimal_comma THEN '''.''; a rate is plain digits with one decimal comma and '
+                                                             || 'no thousands separator (''.'' is the decimal point '
+                                                             || 'without decimal_comma under [input.rates])'
+                              ELSE ''',''; a rate is plain digits with one decimal point and no thousands separator '
+                                   || '(if '','' is its decimal comma, set decimal_comma = true under [input.rates])'
+                         END
             WHEN parts_value(amount_parts(blank(t_rate), $rates_decimal_comma), 38) IS NOT NULL
                  THEN blank(t_rate) || ' has more than 10 decimals; give the rate with at most 10'
             ELSE not_a(t_rate, 'a plain decimal rate above zero (digits, one decimal '
                                || CASE WHEN $rates_decimal_comma THEN 'comma' ELSE 'point' END
                                || ', at most 10 decimals, no exponent)') END
-FROM r WHERE rate IS NULL OR rate <= 0
+FROM (SELECT *,
+             -- the separator that is not the decimal one, in a number either way of reading it:
+             -- a thousands separator, or a decimal comma the config does not set
+             strpos(blank(t_rate), CASE WHEN $rates_decimal_comma THEN '.' ELSE ',' END) > 0
+             AND (parts_value(amount_parts(blank(t_rate), $rates_decimal_comma), 10) IS NOT NULL
+                  OR parts_value(amount_parts(blank(t_rate), NOT $rates_decimal_comma), 10) IS NOT NULL)
+             AS other_separator
+      FROM r)
+WHERE rate IS NULL OR rate <= 0
 UNION ALL
 SELECT 'rates', _row, 'rate_date', 'duplicate',
        'repeats the ' || from_currency || '->' || to_currency || ' rate of ' || rate_date || ' (first at row '

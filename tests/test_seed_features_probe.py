@@ -147,3 +147,38 @@ def test_history_of_a_converted_item_states_its_amounts_in_the_letters_currency(
     text = history(tmp_path / "ledger.duckdb", "INV-2").text
     assert ("level 1 -> 2, 2,303.75 EUR open, fee 5.00 EUR, interest 30 days 18.94 EUR, total due 2,327.69 EUR"
             in text), text
+
+
+# ------------------------------------------------------------------ separators in a rate
+
+def rates_lines(tmp_path: Path, rates: str, config: str = EUR_LETTERS) -> list[str]:
+    """The problem lines of `run` on one USD item with `rates` (exit 2, nothing written)."""
+    write_inputs(tmp_path, [usd("INV-2", 12, "100.00")], config, rates)
+    done = cli(tmp_path, *RUN)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr and not (tmp_path / "out").exists()
+    return [line for line in done.stderr.splitlines() if line.startswith("rates.csv:")]
+
+
+def test_a_rate_with_a_thousands_separator_is_refused(tmp_path):
+    """'4,309' (PLN per EUR written with a decimal comma, in a file read without decimal_comma)
+    was read as 4309, the grouping amounts may have: 100.00 USD became 430,900.00 EUR in the
+    letter, without a word. A rate has one decimal separator and no grouping."""
+    rates = 'rate_date,from_currency,to_currency,rate\n2026-11-23,USD,EUR,"4,309"\n2026-11-23,GBP,EUR,"1,070.5"\n'
+    hint = ("a rate is plain digits with one decimal point and no thousands separator (if ',' is its decimal "
+            "comma, set decimal_comma = true under [input.rates])")
+    assert rates_lines(tmp_path, rates) == [f"rates.csv:2: rate: '4,309' holds ','; {hint} (and 1 more row "
+                                            f"like it: row 3)"]
+
+
+def test_with_decimal_comma_a_dot_in_a_rate_is_refused(tmp_path):
+    """decimal_comma = true: '0.921' was read as 921 (a dot groups thousands there); '0,921' is
+    the rate."""
+    config = EUR_LETTERS + "\n[input.rates]\ndecimal_comma = true\n"
+    rates = 'rate_date,from_currency,to_currency,rate\n2026-11-23,USD,EUR,0.921\n'
+    assert rates_lines(tmp_path, rates, config) == [
+        "rates.csv:2: rate: '0.921' holds '.'; a rate is plain digits with one decimal comma and no thousands "
+        "separator ('.' is the decimal point without decimal_comma under [input.rates])"]
+    outcome = run_rates(tmp_path, [usd("INV-2", 12, "100.00")], config,
+                        'rate_date,from_currency,to_currency,rate\n2026-11-23,USD,EUR,"0,921"\n', name="comma")
+    assert [(r["rate"], r["letter_amount"]) for r in outcome.lines] == [(D("0.921"), D("92.10"))]
