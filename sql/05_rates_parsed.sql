@@ -12,7 +12,8 @@ SELECT
     parse_date(r.rate_date, $rates_date_format)                     AS rate_date,
     f.currency                                                      AS from_currency,
     t.currency                                                      AS to_currency,
-    CAST(CASE WHEN regexp_full_match(typeof(r.rate), 'DECIMAL\(\d+,([0-9]|10)\)') THEN TRY_CAST(r.rate AS DECIMAL(38, 10))
+    -- TRY: a typed decimal beyond 18 integer digits is no rate (18_rate_problems says so), not a crash
+    TRY_CAST(CASE WHEN regexp_full_match(typeof(r.rate), 'DECIMAL\(\d+,([0-9]|10)\)') THEN TRY_CAST(r.rate AS DECIMAL(38, 10))
               WHEN blank(r.rate) IS NULL THEN NULL
               -- no thousands separator: '4,309' in a file without decimal_comma would read as 4309
               ELSE parts_value(amount_parts(

@@ -93,10 +93,14 @@ SELECT 'rates', _row, 'rate',
        CASE WHEN blank(t_rate) IS NULL THEN 'empty'
             WHEN rate IS NOT NULL THEN 'not_positive'
             WHEN other_separator THEN 'separator'
+            WHEN regexp_full_match(blank(t_rate), '\+?\d{17,}([.,]\d+)?') THEN 'too_large'
             WHEN parts_value(amount_parts(blank(t_rate), $rates_decimal_comma), 38) IS NOT NULL THEN 'too_many_decimals'
             ELSE not_a_kind(t_rate, 'not_rate') END,
        CASE WHEN blank(t_rate) IS NULL THEN 'is empty; every row needs its rate (1 from_currency = rate to_currency)'
             WHEN rate IS NOT NULL THEN 'must be above zero (1 from_currency = rate to_currency), not ' || blank(t_rate)
+            WHEN regexp_full_match(blank(t_rate), '\+?\d{17,}([.,]\d+)?')
+                 THEN blank(t_rate) || ' is more than a rate can be (at most 16 digits before the decimal '
+                      || CASE WHEN $rates_decimal_comma THEN 'comma' ELSE 'point' END || '); check the row'
             WHEN other_separator
                  THEN '''' || blank(t_rate) || ''' holds '
                       || CASE WHEN $rates_decimal_comma THEN '''.''; a rate is plain digits with one decimal comma and '

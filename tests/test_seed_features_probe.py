@@ -9,6 +9,7 @@ own; `usd(doc, n, amount)` is a USD item due n days before the run date, in a po
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
@@ -182,3 +183,28 @@ def test_with_decimal_comma_a_dot_in_a_rate_is_refused(tmp_path):
     outcome = run_rates(tmp_path, [usd("INV-2", 12, "100.00")], config,
                         'rate_date,from_currency,to_currency,rate\n2026-11-23,USD,EUR,"0,921"\n', name="comma")
     assert [(r["rate"], r["letter_amount"]) for r in outcome.lines] == [(D("0.921"), D("92.10"))]
+
+
+# ------------------------------------------------------------------ a rate too large to be one
+
+def test_a_huge_typed_decimal_rate_is_an_input_error_not_a_crash(tmp_path):
+    """A Parquet rate DECIMAL(38,10) of 100000000000000000000.5 (21 integer digits) crashed the
+    parse stage (exit 3: 'Casting value ... to type DECIMAL(28,10) failed'); now the row is
+    refused like a text rate of 17 digits, whose message said it was 'not a plain decimal'."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    write_inputs(tmp_path, [usd("INV-2", 12, "100.00")], EUR_LETTERS, rates=None)
+    pq.write_table(pa.table({"rate_date": pa.array([dt.date(2026, 11, 23)], pa.date32()),
+                             "from_currency": ["USD"], "to_currency": ["EUR"],
+                             "rate": pa.array([D("100000000000000000000.5")], pa.decimal128(38, 10))}),
+                   tmp_path / "rates.parquet")
+    done = cli(tmp_path, *[a if a != "rates.csv" else "rates.parquet" for a in RUN])
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    assert ("rates.parquet:1: rate: 100000000000000000000.5000000000 is more than a rate can be (at most 16 digits "
+            "before the decimal point); check the row") in done.stderr.splitlines()
+    text_rates = "rate_date,from_currency,to_currency,rate\n2026-11-23,USD,EUR,99999999999999999\n"
+    assert rates_lines(tmp_path / "text", text_rates) == [
+        "rates.csv:2: rate: 99999999999999999 is more than a rate can be (at most 16 digits before the decimal "
+        "point); check the row"]
