@@ -208,3 +208,18 @@ def test_a_huge_typed_decimal_rate_is_an_input_error_not_a_crash(tmp_path):
     assert rates_lines(tmp_path / "text", text_rates) == [
         "rates.csv:2: rate: 99999999999999999 is more than a rate can be (at most 16 digits before the decimal "
         "point); check the row"]
+
+
+# ------------------------------------------------------------------ rate_days_before
+
+@pytest.mark.parametrize("days", [3651, 9999999999])
+def test_rate_days_before_is_bounded(tmp_path, days):
+    """rate_days_before = 9999999999 crashed the run (exit 3, 'Value 9999999999 too large to fit
+    in C integer type'), and 3650000 looked for a rate 'on or before 7968-07-15 (BC)'; the key
+    is now 0 to 3650 days, like days_to_settle."""
+    write_inputs(tmp_path, [usd("INV-2", 12, "100.00")],
+                 EUR_LETTERS.replace('letter_currency = "EUR"', f'letter_currency = "EUR"\nrate_days_before = {days}'))
+    done = cli(tmp_path, *RUN)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert done.stderr.strip() == (f"config.toml: [[policy]] 'standard' key 'rate_days_before': must be a number of "
+                                   f"days, 0 to 3650, not {days}")
