@@ -8,10 +8,11 @@
 -- paid late, not yet charged), with no rate of the direct pair (item currency -> letter
 -- currency; never the inverse or a third currency) on or before its rate day (column
 -- currency, kind 'no_rate FROM TO'); and an item whose converted amount would not fit a
--- DECIMAL(18,2), whose converted amount rounds to nothing in the letter currency (a rate that
--- turns a debt into 0.00 is not the pair's rate: a letter would dun for nothing, or silently
--- leave the amount out of its totals), or whose letter could not hold its customer's items
--- converted (column open_amount).
+-- DECIMAL(18,2), an item of 100 or more (of its currency) whose converted amount rounds to
+-- nothing in the letter currency (a rate that turns such a debt into 0.00 is not the pair's
+-- rate: a letter would dun it for nothing; a smaller residue may: 0.01 PLN is 0.00 EUR, and
+-- 100 of the weakest currencies traded, IDR or VND, is still 0.01 EUR or 0.00), or whose letter
+-- could not hold its customer's items converted (column open_amount).
 -- Grain: (source, _row, column_name, kind, message). Inputs: rates_parsed, open_items_parsed,
 -- payments_parsed, cfg_letter_currencies, cfg_levels, cfg_currencies.
 WITH
@@ -157,10 +158,10 @@ UNION ALL
 SELECT d.source, d._row, 'open_amount', 'converted_to_zero',
        d.open_amount || ' ' || d.currency || ' at the rate ' || rtrim(rtrim(CAST(d.rate AS VARCHAR), '0'), '.')
        || ' (' || d.currency || '->' || d.letter_currency || ' of ' || d.rate_date || ') is 0 ' || d.letter_currency
-       || ' in its letter; a nonzero amount cannot convert into nothing: check that rate in ' || $rates_file
+       || ' in its letter; an amount of 100 or more cannot convert into nothing: check that rate in ' || $rates_file
 FROM described AS d
 JOIN cfg_currencies AS cur ON cur.currency = d.letter_currency
-WHERE d.rate IS NOT NULL AND d.open_amount <> 0
+WHERE d.rate IS NOT NULL AND abs(d.open_amount) >= 100
   AND try(in_letter_currency(d.open_amount, d.rate, cur.minor_unit)) = 0
 UNION ALL
 SELECT 'open_items', i._row, 'open_amount', 'letter_overflow',

@@ -43,7 +43,8 @@ def test_a_rate_that_turns_an_amount_into_zero_stops_the_run(tmp_path):
     """1 USD = 0.0000000001 EUR (a plain decimal above zero with 10 decimals, so the rates file
     reads clean): 100.05 USD x 0.0000000001 = 0.000000010005 -> 0.00 EUR. Before, the item was
     dunned in a letter for 0.00 EUR (INV-2 raised to level 1 for nothing) and INV-1's letter
-    silently left it out of its total; now the run stops, exit 2, naming the item's row."""
+    silently left it out of its total; now the run stops, exit 2, naming the item's row (an
+    amount of 100 or more: a smaller one may be a residue, the next test)."""
     tiny = "rate_date,from_currency,to_currency,rate\n2026-11-20,USD,EUR,0.0000000001\n"
     write_inputs(tmp_path, [item("INV-1", 10, "100.00"), usd("INV-2", 12, "100.05")], EUR_LETTERS, tiny)
     done = cli(tmp_path, *RUN)
@@ -51,13 +52,18 @@ def test_a_rate_that_turns_an_amount_into_zero_stops_the_run(tmp_path):
     assert "Traceback" not in done.stderr and not (tmp_path / "out").exists()
     assert done.stderr.strip() == (
         "open_items.csv:3: open_amount: 100.05 USD at the rate 0.0000000001 (USD->EUR of 2026-11-20) is 0 EUR in "
-        "its letter; a nonzero amount cannot convert into nothing: check that rate in rates.csv")
+        "its letter; an amount of 100 or more cannot convert into nothing: check that rate in rates.csv")
 
 
-def test_a_small_amount_at_a_real_rate_still_converts(tmp_path):
-    """The bound is the rounding, not the rate: 0.01 USD x 0.9215 = 0.009215 -> 0.01 EUR."""
-    outcome = run_rates(tmp_path, [item("INV-1", 10, "100.00"), usd("INV-2", 12, "0.01")])
-    assert [(r["doc_id"], r["letter_amount"]) for r in outcome.lines] == [("INV-2", D("0.01")), ("INV-1", D("100.00"))]
+def test_a_residue_of_a_weak_currency_may_round_to_nothing(tmp_path):
+    """Rounding to nothing is not wrong in itself: at IDR->EUR 0.0000576 (a real order of
+    magnitude) a residue of 50.00 IDR is 0.00288 -> 0.00 EUR, and 100000.00 IDR is 5.76 EUR; the
+    run goes on. Only an amount of 100 or more that converts into nothing stops it."""
+    rates = "rate_date,from_currency,to_currency,rate\n2026-11-20,IDR,EUR,0.0000576\n"
+    outcome = run_rates(tmp_path, [item("INV-1", 10, "100.00"), item("INV-2", 12, "100000.00", currency="IDR"),
+                                   item("INV-3", 11, "50.00", currency="IDR")], rates=rates)
+    assert [(r["doc_id"], r["letter_amount"]) for r in outcome.lines] == [
+        ("INV-2", D("5.76")), ("INV-3", D("0.00")), ("INV-1", D("100.00"))]
 
 
 # ------------------------------------------------------------------ reconcile on a tampered folder
