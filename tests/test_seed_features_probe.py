@@ -229,3 +229,21 @@ def test_rate_days_before_is_bounded(tmp_path, days):
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert done.stderr.strip() == (f"config.toml: [[policy]] 'standard' key 'rate_days_before': must be a number of "
                                    f"days, 0 to 3650, not {days}")
+
+
+# ------------------------------------------------------------------ explain
+
+def test_explain_does_not_give_an_excluded_item_a_letter(tmp_path):
+    """INV-2 (100.05 USD) is blocked: it is in no letter, yet explain said "Its letter is in EUR".
+    The conversion is still told (100.05 x 0.9215 = 92.196075 -> 92.20), as its policy's; INV-1's
+    letter keeps the sentence it had."""
+    from dunning_batch.checks.explain import explain
+
+    outcome = run_rates(tmp_path, [item("INV-1", 10, "100.00"), usd("INV-2", 12, "100.05", blocked="true"),
+                                   usd("INV-3", 10, "50.00")])
+    blocked = explain(outcome.out, "INV-2")
+    assert "Its letter is in" not in blocked
+    assert ("Its policy writes its letters in EUR: USD 100.05 at 0.9215 (rate of 2026-11-23, the latest on or "
+            "before the rate day 2026-11-24) = EUR 92.20.") in blocked
+    assert ("Its letter is in EUR: USD 50.00 at 0.9215 (rate of 2026-11-23, the latest on or before the rate day "
+            "2026-11-24) = EUR 46.08.") in explain(outcome.out, "INV-3")
