@@ -247,3 +247,15 @@ def test_explain_does_not_give_an_excluded_item_a_letter(tmp_path):
             "before the rate day 2026-11-24) = EUR 92.20.") in blocked
     assert ("Its letter is in EUR: USD 50.00 at 0.9215 (rate of 2026-11-23, the latest on or before the rate day "
             "2026-11-24) = EUR 46.08.") in explain(outcome.out, "INV-3")
+
+
+def test_a_sender_name_with_an_encoded_word_is_a_config_error(scenario):
+    """The same trick on [sender] name put 'Attacker <a@evil.com>' into From (older than §11,
+    found beside the rep's Reply-To)."""
+    config = SPEC_CONFIG.replace('name = "Example GmbH"', 'name = "=?utf-8?b?QXR0YWNrZXIgPGFAZXZpbC5jb20+?="', 1)
+    with pytest.raises(ConfigError) as caught:
+        scenario.run([item("INV-1", 10)], [customer(email="ap@acme.example")], config=config)
+    assert caught.value.lines() == [
+        f"{scenario.tmp_path / 'in1' / 'config.toml'}: [sender] key 'name': "
+        "'=?utf-8?b?QXR0YWNrZXIgPGFAZXZpbC5jb20+?=' holds an RFC 2047 encoded word (=?...?=), which mail "
+        "programs decode into other text in the From header; give the name as plain text"]
