@@ -2,8 +2,8 @@
 -- typed: rate_date, from_currency and to_currency (known ISO 4217 codes), and rate, 1 from =
 -- rate to, as DECIMAL(28,10) (NULL where the text does not parse: a plain decimal with at most
 -- 10 decimals and 16 integer digits, without thousands separators, which amounts may have but
--- which make '4,309' of a decimal-comma export read as 4309; 18_rate_problems says why), with the values as given,
--- as text, for the messages. `usable` marks a row a line may be converted at: every value
+-- which make '4,309' of a decimal-comma export read as 4309; 18_rate_problems says why), with
+-- the values as given, as text, for the messages. `usable` marks a row a line may be converted at: every value
 -- parses, the rate is above zero and the currencies differ. Empty when the run has no rates.
 -- Grain: _row. Inputs: raw_rates (text, or the types of a Parquet file), cfg_currencies.
 WITH parsed AS (
@@ -13,7 +13,8 @@ SELECT
     f.currency                                                      AS from_currency,
     t.currency                                                      AS to_currency,
     -- TRY: a typed decimal beyond 18 integer digits is no rate (18_rate_problems says so), not a crash
-    TRY_CAST(CASE WHEN regexp_full_match(typeof(r.rate), 'DECIMAL\(\d+,([0-9]|10)\)') THEN TRY_CAST(r.rate AS DECIMAL(38, 10))
+    TRY_CAST(CASE WHEN regexp_full_match(typeof(r.rate), 'DECIMAL\(\d+,([0-9]|10)\)')
+                  THEN TRY_CAST(r.rate AS DECIMAL(38, 10))
               WHEN blank(r.rate) IS NULL THEN NULL
               -- no thousands separator: '4,309' in a file without decimal_comma would read as 4309
               ELSE parts_value(amount_parts(

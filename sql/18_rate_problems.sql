@@ -2,9 +2,10 @@
 -- rates file (source 'rates'; these always stop a run, strict or not: the rates are reference
 -- data, and dropping a row would silently convert at an older rate): a value that does not
 -- parse, an unknown currency, a rate that is not a plain decimal above zero with at most 10
--- decimals (a thousands separator included: '4,309' is 4.309 or 4309), from = to, and a (rate_date, from, to) given twice. Of the lines to convert: an
--- open item (open_amount <> 0) whose letter currency differs from its own, and a payment whose
--- late interest a letter could charge (§9.5: its policy has a late_payment_interest level,
+-- decimals and 16 integer digits (nor with a thousands separator: '4,309' is 4.309 or 4309),
+-- from = to, and a (rate_date, from, to) given twice. Of the lines to convert: an open item
+-- (open_amount <> 0) whose letter currency differs from its own, and a payment whose late
+-- interest a letter could charge (§9.5: its policy has a late_payment_interest level,
 -- paid late, not yet charged), with no rate of the direct pair (item currency -> letter
 -- currency; never the inverse or a third currency) on or before its rate day (column
 -- currency, kind 'no_rate FROM TO'); and an item whose converted amount would not fit a
