@@ -99,7 +99,10 @@ UNION ALL
 -- SPEC §11.2: the rep a customer names must be a [sales_rep.ID] table of the config
 SELECT 'customers', _row, 'sales_rep', 'unknown_sales_rep',
        'names the sales rep ''' || sales_rep || ''', which the config does not define; add a [sales_rep.'
-       || sales_rep || '] table with its name and email to the config, or name one of its [sales_rep.ID] tables'
+       -- the ID as a TOML key: bare when it may be, else quoted ([sales_rep."j r"])
+       || CASE WHEN regexp_full_match(sales_rep, '[A-Za-z0-9_-]+') THEN sales_rep
+               ELSE '"' || replace(replace(sales_rep, '\', '\\'), '"', '\"') || '"' END
+       || '] table with its name and email to the config, or name one of its [sales_rep.ID] tables'
        || coalesce(' (' || (SELECT string_agg(rep_id, ', ' ORDER BY rep_id) FROM cfg_sales_reps) || ')', '')
 FROM c WHERE sales_rep IS NOT NULL AND NOT has_unsafe_char(sales_rep) AND NOT too_long(sales_rep)
   AND sales_rep NOT IN (SELECT rep_id FROM cfg_sales_reps)

@@ -2,16 +2,20 @@
 -- rates file (source 'rates'; these always stop a run, strict or not: the rates are reference
 -- data, and dropping a row would silently convert at an older rate): a value that does not
 -- parse, an unknown currency, a rate that is not a plain decimal above zero with at most 10
--- decimals, from = to, and a (rate_date, from, to) given twice. Of the lines to convert: an
--- open item (open_amount <> 0) whose letter currency differs from its own, and a payment whose
--- late interest a letter could charge (§9.5: its policy has a late_payment_interest level,
+-- decimals and 16 integer digits (nor with a thousands separator: '4,309' is 4.309 or 4309),
+-- from = to, and a (rate_date, from, to) given twice. Of the lines to convert: an open item
+-- (open_amount <> 0) whose letter currency differs from its own, and a payment whose late
+-- interest a letter could charge (§9.5: its policy has a late_payment_interest level,
 -- paid late, not yet charged), with no rate of the direct pair (item currency -> letter
 -- currency; never the inverse or a third currency) on or before its rate day (column
 -- currency, kind 'no_rate FROM TO'); and an item whose converted amount would not fit a
--- DECIMAL(18,2), or whose letter could not hold its customer's items converted (column
--- open_amount).
+-- DECIMAL(18,2), an item of 100 or more (of its currency) whose converted amount rounds to
+-- nothing in the letter currency (a rate that turns such a debt into 0.00 is not the pair's
+-- rate: a letter would dun it for nothing; a smaller residue may: 0.01 PLN is 0.00 EUR, and
+-- 100 of the weakest currencies traded, IDR or VND, is still 0.01 EUR or 0.00), or whose letter
+-- could not hold its customer's items converted (column open_amount).
 -- Grain: (source, _row, column_name, kind, message). Inputs: rates_parsed, open_items_parsed,
--- payments_parsed, cfg_letter_currencies, cfg_levels.
+-- payments_parsed, cfg_letter_currencies, cfg_levels, cfg_currencies.
 WITH
 r AS MATERIALIZED (SELECT * FROM rates_parsed),
 usable AS (SELECT * FROM r WHERE usable),
@@ -90,16 +94,37 @@ UNION ALL
 SELECT 'rates', _row, 'rate',
        CASE WHEN blank(t_rate) IS NULL THEN 'empty'
             WHEN rate IS NOT NULL THEN 'not_positive'
+            WHEN other_separator THEN 'separator'
+            WHEN regexp_full_match(blank(t_rate), '\+?\d{17,}([.,]\d+)?') THEN 'too_large'
             WHEN parts_value(amount_parts(blank(t_rate), $rates_decimal_comma), 38) IS NOT NULL THEN 'too_many_decimals'
             ELSE not_a_kind(t_rate, 'not_rate') END,
        CASE WHEN blank(t_rate) IS NULL THEN 'is empty; every row needs its rate (1 from_currency = rate to_currency)'
             WHEN rate IS NOT NULL THEN 'must be above zero (1 from_currency = rate to_currency), not ' || blank(t_rate)
+            WHEN regexp_full_match(blank(t_rate), '\+?\d{17,}([.,]\d+)?')
+                 THEN blank(t_rate) || ' is more than a rate can be (at most 16 digits before the decimal '
+                      || CASE WHEN $rates_decimal_comma THEN 'comma' ELSE 'point' END || '); check the row'
+            WHEN other_separator
+                 THEN '''' || blank(t_rate) || ''' holds '
+                      || CASE WHEN $rates_decimal_comma THEN '''.''; a rate is plain digits with one decimal comma and '
+                                                             || 'no thousands separator (''.'' is the decimal point '
+                                                             || 'without decimal_comma under [input.rates])'
+                              ELSE ''',''; a rate is plain digits with one decimal point and no thousands separator '
+                                   || '(if '','' is its decimal comma, set decimal_comma = true under [input.rates])'
+                         END
             WHEN parts_value(amount_parts(blank(t_rate), $rates_decimal_comma), 38) IS NOT NULL
                  THEN blank(t_rate) || ' has more than 10 decimals; give the rate with at most 10'
             ELSE not_a(t_rate, 'a plain decimal rate above zero (digits, one decimal '
                                || CASE WHEN $rates_decimal_comma THEN 'comma' ELSE 'point' END
                                || ', at most 10 decimals, no exponent)') END
-FROM r WHERE rate IS NULL OR rate <= 0
+FROM (SELECT *,
+             -- the separator that is not the decimal one, in a number either way of reading it:
+             -- a thousands separator, or a decimal comma the config does not set
+             strpos(blank(t_rate), CASE WHEN $rates_decimal_comma THEN '.' ELSE ',' END) > 0
+             AND (parts_value(amount_parts(blank(t_rate), $rates_decimal_comma), 10) IS NOT NULL
+                  OR parts_value(amount_parts(blank(t_rate), NOT $rates_decimal_comma), 10) IS NOT NULL)
+             AS other_separator
+      FROM r)
+WHERE rate IS NULL OR rate <= 0
 UNION ALL
 SELECT 'rates', _row, 'rate_date', 'duplicate',
        'repeats the ' || from_currency || '->' || to_currency || ' rate of ' || rate_date || ' (first at row '
@@ -130,6 +155,15 @@ SELECT source, _row, 'open_amount', 'converted_too_large',
 FROM described
 WHERE rate IS NOT NULL AND coalesce(abs(try(CAST(open_amount AS DECIMAL(18, 2)) * rate)) >= 10000000000000000, true)
   AND open_amount IS NOT NULL
+UNION ALL
+SELECT d.source, d._row, 'open_amount', 'converted_to_zero',
+       d.open_amount || ' ' || d.currency || ' at the rate ' || rtrim(rtrim(CAST(d.rate AS VARCHAR), '0'), '.')
+       || ' (' || d.currency || '->' || d.letter_currency || ' of ' || d.rate_date || ') is 0 ' || d.letter_currency
+       || ' in its letter; an amount of 100 or more cannot convert into nothing: check that rate in ' || $rates_file
+FROM described AS d
+JOIN cfg_currencies AS cur ON cur.currency = d.letter_currency
+WHERE d.rate IS NOT NULL AND abs(d.open_amount) >= 100
+  AND try(in_letter_currency(d.open_amount, d.rate, cur.minor_unit)) = 0
 UNION ALL
 SELECT 'open_items', i._row, 'open_amount', 'letter_overflow',
        'the open items of customer ''' || i.customer_id || ''' converted into ' || i.letter_currency || ' add up to '

@@ -104,7 +104,9 @@ def explain_item(item: SimpleNamespace, interest: list[SimpleNamespace], ctx: Co
     """The header line, then one sentence per fact, indented under it."""
     sentences = [_outcome(item)]
     if item.rate is not None:  # SPEC §11.1: converted into its letter's currency
-        sentences.append(say("converted", letter_currency=item.letter_currency, currency=item.currency,
+        # an item in no letter this run has none to be in (excluded, or its letter not sent)
+        sentences.append(say("converted" if item.letter_id else "converted_no_letter",
+                             letter_currency=item.letter_currency, currency=item.currency,
                              open_amount=money(item.open_amount), rate=rate(item.rate), rate_date=item.rate_date,
                              rate_day=item.rate_day, letter_amount=money(item.letter_amount)))
     if item.exclusion:

@@ -21,6 +21,10 @@ SENTENCES = {
     # letters across currencies (SPEC §11.1)
     "converted": "Its letter is in {letter_currency}: {currency} {open_amount} at {rate} (rate of {rate_date}, "
                  "the latest on or before the rate day {rate_day}) = {letter_currency} {letter_amount}.",
+    # ... and of an item in no letter this run (excluded, or its letter not sent)
+    "converted_no_letter": "Its policy writes its letters in {letter_currency}: {currency} {open_amount} at "
+                           "{rate} (rate of {rate_date}, the latest on or before the rate day {rate_day}) = "
+                           "{letter_currency} {letter_amount}.",
     "interest_converted": "At {rate}: {currency} {amount} = {letter_currency} {letter_amount}.",
     "outcome_changed": "Outcome: {outcome} ({reason}), level {level_before} -> {level_after}.",
     "outcome_kept": "Outcome: {outcome} ({reason}), level stays at {level_before}.",

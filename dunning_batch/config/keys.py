@@ -19,6 +19,7 @@ from .model import (BASES, CALCULATE_TO, COMPENSATION_KINDS, CUSTOMER_COLUMNS, D
                     LEVELS_COLUMNS, MAX_DAYS_TO_SETTLE, MISSING_CUSTOMERS, OPEN_ITEM_COLUMNS, OVERPAID_INVOICE,
                     PAYMENT_COLUMNS, PLAUSIBLE_YEARS, RATE_COLUMNS, RATE_DATES, RATE_DECIMALS, STALE_EXPORT)
 from .model import MAX_DAYS_TO  # SPEC §11.3
+from .model import MAX_RATE_DAYS_BEFORE  # SPEC §11.1
 
 REQUIRED = object()   # no default: the key must be given
 INHERITED = object()  # the default is the value of the enclosing table (a policy's [policy.interest])
@@ -251,7 +252,7 @@ SECTIONS: dict[str, Section] = {s.heading: s for s in (
         Key("rate_date", "str", "run", "The day a line's exchange rate is taken for: the run date or the "
             "item's due date (an item without one: the run date); needs letter_currency.", choices=RATE_DATES),
         Key("rate_days_before", "int", 0, "The rate day is this many days before that date; the rate used is "
-            "the latest on or before it; needs letter_currency.", allowed="0 or more",
+            "the latest on or before it; needs letter_currency.", allowed=f"0 to {MAX_RATE_DAYS_BEFORE}",
             example="rate_days_before = 1"),
         Key("level", "list[table]", [], "The levels, in rising days past due ([[policy.level]]).",
             example="[[policy.level]]", default_text="required: at least one"),

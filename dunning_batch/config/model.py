@@ -40,6 +40,7 @@ RATE_DECIMALS = 6  # rates are carried as DECIMAL(18,6) percent
 PLAUSIBLE_YEARS = (1, 100)  # the range of [run] plausible_years
 MAX_DAYS_TO_SETTLE = 3650   # a level's days_to_settle: the pay-by date is within ten years of the run
 MAX_DAYS_TO = 2_147_483_647  # a level's days_to (SPEC §11.3): an INTEGER in cfg_levels
+MAX_RATE_DAYS_BEFORE = 3650  # a policy's rate_days_before (SPEC §11.1): the rate day stays in the calendar
 FEE_TIER_MODES = ("single", "accumulated")
 # [run] stale_export: what a run does with items whose export lags the ledger (README "Running every night")
 STALE_EXPORT = ("stop", "use_ledger", "use_export")

@@ -6,7 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 from .. import currencies
-from .model import CUSTOMER_LETTER_CURRENCY, EU_COMPENSATION, RATE_DECIMALS, FeeTier, Level, Policy, RunSettings
+from .model import (CUSTOMER_LETTER_CURRENCY, EU_COMPENSATION, MAX_RATE_DAYS_BEFORE, RATE_DECIMALS, FeeTier, Level,
+                    Policy, RunSettings)
 from .toml_table import Table
 
 
@@ -121,8 +122,9 @@ def read_letter_currency(t: Table) -> dict[str, Any]:
         t.problem("letter_currency", f"{code!r} is neither a known ISO 4217 currency code (upper case, e.g. "
                                      f"\"EUR\") nor \"customer\" (the customers file's letter_currency column)")
         code = None
-    if isinstance(days_before, int) and days_before < 0:
-        t.problem("rate_days_before", f"must be a number of days, 0 or more, not {days_before}")
+    if isinstance(days_before, int) and not 0 <= days_before <= MAX_RATE_DAYS_BEFORE:
+        # beyond ten years the rate day leaves what a DATE holds (a crash at 9999999999 days)
+        t.problem("rate_days_before", f"must be a number of days, 0 to {MAX_RATE_DAYS_BEFORE}, not {days_before}")
         days_before = 0
     for key in ("rate_date", "rate_days_before"):
         if t.has(key) and not t.has("letter_currency"):

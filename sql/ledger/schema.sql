@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS letters (
     PRIMARY KEY (run_id, letter_id)
 );
 -- One row per item line of a letter (letter_lines.parquet, its interest and compensation
--- lines summed onto the item's line).
+-- lines summed onto the item's line); its amounts in the letter's currency (letter_amount of
+-- SPEC §11.1 in a letter across currencies).
 CREATE TABLE IF NOT EXISTS letter_items (
     run_id BIGINT NOT NULL,
     letter_id VARCHAR NOT NULL,
