@@ -10,6 +10,7 @@ own; `usd(doc, n, amount)` is a USD item due n days before the run date, in a po
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -259,3 +260,30 @@ def test_a_sender_name_with_an_encoded_word_is_a_config_error(scenario):
         f"{scenario.tmp_path / 'in1' / 'config.toml'}: [sender] key 'name': "
         "'=?utf-8?b?QXR0YWNrZXIgPGFAZXZpbC5jb20+?=' holds an RFC 2047 encoded word (=?...?=), which mail "
         "programs decode into other text in the From header; give the name as plain text"]
+
+
+# ------------------------------------------------------------------ render of a tampered folder
+
+@pytest.mark.parametrize("column, value", [
+    ("sales_rep_email", "anna.weber@example.com\r\nBcc: x@evil.example"),
+    ("sales_rep_name", "=?utf-8?b?QXR0YWNrZXIgPGFAZXZpbC5jb20+?="),   # "Attacker <a@evil.com>"
+    ("contact_email", "ap@harborline-logistics.com\nBcc: y@evil.example"),
+], ids=["rep-email-crlf", "rep-name-encoded-word", "contact-email-lf"])
+def test_render_of_a_folder_whose_recipients_were_changed_is_one_sentence(demo_run, tmp_path, column, value):
+    """`render` rebuilds the emails from recipients.parquet, which anyone who can write the folder
+    can change: the demo's C038 (contact and rep, SPEC §11.2) with a header injected into one
+    of its columns is exit 2 naming the file and the letter (before: exit 3, or a Reply-To
+    carrying the attacker's address), and no new folder."""
+    folder = tmp_path / "night"
+    shutil.copytree(demo_run, folder)
+    path = folder / "recipients.parquet"
+    changed = path.with_suffix(".new")
+    duckdb.connect().execute(
+        f"COPY (SELECT * REPLACE (CASE WHEN customer_id = 'C038' THEN $value ELSE {column} END AS {column}) "
+        f"FROM read_parquet('{path}')) TO '{changed}' (FORMAT parquet)", {"value": value})
+    changed.replace(path)
+    done = cli(folder, "render", ".", "--out", "../again")
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("recipients.parquet: letter DL-20261124-") and "changed after its run" in line
+    assert not (tmp_path / "again").exists()

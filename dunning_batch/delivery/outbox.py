@@ -25,6 +25,8 @@ from typing import Any
 import pyarrow as pa
 
 from ..addresses import AddressError, parse_address, parse_address_list
+from ..config.sales_reps import ENCODED_WORD
+from ..errors import UserError
 from ..outputs.folder import connect_views
 from ..outputs.layout import DELIVERY_FILES
 from ..outputs.writer import write_parquet
@@ -36,6 +38,7 @@ OUTBOX_DIR = "outbox"
 OUTBOX_FILE = DELIVERY_FILES["outbox"]
 # SMTP's CRLF line ends; 8-bit text is encoded (quoted-printable, RFC 2047) so any server takes it
 POLICY = SMTP.clone(cte_type="7bit")
+RECIPIENTS = "recipients.parquet"   # where a folder keeps each letter's addresses and names
 
 
 def write_outbox(folder: Path, sender: dict[str, Any], into: Path | None = None) -> int:
@@ -70,20 +73,25 @@ def write_message(folder: Path, letter: dict[str, Any], sender: dict[str, Any]) 
 def build_message(letter: dict[str, Any], sender: dict[str, Any], pdf: bytes) -> EmailMessage:
     """The MIME message of one letter: text body in the customer's language, the PDF attached."""
     subject, body = email_texts(letter, sender)
+    rep_name = letter.get("sales_rep_name") or ""
     try:
         # SPEC §11.2: `email` is the contact's address when the customer names one (email_letters.sql)
         recipients = parse_address_list(letter["email"])
         origin = parse_address(sender["email"])
         rep = parse_address(letter["sales_rep_email"]) if letter.get("sales_rep_email") else None
-    except AddressError as exc:  # 11_customer_problems and the config check refuse these: a bug of ours
-        raise RuntimeError(f"letter {letter['letter_id']}: an address that validation passed {exc}") from None
+        # a run's validation refused these (11_customer_problems, the config check); `render`
+        # reads them back from a folder that may have been changed since
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in rep_name) or ENCODED_WORD in rep_name:
+            raise AddressError(f"{rep_name!r} holds a control character or an encoded word (=?...?=)")
+    except AddressError as exc:
+        raise UserError(f"{RECIPIENTS}: letter {letter['letter_id']}: an address or name that no run writes: "
+                        f"{exc}; the folder was changed after its run: run the job again") from None
     message = EmailMessage(policy=POLICY)
     message["From"] = Address(display_name=sender.get("name") or "", username=origin.username,
                               domain=origin.domain)
     message["To"] = recipients
     if rep is not None:  # SPEC §11.2: answers go to the customer's sales rep; From stays [sender]
-        message["Reply-To"] = Address(display_name=letter.get("sales_rep_name") or "", username=rep.username,
-                                      domain=rep.domain)
+        message["Reply-To"] = Address(display_name=rep_name, username=rep.username, domain=rep.domain)
     message["Subject"] = subject
     message["Date"] = format_datetime(dt.datetime.combine(letter["run_date"], dt.time(), dt.timezone.utc))
     message["Message-ID"] = message_id(letter["letter_id"], origin.addr_spec)
