@@ -3,7 +3,7 @@ level), and hypothesis properties that run the engine and compare it with the mo
 
 The model (`expect`) is written from the SPEC text alone, in plain Python with decimal.Decimal:
 no DuckDB and no engine code (only `run` as a user calls it, and conftest's helpers). It covers
-grouping "customer" with consolidated branches, invoices only, no interest, no credits:
+grouping "customer" with consolidated branches, invoices only, no credits, a fixed interest rate:
 - the letter currency of an item (§11.1): its policy's `letter_currency`; for "customer" the
   customers file's `letter_currency`, else the item's own currency; a policy without the key
   writes in the item's currency;
@@ -12,7 +12,11 @@ grouping "customer" with consolidated branches, invoices only, no interest, no c
   item's due date (`rate_date`) minus `rate_days_before`;
 - letter_amount = open_amount x rate, half away from zero to the letter currency's minor unit
   (EUR, USD 2 decimals; JPY 0), per line; overdue_total their sum; min_amount and the fixed fee
-  of the letter's level in the letter currency; total_due = overdue_total + fee (§4.8);
+  of the letter's level in the letter currency;
+- interest (§4.6, act/365 to the letter date) on a level with `interest = true`: per overdue
+  line in the document currency, rounded half-up to its minor unit, then converted at the
+  line's rate like the line; the interest minimum compared with the converted total;
+  total_due = overdue_total + fee + interest_total (§4.8);
 - the letter key `customer_id|letter_currency||` and letter_id (SPEC §5);
 - advance (§4.3 with §11.3's days_to) in sequential and non-sequential policies with spacing
   (`too_soon`), the §4.2 exclusions the generator can produce (settled, customer_final), and
@@ -39,7 +43,7 @@ import sys
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +87,7 @@ class Level:
     days: int                 # days_past_due threshold
     days_to: int | None       # §11.3 range end (None: no range)
     fee: dict[str, Decimal]   # per currency
+    interest: bool
 
 
 @dataclass
@@ -111,7 +116,7 @@ class Policy:
             if level.days_to is not None:
                 lines.append(f"  days_to = {level.days_to}")
             lines += [f"  days_to_settle = {10 if n == 0 else 7}", "  fee = " + table(level.fee),
-                      "  interest = false", f'  template = "{TEMPLATES[n]}"']
+                      f"  interest = {'true' if level.interest else 'false'}", f'  template = "{TEMPLATES[n]}"']
         return "\n".join(lines) + "\n"
 
 
@@ -125,6 +130,8 @@ class Case:
     customers: list[dict[str, Any]]
     items: list[dict[str, Any]]
     rates: list[tuple[dt.date, str, str, Decimal]]
+    interest_rate: Decimal                       # [interest] fixed_rate, percent a year
+    interest_min: dict[str, Decimal]             # [interest] min_amount per currency
 
     @property
     def config(self) -> str:
@@ -144,7 +151,12 @@ email = "ar@example.com"
 iban = "DE89370400440532013000"
 bic = "COBADEFFXXX"
 
+[interest]
+basis = "act/365"
+calculate_to = "letter_date"
+include_in_total = true
 """
+        head += f"fixed_rate = {plain(self.interest_rate)}\nmin_amount = {table(self.interest_min)}\n\n"
         return head + "\n".join(p.toml(cls) for cls, p in sorted(self.policies.items()))
 
     def write(self, folder: Path) -> None:
@@ -162,7 +174,8 @@ bic = "COBADEFFXXX"
 class Expected:
     items: dict[str, dict[str, Any]] = field(default_factory=dict)     # doc_id -> outcome, reason, level_after, letter_id
     letters: dict[str, dict[str, Any]] = field(default_factory=dict)   # letter_id -> currency, totals
-    lines: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (letter_id, doc_id) -> rate, ...
+    # (letter_id, doc_id, line_type) -> rate, rate_date, letter_amount (and interest_amount)
+    lines: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
 
 
 def letter_id(key: str) -> str:
@@ -195,6 +208,13 @@ def find_rate(case: Case, policy: Policy, row: dict[str, Any], to: str) -> tuple
         return None
     d, r = max(found)
     return r, d
+
+
+def interest_amount(open_amount: Decimal, days: int, percent: Decimal, currency: str) -> Decimal:
+    """§4.6 act/365: open_amount x days x rate / 100 / 365, half-up to the document currency."""
+    with localcontext() as exact:
+        exact.prec = 60
+        return money(open_amount * days * percent / 100 / 365, currency)
 
 
 def advance(policy: Policy, level: int, dpd: int, last_dunned: str | None) -> tuple[int | None, str]:
@@ -262,8 +282,8 @@ def expect(case: Case) -> Expected:
                     members.append((r, "listed", "listed", r["dunning_level"]))
         for r, *_ in members:
             rate, rate_date = find_rate(case, policy, r, currency)
-            lines[(key, r["doc_id"])] = {"rate": rate, "rate_date": rate_date,
-                                         "letter_amount": money(D(r["open_amount"]) * rate, currency)}
+            lines[(key, r["doc_id"], "overdue")] = {"rate": rate, "rate_date": rate_date,
+                                                    "letter_amount": money(D(r["open_amount"]) * rate, currency)}
         overdue = sum((line["letter_amount"] for line in lines.values()), D(0))
         if overdue < policy.min_amount[currency]:   # §4.5 in the letter currency
             for r, *_ in members:
@@ -273,9 +293,22 @@ def expect(case: Case) -> Expected:
             out.items[r["doc_id"]].update(outcome=outcome, reason=reason, level_after=level_after, letter_id=key)
         level = max(level_after for *_, level_after in members)
         fee = policy.levels[level - 1].fee[currency]
+        interest = {}
+        if policy.levels[level - 1].interest:   # §4.6 on every overdue line, whatever its own level
+            for r, *_ in members:
+                days = out.items[r["doc_id"]]["dpd"]   # due_date + 1 through the run date
+                line = lines[(key, r["doc_id"], "overdue")]
+                amount = interest_amount(D(r["open_amount"]), days, case.interest_rate, r["currency"])
+                interest[(key, r["doc_id"], "interest")] = {
+                    "rate": line["rate"], "rate_date": line["rate_date"], "interest_amount": amount,
+                    "letter_amount": money(amount * line["rate"], currency)}
+        interest_total = sum((line["letter_amount"] for line in interest.values()), D(0))
+        if interest_total < case.interest_min[currency]:   # §4.6: the letter carries none
+            interest, interest_total = {}, D(0)
         out.letters[key] = {"currency": currency, "level": level, "overdue_total": overdue, "fee": fee,
-                            "total_due": overdue + fee}
+                            "interest_total": interest_total, "total_due": overdue + fee + interest_total}
         out.lines.update(lines)
+        out.lines.update(interest)
     for decided in out.items.values():
         decided.pop("target", None)
         decided.pop("dpd", None)
@@ -286,6 +319,8 @@ def expect(case: Case) -> Expected:
 
 RATE_HALVES = [D("0.5"), D("1.5"), D("0.25"), D("0.125"), D("2.5"), D("0.005"), D("150.5"), D("0.000005")]
 FEES = {"EUR": ["0.00", "5.00", "12.50"], "USD": ["0.00", "7.25", "15.00"], "JPY": ["0", "500", "1250"]}
+INTEREST_RATES = [D("8"), D("9.12"), D("12.5"), D("0.000365")]
+INTEREST_MINIMUMS = {"EUR": ["0.00", "1.00", "50.00"], "USD": ["0.00", "1.00", "50.00"], "JPY": ["0", "100", "5000"]}
 MINIMUMS = {"EUR": ["0.00", "5.00", "60.00", "900.00"], "USD": ["0.00", "5.00", "75.00", "1000.00"],
             "JPY": ["0", "700", "9000", "150000"]}
 
@@ -297,7 +332,8 @@ def policies(draw, name: str, letter_currency: str | None) -> Policy:
         if n:
             days += draw(st.integers(1, 30))
         days_to = days + draw(st.integers(1, 60)) if draw(st.booleans()) else None
-        levels.append(Level(days, days_to, {c: D(draw(st.sampled_from(v))) for c, v in FEES.items()}))
+        levels.append(Level(days, days_to, {c: D(draw(st.sampled_from(v))) for c, v in FEES.items()},
+                            interest=n > 0 and draw(st.booleans())))
     return Policy(name, letter_currency, draw(st.sampled_from(["run", "due_date"])), draw(st.integers(0, 10)),
                   draw(st.booleans()), draw(st.sampled_from([0, 0, 10])),
                   {c: D(draw(st.sampled_from(v))) for c, v in MINIMUMS.items()}, levels)
@@ -348,7 +384,8 @@ def cases(draw) -> Case:
             rates.append((day(-BASE_DAYS), source, target, draw(rate_values())))
             for offset in draw(st.lists(st.integers(-165, 5), max_size=4, unique=True)):
                 rates.append((day(offset), source, target, draw(rate_values())))
-    return Case(case_policies, customers, items, sorted(rates))
+    interest_min = {c: D(draw(st.sampled_from(v))) for c, v in INTEREST_MINIMUMS.items()}
+    return Case(case_policies, customers, items, sorted(rates), draw(st.sampled_from(INTEREST_RATES)), interest_min)
 
 
 # ------------------------------------------------------------------------- running the engine
@@ -366,10 +403,12 @@ def run_case(case: Case) -> Outcome:
                          "letter_id": r["letter_id"]} for d, r in outcome.decisions.items()}
         got.letters = {r["letter_id"]: {"currency": r["currency"], "level": r["level"],
                                         "overdue_total": r["overdue_total"], "fee": r["fee"],
-                                        "total_due": r["total_due"]} for r in outcome.letters}
-        got.lines = {(r["letter_id"], r["doc_id"]): {"rate": r["rate"], "rate_date": r["rate_date"],
-                                                     "letter_amount": r["letter_amount"]}
-                     for r in outcome.lines if r["line_type"] == "overdue"}
+                                        "interest_total": r["interest_total"], "total_due": r["total_due"]}
+                       for r in outcome.letters}
+        got.lines = {(r["letter_id"], r["doc_id"], r["line_type"]):
+                     {"rate": r["rate"], "rate_date": r["rate_date"], "letter_amount": r["letter_amount"]}
+                     | ({"interest_amount": r["interest_amount"]} if r["line_type"] == "interest" else {})
+                     for r in outcome.lines}
         return got
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -389,7 +428,8 @@ def differences(want: Expected, got: Expected) -> list[str]:
 @given(case=cases())
 def test_the_engine_decides_and_converts_as_the_model_of_spec_11(case: Case) -> None:
     """Per item outcome, reason, level_after, letter_id; per letter currency, level, overdue_total,
-    fee, total_due; per line rate, rate_date, letter_amount: the engine's equal the model's."""
+    fee, interest_total, total_due; per line rate, rate_date, letter_amount (interest lines: and
+    interest_amount): the engine's equal the model's."""
     found = differences(expect(case), run_case(case))
     assert not found, "\n".join(found[:30]) + "\n\nconfig:\n" + case.config
 
