@@ -3,7 +3,8 @@ level), and hypothesis properties that run the engine and compare it with the mo
 
 The model (`expect`) is written from the SPEC text alone, in plain Python with decimal.Decimal:
 no DuckDB and no engine code (only `run` as a user calls it, and conftest's helpers). It covers
-grouping "customer" with consolidated branches, invoices only, no credits, a fixed interest rate:
+grouping "customer" with consolidated branches, invoices and credits (credit memos, payments
+without a due date; `include_credits` on or off), a fixed interest rate:
 - the letter currency of an item (§11.1): its policy's `letter_currency`; for "customer" the
   customers file's `letter_currency`, else the item's own currency; a policy without the key
   writes in the item's currency;
@@ -16,7 +17,9 @@ grouping "customer" with consolidated branches, invoices only, no credits, a fix
 - interest (§4.6, act/365 to the letter date) on a level with `interest = true`: per overdue
   line in the document currency, rounded half-up to its minor unit, then converted at the
   line's rate like the line; the interest minimum compared with the converted total;
-  total_due = overdue_total + fee + interest_total (§4.8);
+  credits converted like any line (away from zero) into credit_total, `customer_in_credit`
+  tested after the minimum (§4.5); total_due = overdue_total + credit_total + fee +
+  interest_total (§4.8);
 - the letter key `customer_id|letter_currency||` and letter_id (SPEC §5);
 - advance (§4.3 with §11.3's days_to) in sequential and non-sequential policies with spacing
   (`too_soon`), the §4.2 exclusions the generator can produce (settled, customer_final), and
@@ -59,6 +62,7 @@ ITEM_COLUMNS = ("doc_id", "customer_id", "doc_type", "due_date", "currency", "op
                 "last_dunned_on")
 CUSTOMER_COLUMNS = ("customer_id", "name", "address", "customer_class", "letter_currency")
 RATE_COLUMNS = ("rate_date", "from_currency", "to_currency", "rate")
+LOWERING = ("credit_memo", "payment")
 CLASS_POLICY = {"FIX": "fixed", "CUS": "by_customer", "OWN": "own"}
 TEMPLATES = ("reminder", "second_reminder", "final_notice")
 CLI = [sys.executable, "-c", "from dunning_batch.cli import main; main()"]
@@ -132,6 +136,7 @@ class Case:
     rates: list[tuple[dt.date, str, str, Decimal]]
     interest_rate: Decimal                       # [interest] fixed_rate, percent a year
     interest_min: dict[str, Decimal]             # [interest] min_amount per currency
+    include_credits: bool
 
     @property
     def config(self) -> str:
@@ -139,7 +144,7 @@ class Case:
 grouping = "customer"
 consolidate_branches = true
 include_not_due = false
-include_credits = false
+include_credits = {include_credits}
 include_disputed = false
 default_language = "en"
 strict = true
@@ -157,6 +162,7 @@ calculate_to = "letter_date"
 include_in_total = true
 """
         head += f"fixed_rate = {plain(self.interest_rate)}\nmin_amount = {table(self.interest_min)}\n\n"
+        head = head.replace("{include_credits}", "true" if self.include_credits else "false")
         return head + "\n".join(p.toml(cls) for cls, p in sorted(self.policies.items()))
 
     def write(self, folder: Path) -> None:
@@ -193,7 +199,9 @@ def letter_currency(case: Case, row: dict[str, Any]) -> str:
 
 
 def rate_day(policy: Policy, row: dict[str, Any]) -> dt.date:
-    base = dt.date.fromisoformat(row["due_date"]) if policy.rate_date == "due_date" else AS_OF
+    # "due_date": the item's due date, the run date for one without (README, §11.1 semantics)
+    due = row["due_date"] and dt.date.fromisoformat(row["due_date"])
+    base = due if policy.rate_date == "due_date" and due else AS_OF
     return base - dt.timedelta(days=policy.days_before)
 
 
@@ -259,11 +267,15 @@ def expect(case: Case) -> Expected:
                               "letter_id": None}
             continue
         policy = policy_of[row["customer_id"]]
+        keys[(row["customer_id"], letter_currency(case, row))].append(row)
+        if row["doc_type"] in LOWERING:   # never advances; listed as a credit or excluded as one
+            out.items[doc] = {"outcome": "excluded", "reason": "credit", "level_after": level, "letter_id": None,
+                              "target": None, "dpd": None}
+            continue
         dpd = (AS_OF - dt.date.fromisoformat(row["due_date"])).days
         target, reason = advance(policy, level, dpd, row["last_dunned_on"])
         out.items[doc] = {"outcome": "excluded", "reason": reason, "level_after": level, "letter_id": None,
                           "target": target, "dpd": dpd}
-        keys[(row["customer_id"], letter_currency(case, row))].append(row)
 
     for (customer_id, currency), rows in sorted(keys.items()):
         if not any(out.items[r["doc_id"]]["target"] is not None for r in rows):
@@ -272,7 +284,10 @@ def expect(case: Case) -> Expected:
         members, lines = [], {}
         for r in rows:
             decided = out.items[r["doc_id"]]
-            if decided["target"] is not None:
+            if r["doc_type"] in LOWERING:
+                if case.include_credits:
+                    members.append((r, "listed", "credit", r["dunning_level"]))
+            elif decided["target"] is not None:
                 members.append((r, "dunned", "advanced", decided["target"]))
             elif decided["dpd"] > 0:   # §4.4: every other non-excluded overdue item of the key
                 range_1 = policy.levels[0].days_to
@@ -282,12 +297,19 @@ def expect(case: Case) -> Expected:
                     members.append((r, "listed", "listed", r["dunning_level"]))
         for r, *_ in members:
             rate, rate_date = find_rate(case, policy, r, currency)
-            lines[(key, r["doc_id"], "overdue")] = {"rate": rate, "rate_date": rate_date,
-                                                    "letter_amount": money(D(r["open_amount"]) * rate, currency)}
-        overdue = sum((line["letter_amount"] for line in lines.values()), D(0))
-        if overdue < policy.min_amount[currency]:   # §4.5 in the letter currency
+            kind = "credit" if r["doc_type"] in LOWERING else "overdue"
+            lines[(key, r["doc_id"], kind)] = {"rate": rate, "rate_date": rate_date,
+                                               "letter_amount": money(D(r["open_amount"]) * rate, currency)}
+        overdue, credit = (sum((v["letter_amount"] for k, v in lines.items() if k[2] == kind), D(0))
+                           for kind in ("overdue", "credit"))
+        suppressed = None   # §4.5 in the letter currency: the minimum, then (tested second) the credit
+        if overdue < policy.min_amount[currency]:
+            suppressed = "below_min_amount"
+        elif any(k[2] == "credit" for k in lines) and overdue + credit <= 0:
+            suppressed = "customer_in_credit"
+        if suppressed:
             for r, *_ in members:
-                out.items[r["doc_id"]].update(outcome="excluded", reason="below_min_amount")
+                out.items[r["doc_id"]].update(outcome="excluded", reason=suppressed)
             continue
         for r, outcome, reason, level_after in members:
             out.items[r["doc_id"]].update(outcome=outcome, reason=reason, level_after=level_after, letter_id=key)
@@ -296,6 +318,8 @@ def expect(case: Case) -> Expected:
         interest = {}
         if policy.levels[level - 1].interest:   # §4.6 on every overdue line, whatever its own level
             for r, *_ in members:
+                if r["doc_type"] in LOWERING:
+                    continue   # never on credits (§4.6)
                 days = out.items[r["doc_id"]]["dpd"]   # due_date + 1 through the run date
                 line = lines[(key, r["doc_id"], "overdue")]
                 amount = interest_amount(D(r["open_amount"]), days, case.interest_rate, r["currency"])
@@ -305,8 +329,9 @@ def expect(case: Case) -> Expected:
         interest_total = sum((line["letter_amount"] for line in interest.values()), D(0))
         if interest_total < case.interest_min[currency]:   # §4.6: the letter carries none
             interest, interest_total = {}, D(0)
-        out.letters[key] = {"currency": currency, "level": level, "overdue_total": overdue, "fee": fee,
-                            "interest_total": interest_total, "total_due": overdue + fee + interest_total}
+        out.letters[key] = {"currency": currency, "level": level, "overdue_total": overdue, "credit_total": credit,
+                            "fee": fee, "interest_total": interest_total,
+                            "total_due": overdue + credit + fee + interest_total}
         out.lines.update(lines)
         out.lines.update(interest)
     for decided in out.items.values():
@@ -372,10 +397,15 @@ def cases(draw) -> Case:
         last_dunned = None
         if level >= 1 and dpd >= 2 and draw(st.booleans()):
             last_dunned = day(-dpd + draw(st.integers(1, dpd - 1))).isoformat()
-        items.append({"doc_id": f"INV-{n:02d}", "customer_id": draw(st.sampled_from(customers))["customer_id"],
-                      "doc_type": "invoice", "due_date": day(-dpd).isoformat(), "currency": currency,
-                      "open_amount": draw(amounts(currency)), "dunning_level": level,
-                      "last_dunned_on": last_dunned})
+        row = {"doc_id": f"INV-{n:02d}", "customer_id": draw(st.sampled_from(customers))["customer_id"],
+               "doc_type": "invoice", "due_date": day(-dpd).isoformat(), "currency": currency,
+               "open_amount": draw(amounts(currency)), "dunning_level": level, "last_dunned_on": last_dunned}
+        if draw(st.integers(0, 4)) == 0:   # a credit: a credit memo, or a payment without a due date
+            doc_type = draw(st.sampled_from(LOWERING))
+            row.update(doc_id=f"{doc_type[:3].upper()}-{n:02d}", doc_type=doc_type, dunning_level=0,
+                       last_dunned_on=None, open_amount=plain(-D(row["open_amount"]) + 0),
+                       due_date=row["due_date"] if doc_type == "credit_memo" else None)
+        items.append(row)
     rates = []
     for source in all_currencies:
         for target in all_currencies:
@@ -385,7 +415,8 @@ def cases(draw) -> Case:
             for offset in draw(st.lists(st.integers(-165, 5), max_size=4, unique=True)):
                 rates.append((day(offset), source, target, draw(rate_values())))
     interest_min = {c: D(draw(st.sampled_from(v))) for c, v in INTEREST_MINIMUMS.items()}
-    return Case(case_policies, customers, items, sorted(rates), draw(st.sampled_from(INTEREST_RATES)), interest_min)
+    return Case(case_policies, customers, items, sorted(rates), draw(st.sampled_from(INTEREST_RATES)), interest_min,
+                draw(st.booleans()))
 
 
 # ------------------------------------------------------------------------- running the engine
@@ -402,7 +433,8 @@ def run_case(case: Case) -> Outcome:
         got.items = {d: {"outcome": r["outcome"], "reason": r["reason"], "level_after": r["level_after"],
                          "letter_id": r["letter_id"]} for d, r in outcome.decisions.items()}
         got.letters = {r["letter_id"]: {"currency": r["currency"], "level": r["level"],
-                                        "overdue_total": r["overdue_total"], "fee": r["fee"],
+                                        "overdue_total": r["overdue_total"], "credit_total": r["credit_total"],
+                                        "fee": r["fee"],
                                         "interest_total": r["interest_total"], "total_due": r["total_due"]}
                        for r in outcome.letters}
         got.lines = {(r["letter_id"], r["doc_id"], r["line_type"]):
