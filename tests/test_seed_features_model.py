@@ -406,13 +406,17 @@ def cases(draw) -> Case:
                        last_dunned_on=None, open_amount=plain(-D(row["open_amount"]) + 0),
                        due_date=row["due_date"] if doc_type == "credit_memo" else None)
         items.append(row)
+    # rate rows on random days, and some on, just before or just after a rate day an item has
+    rate_days = sorted({(rate_day(p, row) - AS_OF).days + shift for p in case_policies.values() for row in items
+                        for shift in (-1, 0, 1)})
     rates = []
     for source in all_currencies:
         for target in all_currencies:
             if source == target:
                 continue
             rates.append((day(-BASE_DAYS), source, target, draw(rate_values())))
-            for offset in draw(st.lists(st.integers(-165, 5), max_size=4, unique=True)):
+            offsets = draw(st.lists(st.integers(-165, 5) | st.sampled_from(rate_days), max_size=4, unique=True))
+            for offset in offsets:
                 rates.append((day(offset), source, target, draw(rate_values())))
     interest_min = {c: D(draw(st.sampled_from(v))) for c, v in INTEREST_MINIMUMS.items()}
     return Case(case_policies, customers, items, sorted(rates), draw(st.sampled_from(INTEREST_RATES)), interest_min,
