@@ -28,11 +28,13 @@ without a due date; `include_credits` on or off), a fixed interest rate:
   (README, Semantics: "`days_to` (§11.3) and piggyback").
 
 The generator draws 1-4 customers under three policies (a fixed letter currency, "customer",
-none), invoices in two or three of EUR, USD, JPY, levels 0-3, due dates from 20 days ahead to
-150 days past due, random thresholds, ranges, fees and minimums, and a rates table of random
-days and rates with up to six decimals (some exact halves), always with a row for every pair
-before any rate day, so that every input has the rates it needs. A second test takes that row
-away from a needed pair: the run is an input error (exit 2) naming the pair.
+none; each sequential or not, with random thresholds, ranges, fees, interest flags, minimums,
+rate_date and rate_days_before), up to 14 items in two or three of EUR, USD, JPY (one in five a
+credit), levels 0-3, due dates from 20 days ahead to 150 days past due, and a rates table of
+random days (some on, just before or just after an item's rate day, some after the run date)
+and rates with up to six decimals (some that make exact halves), always with a row for every
+pair before any rate day, so that every input has the rates it needs. A second test leaves a
+needed pair only a row after the run date: the run is an input error (exit 2) naming the pair.
 """
 
 from __future__ import annotations
@@ -481,8 +483,8 @@ def needed_pairs(case: Case) -> set[tuple[str, str]]:
 
 @st.composite
 def cases_missing_a_rate(draw) -> tuple[Case, tuple[str, str]]:
-    """A case with at least one conversion, the rates of one needed pair reduced to rows after
-    the run date (so no rate day has one)."""
+    """A case with at least one conversion, the rates of one needed pair reduced to one row after
+    every rate day."""
     case = draw(cases())
     pairs = sorted(needed_pairs(case))
     if not pairs:   # make one: the first item into the letter currency of a fixed-currency policy
@@ -495,7 +497,8 @@ def cases_missing_a_rate(draw) -> tuple[Case, tuple[str, str]]:
                 c["customer_class"] = "FIX"
         pairs = sorted(needed_pairs(case))
     pair = draw(st.sampled_from(pairs))
-    case.rates = [r for r in case.rates if (r[1], r[2]) != pair] + [(day(1), *pair, D("1.1"))]
+    # after every rate day the generator makes (a due date 20 days ahead at the latest)
+    case.rates = [r for r in case.rates if (r[1], r[2]) != pair] + [(day(25), *pair, D("1.1"))]
     return case, pair
 
 
@@ -512,7 +515,13 @@ def test_a_missing_rate_is_an_input_error_naming_the_pair(drawn: tuple[Case, tup
                                "--out", "out", "--no-pdf"], cwd=folder, capture_output=True, text=True,
                               env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
         assert done.returncode == 2, (done.stdout, done.stderr)
-        assert f"no {source}->{target} rate on or before " in done.stderr, done.stderr
+        # the first row of the pair is named with its rate day (rows like it may be summed up after it)
+        number, row = next((n, r) for n, r in enumerate(case.items, start=2)
+                           if D(r["open_amount"]) != 0 and (r["currency"], letter_currency(case, r)) == (source, target))
+        customer = next(c for c in case.customers if c["customer_id"] == row["customer_id"])
+        wanted = rate_day(case.policies[customer["customer_class"]], row)
+        assert f"open_items.csv:{number}: currency: no {source}->{target} rate on or before {wanted} " in done.stderr, \
+            done.stderr
         assert "Traceback" not in done.stderr and not (folder / "out").exists()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
