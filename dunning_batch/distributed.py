@@ -44,8 +44,12 @@ def on_cluster(address: str) -> Driver:
 
 
 def start_cluster(session: Session, address: str) -> None:
-    """Step (dask): a client of the cluster, closed when the run ends."""
+    """Step (dask): a client of the cluster, closed when the run ends; a cluster the run made
+    itself (local:N) is closed with it, so that no worker process outlives the run."""
     client = connect_client(address)
+    made = client.cluster if address.startswith("local:") else None
+    if made is not None:  # callbacks run last first: the client closes, then its cluster
+        session.exits.callback(made.close)
     session.exits.callback(client.close)
     session.cluster = client
 

@@ -179,3 +179,16 @@ def test_with_a_ledger_only_the_coordinator_reads_it_and_shards_take_its_state(c
     assert taken["lagging_items"] > 0 and taken["lagging_payments"] == 1
     levels = dict(duckdb.sql(f"SELECT doc_id, level_before FROM '{tmp_path / 'dask' / 'decisions.parquet'}'").fetchall())
     assert levels["DBM-40004"] == 2                           # 1 in the export, 2 after night 1 (the ledger)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+@pytest.mark.allow_skip("Linux only: reads processes from /proc")
+def test_a_local_cluster_the_run_made_is_gone_when_the_run_returns(scenario):
+    """run(..., dask="local:2") from Python (a scheduler that calls the job, or a test): the
+    LocalCluster the run starts is closed with its client, so its two worker processes do not
+    outlive the run (they did: the client was closed, the cluster left to the garbage collector)."""
+    from test_render_environment import spawned_children
+
+    before = set(spawned_children())
+    scenario.run([item("INV-1", 30)], [customer("C1")], dask="local:2")
+    assert set(spawned_children()) - before == set()
