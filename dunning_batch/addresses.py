@@ -25,9 +25,10 @@ ASCII_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 SEPARATOR = ";"
 # Characters that, anywhere in an address, make one reader see something another does not
 # (the parser's syntax, quoting, comments, encoded words), each with why it is refused.
+ENCODED_WORD, DECODED = "=?", "holds an RFC 2047 encoded word (=?...?=), which mail programs decode into other text"
 SYNTAX = (
     (",", "holds a comma"),
-    ("=?", "holds an RFC 2047 encoded word (=?...?=), which mail programs decode into other text"),
+    (ENCODED_WORD, DECODED),
     ("(", "holds a comment in parentheses, which mail programs drop"),
     (")", "holds a comment in parentheses, which mail programs drop"),
     ("<", "holds angle brackets (a name around the address)"),
@@ -91,6 +92,15 @@ def parse_address_list(text: str) -> list[Address]:
             which = f"address {number} of {len(parts)}" + (f" ({part!r})" if part else "")
             raise AddressError(f"{which} {exc}") from None
     return addresses
+
+
+def display_name_problem(name: str, header: str) -> str | None:
+    """Why `name` cannot be the display name of a `header` (From, Reply-To) as it is written:
+    an RFC 2047 encoded word in it is decoded by mail programs, into other text and even
+    another address; None when it can."""
+    if ENCODED_WORD in name:
+        return f"{name!r} {DECODED} in the {header} header; give the name as plain text"
+    return None
 
 
 def address_list_problem(text: str | None) -> str | None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import currencies
 from . import holiday_calendar
-from ..addresses import AddressError, parse_address
+from ..addresses import AddressError, display_name_problem, parse_address
 from ..errors import ConfigError
 from ..letters.templating import FALLBACK_LANGUAGE, MESSAGES_DIR, languages, payment_term_wording
 from .model import (CUSTOMER_COLUMNS, DOC_TYPES, MAX_DAYS_TO_SETTLE, OPEN_ITEM_COLUMNS, PAYMENT_COLUMNS,
@@ -27,7 +27,7 @@ from .model import MAX_DAYS_TO  # SPEC §11.3
 from .output import read_output
 from .payment_keys import PAYMENT_KEYS, check_payment_keys
 from .money_rules import check_money_rules, read_letter_currency, read_level_money_rules, read_policy_money_rules
-from .sales_reps import ENCODED_WORD, read_sales_reps
+from .sales_reps import read_sales_reps
 from .toml_table import Table
 
 
@@ -112,10 +112,8 @@ def _read_sender(t: Table) -> dict[str, Any]:
         bad = _control_character(sender[key])
         if bad:
             t.problem(key, f"holds the control character {bad!r}; it must be one line of text")
-    if isinstance(sender["name"], str) and ENCODED_WORD in sender["name"]:
-        # written into From as it is, a mail program decodes it: it can read as another address
-        t.problem("name", f"{sender['name']!r} holds an RFC 2047 encoded word (=?...?=), which mail programs "
-                          f"decode into other text in the From header; give the name as plain text")
+    if isinstance(sender["name"], str) and (why := display_name_problem(sender["name"], "From")):
+        t.problem("name", why)
     if sender["email"] and not _control_character(sender["email"]):
         try:  # the rule delivery sends by (addresses.py): the From and the Message-ID's domain
             parse_address(sender["email"])

@@ -12,12 +12,9 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from ..addresses import AddressError, parse_address
+from ..addresses import AddressError, display_name_problem, parse_address
 from .model import SalesRep
 from .toml_table import Table
-
-# how an RFC 2047 encoded word starts (addresses.py refuses it in an address for the same reason)
-ENCODED_WORD = "=?"
 
 
 def read_sales_reps(top: Table) -> tuple[SalesRep, ...]:
@@ -36,11 +33,8 @@ def read_sales_reps(top: Table) -> tuple[SalesRep, ...]:
                 t.problem(key, f"holds the control character {bad!r}; it must be one line of text")
         if isinstance(rep.name, str) and not rep.name.strip():
             t.problem("name", "is empty; give the name the letter prints as the contact for questions")
-        elif isinstance(rep.name, str) and ENCODED_WORD in rep.name:
-            # the standard library writes such a name into Reply-To as it is, and mail programs
-            # decode it: "=?utf-8?b?...?=" can read as another address to answer to
-            t.problem("name", f"{rep.name!r} holds an RFC 2047 encoded word (=?...?=), which mail programs "
-                              f"decode into other text in the Reply-To header; give the name as plain text")
+        elif isinstance(rep.name, str) and (why := display_name_problem(rep.name, "Reply-To")):
+            t.problem("name", why)
         if isinstance(rep.email, str) and not _control_character(rep.email):
             try:  # the rule delivery sends by: the Reply-To of the rep's customers' emails
                 parse_address(rep.email)

@@ -24,8 +24,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..addresses import AddressError, parse_address, parse_address_list
-from ..config.sales_reps import ENCODED_WORD
+from ..addresses import AddressError, display_name_problem, parse_address, parse_address_list
 from ..errors import UserError
 from ..outputs.folder import connect_views
 from ..outputs.layout import DELIVERY_FILES
@@ -81,8 +80,10 @@ def build_message(letter: dict[str, Any], sender: dict[str, Any], pdf: bytes) ->
         rep = parse_address(letter["sales_rep_email"]) if letter.get("sales_rep_email") else None
         # a run's validation refused these (11_customer_problems, the config check); `render`
         # reads them back from a folder that may have been changed since
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in rep_name) or ENCODED_WORD in rep_name:
-            raise AddressError(f"{rep_name!r} holds a control character or an encoded word (=?...?=)")
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in rep_name):
+            raise AddressError(f"{rep_name!r} holds a control character")
+        if why := display_name_problem(rep_name, "Reply-To"):
+            raise AddressError(why)
     except AddressError as exc:
         raise UserError(f"{RECIPIENTS}: letter {letter['letter_id']}: an address or name that no run writes: "
                         f"{exc}; the folder was changed after its run: run the job again") from None
