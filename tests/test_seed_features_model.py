@@ -55,7 +55,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import AS_OF, ROOT, Outcome, write_csv
+from conftest import AS_OF, ROOT, SPEC_CONFIG, Outcome, with_config, write_csv
 from dunning_batch.run import run
 
 D = Decimal
@@ -142,29 +142,10 @@ class Case:
 
     @property
     def config(self) -> str:
-        head = """[run]
-grouping = "customer"
-consolidate_branches = true
-include_not_due = false
-include_credits = {include_credits}
-include_disputed = false
-default_language = "en"
-strict = true
-
-[sender]
-name = "Example GmbH"
-address = ["Hauptstr. 1", "10115 Berlin", "Germany"]
-email = "ar@example.com"
-iban = "DE89370400440532013000"
-bic = "COBADEFFXXX"
-
-[interest]
-basis = "act/365"
-calculate_to = "letter_date"
-include_in_total = true
-"""
+        # conftest's [run], [sender] and [interest] head (SPEC §3), with this case's include_credits
+        head = with_config({"include_credits = false": f"include_credits = {str(self.include_credits).lower()}"},
+                           SPEC_CONFIG[:SPEC_CONFIG.index("fixed_rate = ")])
         head += f"fixed_rate = {plain(self.interest_rate)}\nmin_amount = {table(self.interest_min)}\n\n"
-        head = head.replace("{include_credits}", "true" if self.include_credits else "false")
         return head + "\n".join(p.toml(cls) for cls, p in sorted(self.policies.items()))
 
     def write(self, folder: Path) -> None:
