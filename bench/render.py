@@ -1,8 +1,10 @@
 """Benchmark: letters per second of our letter, one write_pdf() per letter (naive) vs today's
-batched path with 1 and 2 workers; medians, the system libraries that set the speed (the font
-subsetter: HarfBuzz-Subset in C, or fontTools in Python) and the command that reproduces them.
+batched path with 1 and 2 workers, and with --dask on a Dask cluster (local:N, or a scheduler's
+address), with how many batches each Dask worker rendered; medians, the system libraries that set
+the speed (the font subsetter: HarfBuzz-Subset in C, or fontTools in Python) and the command that
+reproduces them.
 
-Reproduce: .venv/bin/python bench/render.py [--letters 120 --repeats 3]
+Reproduce: .venv/bin/python bench/render.py [--letters 120 --repeats 3] [--dask local:2]
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from weasyprint import HTML
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dunning_batch.letters.batches import letter_contexts  # noqa: E402
+from dunning_batch.letters.batches import batches_of, letter_contexts  # noqa: E402
 from dunning_batch.letters.environment import SUBSETTER_NAMES, pdf_environment, subsetter_version  # noqa: E402
 from dunning_batch.letters.pool import render_contexts, start_helpers  # noqa: E402
 from dunning_batch.letters.render import RefuseAll, letters_html  # noqa: E402
@@ -62,10 +64,45 @@ def timed(label: str, fn, count: int, repeats: int) -> float:
     return rate
 
 
+def timed_on_dask(address: str, contexts, sender, fresh, n: int, repeats: int) -> float:
+    """Letters per second of `run --dask`'s render step (distributed.render_on_workers: the same
+    batches, mapped over the workers), the workers warmed first as a helper is; prints how many
+    batches each worker rendered in the last measurement."""
+    from dunning_batch.distributed import connect_client
+    from dunning_batch.letters.render import render_batch
+
+    client = connect_client(address)
+    try:
+        warm = Path(tempfile.mkdtemp(prefix="bench-render-warm-"))
+        client.run(render_batch, contexts[:1], sender, warm)  # imports, fonts and templates on every worker
+        shutil.rmtree(warm, ignore_errors=True)
+        batches = batches_of(contexts)
+        where: dict[str, int] = {}
+
+        def render() -> None:
+            futures = client.map(render_batch, batches, sender=sender, pdf_dir=fresh(), pure=False)
+            client.gather(futures)
+            where.clear()
+            for workers in client.who_has(futures).values():
+                for worker in workers:
+                    where[worker] = where.get(worker, 0) + 1
+
+        rate = timed(f"dask {address}", render, n, repeats)
+        print(f"  batches per worker: {', '.join(f'{w}: {k}' for w, k in sorted(where.items()))} ({len(batches)} batches)")
+        return rate
+    finally:
+        cluster = client.cluster if address.startswith("local:") else None
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--letters", type=int, default=120, help="letters rendered per measurement")
     parser.add_argument("--repeats", type=int, default=3, help="measurements per path; the median is printed")
+    parser.add_argument("--dask", default=None, metavar="ADDRESS",
+                        help="also render on this Dask cluster (local:N, or a scheduler address whose workers see /tmp)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-render-"))
     try:
@@ -94,7 +131,11 @@ def main() -> None:
             timed("batched, 2 workers, helper ready", lambda: render_contexts(contexts, sender, fresh(), 2, None, helpers),
                   n, args.repeats)
         print(f"batched 1 worker vs naive: {one / base:.1f}x; 2 workers vs 1: {two / one:.2f}x")
+        if args.dask:
+            on_dask = timed_on_dask(args.dask, contexts, sender, fresh, n, args.repeats)
+            print(f"dask {args.dask} vs 2 local workers: {on_dask / two:.2f}x")
         print(f"reproduce: .venv/bin/python bench/render.py --letters {args.letters} --repeats {args.repeats}"
+              f"{f' --dask {args.dask}' if args.dask else ''}"
               f"   ({len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()} cores)")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -483,8 +483,10 @@ def test_untrusted_text_is_printed_as_text_and_nothing_is_fetched(untrusted):
     assert "Evil\u200f Corp &lt;b&gt;bold&lt;/b&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in html
     assert "&lt;link rel=stylesheet" in html
-    for tag in ("<script", "<img", "<link", "<b>bold"):
+    for tag in ("<script", "<link", "<b>bold"):
         assert tag not in html
+    # the one image a letter has is its payment code's, made by payment_codes.epc_png
+    assert html.count("<img") == html.count('<img class="epc" alt="" src="data:image/png;base64,') == 2
 
 
 def test_refuse_all_records_what_it_refuses():
@@ -493,6 +495,20 @@ def test_refuse_all_records_what_it_refuses():
     HTML(string='<p>x</p><img src="file:///etc/passwd">', url_fetcher=RefuseAll()).render()
     try:
         assert RefuseAll.refused == ["file:///etc/passwd"]
+    finally:
+        RefuseAll.refused.clear()
+
+
+def test_refuse_all_reads_only_a_png_in_a_data_url():
+    # the payment code is a PNG in a data: URL (it opens nothing); any other URL stays refused
+    RefuseAll.refused.clear()
+    other = ["data:text/css;base64,cCB7IGNvbG9yOiByZWQgfQ==", "data:image/svg+xml;base64,PHN2Zy8+",
+             "file:///etc/passwd"]
+    png = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg=="
+    html = "".join(f'<img src="{url}">' for url in [png, *other])
+    try:
+        HTML(string=html, url_fetcher=RefuseAll()).render()
+        assert RefuseAll.refused == other
     finally:
         RefuseAll.refused.clear()
 

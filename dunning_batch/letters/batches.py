@@ -21,27 +21,9 @@ PRINTED_LINES = ("lines", "interest_lines", "late_interest_lines", "compensation
 
 def letter_contexts(folder: Path, letter_id: str | None = None) -> list[dict[str, Any]]:
     """One dict per letter with its lines, interest lines and actions (sql/letters/letter_context.sql);
-    with `letter_id`, the letters of its render batch."""
-    if letter_id is None:
-        return _contexts(folder, None)
-    [(ids, sizes)] = [(ids, sizes) for ids, sizes in render_plan(folder) if letter_id in ids]
-    contexts = _contexts(folder, ids)
-    if [printed_lines(c) for c in contexts] != sizes:  # the plan counts what batches_of counts
-        raise RuntimeError(f"letter_sizes.sql and letter_context.sql disagree on the lines of {ids}")
-    return contexts
-
-
-def _contexts(folder: Path, letter_ids: list[str] | None) -> list[dict[str, Any]]:
-    """sql/letters/letter_context.sql over the folder's views (an empty interest_documents where the
-    run posted no interest: the views stand in for §9 documents a folder lacks)."""
-    return relation(connect_views(folder), "letters/letter_context", {"letter_ids": letter_ids}).to_arrow_table().to_pylist()
-
-
-def render_plan(folder: Path) -> list[tuple[list[str], list[int]]]:
-    """The render batches of a folder's letters: their ids and printed lines (sql/letters/letter_sizes.sql)."""
-    table = relation(connect_views(folder), "letters/letter_sizes").to_arrow_table()
-    ids, sizes = table["letter_id"].to_pylist(), table["line_rows"].to_pylist()
-    return [(ids[start:stop], sizes[start:stop]) for start, stop in plan_batches(sizes)]
+    with `letter_id`, that letter's alone (a letter's PDF does not depend on its batch: letters/render.py)."""
+    return relation(connect_views(folder), "letters/letter_context",
+                    {"letter_ids": None if letter_id is None else [letter_id]}).to_arrow_table().to_pylist()
 
 
 def plan_batches(line_rows: list[int]) -> list[tuple[int, int]]:
@@ -60,13 +42,13 @@ def plan_batches(line_rows: list[int]) -> list[tuple[int, int]]:
 
 
 def batches_of(contexts: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """The render batches, by letter id order: they fix each PDF's bytes (its font subset),
-    so every way of rendering (processes, Dask, `render --letter`) must use these."""
+    """The render batches, in letter id order (a letter's bytes do not depend on its batch, but
+    every way of rendering, processes or Dask, cuts them alike)."""
     return [contexts[start:stop] for start, stop in plan_batches([printed_lines(c) for c in contexts])]
 
 
 def printed_lines(letter: dict[str, Any]) -> int:
-    """The lines a letter prints: its rows of letter_lines (as sql/letters/letter_sizes.sql counts them)."""
+    """The lines a letter prints: its rows of letter_lines and its interest lines."""
     return sum(len(letter[key]) for key in PRINTED_LINES)
 
 

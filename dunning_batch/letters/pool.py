@@ -41,7 +41,7 @@ def render_letters(folder: Path, sender: dict[str, Any], workers: int | None = N
     pdf_dir = pdf_dir or folder / "pdf"
     pdf_dir.mkdir(exist_ok=True)
     if letter_id is not None:
-        return dict(render_batch(letter_contexts(folder, letter_id), sender, pdf_dir, only=letter_id))
+        return dict(render_batch(letter_contexts(folder, letter_id), sender, pdf_dir))
     return render_contexts(letter_contexts(folder), sender, pdf_dir, workers, on_progress, helpers)
 
 

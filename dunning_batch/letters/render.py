@@ -1,21 +1,25 @@
-"""Letters -> PDF files: many letters laid out as one WeasyPrint document, split per letter.
+"""Letters -> PDF files: many letters laid out as one WeasyPrint document, each letter's pages
+written as `pdf/LETTER_ID.pdf`.
 
-Every `write_pdf()` pays a fixed cost (fonts) that one document per batch spreads over all
-its letters; pypdf then cuts the batch into `pdf/LETTER_ID.pdf` by each page's letter.
+Laying out a batch as one document spreads a document's fixed costs (the stylesheet, fonts)
+over its letters. Each letter's PDF is written from its own pages, its fonts subset to its own
+glyphs: its bytes do not depend on the letters laid out beside it, and it is about a sixth of
+the size of a PDF cut from the batch's one PDF, which carried the whole batch's font subset.
 A letter longer than one layout may hold (batches.BATCH_LINES) is alone in its batch and is
 laid out in parts instead, whose pages are written into its PDF part by part (streamed_pdf.py).
 
 "Page 1 of 2" needs a letter's total, which CSS cannot give per letter (counter(pages) counts
 the whole document): the batch is laid out with each letter's total as guessed from its
 lines, and the letters guessed wrong are laid out again knowing their total (the number is
-in margin boxes, so the body's layout and the pages are the same); one PDF is written from
-the pages of both. A one-page letter carries no page number.
+in margin boxes, so the body's layout and the pages are the same); a letter's PDF is written
+from the layout that numbered it right. A one-page letter carries no page number.
 """
 
 from __future__ import annotations
 
 import calendar
 import contextlib
+import copy
 import datetime as dt
 import gc
 import io
@@ -24,24 +28,28 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
-from pypdf import PdfReader, PdfWriter
 from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from . import batches
 from .batches import PRINTED_LINES, printed_lines
+from .payment_codes import EPC_IMAGE_URL
 from .streamed_pdf import StreamedPdf
 from .templating import TEMPLATES_DIR, environment
 
 
 class RefuseAll(URLFetcher):
     """Loads nothing: styles are inlined and fonts come from the system, so no URL a
-    customer's data might smuggle in (file://, http://) is ever opened."""
+    customer's data might smuggle in (file://, http://) is ever opened. The one URL it reads
+    is a data: URL of a PNG, which carries its content and opens nothing: the payment code's
+    image (payment_codes.epc_png; a customer's text is escaped, so it cannot add one)."""
 
     refused: list[str] = []
 
     def fetch(self, url: str, headers: Any = None) -> Any:
+        if url.startswith(EPC_IMAGE_URL):
+            return super().fetch(url, headers)
         RefuseAll.refused.append(url)
         raise ValueError(f"dunning_batch loads no external resources (refused {url})")
 
@@ -60,30 +68,39 @@ def _layout(letters: list[dict[str, Any]], sender: dict[str, Any], fonts: FontCo
                 url_fetcher=RefuseAll()).render(font_config=fonts)
 
 
-def render_batch(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path,
-                 only: str | None = None) -> list[tuple[str, int]]:
-    """Render `letters` into one document, write one PDF per letter (or only `only`);
-    returns (letter_id, pages) for the letters written."""
-    if len(letters) == 1 and printed_lines(letters[0]) > batches.BATCH_LINES:
-        with _source_date(letters[0]["run_date"]):
-            return [_render_in_parts(parts_of(letters[0]), sender, pdf_dir)]
+def render_batch(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path) -> list[tuple[str, int]]:
+    """Render `letters` into one document and write one PDF per letter; returns (letter_id, pages)."""
     with _source_date(letters[0]["run_date"]), _no_cycle_collection():
-        fonts = FontConfiguration()
-        guessed = {letter["letter_id"]: guess_pages(letter) for letter in letters}
-        document = _layout(letters, sender, fonts, pages=_numbered(guessed))
-        pages_of = _pages_by_letter(document.pages)
-        totals = {letter_id: len(pages) for letter_id, pages in pages_of.items()}
-        right, guess = _numbered(totals), _numbered(guessed)
-        wrong = [letter for letter in letters if right.get(letter["letter_id"]) != guess.get(letter["letter_id"])]
-        if wrong:  # lay out again with the right total: the margin boxes change, the pages do not
-            again = _pages_by_letter(_layout(wrong, sender, fonts, pages=right).pages)
-            if any(len(again[letter["letter_id"]]) != totals[letter["letter_id"]] for letter in wrong):
-                raise RuntimeError(f"numbering the pages changed the layout of {sorted(again)}")
-            pages_of.update(again)
-        ordered = [page for letter in letters for page in pages_of[letter["letter_id"]]]
-        owners = [letter["letter_id"] for letter in letters for _ in pages_of[letter["letter_id"]]]
-        pdf = document.copy(ordered).write_pdf()
-        return _split(pdf, owners, letters, pdf_dir, only)
+        if len(letters) == 1 and printed_lines(letters[0]) > batches.BATCH_LINES:
+            return [_render_in_parts(parts_of(letters[0]), sender, pdf_dir)]
+        return _render_document(letters, sender, pdf_dir)
+
+
+def _render_document(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path) -> list[tuple[str, int]]:
+    """render_batch's one document; its layout is garbage once this returns."""
+    fonts = FontConfiguration()
+    guessed = {letter["letter_id"]: guess_pages(letter) for letter in letters}
+    document = _layout(letters, sender, fonts, pages=_numbered(guessed))
+    pages_of = _pages_by_letter(document.pages)
+    totals = {letter_id: len(pages) for letter_id, pages in pages_of.items()}
+    right, guess = _numbered(totals), _numbered(guessed)
+    wrong = [letter for letter in letters if right.get(letter["letter_id"]) != guess.get(letter["letter_id"])]
+    if wrong:  # lay out again with the right total: the margin boxes change, the pages do not
+        again = _pages_by_letter(_layout(wrong, sender, fonts, pages=right).pages)
+        if any(len(again[letter["letter_id"]]) != totals[letter["letter_id"]] for letter in wrong):
+            raise RuntimeError(f"numbering the pages changed the layout of {sorted(again)}")
+        pages_of.update(again)
+    return [_write_letter(document, letter["letter_id"], pages_of[letter["letter_id"]], pdf_dir) for letter in letters]
+
+
+def _write_letter(document: Any, letter_id: str, pages: list[Any], pdf_dir: Path) -> tuple[str, int]:
+    """Write one letter's pages as `pdf_dir/LETTER_ID.pdf`, titled with its id. Its fonts are
+    subset to its own glyphs, so its bytes do not depend on the letters laid out beside it."""
+    letter = document.copy(pages)
+    letter.metadata = copy.copy(document.metadata)
+    letter.metadata.title = letter_id
+    letter.write_pdf(pdf_dir / f"{letter_id}.pdf")
+    return letter_id, len(pages)
 
 
 def _numbered(pages: dict[str, int]) -> dict[str, int]:
@@ -145,46 +162,27 @@ def _render_in_parts(parts: list[dict[str, Any]], sender: dict[str, Any], pdf_di
     letter_id = parts[0]["letter_id"]
     total = 0
     for part in parts:
-        with _no_cycle_collection():
-            total += len(_layout([part], sender, FontConfiguration()).pages)
+        total += len(_layout([part], sender, FontConfiguration()).pages)
+        gc.collect()  # each part's layout is garbage here: free it before the next
     with StreamedPdf(pdf_dir / f"{letter_id}.pdf", {"/Title": letter_id}) as letter:
         for part in parts:
-            with _no_cycle_collection():
-                document = _layout([part], sender, FontConfiguration(), first_page=letter.pages + 1,
-                                   pages={letter_id: total})
-                letter.append(io.BytesIO(document.write_pdf()))
+            document = _layout([part], sender, FontConfiguration(), first_page=letter.pages + 1,
+                               pages={letter_id: total})
+            letter.append(io.BytesIO(document.write_pdf()))
+            del document
+            gc.collect()
     if letter.pages != total:
         raise RuntimeError(f"{letter_id}: counted {total} pages, laid out {letter.pages}")
     return letter_id, letter.pages
-
-
-def _split(pdf: bytes, owners: list[str], letters: list[dict[str, Any]], pdf_dir: Path,
-           only: str | None) -> list[tuple[str, int]]:
-    """Cut the batch's PDF into `pdf_dir/LETTER_ID.pdf` by each page's owner."""
-    reader = PdfReader(io.BytesIO(pdf))
-    pages_by_letter: dict[str, list[int]] = {}
-    for number, owner in enumerate(owners):
-        pages_by_letter.setdefault(owner, []).append(number)
-    written = []
-    for letter in letters:
-        letter_id = letter["letter_id"]
-        if only is not None and letter_id != only:
-            continue
-        writer = PdfWriter()
-        for number in pages_by_letter[letter_id]:
-            writer.add_page(reader.pages[number])
-        writer.add_metadata({"/Title": letter_id, "/Producer": "dunning_batch"})
-        with (pdf_dir / f"{letter_id}.pdf").open("wb") as handle:
-            writer.write(handle)
-        written.append((letter_id, len(pages_by_letter[letter_id])))
-    return written
 
 
 @contextlib.contextmanager
 def _no_cycle_collection() -> Iterator[None]:
     """Pause Python's cycle collector while a batch is rendered and split: WeasyPrint builds
     hundreds of thousands of long-lived boxes, and every full collection would walk them all
-    again (about a sixth of the render time); one collection afterwards frees the batch."""
+    again (about a sixth of the render time). One collection afterwards frees the batch: it
+    runs once the batch's layout is garbage (render_batch's callee has returned), since a
+    collection while the layout is still referenced walks it all and frees none of it."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

@@ -7,9 +7,7 @@
 -- interest_apart: the letter shows interest that its total due leaves out (include_in_total
 -- = false; total_due is then the sum of the other parts); interest_posted: that interest was
 -- booked as its own receivable (an INT- document, §9.4).
--- With $letter_ids, only those letters (the render batch of `render --letter`: a PDF embeds
--- the font subset of its whole batch, so re-rendering one letter byte-identically means laying
--- out its batch; sql/letter_sizes.sql and letters/batches.py plan the batches).
+-- With $letter_ids, only those letters (`render --letter`).
 -- `sections` counts the letter's table sections (overdue, current, credit): their headings
 -- show only when there are several, also in a long letter laid out in parts.
 -- SPEC §11.1: each line's own currency (line_currency; NULL in a folder whose run set no
