@@ -76,7 +76,7 @@ def timed_on_dask(address: str, contexts, sender, fresh, n: int, repeats: int) -
         warm = Path(tempfile.mkdtemp(prefix="bench-render-warm-"))
         client.run(render_batch, contexts[:1], sender, warm)  # imports, fonts and templates on every worker
         shutil.rmtree(warm, ignore_errors=True)
-        batches = batches_of(contexts)
+        batches = batches_of(contexts, max(1, sum(client.nthreads().values())))
         where: dict[str, int] = {}
 
         def render() -> None:

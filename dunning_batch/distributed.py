@@ -127,14 +127,16 @@ def assemble(session: Session, results: list[dict[str, Any]]) -> None:
 
 
 def render_on_workers(session: Session) -> None:
-    """Step (dask): the same batches as a local run (letter id order), so the PDFs have the same bytes."""
+    """Step (dask): the letters in batches as even as they come over the cluster's workers (a
+    letter's PDF does not depend on its batch: the bytes are those of a local run)."""
     if not session.options.pdf:
         return
     from .letters.render import render_batch  # WeasyPrint is imported only by runs that render
 
     with session.log.timed("render_pdfs"):
         folder = session.folder.path
-        futures = session.cluster.map(render_batch, batches_of(letter_contexts(folder)), sender=session.config.sender,
+        workers = max(1, sum(session.cluster.nthreads().values()))
+        futures = session.cluster.map(render_batch, batches_of(letter_contexts(folder), workers), sender=session.config.sender,
                                       pdf_dir=folder / "pdf", retries=RETRIES, pure=False)
         (folder / "pdf").mkdir(exist_ok=True)
         session.cluster.gather(futures)

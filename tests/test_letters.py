@@ -324,10 +324,20 @@ def test_long_letters_repeat_the_table_header_and_number_their_own_pages(scenari
 
 def test_a_batch_holds_60_letters_or_1000_lines_and_a_longer_letter_is_alone():
     assert (BATCH_SIZE, batches.BATCH_LINES) == (60, 1000)
-    assert plan_batches([1] * 130) == [(0, 60), (60, 120), (120, 130)]
+    assert plan_batches([1] * 120) == [(0, 60), (60, 120)]
+    assert plan_batches([1] * 130) == [(0, 44), (44, 88), (88, 130)]        # as even as they come
     # 400 + 400; 300 (+ 5000 would pass 1000); 5000 alone; 10 + 990 = 1000 exactly; 1
     assert plan_batches([400, 400, 300, 5000, 10, 990, 1]) == [(0, 2), (2, 3), (3, 4), (4, 6), (6, 7)]
     assert plan_batches([]) == []
+
+
+def test_batches_come_in_a_multiple_of_the_workers_as_even_as_they_come():
+    # no worker idles while another renders a batch of 60: 100 letters on 2 are 50 + 50
+    assert plan_batches([1] * 100, workers=2) == [(0, 50), (50, 100)]
+    assert plan_batches([1] * 30, workers=2) == [(0, 15), (15, 30)]
+    assert plan_batches([1] * 150, workers=2) == [(0, 38), (38, 76), (76, 114), (114, 150)]
+    assert plan_batches([1] * 3, workers=4) == [(0, 1), (1, 2), (2, 3)]
+    assert plan_batches([1] * 240, workers=2) == [(0, 60), (60, 120), (120, 180), (180, 240)]
 
 
 def first_docs_of_pages(pages: list[str], prefix: str) -> list[str]:

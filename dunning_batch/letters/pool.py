@@ -91,7 +91,8 @@ def render_contexts(contexts: list[dict[str, Any]], sender: dict[str, Any], pdf_
     """
     from .render import render_batch
 
-    pending = deque(batches_of(contexts))
+    workers = workers or default_workers()
+    pending = deque(batches_of(contexts, workers))
     pages: dict[str, int] = {}
 
     def record(batch_pages: list[tuple[str, int]]) -> None:
@@ -99,7 +100,6 @@ def render_contexts(contexts: list[dict[str, Any]], sender: dict[str, Any], pdf_
         if on_progress:
             on_progress(len(batch_pages), len(contexts))
 
-    workers = workers or default_workers()
     if helpers is None and len(pending) > 1 and workers > 1:
         with Helpers(min(workers, len(pending)) - 1) as started:
             return render_contexts(contexts, sender, pdf_dir, workers, on_progress, started)
