@@ -163,14 +163,14 @@ def _render_in_parts(parts: list[dict[str, Any]], sender: dict[str, Any], pdf_di
     total = 0
     for part in parts:
         total += len(_layout([part], sender, FontConfiguration()).pages)
-        gc.collect()  # each part's layout is garbage here: free it before the next
+        gc.collect(0)  # each part's layout is garbage here: free it before the next
     with StreamedPdf(pdf_dir / f"{letter_id}.pdf", {"/Title": letter_id}) as letter:
         for part in parts:
             document = _layout([part], sender, FontConfiguration(), first_page=letter.pages + 1,
                                pages={letter_id: total})
             letter.append(io.BytesIO(document.write_pdf()))
             del document
-            gc.collect()
+            gc.collect(0)
     if letter.pages != total:
         raise RuntimeError(f"{letter_id}: counted {total} pages, laid out {letter.pages}")
     return letter_id, letter.pages
@@ -178,11 +178,14 @@ def _render_in_parts(parts: list[dict[str, Any]], sender: dict[str, Any], pdf_di
 
 @contextlib.contextmanager
 def _no_cycle_collection() -> Iterator[None]:
-    """Pause Python's cycle collector while a batch is rendered and split: WeasyPrint builds
-    hundreds of thousands of long-lived boxes, and every full collection would walk them all
-    again (about a sixth of the render time). One collection afterwards frees the batch: it
-    runs once the batch's layout is garbage (render_batch's callee has returned), since a
-    collection while the layout is still referenced walks it all and frees none of it."""
+    """Pause Python's cycle collector while a batch is rendered: WeasyPrint builds hundreds of
+    thousands of long-lived boxes, and every full collection would walk them all again (about
+    a sixth of the render time). One collection afterwards frees the batch. It runs once the
+    batch's layout is garbage (render_batch's callee has returned): a collection while the
+    layout is still referenced walks it all and frees none of it. It collects the youngest
+    generation only, where the paused collector left everything the batch made: a full one
+    would also walk every long-lived object of the process, in a run of 100,000 letters their
+    contexts (about 0.1-0.2 s a batch)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -190,7 +193,7 @@ def _no_cycle_collection() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-        gc.collect()
+        gc.collect(0)
 
 
 @contextlib.contextmanager
