@@ -136,29 +136,7 @@ def run_stage(con: duckdb.DuckDBPyConnection, stage: str, params: dict[str, Any]
     return sql_runner.run_stage(con, stage, params, log, view=relation(stage) in VIEW_RELATIONS, make=make)
 
 
-# A large night's tables are compressed before the stage whose join and sort of every item is
-# the run's memory peak (an in-memory database keeps a table uncompressed until a checkpoint):
-# at 3 M items the peak falls by about a fifth for about 5 % more CPU (at 1 M: a quarter, for
-# 14 %). Below COMPRESS_FROM_ITEMS memory is no concern (1.4 GB at 1 M) and the checkpoint
-# would mostly cost time. Values, row order and row groups stay as they were, so every output
-# keeps its bytes (tests/test_compress_tables.py).
-COMPRESS_BEFORE = "70_item_outcomes"
-COMPRESS_FROM_ITEMS = 2_000_000
-COMPRESS_STEP = "compress_tables"  # its seconds in run.json's timings
-
-
-def compress_tables(con: duckdb.DuckDBPyConnection, log: StageLog) -> None:
-    """Compress every table of `con` (sql/memory/compress_tables) when the night is large."""
-    items = log.rows.get("02_open_items_parsed")
-    if (items if items is not None else count_rows(con, "open_items_parsed")) < COMPRESS_FROM_ITEMS:
-        return
-    with log.timed(COMPRESS_STEP):
-        execute(con, "memory/compress_tables").fetchall()
-
-
 def run_stages(con: duckdb.DuckDBPyConnection, stages: tuple[str, ...], params: dict[str, Any],
                log: StageLog) -> None:
     for stage in stages:
-        if stage == COMPRESS_BEFORE:
-            compress_tables(con, log)
         run_stage(con, stage, params, log)
