@@ -30,9 +30,7 @@ import pyarrow as pa
 
 from . import sql_runner
 from .addresses import address_list_problem
-from .letters.payment_codes import creditor_reference
-from .sql_runner import (StageLog, arrow, count_rows, execute, registered, sql_text, stage_files,
-                         table_from_arrow, table_from_file)
+from .sql_runner import StageLog, arrow, count_rows, execute, registered, sql_text, stage_files, table_from_file
 
 MACROS = "00_macros"
 
@@ -72,21 +70,10 @@ def _judge(values: list[str]) -> list[str | None]:
     return [address_list_problem(v) for v in values]
 
 
-def payment_references(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Table `name`: each letter's ISO 11649 creditor reference (letter_id, payment_reference),
-    its check digits by python-stdnum; a table for the same reason as address_checks (DuckDB's
-    Python UDFs need numpy). One call per letter, never per item."""
-    bodies = arrow(con, "references/letter_bodies")
-    references = [creditor_reference(body) for body in bodies.column("body").to_pylist()]
-    table_from_arrow(con, name, pa.table({"letter_id": bodies.column("letter_id"),
-                                          "payment_reference": pa.array(references, pa.string())}))
-
-
 # Stages computed in Python: stage -> function(con, table name) that makes the table. The
 # number places it in the run order like a file name would.
 PYTHON_STAGES: dict[str, Callable[[duckdb.DuckDBPyConnection, str], None]] = {
     "04_address_checks": address_checks,  # SPEC §10.1, §10.2
-    "59_payment_references": payment_references,  # issue 19: ISO 11649 references
 }
 
 
