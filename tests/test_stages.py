@@ -19,9 +19,6 @@ EXEMPT = {
     # computed in Python (addresses.py), not a file of sql/; tests/test_delivery.py and the
     # bad-input corpus judge its addresses, 11_customer_problems.toml takes its rows as input
     "04_address_checks": "a Python stage",
-    # computed in Python (python-stdnum); 60_letters.toml takes its rows as input, and
-    # tests/test_payment.py checks the references of a run
-    "59_payment_references": "a Python stage",
 }
 SQL_STAGES = [s for s in pipeline.STAGES if s not in pipeline.PYTHON_STAGES]
 
