@@ -185,6 +185,23 @@ class Scenario:
         return Outcome(out)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_rendering_process():
+    """A run in this process renders with this process alone unless the test asks for
+    `workers`. The default on a multi-core machine starts a helper process with the run (it
+    imports WeasyPrint: about a second of CPU), but a test's letters are one render batch
+    (up to 60 letters), which this process renders itself: the helper never gets a batch and
+    is started, for nothing, by hundreds of runs. The PDFs' bytes do not depend on the
+    processes (the batches fix them: tests/test_letters.py). The default itself is still run:
+    by the commands the tests start as processes of their own (the README's examples, crash,
+    pipes, read side) and by tests/test_render_environment.py with workers=2."""
+    from dunning_batch.letters import pool
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pool, "default_workers", lambda: 1)
+        yield
+
+
 @pytest.fixture
 def scenario(tmp_path: Path) -> Scenario:
     return Scenario(tmp_path)
