@@ -11,8 +11,9 @@ from typing import Any
 
 import duckdb
 import pytest
+from click.testing import CliRunner
 
-from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_PAYMENTS, DEMO_RATES
+from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_RATES, main
 from dunning_batch.config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS
 from dunning_batch.run import run
 
@@ -219,13 +220,21 @@ def demo_run(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_payments_run(tmp_path_factory) -> Path:
-    """The demo as `make demo` runs it: with its payments export (SPEC §9.5), PDFs, outbox and
-    print batch. Made once per test process for the modules that compare with it (CLI pipes,
-    Dask); they only read it, or copy it."""
-    out = tmp_path_factory.mktemp("demo_payments_run") / "out"
-    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, out, payments=DEMO_PAYMENTS, rates=DEMO_RATES)
-    return out
+def demo_command(tmp_path_factory) -> tuple[str, Path]:
+    """`dunning-batch demo --out OUT` (in this process, as `make demo` runs it: with the demo's
+    payments export, SPEC §9.5, PDFs, outbox and print batch): what it printed and its folder.
+    Made once per test process for the tests of the command (atomic, money rules) and the
+    modules that compare with the demo (CLI pipes, Dask); they only read it, or copy it."""
+    out = tmp_path_factory.mktemp("demo_command") / "out"
+    result = CliRunner().invoke(main, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return result.output, out
+
+
+@pytest.fixture(scope="session")
+def demo_payments_run(demo_command) -> Path:
+    """The demo's folder as `make demo` writes it (demo_command's)."""
+    return demo_command[1]
 
 
 def with_config(replacements: dict[str, str], base: str = SPEC_CONFIG) -> str:
