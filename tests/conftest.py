@@ -189,13 +189,14 @@ class Scenario:
 @pytest.fixture(scope="session", autouse=True)
 def one_rendering_process():
     """A run in this process renders with this process alone unless the test asks for
-    `workers`. The default on a multi-core machine starts a helper process with the run (it
-    imports WeasyPrint: about a second of CPU), but a test's letters are one render batch
-    (up to 60 letters), which this process renders itself: the helper never gets a batch and
-    is started, for nothing, by hundreds of runs. The PDFs' bytes do not depend on the
-    processes (the batches fix them: tests/test_letters.py). The default itself is still run:
-    by the commands the tests start as processes of their own (the README's examples, crash,
-    pipes, read side) and by tests/test_render_environment.py with workers=2."""
+    `workers`. The default on a multi-core machine starts a helper process with every run with
+    PDFs, before it reads its inputs (even a run that stops at an input error), and the helper
+    imports WeasyPrint: about a second of CPU, hundreds of times in the suite, for a test's few
+    letters, which this process renders in far less (with one batch of up to 60 letters, the
+    helper never got one). The PDFs' bytes do not depend on the processes
+    (tests/test_letters.py::test_two_workers_give_the_same_bytes_as_one). The default itself is
+    still run: by the commands the tests start as processes of their own (the README's examples,
+    crash, ledger send, read side, out guard) and by tests/test_render_environment.py."""
     from dunning_batch.letters import pool
 
     with pytest.MonkeyPatch.context() as patch:
