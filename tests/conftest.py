@@ -11,8 +11,9 @@ from typing import Any
 
 import duckdb
 import pytest
+from click.testing import CliRunner
 
-from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_PAYMENTS, DEMO_RATES
+from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_RATES, main
 from dunning_batch.config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS
 from dunning_batch.run import run
 
@@ -185,6 +186,24 @@ class Scenario:
         return Outcome(out)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_rendering_process():
+    """A run in this process renders with this process alone unless the test asks for
+    `workers`. The default on a multi-core machine starts a helper process with every run with
+    PDFs, before it reads its inputs (even a run that stops at an input error), and the helper
+    imports WeasyPrint: about a second of CPU, hundreds of times in the suite, for a test's few
+    letters, which this process renders in far less (with one batch of up to 60 letters, the
+    helper never got one). The PDFs' bytes do not depend on the processes
+    (tests/test_letters.py::test_two_workers_give_the_same_bytes_as_one). The default itself is
+    still run: by the commands the tests start as processes of their own (the README's examples,
+    crash, ledger send, read side, out guard) and by tests/test_render_environment.py."""
+    from dunning_batch.letters import pool
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pool, "default_workers", lambda: 1)
+        yield
+
+
 @pytest.fixture
 def scenario(tmp_path: Path) -> Scenario:
     return Scenario(tmp_path)
@@ -202,13 +221,21 @@ def demo_run(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_payments_run(tmp_path_factory) -> Path:
-    """The demo as `make demo` runs it: with its payments export (SPEC §9.5), PDFs, outbox and
-    print batch. Made once per test process for the modules that compare with it (CLI pipes,
-    Dask); they only read it, or copy it."""
-    out = tmp_path_factory.mktemp("demo_payments_run") / "out"
-    run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, out, payments=DEMO_PAYMENTS, rates=DEMO_RATES)
-    return out
+def demo_command(tmp_path_factory) -> tuple[str, Path]:
+    """`dunning-batch demo --out OUT` (in this process, as `make demo` runs it: with the demo's
+    payments export, SPEC §9.5, PDFs, outbox and print batch): what it printed and its folder.
+    Made once per test process for the tests of the command (atomic, money rules) and the
+    modules that compare with the demo (CLI pipes, Dask); they only read it, or copy it."""
+    out = tmp_path_factory.mktemp("demo_command") / "out"
+    result = CliRunner().invoke(main, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return result.output, out
+
+
+@pytest.fixture(scope="session")
+def demo_payments_run(demo_command) -> Path:
+    """The demo's folder as `make demo` writes it (demo_command's)."""
+    return demo_command[1]
 
 
 def with_config(replacements: dict[str, str], base: str = SPEC_CONFIG) -> str:
@@ -241,15 +268,16 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
-LONGEST_FIRST = (
+LONGEST_FIRST = (  # seconds on a quiet machine (a loaded run's durations / 2.4, nights' ratio)
     "tests/test_ledger_nights.py::test_sixty_nights_never_the_same_letter_twice",                        # ~130
-    "tests/test_readme.py::test_every_readme_example_runs_as_written",                                   # ~50
-    "tests/test_invariants.py::test_spec_8_invariants_hold_for_generated_exports",                       # ~20
-    "tests/test_crash.py::test_sigkill_while_rendering_leaves_no_folder_and_the_next_run_succeeds",      # ~18
+    "tests/test_readme.py::test_every_readme_example_runs_as_written",                                   # ~60
+    "tests/test_crash.py::test_sigkill_while_rendering_leaves_no_folder_and_the_next_run_succeeds",      # ~45
     "tests/test_crash.py::test_workers_die_with_a_killed_run",
-    "tests/test_fuzz.py::test_hostile_text_in_every_field_is_refused_by_row_or_runs_clean",              # ~17
-    "tests/test_letters.py::test_a_3000_line_letter_is_printed_whole_in_bounded_memory",                 # ~15
-    "tests/test_fuzz.py::test_odd_but_well_formed_exports",                                              # ~14
+    "tests/test_fuzz.py::test_hostile_text_in_every_field_is_refused_by_row_or_runs_clean",              # ~30
+    "tests/test_invariants.py::test_spec_8_invariants_hold_for_generated_exports",                       # ~30
+    "tests/test_letters.py::test_a_3000_line_letter_is_printed_whole_in_bounded_memory",                 # ~30
+    "tests/test_seed_features_model.py::test_the_engine_decides_and_converts_as_the_model_of_spec_11",   # ~17
+    "tests/test_fuzz.py::test_odd_but_well_formed_exports",                                              # ~16
 )
 
 

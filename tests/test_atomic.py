@@ -214,12 +214,10 @@ def test_validation_failure_with_force_keeps_the_existing_folder(tmp_path):
 
 # (d) ---------------------------------------------------------------------------------------
 
-def test_demo_matches_the_hand_computed_decisions(tmp_path):
+def test_demo_matches_the_hand_computed_decisions(demo_command):
     """§7 `demo`: the bundled example runs, prints its summary and decides as fixtures/demo says."""
-    out = tmp_path / "X"
-    result = CliRunner().invoke(main, ["demo", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    assert "letters per level" in result.output
+    output, out = demo_command  # the command's run (exit 0), shared (conftest): this test only reads it
+    assert "letters per level" in output
     assert (out / "run.json").is_file()
 
     with (ROOT / "fixtures" / "demo" / "expected_decisions.csv").open(newline="", encoding="utf-8") as handle:

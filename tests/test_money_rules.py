@@ -536,11 +536,9 @@ def _read_csv(path):
         return list(csv.DictReader(handle))
 
 
-def test_the_demo_exercises_every_money_rule(tmp_path):
+def test_the_demo_exercises_every_money_rule(demo_command):
     """`dunning-batch demo` (with fixtures/demo/payments.csv): the figures of fixtures/demo/README.md."""
-    out = tmp_path / "demo"
-    result = CliRunner().invoke(main, ["demo", "--out", str(out)])
-    assert result.exit_code == 0, result.output
+    _, out = demo_command  # the command's run, shared (conftest): this test only reads it
     outcome = Outcome(out)
     got = {x["customer_id"]: (x["level"], x["fee"], x["compensation_total"], x["interest_total"], x["total_due"])
            for x in outcome.letters if "C031" <= x["customer_id"] <= "C037"}   # C038: SPEC §11

@@ -16,10 +16,8 @@ import csv
 import hashlib
 import io
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-
-from ..letters.streamed_pdf import StreamedPdf
 from ..outputs.folder import connect_views
 from ..outputs.layout import DELIVERY_FILES
 from ..sql_runner import relation
@@ -27,6 +25,9 @@ from ..sql_runner import relation
 PRINT_DIR = "print"
 BATCH_PDF = f"{PRINT_DIR}/print_batch.pdf"
 BATCH_CSV = DELIVERY_FILES["print_batch"]
+
+if TYPE_CHECKING:
+    from ..letters.streamed_pdf import StreamedPdf
 INDEX_COLUMNS = ["letter_id", "first_page", "pages", "pdf_sha256"]
 FETCH_ROWS = 1000  # letters fetched from the query at a time
 
@@ -36,6 +37,10 @@ def write_print_batch(folder: Path, into: Path | None = None) -> int:
 
     With `into`, the letters are the folder's but the PDFs are those of `into/pdf/`, and the
     batch is written into `into/print/` (`render` rebuilds it beside the folder's own)."""
+    # here, not at the top: every command imports this module (for its file names), and
+    # StreamedPdf brings pypdf (with fontTools and PIL), which only writing a batch needs
+    from ..letters.streamed_pdf import StreamedPdf
+
     into = into or folder
     letters_to_print = print_letters(folder)
     (into / PRINT_DIR).mkdir(exist_ok=True)
