@@ -107,17 +107,11 @@ def force_sent(session: Session) -> bool:
 
 
 def start_local(session: Session) -> None:
-    """Step (LOCAL): DuckDB's temp files go to a hidden folder beside `out`, removed at the end;
-    a run with PDFs starts its rendering helpers now, so that they are ready when DuckDB has
-    decided, and stops them at the end, however the run ends."""
+    """Step (LOCAL): DuckDB's temp files go to a hidden folder beside `out`, removed at the end."""
     out = session.options.out
     session.memory_limit = session.options.memory_limit
     session.spill = out.parent / f".{out.name}.spill-{os.getpid()}"
     session.exits.callback(shutil.rmtree, session.spill, ignore_errors=True)
-    if session.options.pdf:
-        session.helpers = start_helpers(session.options.workers)
-        if session.helpers is not None:
-            session.exits.callback(session.helpers.close)
 
 
 def reject(session: Session) -> None:
@@ -127,7 +121,14 @@ def reject(session: Session) -> None:
 
 
 def decide_local(session: Session) -> None:
-    """Step (LOCAL): the decision stages of SPEC §4 on this machine, then the checks of the night."""
+    """Step (LOCAL): the decision stages of SPEC §4 on this machine, then the checks of the night.
+    A run with PDFs starts its rendering helpers first, so that their start (about a second
+    each: WeasyPrint, fonts) overlaps with DuckDB deciding; not earlier, so that a run its
+    inputs stop starts none. They stop at the end, however the run ends."""
+    if session.options.pdf:
+        session.helpers = start_helpers(session.options.workers)
+        if session.helpers is not None:
+            session.exits.callback(session.helpers.close)
     run_stages(session.con, DECISION_STAGES, session.params, session.log)
     check_decisions(session)
 

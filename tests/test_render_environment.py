@@ -125,17 +125,38 @@ def test_the_rendering_helpers_run_while_duckdb_decides_and_are_gone_after(tmp_p
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
 @pytest.mark.allow_skip("Linux only: reads processes from /proc")
-def test_no_helper_outlives_a_run_that_stops_with_a_user_error(tmp_path):
-    """The helpers start with the run; an input problem found after that (exit 2) stops them too."""
+def test_no_helper_outlives_a_run_that_stops_with_a_user_error(tmp_path, monkeypatch):
+    """The helpers start when DuckDB starts deciding; a user error after that (here the disk
+    refusing the output files, exit 2) stops them too."""
     from dunning_batch.errors import UserError
 
-    bad = ITEMS + [item("INV-9", 10, "12.345")]  # too many decimals: strict stops after the start
+    def disk_full(*_args, **_kwargs):
+        raise UserError("out: no space left on device")
+
+    monkeypatch.setattr("dunning_batch.run.write_data_files", disk_full)
+    seen: list[int] = []
+    before = set(spawned_children())
+    with pytest.raises(UserError):
+        Scenario(tmp_path).run(ITEMS, CUSTOMERS, pdf=True, workers=2,
+                               on_stage=lambda *_: seen.append(len(set(spawned_children()) - before)))
+    assert 1 in seen, "the helper was meant to be running when the run stopped"
+    assert set(spawned_children()) - before == set()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+@pytest.mark.allow_skip("Linux only: reads processes from /proc")
+def test_a_run_its_inputs_stop_starts_no_helper(tmp_path):
+    """The helpers start only once the inputs have passed their checks: a run that stops at an
+    input problem (exit 2) pays no WeasyPrint start (about a second of CPU)."""
+    from dunning_batch.errors import UserError
+
+    bad = ITEMS + [item("INV-9", 10, "12.345")]  # too many decimals: a strict run stops at its checks
     seen: list[int] = []
     before = set(spawned_children())
     with pytest.raises(UserError):
         Scenario(tmp_path).run(bad, CUSTOMERS, pdf=True, workers=2,
                                on_stage=lambda *_: seen.append(len(set(spawned_children()) - before)))
-    assert 1 in seen, "the helper was meant to be running when the run stopped"
+    assert seen and set(seen) == {0}, seen
     assert set(spawned_children()) - before == set()
 
 
