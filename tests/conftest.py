@@ -189,11 +189,10 @@ class Scenario:
 @pytest.fixture(scope="session", autouse=True)
 def one_rendering_process():
     """A run in this process renders with this process alone unless the test asks for
-    `workers`. The default on a multi-core machine starts a helper process with every run with
-    PDFs, before it reads its inputs (even a run that stops at an input error), and the helper
-    imports WeasyPrint: about a second of CPU, hundreds of times in the suite, for a test's few
-    letters, which this process renders in far less (with one batch of up to 60 letters, the
-    helper never got one). The PDFs' bytes do not depend on the processes
+    `workers`. On a multi-core machine the default starts a helper process with every run with
+    PDFs (when DuckDB starts deciding), and the helper imports WeasyPrint: about a second of CPU,
+    hundreds of times in the suite, for a test's few letters, which this process renders in far
+    less. The PDFs' bytes do not depend on the processes
     (tests/test_letters.py::test_two_workers_give_the_same_bytes_as_one). The default itself is
     still run: by the commands the tests start as processes of their own (the README's examples,
     crash, ledger send, read side, out guard) and by tests/test_render_environment.py."""

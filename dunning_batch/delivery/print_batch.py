@@ -22,12 +22,12 @@ from ..outputs.folder import connect_views
 from ..outputs.layout import DELIVERY_FILES
 from ..sql_runner import relation
 
+if TYPE_CHECKING:
+    from ..letters.streamed_pdf import StreamedPdf
+
 PRINT_DIR = "print"
 BATCH_PDF = f"{PRINT_DIR}/print_batch.pdf"
 BATCH_CSV = DELIVERY_FILES["print_batch"]
-
-if TYPE_CHECKING:
-    from ..letters.streamed_pdf import StreamedPdf
 INDEX_COLUMNS = ["letter_id", "first_page", "pages", "pdf_sha256"]
 FETCH_ROWS = 1000  # letters fetched from the query at a time
 
