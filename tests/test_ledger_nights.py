@@ -65,7 +65,7 @@ from typing import Any, Iterator
 import duckdb
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
-from conftest import group_members, with_config
+from conftest import with_config
 from erp_model import ErpModel
 from test_nights import CONFIG as NIGHTS_CONFIG
 
@@ -105,17 +105,6 @@ CONFIG = with_config({
 
 STATE = ("dunning_level", "last_dunned_on", "compensation_charged", "interest_paid_to")
 
-
-def all_gone(pgid: int) -> None:
-    """Wait until every process of a killed command's group is gone, as a scheduler does before
-    it starts the job again. The command's own process is reaped by then, but a child it was
-    starting (ctypes.util.find_library runs ldconfig and gcc when WeasyPrint loads) may still be
-    dying with a copy of its descriptors, the ledger's lock among them: a run started in that
-    instant is rightly told the ledger is in use."""
-    deadline = time.monotonic() + 30
-    while group_members(pgid):
-        assert time.monotonic() < deadline, f"processes of the killed group {pgid} outlived it: {group_members(pgid)}"
-        time.sleep(0.005)
 
 def rng(*parts: Any) -> random.Random:
     """A random source of its own for each purpose and night: what one night does with its
@@ -423,7 +412,6 @@ class Simulation:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
             log.close()
-        all_gone(process.pid)
         self.seconds["run (killed process)"] += time.monotonic() - started
         in_place = (self.sim / out / "run.json").is_file()
         how = "at its folder's appearance" if at_rename else f"after {delay:.2f} s"
@@ -477,7 +465,6 @@ class Simulation:
                 log.close()
                 self.inbox.delay = 0.0
                 self.seconds["send (killed process)"] += time.monotonic() - started
-            all_gone(process.pid)
             if code == -signal.SIGKILL:
                 self.record.send_kills += 1
             self.log(f"  send {out} killed after {len(self.inbox.accepted) - base} message(s) (exit {code})")

@@ -199,6 +199,48 @@ def test_two_runs_on_one_ledger_the_second_stops(erp, tmp_path):
     assert not (tmp_path / "out-1").exists()
 
 
+DYING_CHILD = """
+import fcntl, json, sys, time
+lock = open(sys.argv[1], "a+")
+fcntl.flock(lock, fcntl.LOCK_EX)
+lock.seek(0); lock.truncate()
+lock.write(json.dumps({"pid": int(sys.argv[2]), "command": "run", "what": "night 2026-11-24 into /killed"}))
+lock.flush()
+print("held", flush=True)
+time.sleep(float(sys.argv[3]))
+"""
+
+
+def dead_pid() -> int:
+    """The pid of a process that has ended and been reaped."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+@pytest.mark.parametrize("still_held, stops", [(0.5, False), (30, True)], ids=["comes-free", "stays-held"])
+def test_a_lock_left_in_the_name_of_a_killed_run_is_waited_for_a_moment(erp, tmp_path, still_held, stops):
+    """A killed run is reaped before a child it was starting has finished dying with a copy of
+    its descriptors (tests/test_ledger_nights.py saw it): the lock names a run that is gone.
+    The next run waits up to 5 s for it to come free and runs; a lock that stays held still
+    stops it (exit 2), naming the run."""
+    ledger = tmp_path / "ledger.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", DYING_CHILD, str(ledger) + ".lock", str(dead_pid()),
+                               str(still_held)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        if stops:
+            with pytest.raises(UserError, match=r"in use by another run \(pid \d+: night 2026-11-24 into /killed\)"):
+                erp.night(D1, "out-1", ledger=ledger)
+            assert not (tmp_path / "out-1").exists()
+        else:
+            erp.night(D1, "out-1", ledger=ledger)
+            assert (tmp_path / "out-1" / "run.json").is_file()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_a_file_that_is_no_ledger_is_refused(erp, tmp_path):
     other = tmp_path / "other.duckdb"
     con = duckdb.connect(str(other))

@@ -19,9 +19,10 @@ import datetime as dt
 import fcntl
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import duckdb
 
@@ -34,6 +35,8 @@ SCHEMA_VERSION = "1"
 LOCK_SUFFIX = ".lock"
 # Who may hold the lock for long: a second command of this kind stops instead of waiting.
 LONG_HOLDERS = ("run",)
+# How long a run waits for a lock held in the name of a process that is gone (_released_by_the_dead)
+DEAD_HOLDER_SECONDS = 5
 
 
 @dataclass
@@ -78,7 +81,8 @@ def hold(path: Path, command: str, what: str, *,
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = _holder(lock)
-            if command in LONG_HOLDERS and holder.get("command") in LONG_HOLDERS:
+            if (command in LONG_HOLDERS and holder.get("command") in LONG_HOLDERS
+                    and not _released_by_the_dead(handle, holder)):
                 raise UserError(f"{path}: the ledger is in use by another run (pid {holder.get('pid')}: "
                                 f"{holder.get('what')}); two runs on one ledger would decide from the same "
                                 f"state: wait for it to finish and run again") from None
@@ -91,6 +95,35 @@ def hold(path: Path, command: str, what: str, *,
         handle.write(json.dumps({"pid": os.getpid(), "command": command, "what": what}))
         handle.flush()
         yield  # closing the handle releases the lock, also when the process is killed
+
+
+def _released_by_the_dead(handle: Any, holder: dict) -> bool:
+    """Whether the lock, held in the name of a process that no longer exists, comes free within
+    DEAD_HOLDER_SECONDS (then this process holds it). A killed run is reaped before a child it
+    was starting has finished dying with a copy of its descriptors: the lock outlives it by a
+    moment, and a run started again at once should not be told the ledger is in use."""
+    pid = holder.get("pid")
+    if not isinstance(pid, int) or pid <= 0 or _alive(pid):
+        return False
+    deadline = time.monotonic() + DEAD_HOLDER_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            continue
+    return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _holder(lock: Path) -> dict:
