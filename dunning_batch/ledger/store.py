@@ -81,15 +81,16 @@ def hold(path: Path, command: str, what: str, *,
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = _holder(lock)
-            if (command in LONG_HOLDERS and holder.get("command") in LONG_HOLDERS
-                    and not _released_by_the_dead(handle, holder)):
-                raise UserError(f"{path}: the ledger is in use by another run (pid {holder.get('pid')}: "
-                                f"{holder.get('what')}); two runs on one ledger would decide from the same "
-                                f"state: wait for it to finish and run again") from None
-            if on_wait is not None:
-                on_wait(f"waiting for the ledger {path}, in use by {holder.get('command', 'another command')} "
-                        f"(pid {holder.get('pid')}) ...")
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            if command in LONG_HOLDERS and holder.get("command") in LONG_HOLDERS:
+                if not _released_by_the_dead(handle, holder):
+                    raise UserError(f"{path}: the ledger is in use by another run (pid {holder.get('pid')}: "
+                                    f"{holder.get('what')}); two runs on one ledger would decide from the same "
+                                    f"state: wait for it to finish and run again") from None
+            else:
+                if on_wait is not None:
+                    on_wait(f"waiting for the ledger {path}, in use by {holder.get('command', 'another command')} "
+                            f"(pid {holder.get('pid')}) ...")
+                fcntl.flock(handle, fcntl.LOCK_EX)
         handle.seek(0)
         handle.truncate()
         handle.write(json.dumps({"pid": os.getpid(), "command": command, "what": what}))
