@@ -219,11 +219,13 @@ def dead_pid() -> int:
 
 
 @pytest.mark.parametrize("still_held, stops", [(0.5, False), (30, True)], ids=["comes-free", "stays-held"])
-def test_a_lock_left_in_the_name_of_a_killed_run_is_waited_for_a_moment(erp, tmp_path, still_held, stops):
+def test_a_lock_left_in_the_name_of_a_killed_run_is_waited_for_a_moment(erp, tmp_path, monkeypatch, still_held,
+                                                                         stops):
     """A killed run is reaped before a child it was starting has finished dying with a copy of
     its descriptors (tests/test_ledger_nights.py saw it): the lock names a run that is gone.
-    The next run waits up to 5 s for it to come free and runs; a lock that stays held still
-    stops it (exit 2), naming the run."""
+    The next run waits a moment (5 s; 2 s here) for it to come free and runs; a lock that stays
+    held still stops it (exit 2), naming the run."""
+    monkeypatch.setattr("dunning_batch.ledger.store.DEAD_HOLDER_SECONDS", 2)
     ledger = tmp_path / "ledger.duckdb"
     holder = subprocess.Popen([sys.executable, "-c", DYING_CHILD, str(ledger) + ".lock", str(dead_pid()),
                                str(still_held)], stdout=subprocess.PIPE, text=True)
