@@ -68,7 +68,7 @@ def timed_on_dask(address: str, contexts, sender, fresh, n: int, repeats: int) -
     """Letters per second of `run --dask`'s render step (distributed.render_on_workers: the same
     batches, mapped over the workers), the workers warmed first as a helper is; prints how many
     batches each worker rendered in the last measurement."""
-    from dunning_batch.distributed import connect_client
+    from dunning_batch.distributed import close_client, connect_client
     from dunning_batch.letters.render import render_batch
 
     client = connect_client(address)
@@ -91,10 +91,7 @@ def timed_on_dask(address: str, contexts, sender, fresh, n: int, repeats: int) -
         print(f"  batches per worker: {', '.join(f'{w}: {k}' for w, k in sorted(where.items()))} ({len(batches)} batches)")
         return rate
     finally:
-        cluster = client.cluster if address.startswith("local:") else None
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        close_client(client, address)
 
 
 def main() -> None:

@@ -44,14 +44,19 @@ def on_cluster(address: str) -> Driver:
 
 
 def start_cluster(session: Session, address: str) -> None:
-    """Step (dask): a client of the cluster, closed when the run ends; a cluster the run made
-    itself (local:N) is closed with it, so that no worker process outlives the run."""
+    """Step (dask): a client of the cluster, closed when the run ends (close_client)."""
     client = connect_client(address)
-    made = client.cluster if address.startswith("local:") else None
-    if made is not None:  # callbacks run last first: the client closes, then its cluster
-        session.exits.callback(made.close)
-    session.exits.callback(client.close)
+    session.exits.callback(close_client, client, address)
     session.cluster = client
+
+
+def close_client(client, address: str) -> None:
+    """Close a client of connect_client(address) and, when it made its cluster itself (local:N),
+    that cluster, so that no worker process outlives its maker."""
+    made = client.cluster if address.startswith("local:") else None
+    client.close()
+    if made is not None:
+        made.close()
 
 
 def connect_client(address: str):

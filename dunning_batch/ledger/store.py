@@ -28,6 +28,7 @@ import duckdb
 
 from ..digest import sha256_of
 from ..errors import UserError
+from ..processes import pid_alive
 from ..sql_runner import connect_file, execute, records, rows, script
 
 FORMAT = "dunning_batch ledger"
@@ -104,7 +105,7 @@ def _released_by_the_dead(handle: Any, holder: dict) -> bool:
     was starting has finished dying with a copy of its descriptors: the lock outlives it by a
     moment, and a run started again at once should not be told the ledger is in use."""
     pid = holder.get("pid")
-    if not isinstance(pid, int) or pid <= 0 or _alive(pid):
+    if not isinstance(pid, int) or pid <= 0 or pid_alive(pid):
         return False
     deadline = time.monotonic() + DEAD_HOLDER_SECONDS
     while time.monotonic() < deadline:
@@ -115,16 +116,6 @@ def _released_by_the_dead(handle: Any, holder: dict) -> bool:
         except BlockingIOError:
             continue
     return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def _holder(lock: Path) -> dict:

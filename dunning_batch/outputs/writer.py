@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from ..errors import UserError
 from ..pipeline import ROWS_ORDERED_BY
+from ..processes import pid_alive
 from ..sql_runner import connect, copy_select, guarded_text_cells
 from .layout import FORMULA_STARTS, OutputFile, output_files
 from .levels_file import write_levels_file
@@ -42,7 +43,7 @@ class AtomicFolder:
         self.target.parent.mkdir(parents=True, exist_ok=True)
         for kind in ("partial", "spill"):  # left by a killed run (spill: DuckDB's temp files)
             for stale in self.target.parent.glob(f".{self.target.name}.{kind}-*"):
-                if not _pid_alive(stale.name.rsplit("-", 1)[-1]):
+                if not pid_alive(stale.name.rsplit("-", 1)[-1]):
                     shutil.rmtree(stale, ignore_errors=True)
         if self.path.exists():
             shutil.rmtree(self.path)
@@ -60,16 +61,6 @@ class AtomicFolder:
     def __exit__(self, *exc_info: Any) -> None:
         if self.path.exists():
             shutil.rmtree(self.path, ignore_errors=True)
-
-
-def _pid_alive(text: str) -> bool:
-    try:
-        os.kill(int(text), 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def write_data_files(con: duckdb.DuckDBPyConnection, folder: Path,
