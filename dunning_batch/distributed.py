@@ -40,14 +40,37 @@ SHARD_ORDER = {f.relation: f.order_by for f in OUTPUT_FILES} | {"letter_keys": "
 def on_cluster(address: str) -> Driver:
     """The driver for the cluster at ADDRESS (a scheduler address, or local:N for a LocalCluster)."""
     return Driver(f"dask {address}", start=functools.partial(start_cluster, address=address), decide=decide_on_cluster,
-                  render=render_on_workers)
+                  render=functools.partial(render_on_workers, address=address))
 
 
 def start_cluster(session: Session, address: str) -> None:
-    """Step (dask): a client of the cluster, closed when the run ends (close_client)."""
+    """Step (dask): a client of the cluster, closed when the run ends (close_client). A run with
+    PDFs checks here, before the night is decided, that every worker writes the same bytes."""
     client = connect_client(address)
     session.exits.callback(close_client, client, address)
     session.cluster = client
+    if session.options.pdf:
+        workers_pdf_environment(client, address)
+
+
+def workers_pdf_environment(client, address: str) -> dict[str, Any]:
+    """What fixes the PDFs' bytes on the cluster's workers (letters.environment.pdf_environment),
+    which must be one environment: else a letter's bytes would depend on the worker that happened
+    to render it. UserError naming two workers that differ."""
+    from .letters.environment import describe, pdf_environment
+
+    found = client.run(pdf_environment)
+    if not found:
+        raise UserError(f"--dask {address}: the cluster has no worker to render the letters; start one, "
+                        f"or run with --no-pdf")
+    first, *others = sorted(found)
+    differing = [worker for worker in others if found[worker] != found[first]]
+    if differing:
+        other = differing[0]
+        raise UserError(f"--dask {address}: the workers would write different PDF bytes ({first}: "
+                        f"{describe(found[first])}; {other}: {describe(found[other])}); give every worker the "
+                        f"same WeasyPrint, pydyf, font subsetter and fonts (README \"Set-up\"), or run without --dask")
+    return found[first]
 
 
 def close_client(client, address: str) -> None:
@@ -131,7 +154,7 @@ def assemble(session: Session, results: list[dict[str, Any]]) -> None:
         session.log.rows[stage] = sum(r["rows"].get(stage, 0) for r in results)
 
 
-def render_on_workers(session: Session) -> None:
+def render_on_workers(session: Session, address: str) -> None:
     """Step (dask): the letters in batches as even as they come over the cluster's workers (a
     letter's PDF does not depend on its batch: the bytes are those of a local run)."""
     if not session.options.pdf:
@@ -145,3 +168,5 @@ def render_on_workers(session: Session) -> None:
                                       pdf_dir=folder / "pdf", retries=RETRIES, pure=False)
         (folder / "pdf").mkdir(exist_ok=True)
         session.cluster.gather(futures)
+        # after the letters: the workers that rendered them (one may have joined since the start)
+        session.pdf_environment = workers_pdf_environment(session.cluster, address)

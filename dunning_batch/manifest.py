@@ -9,7 +9,6 @@ from . import __version__
 from .delivery.outbox import OUTBOX_FILE
 from .delivery.print_batch import BATCH_CSV, BATCH_PDF
 from .digest import files_digest, sha256_of
-from .letters.environment import pdf_environment
 from .outputs import output_files, output_rules
 from .outputs.folder import add_views, new_connection
 from .outputs.levels_file import levels_file_record
@@ -60,8 +59,9 @@ def build_manifest(session: Session, folder: Path, pdf: bool) -> dict[str, Any]:
         # the ledger it was recorded in and what it took from it (README "Running every night")
         "ledger": session.night.report() if session.night is not None else None,
         **levels_file_record(session.config),   # a levels file in the export's terms: its layout, for `void`
-        # what fixes the PDFs' bytes besides the inputs (subsetter, versions, font files); none without PDFs
-        "pdf_environment": pdf_environment() if pdf else None,
+        # what fixed the PDFs' bytes besides the inputs (subsetter, versions, font files) where
+        # they were rendered; none without PDFs
+        "pdf_environment": session.pdf_environment,
         "timings_seconds": dict(session.log.seconds),
         "stage_rows": dict(session.log.rows),
     }

@@ -25,6 +25,7 @@ from .distributed import on_cluster
 from .errors import ConfigError
 from .guards import check_decisions, check_inputs, check_rate_coverage, problem_lines
 from .ledger.nightly import compare_export, hold_ledger, mark_sent, record_finished, record_pending
+from .letters.environment import pdf_environment
 from .letters.pool import render_letters, start_helpers
 from .manifest import build_manifest
 from .outputs import AtomicFolder, output_files, output_rules, views_sql, write_data_files, write_json
@@ -158,6 +159,7 @@ def render_local(session: Session) -> None:
     with session.log.timed("render_pdfs"):
         render_letters(session.folder.path, sender=session.config.sender, workers=session.options.workers,
                        on_progress=session.options.on_progress, helpers=session.helpers)
+    session.pdf_environment = pdf_environment()   # the helpers are this machine's processes
 
 
 def deliver(session: Session) -> None:

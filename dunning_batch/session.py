@@ -95,6 +95,9 @@ class Session:
     helpers: Any = None                  # letters.pool.Helpers: the processes rendering beside this one
     folder: AtomicFolder | None = None   # the output folder being written, until it is committed
     manifest: dict[str, Any] = field(default_factory=dict)
+    # what fixed the PDFs' bytes where they were rendered (letters.environment): this machine's,
+    # or the Dask workers' one environment; None without PDFs
+    pdf_environment: dict[str, Any] | None = None
     night: Any = None                    # ledger.nightly.NightLedger of a run with a ledger
     # what the steps opened (a spill folder, a cluster client, the atomic folder): closed at the end
     exits: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
@@ -119,6 +122,9 @@ class Driver:
 class RunResult:
     out: Path | None
     manifest: dict[str, Any] = field(default_factory=dict)
+    # what fixed the PDFs' bytes where they were rendered (letters.environment): this machine's,
+    # or the Dask workers' one environment; None without PDFs
+    pdf_environment: dict[str, Any] | None = None
 
 
 def load(session: Session) -> None:

@@ -22,7 +22,7 @@ distributed = pytest.importorskip("distributed")
 from dunning_batch import distributed as dunning_distributed  # noqa: E402
 from dunning_batch import session as dunning_session  # noqa: E402
 from dunning_batch.config import CUSTOMER_COLUMNS, OPEN_ITEM_COLUMNS  # noqa: E402
-from dunning_batch.errors import LetterIdCollision  # noqa: E402
+from dunning_batch.errors import LetterIdCollision, UserError  # noqa: E402
 from dunning_batch.cli import DEMO_AS_OF, DEMO_CONFIG, DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_RATES, DEMO_PAYMENTS  # noqa: E402
 from dunning_batch.run import run  # noqa: E402
 from dunning_batch.synth import write_synthetic  # noqa: E402
@@ -51,9 +51,14 @@ def cluster():
         yield local.scheduler_address
 
 
-def test_demo_on_two_workers_equals_one_machine(cluster, demo_payments_run, tmp_path):
+def test_demo_on_two_workers_equals_one_machine(cluster, demo_payments_run, tmp_path, monkeypatch):
     """The demo as `make demo` runs it: with its payments export (SPEC §9.5), sharded like the
-    customers they belong to. One machine's folder is conftest's demo_payments_run (shared)."""
+    customers they belong to. One machine's folder is conftest's demo_payments_run (shared).
+    run.json's pdf_environment is the workers', who rendered: this coordinator's WeasyPrint is
+    made to say another version, which the folder does not show."""
+    import weasyprint
+
+    monkeypatch.setattr(weasyprint, "__version__", "0.0-coordinator")
     one = demo_payments_run
     run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / "dask", rates=DEMO_RATES, dask=cluster, payments=DEMO_PAYMENTS)
     assert (one / "pdf").is_dir()
@@ -142,6 +147,33 @@ def test_letter_ids_that_collide_across_shards_stop_the_run(threads_cluster, tmp
     monkeypatch.undo()                                           # 16 hex digits: two letters
     run(*args, tmp_path / "out", pdf=False, dask=threads_cluster)
     assert len(pq.read_table(tmp_path / "out" / "letters.parquet")) == 2
+
+
+def test_workers_that_would_write_other_pdf_bytes_stop_the_run_before_it_decides(cluster, tmp_path, monkeypatch):
+    """One worker of the two as if another WeasyPrint were installed there: a letter's bytes would
+    depend on the worker that rendered it, so the run stops at its start (nothing decided, nothing
+    written), naming both workers and what each has."""
+    def weasyprint_says(version: str) -> str:   # runs on a worker: its WeasyPrint's version, replaced
+        import weasyprint
+        before, weasyprint.__version__ = weasyprint.__version__, version
+        return before
+
+    monkeypatch.setattr(dunning_distributed, "decide_on_cluster", lambda session: pytest.fail("the night was decided"))
+    with distributed.Client(cluster) as client:
+        first, other = sorted(client.scheduler_info()["workers"])
+        [ours] = client.run(weasyprint_says, "0.0-other", workers=[other]).values()
+        try:
+            with pytest.raises(UserError) as stopped:
+                run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / "out", rates=DEMO_RATES, dask=cluster)
+        finally:
+            client.run(weasyprint_says, ours, workers=[other])
+    message = str(stopped.value)
+    assert message.startswith(f"--dask {cluster}: the workers would write different PDF bytes ({first}: PDF fonts subset by ")
+    assert f"(WeasyPrint {ours}, pydyf" in message and f"{other}: PDF fonts subset by " in message
+    assert "(WeasyPrint 0.0-other, pydyf" in message
+    assert message.endswith('give every worker the same WeasyPrint, pydyf, font subsetter and fonts '
+                            '(README "Set-up"), or run without --dask')
+    assert list(tmp_path.iterdir()) == []                     # nothing written
 
 
 @pytest.mark.parametrize("missing", [("distributed",), ("dask", "distributed")])
