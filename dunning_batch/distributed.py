@@ -59,10 +59,18 @@ def workers_pdf_environment(client, address: str) -> dict[str, Any]:
     to render it. UserError naming two workers that differ."""
     from .letters.environment import describe, pdf_environment
 
-    found = client.run(pdf_environment)
+    found = client.run(pdf_environment, on_error="return")
     if not found:
         raise UserError(f"--dask {address}: the cluster has no worker to render the letters; start one, "
                         f"or run with --no-pdf")
+    failed = sorted(worker for worker, environment in found.items() if isinstance(environment, BaseException))
+    if failed:  # e.g. a worker without WeasyPrint or its system libraries
+        error = found[failed[0]]
+        said = (str(error).splitlines() or [""])[0]
+        raise UserError(f"--dask {address}: worker {failed[0]} cannot render letters ({type(error).__name__}: "
+                        f"{said}); install "
+                        f"dunning_batch and WeasyPrint's system libraries there as on this machine (README "
+                        f"\"Set-up\"), or run with --no-pdf")
     first, *others = sorted(found)
     differing = [worker for worker in others if found[worker] != found[first]]
     if differing:

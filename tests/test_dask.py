@@ -149,30 +149,59 @@ def test_letter_ids_that_collide_across_shards_stop_the_run(threads_cluster, tmp
     assert len(pq.read_table(tmp_path / "out" / "letters.parquet")) == 2
 
 
-def test_workers_that_would_write_other_pdf_bytes_stop_the_run_before_it_decides(cluster, tmp_path, monkeypatch):
-    """One worker of the two as if another WeasyPrint were installed there: a letter's bytes would
-    depend on the worker that rendered it, so the run stops at its start (nothing decided, nothing
-    written), naming both workers and what each has."""
-    def weasyprint_says(version: str) -> str:   # runs on a worker: its WeasyPrint's version, replaced
-        import weasyprint
-        before, weasyprint.__version__ = weasyprint.__version__, version
-        return before
+HIDDEN = "weasyprint hidden by test_dask"   # where a worker keeps its WeasyPrint while it is hidden
 
+
+def weasyprint_says(version: str | None) -> str:
+    """Runs on a worker: its WeasyPrint made to say `version`, as another installation would, or
+    (None) made impossible to import, as on a machine without it; the version it said before."""
+    import sys
+    import weasyprint
+
+    before = weasyprint.__version__
+    if version is None:
+        sys.modules[HIDDEN], sys.modules["weasyprint"] = weasyprint, None
+    else:
+        weasyprint.__version__ = version
+    return before
+
+
+def weasyprint_back(version: str) -> None:
+    import sys
+
+    module = sys.modules.pop(HIDDEN, None) or sys.modules["weasyprint"]
+    sys.modules["weasyprint"], module.__version__ = module, version
+
+
+@pytest.mark.parametrize("other_worker", ["another WeasyPrint", "no WeasyPrint"])
+def test_workers_that_would_write_other_pdf_bytes_stop_the_run_before_it_decides(cluster, tmp_path, monkeypatch,
+                                                                                  other_worker):
+    """One worker of the two as if another WeasyPrint were installed there (a letter's bytes
+    would depend on the worker that rendered it), or none: the run stops at its start (nothing
+    decided, nothing written), naming the worker and what it has."""
     monkeypatch.setattr(dunning_distributed, "decide_on_cluster", lambda session: pytest.fail("the night was decided"))
     with distributed.Client(cluster) as client:
         first, other = sorted(client.scheduler_info()["workers"])
-        [ours] = client.run(weasyprint_says, "0.0-other", workers=[other]).values()
+        [before] = client.run(weasyprint_says, "0.0-other" if other_worker == "another WeasyPrint" else None,
+                              workers=[other]).values()
         try:
             with pytest.raises(UserError) as stopped:
                 run(DEMO_CONFIG, DEMO_ITEMS, DEMO_CUSTOMERS, DEMO_AS_OF, tmp_path / "out", rates=DEMO_RATES, dask=cluster)
         finally:
-            client.run(weasyprint_says, ours, workers=[other])
+            client.run(weasyprint_back, before, workers=[other])
     message = str(stopped.value)
-    assert message.startswith(f"--dask {cluster}: the workers would write different PDF bytes ({first}: PDF fonts subset by ")
-    assert f"(WeasyPrint {ours}, pydyf" in message and f"{other}: PDF fonts subset by " in message
-    assert "(WeasyPrint 0.0-other, pydyf" in message
-    assert message.endswith('give every worker the same WeasyPrint, pydyf, font subsetter and fonts '
-                            '(README "Set-up"), or run without --dask')
+    if other_worker == "another WeasyPrint":
+        assert message.startswith(f"--dask {cluster}: the workers would write different PDF bytes ({first}: PDF "
+                                  f"fonts subset by ")
+        assert f"(WeasyPrint {before}, pydyf" in message and f"{other}: PDF fonts subset by " in message
+        assert "(WeasyPrint 0.0-other, pydyf" in message
+        assert message.endswith('give every worker the same WeasyPrint, pydyf, font subsetter and fonts '
+                                '(README "Set-up"), or run without --dask')
+    else:
+        assert message.startswith(f"--dask {cluster}: worker {other} cannot render letters (ModuleNotFoundError: import of weasyprint halted")
+        assert message.endswith("install dunning_batch and WeasyPrint's system libraries there as on this machine "
+                                '(README "Set-up"), or run with --no-pdf')
+    assert "\n" not in message
     assert list(tmp_path.iterdir()) == []                     # nothing written
 
 
