@@ -9,12 +9,20 @@
 -- rides in its key's letter is listed at level 0 (reason listed), not raised (piggyback).
 -- Grain: _row. Inputs: items, exclusions, advance, item_rates.
 WITH
+triggered_customers AS (
+    -- the customers with an item that raises a letter (30_advance: advanced): only their items
+    -- can be lines (letter_keys below is a subset of their keys). Taking only their items first
+    -- spares the joins below the wide rows of every other item, most of an export.
+    SELECT DISTINCT i.customer_id
+    FROM advance AS a JOIN items AS i USING (_row)
+    WHERE a.advance_reason = 'advanced'
+),
 status AS (
     SELECT i.*, a.target_level, a.advance_reason,
            CASE WHEN $consolidate_branches THEN '' ELSE coalesce(i.branch, '') END AS branch_part,
            CAST(coalesce(r.rate, 1) AS DECIMAL(28, 10)) AS rate, r.rate_date,
            coalesce(r.letter_amount, i.open_amount) AS letter_amount
-    FROM items AS i
+    FROM (SELECT i.* FROM items AS i SEMI JOIN triggered_customers AS t ON t.customer_id = i.customer_id) AS i
     JOIN exclusions AS e USING (_row)
     LEFT JOIN advance AS a USING (_row)
     LEFT JOIN item_rates AS r USING (_row)
