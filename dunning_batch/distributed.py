@@ -68,9 +68,8 @@ def workers_pdf_environment(client, address: str) -> dict[str, Any]:
         error = found[failed[0]]
         said = (str(error).splitlines() or [""])[0]
         raise UserError(f"--dask {address}: worker {failed[0]} cannot render letters ({type(error).__name__}: "
-                        f"{said}); install "
-                        f"dunning_batch and WeasyPrint's system libraries there as on this machine (README "
-                        f"\"Set-up\"), or run with --no-pdf")
+                        f"{said}); install dunning_batch and WeasyPrint's system libraries there as on this "
+                        f"machine (README \"Set-up\"), or run with --no-pdf")
     first, *others = sorted(found)
     differing = [worker for worker in others if found[worker] != found[first]]
     if differing:

@@ -122,9 +122,6 @@ class Driver:
 class RunResult:
     out: Path | None
     manifest: dict[str, Any] = field(default_factory=dict)
-    # what fixed the PDFs' bytes where they were rendered (letters.environment): this machine's,
-    # or the Dask workers' one environment; None without PDFs
-    pdf_environment: dict[str, Any] | None = None
 
 
 def load(session: Session) -> None:
