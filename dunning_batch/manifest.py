@@ -35,7 +35,7 @@ def build_manifest(session: Session, folder: Path, pdf: bool) -> dict[str, Any]:
         totals[currency] = {k: (v if k == "letters" else str(v)) for k, v in values.items()}
     # what the export held, per currency, before anything was decided or set aside (SPEC §8.2)
     input_totals = {currency: {"items": n, "open_amount": str(amount)}
-                    for currency, n, amount in rows(con, "reports/input_totals")}
+                    for currency, n, amount in session.input_totals}
     return {
         "version": __version__,
         "as_of": session.params["as_of"].isoformat(),

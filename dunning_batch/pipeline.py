@@ -95,12 +95,8 @@ REJECTION_STAGES = tuple(s for s in STAGES if stage_number(s) == 20)
 DECISION_STAGES = tuple(s for s in STAGES if stage_number(s) >= 21)
 
 # Relations that only pick rows or columns of a table made before them: views, so that ten
-# million rows are not copied again (decisions and item_details are written in the order
-# of the sorted item_outcomes).
+# million rows are not copied again (decisions and item_details: of item_outcomes).
 VIEW_RELATIONS = frozenset({"accepted_customers", "items", "decisions", "item_details"})
-# Relations whose rows already come in a known order (views that scan the item_outcomes
-# table, which 70_item_outcomes sorts by doc_id): writing them needs no second sort.
-ROWS_ORDERED_BY = {"decisions": "doc_id", "item_details": "doc_id"}
 
 
 def relation(stage: str) -> str:
@@ -140,3 +136,9 @@ def run_stages(con: duckdb.DuckDBPyConnection, stages: tuple[str, ...], params: 
                log: StageLog) -> None:
     for stage in stages:
         run_stage(con, stage, params, log)
+
+
+def drop_spent(con: duckdb.DuckDBPyConnection) -> None:
+    """Free the memory of the relations only the decision stages read (sql/memory/drop_spent.sql),
+    once every one has run."""
+    sql_runner.script(con, "memory/drop_spent")

@@ -31,10 +31,10 @@ from .manifest import build_manifest
 from .outputs import AtomicFolder, output_files, output_rules, views_sql, write_data_files, write_json
 from .outputs.levels_file import levels_file_layout
 from .outputs.guard import check_out, write_errors
-from .pipeline import DECISION_STAGES, REJECTION_STAGES, run_stages
+from .pipeline import DECISION_STAGES, REJECTION_STAGES, drop_spent, run_stages
 from .session import (FIRST_RUN_DATE, LAST_RUN_DATE, Driver, RunOptions, RunResult, Session, Step, load,
                       protected_paths)
-from .sql_runner import connect  # tests open a connection as a run does, from here
+from .sql_runner import connect, rows  # tests open a connection as a run does, from here
 
 __all__ = ["FIRST_RUN_DATE", "LAST_RUN_DATE", "LOCAL", "RunOptions", "RunResult", "connect", "run", "run_night", "steps",
            "validate"]
@@ -117,8 +117,10 @@ def start_local(session: Session) -> None:
 
 def reject(session: Session) -> None:
     """Step: the rows set aside (non-strict), decided once for the whole export, before the
-    ledger is compared with what is left and before any shard decides."""
+    ledger is compared with what is left and before any shard decides; and what the export held
+    (run.json's input_totals), counted while its parsed rows are there."""
     run_stages(session.con, REJECTION_STAGES, session.params, session.log)
+    session.input_totals = rows(session.con, "reports/input_totals")
 
 
 def decide_local(session: Session) -> None:
@@ -132,6 +134,7 @@ def decide_local(session: Session) -> None:
             session.exits.callback(session.helpers.close)
     run_stages(session.con, DECISION_STAGES, session.params, session.log)
     check_decisions(session)
+    drop_spent(session.con)
 
 
 def write(session: Session) -> None:

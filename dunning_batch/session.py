@@ -98,6 +98,9 @@ class Session:
     # what fixed the PDFs' bytes where they were rendered (letters.environment): this machine's,
     # or the Dask workers' one environment; None without PDFs
     pdf_environment: dict[str, Any] | None = None
+    # (currency, items, open amount) of the open-items export as parsed (reports/input_totals),
+    # taken before the decision drops the parsed items (pipeline.drop_spent)
+    input_totals: list[tuple] = field(default_factory=list)
     night: Any = None                    # ledger.nightly.NightLedger of a run with a ledger
     # what the steps opened (a spill folder, a cluster client, the atomic folder): closed at the end
     exits: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)

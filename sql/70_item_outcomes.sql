@@ -1,7 +1,8 @@
 -- item_outcomes: one row per accepted input item with its outcome and reason (SPEC §4.12)
 -- and the facts that outcome rests on. `decisions` and `item_details` are its two faces
--- (71_decisions, 76_item_details): the items are joined with the stages once and sorted by
--- doc_id once, the order both files are written in.
+-- (71_decisions, 76_item_details): the items are joined with the stages once, here, and the
+-- writer sorts each file by doc_id. A table, not a view: DuckDB writes a Parquet column as
+-- REQUIRED when its statistics say it holds no NULL, which only a table's say exactly.
 -- The facts `explain` cites are made by the stage whose rule they belong to and carried
 -- here as they are (76_item_details lists them); none is worked out again.
 -- SPEC §11.1: the item's letter currency and, when it differs from its own, the rate that
@@ -68,4 +69,3 @@ LEFT JOIN pre_due_lines AS n USING (_row)
 LEFT JOIN letter_items AS sent USING (_row)
 LEFT JOIN letter_heads AS h ON h.letter_id = sent.letter_id
 LEFT JOIN item_rates AS ir ON ir._row = i._row
-ORDER BY i.doc_id

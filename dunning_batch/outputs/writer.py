@@ -13,7 +13,6 @@ import duckdb
 import pyarrow as pa
 
 from ..errors import UserError
-from ..pipeline import ROWS_ORDERED_BY
 from ..processes import pid_alive
 from ..sql_runner import connect, copy_select, guarded_text_cells
 from .layout import FORMULA_STARTS, OutputFile, output_files
@@ -71,9 +70,7 @@ def write_data_files(con: duckdb.DuckDBPyConnection, folder: Path,
             write_levels_file(con, f.relation, f.select, folder / f.name, f.export_layout)
             continue
         select = csv_cells(con, f.select, f.relation) if f.is_csv else f.select
-        # a scan keeps a sorted table's order, so sort only what is not in order already
-        order = "" if ROWS_ORDERED_BY.get(f.relation) == f.order_by else f.order_by
-        copy_select(con, select, f.relation, folder / f.name, "csv" if f.is_csv else "parquet", order)
+        copy_select(con, select, f.relation, folder / f.name, "csv" if f.is_csv else "parquet", f.order_by)
 
 
 def csv_cells(con: duckdb.DuckDBPyConnection, select: str, relation: str) -> str:
