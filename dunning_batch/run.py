@@ -34,7 +34,7 @@ from .outputs.guard import check_out, write_errors
 from .pipeline import DECISION_STAGES, REJECTION_STAGES, drop_spent, run_stages
 from .session import (FIRST_RUN_DATE, LAST_RUN_DATE, Driver, RunOptions, RunResult, Session, Step, load,
                       protected_paths)
-from .sql_runner import connect, rows  # tests open a connection as a run does, from here
+from .sql_runner import connect, rows  # connect: tests open a connection as a run does, from here
 
 __all__ = ["FIRST_RUN_DATE", "LAST_RUN_DATE", "LOCAL", "RunOptions", "RunResult", "connect", "run", "run_night", "steps",
            "validate"]
