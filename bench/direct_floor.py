@@ -9,7 +9,9 @@ as payment_codes.epc_png makes it), each run shaped by HarfBuzz (kerning, as Pan
 for WeasyPrint), the two fonts subset to the letter's glyphs by hb-subset, and the PDF written
 by pydyf (content stream, Type0 fonts with widths and ToUnicode, the image). Left out: line
 breaking and box geometry, a renderer's own layout, so the figure is a floor, not a renderer.
-It reads WeasyPrint's boxes (its internals) for the positions: a measurement, not product code.
+To price the start of that layout it also breaks the text of each letter's HTML into lines
+(LineBreaker). It reads WeasyPrint's boxes (its internals) for the positions: a measurement,
+not product code.
 
 Needs uharfbuzz (HarfBuzz's own binding), which the product does not use:
     .venv/bin/pip install -c constraints.txt -e '.[bench]'
@@ -36,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dunning_batch.letters.batches import letter_contexts  # noqa: E402
 from dunning_batch.letters.environment import pdf_environment  # noqa: E402
 from dunning_batch.letters.payment_codes import epc_png, scheme  # noqa: E402
-from dunning_batch.letters.render import _pages_by_letter, _layout, render_batch  # noqa: E402
+from dunning_batch.letters.render import _layout, _pages_by_letter, letters_html, render_batch  # noqa: E402
 from dunning_batch.run import run  # noqa: E402
 from dunning_batch.synth import write_synthetic  # noqa: E402
 
@@ -190,6 +192,79 @@ class DirectWriter:
         return stream.reference
 
 
+# The line breaking of every text block of a letter, as a renderer of our own would start its
+# layout: the letter's HTML (the template's) parsed by html.parser, each block's text broken
+# greedily at spaces into lines of the block's width, with word widths from HarfBuzz, cached
+# (a night's letters share most words). Widths and sizes in mm and pt per class, roughly as
+# letter.css sets them: a measure of cost, not of the page. Boxes, tables and the float are left out.
+BLOCKS_MM = {"sender": 165, "return": 85, "recipient": 85, "info": 65, "h1": 165, "p": 165, "td": 30,
+             "th": 30, "interest": 165, "bank": 127, "epc-code": 32}
+BLOCKS_PT = {"sender": 8, "return": 6.5, "recipient": 9.5, "info": 8, "h1": 11.5, "p": 9, "td": 9, "th": 8,
+             "interest": 7.5, "bank": 8.5, "epc-code": 7}
+
+
+class LineBreaker:
+    """Counts the lines of a letter's HTML, breaking each block's text with cached widths."""
+
+    def __init__(self, writer: DirectWriter):
+        self.writer, self.widths = writer, {}
+
+    def width(self, word: str, bold: bool) -> float:
+        key = (word, bold)
+        if key not in self.widths:
+            buffer = self.writer.hb.Buffer()
+            buffer.add_str(word)
+            buffer.guess_segment_properties()
+            self.writer.hb.shape(self.writer.fonts[bold], buffer, {"kern": True})
+            self.widths[key] = sum(p.x_advance for p in buffer.glyph_positions or ()) / self.writer.faces[bold].upem
+        return self.widths[key]
+
+    def lines(self, text: str, bold: bool, size: float, width: float) -> int:
+        count, space = 0, self.width(" ", bold) * size
+        for paragraph in text.split("\n"):
+            used = None
+            for word in paragraph.split(" "):
+                w = self.width(word, bold) * size
+                used = w if used is None or used + space + w > width else used + space + w
+                count += used == w
+        return count
+
+    def letter_lines(self, html: str) -> int:
+        from html.parser import HTMLParser
+
+        breaker, count = self, [0]
+
+        class Blocks(HTMLParser):
+            def __init__(self):
+                super().__init__(convert_charrefs=True)
+                self.open, self.text, self.bold = [], [], 0
+
+            def handle_starttag(self, tag, attrs):
+                self.bold += tag == "b"
+                names = (dict(attrs).get("class") or "").split() + [tag]
+                self.open.append((tag, next((n for n in names if n in BLOCKS_MM), None), len(self.text)))
+
+            def handle_endtag(self, tag):
+                self.bold -= tag == "b"
+                while self.open:
+                    name, block, start = self.open.pop()
+                    if name == tag:
+                        break
+                if block and len(self.text) > start:
+                    text = "".join(self.text[start:]).strip()
+                    del self.text[start:]
+                    count[0] += breaker.lines(text, tag in ("th", "h1") or self.bold > 0, BLOCKS_PT[block],
+                                              BLOCKS_MM[block] / 25.4 * 72)
+
+            def handle_data(self, data):
+                self.text.append(data)
+
+        parser = Blocks()
+        parser.feed(html)
+        parser.close()
+        return count[0]
+
+
 def cpu_ms_per_letter(fn, count: int, repeats: int) -> float:
     seconds = []
     for _ in range(repeats):
@@ -239,6 +314,13 @@ def main() -> None:
                 if scheme(letter, sender) == "epc":
                     epc_png(letter, sender)
 
+        breaker = LineBreaker(writer)
+        htmls = [letters_html([letter], sender) for letter in letters]
+
+        def line_breaking() -> None:
+            for html in htmls:
+                breaker.letter_lines(html)
+
         batches = [letters[i:i + 60] for i in range(0, n, 60)]
         weasy = cpu_ms_per_letter(lambda: [render_batch(b, sender, pdf) for b in batches], n, args.repeats)
         floor = cpu_ms_per_letter(direct, n, args.repeats)
@@ -246,6 +328,9 @@ def main() -> None:
         print(f"WeasyPrint, batched                {weasy:6.1f} ms CPU a letter  ({2000 / weasy:5.1f} letters/s on 2 cores)")
         print(f"drawn directly, layout left out    {floor:6.1f} ms CPU a letter  ({2000 / floor:5.1f} letters/s on 2 cores)")
         print(f"  of which the EPC code (segno)    {qr:6.1f} ms")
+        lines = cpu_ms_per_letter(line_breaking, n, args.repeats)
+        print(f"breaking the template's text into lines {lines:4.1f} ms a letter "
+              f"({sum(map(breaker.letter_lines, htmls)) / n:.0f} lines; html.parser, widths cached)")
         error = max(writer.width_error(plan[0]) for plan in plans.values())
         print(f"text runs as HarfBuzz measures them: within {error:.3f} pt of WeasyPrint's widths")
         print(f"medians of {args.repeats}; reproduce: .venv/bin/python bench/direct_floor.py "
