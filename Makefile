@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test clean
 
 # The dask extra too: tests/test_dask.py runs `run --dask` on a local cluster, and a test
 # skipped for a missing package fails the suite (tests/conftest.py).
