@@ -77,10 +77,21 @@ class DirectWriter:
         self.faces = {bold: hb.Face(hb.Blob.from_file_path(path)) for bold, path in font_files.items()}
         self.fonts = {bold: hb.Font(face) for bold, face in self.faces.items()}
 
+    def shape(self, text: str, bold: bool):
+        """`text` shaped as Pango shapes it for WeasyPrint (kerning and ligatures on)."""
+        buffer = self.hb.Buffer()
+        buffer.add_str(text)
+        buffer.guess_segment_properties()
+        self.hb.shape(self.fonts[bold], buffer, {"kern": True, "liga": True})
+        return buffer
+
+    def advance(self, text: str, bold: bool) -> float:
+        """The width of `text` in ems."""
+        return sum(p.x_advance for p in self.shape(text, bold).glyph_positions or ()) / self.faces[bold].upem
+
     def write(self, letter: dict, sender: dict, plan: tuple, path: Path) -> None:
         import pydyf
 
-        hb = self.hb
         runs, rules, images = plan
         code = epc_png(letter, sender) if scheme(letter, sender) == "epc" else None
         used: dict[bool, dict[int, str]] = {False: {}, True: {}}
@@ -91,12 +102,8 @@ class DirectWriter:
             content.line_to((x + width) * PT, PAGE_HEIGHT - y * PT)
             content.stroke()
         for x, y, size, bold, text, _ in runs:
-            buffer = hb.Buffer()
-            buffer.add_str(text)
-            buffer.guess_segment_properties()
-            hb.shape(self.fonts[bold], buffer, {"kern": True, "liga": True})
             glyphs = []
-            for info in buffer.glyph_infos:
+            for info in self.shape(text, bold).glyph_infos or ():
                 used[bold].setdefault(info.codepoint, text[info.cluster])
                 glyphs.append(f"{info.codepoint:04x}")
             content.begin_text()
@@ -127,15 +134,8 @@ class DirectWriter:
     def width_error(self, runs: list) -> float:
         """The largest difference, in points, between a run's width as HarfBuzz shapes it and
         as WeasyPrint laid it out: whether a renderer of our own would measure lines the same."""
-        worst = 0.0
-        for _, _, size, bold, text, laid_out in runs:
-            buffer = self.hb.Buffer()
-            buffer.add_str(text)
-            buffer.guess_segment_properties()
-            self.hb.shape(self.fonts[bold], buffer, {"kern": True, "liga": True})
-            shaped = sum(p.x_advance for p in buffer.glyph_positions) / self.faces[bold].upem * size
-            worst = max(worst, abs(shaped - laid_out) * PT)
-        return worst
+        return max((abs(self.advance(text, bold) * size - laid_out) * PT
+                    for _, _, size, bold, text, laid_out in runs), default=0.0)
 
     def _font(self, pdf, bold: bool, glyphs: dict[int, str]):
         """A Type0 font of the glyphs used, subset by hb-subset (glyph ids kept), with widths
@@ -212,11 +212,7 @@ class LineBreaker:
     def width(self, word: str, bold: bool) -> float:
         key = (word, bold)
         if key not in self.widths:
-            buffer = self.writer.hb.Buffer()
-            buffer.add_str(word)
-            buffer.guess_segment_properties()
-            self.writer.hb.shape(self.writer.fonts[bold], buffer, {"kern": True})
-            self.widths[key] = sum(p.x_advance for p in buffer.glyph_positions or ()) / self.writer.faces[bold].upem
+            self.widths[key] = self.writer.advance(word, bold)
         return self.widths[key]
 
     def lines(self, text: str, bold: bool, size: float, width: float) -> int:
@@ -293,7 +289,7 @@ def main() -> None:
         from weasyprint.text.fonts import FontConfiguration
 
         pages = _pages_by_letter(_layout(letters, sender, FontConfiguration()).pages)
-        plans = {}
+        plans = {}  # a letter's later pages are drawn onto its first: the same work, one page
         for letter in letters:
             runs, rules, images = [], [], []
             for page in pages[letter["letter_id"]]:
