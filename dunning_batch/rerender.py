@@ -30,9 +30,9 @@ from .errors import UserError
 from .outputs.lock import folder_lock
 from .letters.batches import has_letter
 from .letters.pool import render_letters
-from .manifest import delivery_outputs, folder_digest
+from .manifest import delivery_outputs, folder_digest, recorded_difference
 from .letters.environment import pdf_environment
-from .outputs import AtomicFolder, check_target, write_json
+from .outputs import AtomicFolder, write_json
 
 PDF_DIR = "pdf"
 # what a re-render makes anew; everything else of the folder is the run's and stays as it is
@@ -83,13 +83,35 @@ def render_folder(out: Path, letter_id: str | None = None, workers: int | None =
     in place, or with `target` into a new complete folder (a copy of `out` with the new PDFs)."""
     out = Path(out)
     manifest = read_manifest(out)
+    _check_run_files(out, manifest)
     if letter_id and not has_letter(out, letter_id):
         raise UserError(f"{out}: no letter {letter_id!r} in letters.parquet")
     render = functools.partial(render_letters, out, manifest["sender"], workers, letter_id, on_progress)
     if target is not None:
+        _check_new_folder(out, Path(target))
         return _render_new(out, Path(target), manifest, render)
     _refuse_if_sent(out)
     return _render_in_place(out, manifest, render)
+
+
+def _check_run_files(out: Path, manifest: dict[str, Any]) -> None:
+    """Every file of the run as run.json records it, before anything is read: a letter made
+    from an edited letters.parquet (another total, another template, another recipient) would
+    go out as if the run had decided it. What render makes anew (REMADE) is not the run's."""
+    for name in manifest["outputs"]:
+        if name.split("/")[0] not in REMADE and (difference := recorded_difference(out, manifest, name)):
+            raise UserError(f"{out}: {difference} (run.json records the files as the run wrote them), so nothing "
+                            f"was rendered; restore the file from a backup, or run the night again into a new folder")
+
+
+def _check_new_folder(out: Path, target: Path) -> None:
+    """`--out NEW` is a new folder outside OUT: one inside it would be copied into the next."""
+    if target.exists():
+        raise UserError(f"{target}: exists; render writes a new folder, never into an existing one: "
+                        f"choose another --out")
+    if out.resolve() in target.resolve().parents:
+        raise UserError(f"{target}: is inside {out}; render writes a new folder beside the run's, not into it: "
+                        f"choose an --out outside {out}")
 
 
 def _render_in_place(out: Path, manifest: dict[str, Any], render: Callable[..., dict[str, int]]) -> RenderResult:
@@ -119,7 +141,6 @@ def _render_in_place(out: Path, manifest: dict[str, Any], render: Callable[..., 
 
 def _render_new(out: Path, target: Path, manifest: dict[str, Any],
                 render: Callable[..., dict[str, int]]) -> RenderResult:
-    check_target(target, force=False)
     with AtomicFolder(target, force=False) as folder:
         with folder_lock(out):  # a void recording itself meanwhile is copied whole or not at all
             _copy_run(out, folder.path)

@@ -217,7 +217,7 @@ def test_render_out_new_writes_a_complete_new_folder_and_leaves_the_sent_one(ren
     assert not [p.name for p in out.parent.iterdir() if p.name.startswith(".new")]
     again = cli(out.parent, "render", "out", "--out", "new")
     assert again.returncode == 2
-    assert again.stderr == "new: the output folder exists; choose another --out or pass --force to replace it\n"
+    assert again.stderr == "new: exists; render writes a new folder, never into an existing one: choose another --out\n"
     assert files(new) == made
 
 
@@ -233,6 +233,54 @@ def test_render_out_new_that_fails_leaves_no_folder(out, monkeypatch):
     with pytest.raises(RuntimeError):
         rerender.render_folder(out, target=out.parent / "new")
     assert sorted(p.name for p in out.parent.iterdir()) == ["out"]
+
+
+# ------------------------------------------------------------ a tampered folder: render reads only what the run wrote
+
+def edit_letters(folder: Path, sql_set: str) -> None:
+    """Rewrite letters.parquet with `sql_set` applied to C1's letter, as someone editing the file would."""
+    con = duckdb.connect()
+    path = str(folder / "letters.parquet")
+    con.execute(f"CREATE TABLE l AS SELECT * FROM read_parquet('{path}')")
+    con.execute(f"UPDATE l SET {sql_set} WHERE customer_id = 'C1'")
+    con.execute(f"COPY l TO '{path}' (FORMAT parquet)")
+
+
+@pytest.mark.parametrize("tamper, args", [
+    ("total_due = 1.00", ["render", "out"]),                               # another amount to pay
+    ("template = '../../../../etc/passwd'", ["render", "out"]),           # a path for Jinja
+    ("letter_id = '../../escape'", ["render", "out"]),                     # a letter without its lines
+    ("total_due = 1.00", ["render", "out", "--out", "new"]),
+    ("total_due = 1.00", ["render", ".", "--letter", "LETTER"]),           # from inside the folder
+])
+def test_render_of_a_folder_whose_files_changed_since_the_run_renders_nothing(out, tamper, args):
+    letter_id = letter_of(out, "C1")
+    edit_letters(out, tamper)
+    before = files(out)
+    cwd = out if "." in args else out.parent
+    result = cli(cwd, *[letter_id if a == "LETTER" else a for a in args])
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    folder = "." if "." in args else "out"
+    assert line.startswith(f"{folder}: letters.parquet changed since the run (run.json records the files as the run "
+                           f"wrote them), so nothing was rendered; "), line
+    assert files(out) == before and sorted(p.name for p in out.parent.iterdir()) == ["out"]
+
+
+def test_render_of_a_folder_that_lost_a_file_names_it(out):
+    (out / "letter_lines.parquet").unlink()
+    result = cli(out.parent, "render", "out")
+    assert result.returncode == 2
+    assert result.stderr.startswith("out: letter_lines.parquet is missing (run.json records")
+
+
+@pytest.mark.parametrize("new", ["sub", "./pdf/sub"])
+def test_render_out_inside_the_folder_is_refused(out, new):
+    result = cli(out, "render", ".", "--out", new)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (f"{Path(new)}: is inside .; render writes a new folder beside the run's, "
+                             f"not into it: choose an --out outside .\n")
+    assert not (out / "sub").exists() and not (out / "pdf" / "sub").exists()
 
 
 # ------------------------------------------------------------ 15.17: run.json whole, or said to be damaged

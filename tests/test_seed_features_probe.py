@@ -22,7 +22,10 @@ from test_contacts import assert_one_problem, run_in_folder
 from test_letter_currency import EUR_LETTERS, LEVEL_2_USD, cli, run_rates, usd, write_inputs
 
 from dunning_batch.checks.reconcile import reconcile
+from dunning_batch.digest import sha256_of
 from dunning_batch.errors import ConfigError
+from dunning_batch.outputs import write_json
+from dunning_batch.outputs.folder import read_manifest
 
 D = Decimal
 RUN = ["run", "--config", "config.toml", "--open-items", "open_items.csv", "--customers", "customers.csv",
@@ -273,7 +276,9 @@ def test_render_of_a_folder_whose_recipients_were_changed_is_one_sentence(demo_r
     """`render` rebuilds the emails from recipients.parquet, which anyone who can write the folder
     can change: the demo's C038 (contact and rep, SPEC §11.2) with a header injected into one
     of its columns is exit 2 naming the file and the letter (before: exit 3, or a Reply-To
-    carrying the attacker's address), and no new folder."""
+    carrying the attacker's address), and no new folder. The attacker here also writes the
+    file's new sha256 into run.json, past render's check of the run's files
+    (tests/test_render.py::test_render_of_a_folder_whose_files_changed_since_the_run_renders_nothing)."""
     folder = tmp_path / "night"
     shutil.copytree(demo_run, folder)
     path = folder / "recipients.parquet"
@@ -282,6 +287,9 @@ def test_render_of_a_folder_whose_recipients_were_changed_is_one_sentence(demo_r
         f"COPY (SELECT * REPLACE (CASE WHEN customer_id = 'C038' THEN $value ELSE {column} END AS {column}) "
         f"FROM read_parquet('{path}')) TO '{changed}' (FORMAT parquet)", {"value": value})
     changed.replace(path)
+    manifest = read_manifest(folder)
+    manifest["outputs"]["recipients.parquet"]["sha256"] = sha256_of(path)
+    write_json(folder / "run.json", manifest)
     done = cli(folder, "render", ".", "--out", "../again")
     assert done.returncode == 2, (done.stdout, done.stderr)
     [line] = done.stderr.strip().splitlines()
