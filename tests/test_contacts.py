@@ -127,6 +127,22 @@ def test_the_attention_line_is_under_the_name_inside_the_window(contact_run):
     assert size == pytest.approx(9.5, abs=0.1)
 
 
+def test_blank_lines_of_a_name_or_address_do_not_push_the_address_out_of_the_window(tmp_path):
+    """A name exported with blank lines after it (or an address with blank lines in it) showed
+    them in the window, and the postcode and town below its 6 lines were cut off the letter
+    (the line check, sql/11_customer_problems, counts no trailing break): the window shows the
+    lines that hold text."""
+    blank = customer("BL1", name="Blank Lines GmbH\n\n\n\n", contact_name="Jane Roe",
+                     address="\n  7 Window Street\n\n10115 Berlin\n\n")
+    outcome = Scenario(tmp_path).run([item("INV-BL1", 10, customer_id="BL1")], [blank], config=CONTACT_CONFIG,
+                                     pdf=True, workers=1)
+    runs = first_page_runs(outcome, "BL1")
+    baselines = [run_at(runs, text, above=90)[2] for text in ("Blank Lines GmbH", "Attn: Jane Roe",
+                                                                 "7 Window Street", "10115 Berlin")]
+    assert 62.7 < baselines[0] and baselines[-1] <= 90           # all four inside the Anschriftzone
+    assert [round(b2 - b1, 1) for b1, b2 in zip(baselines, baselines[1:])] == [4.4, 4.4, 4.4]  # one line each
+
+
 @pytest.mark.parametrize("customer_id", list(ATTENTION))
 def test_the_attention_line_in_each_language(contact_run, customer_id):
     runs = first_page_runs(contact_run, customer_id)

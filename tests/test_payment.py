@@ -25,9 +25,12 @@ import zxingcpp
 from stdnum import iso11649
 
 from conftest import ROOT, SPEC_CONFIG, Scenario, customer, item, with_config
+from dunning_batch.digest import sha256_of
 from dunning_batch.letters.batches import letter_contexts, sender_of
 from dunning_batch.letters.payment_codes import creditor_reference, payment_code
 from dunning_batch.letters.render import render_batch
+from dunning_batch.outputs import write_json
+from dunning_batch.outputs.folder import read_manifest
 
 DEMO_IBAN = "DE89370400440532013000"
 SWISS_IBAN = "CH9300762011623852957"  # an ordinary Swiss IBAN (a QR-IBAN takes no RF reference)
@@ -290,6 +293,9 @@ def test_a_folder_written_before_references_still_renders_and_explains(demo_run,
     duckdb.connect().execute(f"COPY (SELECT * EXCLUDE (payment_reference) FROM read_parquet('{letters}')) "
                              f"TO '{tmp_path / 'letters.parquet'}' (FORMAT parquet)")
     shutil.move(tmp_path / "letters.parquet", letters)
+    manifest = read_manifest(tmp_path / "old")          # as that version's run recorded its own file
+    manifest["outputs"]["letters.parquet"]["sha256"] = sha256_of(letters)
+    write_json(tmp_path / "old" / "run.json", manifest)
     letter_id = "DL-20261124-0214c89edb90d63f"
 
     def cli(*args: str) -> str:

@@ -128,6 +128,14 @@ def fill(text: str, **values: object) -> str:
 
 
 @lru_cache(maxsize=1)
+def window_lines(text: str | None) -> str:
+    """Jinja filter: the lines of a name or address as the window shows them, without blank
+    lines or the spaces around each: a name exported as "ACME\\n\\n\\n" must not push the
+    address out of the window (sql/11_customer_problems counts its lines against the 6 it holds)."""
+    lines = (line.strip() for line in (text or "").replace("\r\n", "\n").split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
@@ -136,7 +144,7 @@ def environment() -> Environment:
         trim_blocks=False,
     )
     env.filters.update(money=money, date=date, percent=percent, fill=fill, payment_term=payment_term,
-                       exchange_rate=exchange_rate)
+                       exchange_rate=exchange_rate, window_lines=window_lines)
     env.filters.update(iban=grouped_iban, reference=grouped_reference)  # issue 19: groups of four
     env.globals.update(catalog=catalog, payment_code=payment_code, payment_scheme=payment_scheme,
                        letter_locale=letter_locale)
