@@ -127,7 +127,6 @@ def fill(text: str, **values: object) -> str:
     return text.format_map(values)
 
 
-@lru_cache(maxsize=1)
 def window_lines(text: str | None) -> str:
     """Jinja filter: the lines of a name or address as the window shows them, without blank
     lines or the spaces around each: a name exported as "ACME\\n\\n\\n" must not push the
@@ -136,6 +135,7 @@ def window_lines(text: str | None) -> str:
     return "\n".join(line for line in lines if line)
 
 
+@lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
