@@ -216,13 +216,17 @@ class LineBreaker:
         return self.widths[key]
 
     def lines(self, text: str, bold: bool, size: float, width: float) -> int:
+        """How many lines of `width` points `text` takes, broken at spaces and at its newlines."""
         count, space = 0, self.width(" ", bold) * size
         for paragraph in text.split("\n"):
+            count += 1
             used = None
             for word in paragraph.split(" "):
                 w = self.width(word, bold) * size
-                used = w if used is None or used + space + w > width else used + space + w
-                count += used == w
+                if used is not None and used + space + w > width:
+                    count, used = count + 1, w      # the word starts the next line
+                else:
+                    used = w if used is None else used + space + w
         return count
 
     def letter_lines(self, html: str) -> int:
