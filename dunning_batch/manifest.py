@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .delivery.outbox import OUTBOX_FILE
-from .delivery.print_batch import BATCH_CSV, BATCH_PDF
+from .delivery.outbox import OUTBOX_DIR, OUTBOX_FILE
+from .delivery.print_batch import BATCH_CSV, BATCH_PDF, PRINT_DIR
 from .digest import files_digest, sha256_of
+from .errors import UserError
 from .outputs import output_files, output_rules
 from .outputs.folder import add_views, new_connection
 from .outputs.levels_file import levels_file_record
@@ -88,6 +89,21 @@ def recorded_difference(folder: Path, manifest: dict[str, Any], name: str) -> st
     if not (folder / name).is_file():
         return f"{name} is missing"
     return None if sha256_of(folder / name) == recorded["sha256"] else f"{name} changed since the run"
+
+
+# run.json's outputs that are not what the run decided: what `render` makes anew from the
+# letters (run.json's digests follow it), and the pages for people, which no command reads back
+NOT_DECIDED = ("pdf", OUTBOX_DIR, OUTBOX_FILE, PRINT_DIR, "views.sql", "summary.html")
+
+
+def check_as_written(folder: Path, manifest: dict[str, Any], consequence: str) -> None:
+    """Exit 2 unless every file of what the run decided is as run.json records it: a letter
+    rendered, or a void's reversals made, from an edited file (another total, fee, template or
+    recipient) would go out as if the run had decided it. `consequence`: what was not done."""
+    for name in manifest["outputs"]:
+        if name.split("/")[0] not in NOT_DECIDED and (difference := recorded_difference(folder, manifest, name)):
+            raise UserError(f"{folder}: {difference} (run.json records the files as the run wrote them), so "
+                            f"{consequence}; restore the file from a backup, or run the night again into a new folder")
 
 
 def folder_digest(folder: Path, name: str) -> dict[str, Any]:

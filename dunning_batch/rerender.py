@@ -30,7 +30,7 @@ from .errors import UserError
 from .outputs.lock import folder_lock
 from .letters.batches import has_letter
 from .letters.pool import render_letters
-from .manifest import delivery_outputs, folder_digest, recorded_difference
+from .manifest import check_as_written, delivery_outputs, folder_digest
 from .letters.environment import pdf_environment
 from .outputs import AtomicFolder, write_json
 
@@ -83,7 +83,7 @@ def render_folder(out: Path, letter_id: str | None = None, workers: int | None =
     in place, or with `target` into a new complete folder (a copy of `out` with the new PDFs)."""
     out = Path(out)
     manifest = read_manifest(out)
-    _check_run_files(out, manifest)
+    check_as_written(out, manifest, "nothing was rendered")
     if letter_id and not has_letter(out, letter_id):
         raise UserError(f"{out}: no letter {letter_id!r} in letters.parquet")
     render = functools.partial(render_letters, out, manifest["sender"], workers, letter_id, on_progress)
@@ -92,16 +92,6 @@ def render_folder(out: Path, letter_id: str | None = None, workers: int | None =
         return _render_new(out, Path(target), manifest, render)
     _refuse_if_sent(out)
     return _render_in_place(out, manifest, render)
-
-
-def _check_run_files(out: Path, manifest: dict[str, Any]) -> None:
-    """Every file of the run as run.json records it, before anything is read: a letter made
-    from an edited letters.parquet (another total, another template, another recipient) would
-    go out as if the run had decided it. What render makes anew (REMADE) is not the run's."""
-    for name in manifest["outputs"]:
-        if name.split("/")[0] not in REMADE and (difference := recorded_difference(out, manifest, name)):
-            raise UserError(f"{out}: {difference} (run.json records the files as the run wrote them), so nothing "
-                            f"was rendered; restore the file from a backup, or run the night again into a new folder")
 
 
 def _check_new_folder(out: Path, target: Path) -> None:

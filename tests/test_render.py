@@ -274,6 +274,15 @@ def test_render_of_a_folder_that_lost_a_file_names_it(out):
     assert result.stderr.startswith("out: letter_lines.parquet is missing (run.json records")
 
 
+def test_render_does_not_mind_the_pages_for_people(out):
+    """views.sql and summary.html are for analysts and readers; no command reads them back."""
+    (out / "views.sql").write_text("-- an analyst's own views\n")
+    (out / "summary.html").write_text("<p>annotated</p>")
+    result = cli(out.parent, "render", "out")
+    assert result.returncode == 0, result.stderr
+    assert "every PDF is the same as before" in result.stdout
+
+
 @pytest.mark.parametrize("new", ["sub", "./pdf/sub"])
 def test_render_out_inside_the_folder_is_refused(out, new):
     result = cli(out, "render", ".", "--out", new)

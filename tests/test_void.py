@@ -183,6 +183,27 @@ def test_two_voids_of_one_letter_started_together_reverse_it_once(scenario):
     assert [r["amount"] for r in read_csv(written[0] / "fee_reversals.csv")] == ["-5.00"]
 
 
+@pytest.mark.parametrize("tamper", ["fee", "letters"])
+def test_a_void_of_a_folder_whose_files_changed_since_the_run_reverses_nothing(scenario, tamper):
+    """A fee of 5.00 edited to 500.00 in fee_documents.csv (or a deleted letters.parquet) made a
+    reversal of -500.00 with exit 0: the void now checks the run's files against run.json first."""
+    outcome = scenario.run([item("INV-1", 30, "400.00", dunning_level=1, last_dunned_on=days_before(20))])
+    [letter] = outcome.letters
+    fees = outcome.out / "fee_documents.csv"
+    if tamper == "fee":
+        fees.write_text(fees.read_text().replace(",5.00,", ",500.00,", 1))
+    else:
+        (outcome.out / "letters.parquet").unlink()
+    result = subprocess.run([sys.executable, "-c", "from dunning_batch.cli import main; main()", "void", ".",
+                             letter["letter_id"], "--as-of", VOID_DAY],          # from inside the folder
+                            cwd=outcome.out, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    changed = "fee_documents.csv changed since the run" if tamper == "fee" else "letters.parquet is missing"
+    assert result.stderr == (f".: {changed} (run.json records the files as the run wrote them), so nothing was "
+                             f"voided; restore the file from a backup, or run the night again into a new folder\n")
+    assert not (outcome.out / "voids").exists() and not (outcome.out / "voids.jsonl").exists()
+
+
 def test_a_damaged_voids_record_is_reported_in_one_sentence(scenario):
     outcome = scenario.run([item("INV-1", 30, "400.00")])
     [letter] = outcome.letters

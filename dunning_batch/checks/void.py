@@ -23,11 +23,12 @@ from typing import Callable
 
 from ..errors import UserError
 from ..ledger.sends import ledger_for
+from ..manifest import check_as_written
 from ..ledger.store import open_ledger
 from ..ledger.voids import read_record, record_voids, void_entries, voided_anywhere
 from ..outputs.lock import folder_lock
 from ..outputs import AtomicFolder, csv_cells, write_json, write_text_atomic
-from ..outputs.folder import file_columns, open_folder, read_manifest
+from ..outputs.folder import connect_views, file_columns, read_manifest
 from ..outputs.levels_file import LevelsFileLayout, write_levels_file
 from ..outputs.layout import VOIDS_FOLDER, VOIDS_RECORD
 from ..sql_runner import all_columns_but, copy_relation, records, rows, table_from_file
@@ -51,7 +52,9 @@ def void_letters(out: Path, letter_ids: list[str], target: Path | None = None, *
     `ledger` (--ledger) names the ledger; by default the one run.json names, if any.
     """
     out = Path(out)
-    con, manifest = open_folder(out, locked=False)  # it writes the void's files
+    manifest = read_manifest(out)
+    check_as_written(out, manifest, "nothing was voided")  # its reversals are made from the run's files
+    con = connect_views(out, locked=False)  # it writes the void's files
     letters = sorted(set(letter_ids))
     known = {row[0] for row in rows(con, "void/known_letters", {"letters": letters})}
     unknown = [x for x in letters if x not in known]
