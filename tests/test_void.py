@@ -204,6 +204,23 @@ def test_a_void_of_a_folder_whose_files_changed_since_the_run_reverses_nothing(s
     assert not (outcome.out / "voids").exists() and not (outcome.out / "voids.jsonl").exists()
 
 
+def test_voids_record_the_same_folder_from_anywhere(scenario):
+    """voids.jsonl and void.json said where the void went relative to where `void` was run
+    ("out/voids/VOID-..." from beside the folder, "voids/VOID-..." from inside it)."""
+    outcome = scenario.run([item("INV-1", 30, "400.00"), item("INV-2", 30, "90.00", customer_id="C2")],
+                           [customer("C1"), customer("C2")])
+    first, second = (x["letter_id"] for x in outcome.letters)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for cwd, folder, letter in ((outcome.out.parent, outcome.out.name, first), (outcome.out, ".", second)):
+        done = subprocess.run([sys.executable, "-c", "from dunning_batch.cli import main; main()", "void", folder,
+                               letter, "--as-of", VOID_DAY], cwd=cwd, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    entries = [json.loads(line) for line in (outcome.out / "voids.jsonl").read_text().splitlines()]
+    assert [e["folder"] for e in entries] == [f"voids/{e['void_id']}" for e in entries]
+    runs = {json.loads((outcome.out / e["folder"] / "void.json").read_text())["run_folder"] for e in entries}
+    assert runs == {str(outcome.out.resolve())}
+
+
 def test_a_damaged_voids_record_is_reported_in_one_sentence(scenario):
     outcome = scenario.run([item("INV-1", 30, "400.00")])
     [letter] = outcome.letters

@@ -79,10 +79,11 @@ def void_letters(out: Path, letter_ids: list[str], target: Path | None = None, *
             by = already.get(twice[0]) or f"{elsewhere[twice[0]]['void_id']} from {elsewhere[twice[0]]['folder']}"
             raise UserError(f"{out}: letter {twice[0]} was already voided by {by}; a letter is voided once")
         params = {"letters": letters, "voided_before": sorted(set(already) | set(elsewhere)), "void_date": as_of}
-        head = {"void_id": void_id, "run_folder": str(out), "run_date": manifest["as_of"],
+        head = {"void_id": void_id, "run_folder": str(out.resolve()), "run_date": manifest["as_of"],
                 "void_date": as_of.isoformat(), "letters": letters}
         record = _write_void(con, out, target, params, head)
-        entry = {"void_id": void_id, "letters": letters, "void_date": as_of.isoformat(), "folder": str(target)}
+        entry = {"void_id": void_id, "letters": letters, "void_date": as_of.isoformat(),
+                 "folder": _recorded_folder(out, target)}
         try:
             _record(out, entry)
         except BaseException:  # not recorded, so not done: no reversal files may stay behind
@@ -120,6 +121,14 @@ def _write_void(con, out: Path, target: Path, params: dict, head: dict) -> dict:
         write_json(folder.path / "void.json", record)
         folder.commit()
     return record
+
+
+def _recorded_folder(out: Path, target: Path) -> str:
+    """Where a void's files are, as voids.jsonl records it: relative to OUT when inside it (the
+    default, OUT/voids/VOID_ID), else absolute; never relative to where `void` was run."""
+    if out.resolve() in target.resolve().parents:
+        return target.resolve().relative_to(out.resolve()).as_posix()
+    return str(target.resolve())
 
 
 def _voided(out: Path) -> dict[str, str]:
