@@ -607,6 +607,15 @@ def test_send_needs_a_server_and_an_outbox(scenario, folder):
     assert result.exit_code == 2 and "no outbox.parquet" in result.stderr
 
 
+def test_a_deleted_outbox_is_named_as_missing_not_as_never_written(folder):
+    (folder / "outbox.parquet").unlink()
+    result = send_cli(folder, "--smtp", "127.0.0.1:1")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (f"{folder}: outbox.parquet is missing, though run.json records that the run wrote "
+                                     f"it; nothing was sent: restore the file from a backup, or run the job again to "
+                                     f"rebuild the outbox")
+
+
 @pytest.mark.parametrize("text, security, expected", [
     ("mail.example.com", "plain", ("mail.example.com", 25)),
     ("mail.example.com", "starttls", ("mail.example.com", 587)),

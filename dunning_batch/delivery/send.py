@@ -216,10 +216,13 @@ def check_outbox(out: Path, manifest: dict[str, Any]) -> None:
 
     The recipients come from outbox.parquet: an edited `to` would send a letter elsewhere.
     """
+    recorded = manifest.get("outputs", {})
+    if not (out / OUTBOX_FILE).is_file() and OUTBOX_FILE in recorded:
+        raise UserError(f"{out}: {OUTBOX_FILE} is missing, though run.json records that the run wrote it; nothing "
+                        f"was sent: restore the file from a backup, or run the job again to rebuild the outbox")
     if not (out / OUTBOX_FILE).is_file():
         raise UserError(f"{out}: no {OUTBOX_FILE}; the run wrote no outbox (it ran with --no-pdf, or "
                         f"before delivery existed): run it again with PDFs")
-    recorded = manifest.get("outputs", {})
     if OUTBOX_FILE not in recorded or "outbox/" not in recorded:
         raise UserError(f"{out / 'run.json'}: records no sha256 of {OUTBOX_FILE} and outbox/, so the outbox cannot "
                         f"be checked; nothing was sent: run the job again to rebuild the outbox")
