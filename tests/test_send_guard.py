@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import duckdb
+import pytest
 
 from conftest import ROOT
 from test_delivery import (EMAIL_LETTERS, Inbox, cli_sleeps, email_letters, folder,  # noqa: F401
@@ -183,14 +184,18 @@ def test_a_421_ends_the_send_at_once_and_names_every_letter_left(folder, cli_sle
     assert sorted(r["letter_id"] for r in records) == sorted(email_letters(folder))
 
 
-def test_a_421_greeting_ends_the_send_at_once(folder, cli_sleeps):
-    def busy(connection: socket.socket, server: Hostile) -> None:
-        connection.sendall(b"421 4.7.0 Too many connections, try later\r\n")
+@pytest.mark.parametrize("greeting, status", [("421 4.7.0 Too many connections, try later", "temporary"),
+                                              ("554 5.3.2 No SMTP service here", "permanent")])
+def test_a_greeting_that_refuses_the_session_ends_the_send_at_once(folder, cli_sleeps, greeting, status):
+    """A 554 greeting (no service) was tried again for every letter: 22 connections, each refused."""
+    def refuses(connection: socket.socket, server: Hostile) -> None:
+        connection.sendall(greeting.encode() + b"\r\n")
 
-    with hostile(busy) as server:
+    with hostile(refuses) as server:
         result = send_cli(folder, "--smtp", f"127.0.0.1:{server.port}")
     assert result.exit_code == 1 and server.connections == 1 and cli_sleeps == []
-    assert "ended the session: 421 4.7.0 Too many connections" in result.stderr
+    assert f"ended the session: {greeting}" in result.stderr
+    assert [r["status"] for r in journal(folder)] == [status] + ["not_attempted"] * (EMAIL_LETTERS - 1)
 
 
 def test_an_endless_ehlo_reply_is_cut_off_and_ends_the_send(folder, cli_sleeps):

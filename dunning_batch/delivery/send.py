@@ -326,6 +326,10 @@ def transmit(connection: "Connection", sender: str, recipients: list[str], data:
     try:
         smtp = connection.get()
         status, reply, code = exchange(smtp, sender, recipients, data)
+    except smtplib.SMTPConnectError as exc:  # the greeting refused the session (RFC 5321 §3.1): not per letter
+        connection.drop()
+        connection.closing = reply_text(exc.smtp_code, exc.smtp_error)
+        return classify(exc.smtp_code), connection.closing
     except smtplib.SMTPResponseException as exc:  # DATA refused before the message (SMTPDataError)
         status, reply, code = classify(exc.smtp_code), reply_text(exc.smtp_code, exc.smtp_error), exc.smtp_code
     except ReplyTooLong as exc:  # a broken or hostile server: end the session, send nothing more
