@@ -23,9 +23,9 @@ from typing import Callable
 
 from ..errors import UserError
 from ..ledger.sends import ledger_for
-from ..manifest import check_as_written
 from ..ledger.store import open_ledger
 from ..ledger.voids import read_record, record_voids, void_entries, voided_anywhere
+from ..manifest import check_as_written
 from ..outputs.lock import folder_lock
 from ..outputs import AtomicFolder, csv_cells, write_json, write_text_atomic
 from ..outputs.folder import connect_views, file_columns, read_manifest
