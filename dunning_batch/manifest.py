@@ -106,6 +106,14 @@ def check_as_written(folder: Path, manifest: dict[str, Any], consequence: str) -
                             f"{consequence}; restore the file from a backup, or run the night again into a new folder")
 
 
+def check_complete(folder: Path, manifest: dict[str, Any]) -> None:
+    """Exit 2 naming the first file of what the run decided that the folder lacks: `query` and
+    `explain` answer from a folder's files as they are (a received folder), but not from a part."""
+    for name in manifest["outputs"]:
+        if name.split("/")[0] not in NOT_DECIDED and not (folder / name).exists():
+            raise UserError(f"{folder}: {name} is missing; the folder is incomplete")
+
+
 def folder_digest(folder: Path, name: str) -> dict[str, Any]:
     return files_digest(folder / name.rstrip("/"), FILE_FOLDERS[name])
 

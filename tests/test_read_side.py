@@ -173,6 +173,19 @@ def test_no_command_executes_the_folders_views_sql(world, tmp_path):
     assert not trap.exists()
 
 
+@pytest.mark.parametrize("lost", ["letters.parquet", "decisions.parquet", "letter_lines.parquet"])
+@pytest.mark.parametrize("command", [["query", "part", "SELECT count(*) FROM decisions"],
+                                     ["explain", "part", "--customer", "C015"]])
+def test_a_folder_missing_a_file_of_its_run_is_named_incomplete(world, tmp_path, lost, command):
+    """It was exit 3, DuckDB's catalog error from the analyst views or explain's own SQL."""
+    folder = tmp_path / "part"
+    shutil.copytree(world["demo"], folder)
+    (folder / lost).unlink()
+    result = cli(tmp_path, *command)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == f"part: {lost} is missing; the folder is incomplete\n"
+
+
 def test_a_file_of_the_folder_replaced_by_a_link_is_refused(world, tmp_path):
     folder = tmp_path / "linked"
     shutil.copytree(world["demo"], folder)

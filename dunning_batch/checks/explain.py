@@ -18,7 +18,8 @@ import duckdb
 from .. import sql_runner
 from ..errors import UserError
 from ..letters.payment_codes import grouped_reference
-from ..outputs.folder import file_columns, open_folder
+from ..manifest import check_complete
+from ..outputs.folder import connect_views, file_columns, read_manifest
 from .wording import count, days, listing, money, rate, say
 
 
@@ -45,7 +46,9 @@ def explain(out: str | Path, doc_id: str | None = None, customer_id: str | None 
         raise UserError("explain needs a DOC_ID or --customer ID: which item or customer to explain")
     if doc_id is not None and customer_id is not None:
         raise UserError("explain takes a DOC_ID or --customer ID, not both")
-    con, manifest = open_folder(out)
+    manifest = read_manifest(out)
+    check_complete(Path(out), manifest)
+    con = connect_views(out)
     if FACTS_SINCE not in file_columns(out, "item_details"):
         raise UserError(f"{out}: was written by an earlier dunning-batch, whose item_details.parquet "
                         f"lacks the facts explain reads; run that night again into a new folder to explain it")

@@ -21,7 +21,8 @@ from typing import Any
 import duckdb
 
 from ..errors import UserError
-from ..outputs.folder import open_folder
+from ..manifest import check_complete
+from ..outputs.folder import connect_views, read_manifest
 from ..outputs.writer import write_parquet
 from ..terminal import printable
 
@@ -58,7 +59,8 @@ def query(out: str | Path, sql: str, fmt: str = "table", to: str | Path | None =
     if fmt == "parquet" and to is None:
         raise UserError("--format parquet writes a binary file: name it with --to FILE")
     target = _check_target(Path(out), Path(to)) if to is not None else None
-    con, _ = open_folder(out)
+    check_complete(Path(out), read_manifest(out))
+    con = connect_views(out)
     try:
         relation = con.sql(_one_select(con, sql))
         if fmt == "parquet":
