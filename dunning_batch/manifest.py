@@ -96,12 +96,17 @@ def recorded_difference(folder: Path, manifest: dict[str, Any], name: str) -> st
 NOT_DECIDED = ("pdf", OUTBOX_DIR, OUTBOX_FILE, PRINT_DIR, "views.sql", "summary.html")
 
 
+def decided_outputs(manifest: dict[str, Any]) -> list[str]:
+    """run.json's outputs that hold what the run decided (all but NOT_DECIDED)."""
+    return [name for name in manifest["outputs"] if name.split("/")[0] not in NOT_DECIDED]
+
+
 def check_as_written(folder: Path, manifest: dict[str, Any], consequence: str) -> None:
     """Exit 2 unless every file of what the run decided is as run.json records it: a letter
     rendered, or a void's reversals made, from an edited file (another total, fee, template or
     recipient) would go out as if the run had decided it. `consequence`: what was not done."""
-    for name in manifest["outputs"]:
-        if name.split("/")[0] not in NOT_DECIDED and (difference := recorded_difference(folder, manifest, name)):
+    for name in decided_outputs(manifest):
+        if difference := recorded_difference(folder, manifest, name):
             raise UserError(f"{folder}: {difference} (run.json records the files as the run wrote them), so "
                             f"{consequence}; restore the file from a backup, or run the night again into a new folder")
 
@@ -109,8 +114,8 @@ def check_as_written(folder: Path, manifest: dict[str, Any], consequence: str) -
 def check_complete(folder: Path, manifest: dict[str, Any]) -> None:
     """Exit 2 naming the first file of what the run decided that the folder lacks: `query` and
     `explain` answer from a folder's files as they are (a received folder), but not from a part."""
-    for name in manifest["outputs"]:
-        if name.split("/")[0] not in NOT_DECIDED and not (folder / name).exists():
+    for name in decided_outputs(manifest):
+        if not (folder / name).exists():
             raise UserError(f"{folder}: {name} is missing; the folder is incomplete")
 
 
