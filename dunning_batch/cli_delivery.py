@@ -83,8 +83,8 @@ def history(doc_id, customer_id, ledger, fmt, to):
 @click.option("--dry-run", is_flag=True, help="List what would be sent; connect to nothing.")
 @click.option("--ledger", "ledger", type=click.Path(dir_okay=False), default=None, help=FOLDER_LEDGER_HELP)
 @click.option("--resend-in-doubt", "resend_in_doubt", is_flag=True,
-              help="Send again the letters in doubt: an earlier send stopped while the server may have taken "
-                   "them (check the mail server's log first).")
+              help="Send again the letters in doubt: an earlier send stopped, or heard no answer, after the "
+                   "server may have taken them (check the mail server's log first).")
 @exits_cleanly
 def send(out, smtp, starttls, use_ssl, user, password_env, max_per_minute, dry_run, ledger, resend_in_doubt):
     """Delivers the outbox of an output folder by SMTP, never a letter twice (journal: OUT/delivery/sent.jsonl).

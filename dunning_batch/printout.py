@@ -47,10 +47,11 @@ def print_delivery(result: SendResult) -> None:
         echo(printable(f"{count} letter(s) not sent again: the ledger {result.ledger} records them accepted "
                        f"from {folder}"))
     for letter in result.in_doubt:
-        echo(printable(f"{letter['letter_id']} to {letter['to']}: in doubt: an earlier send stopped while the server "
-                       f"may have taken it (attempted {letter['at']:%Y-%m-%d %H:%M:%S} UTC from {letter['folder']}); "
-                       f"check the mail server's log for {letter['message_id']}, then run send --resend-in-doubt "
-                       f"to send it again"), err=True)
+        why = (f"the server took the whole message and never answered ({letter['reply']})" if letter.get("reply")
+               else "an earlier send stopped while the server may have taken it")
+        echo(printable(f"{letter['letter_id']} to {letter['to']}: in doubt: {why} (attempted "
+                       f"{letter['at']:%Y-%m-%d %H:%M:%S} UTC from {letter['folder']}); check the mail server's log "
+                       f"for {letter['message_id']}, then run send --resend-in-doubt to send it again"), err=True)
     doubt = f", {len(result.in_doubt)} in doubt" if result.in_doubt else ""
     elsewhere = sum(result.sent_elsewhere.values())
     earlier = "accepted earlier" + (f", {elsewhere} of them from other folders" if elsewhere else "")

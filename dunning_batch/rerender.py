@@ -25,7 +25,7 @@ from .checks.reconcile import check_delivery
 from .checks.wording import count, first_of, say
 from .delivery.outbox import OUTBOX_DIR, OUTBOX_FILE, write_outbox
 from .delivery.print_batch import PRINT_DIR, write_print_batch
-from .delivery.send import JOURNAL, accepted_letters
+from .delivery.send import JOURNAL, journal_state
 from .errors import UserError
 from .outputs.lock import folder_lock
 from .letters.batches import has_letter
@@ -148,10 +148,12 @@ def _render_new(out: Path, target: Path, manifest: dict[str, Any],
 
 
 def _refuse_if_sent(out: Path) -> None:
-    """A letter that went out keeps its PDF: no re-rendering in place once any was accepted."""
-    sent = accepted_letters(connect_views(out), (out / JOURNAL).resolve())
-    if sent:
-        raise UserError(f"{out}: the send journal {out / JOURNAL} records {count(len(sent), 'letter')} as sent, "
+    """A letter that went out keeps its PDF: no re-rendering in place once any was accepted, or
+    may have been (in doubt)."""
+    done, in_doubt = journal_state(connect_views(out), (out / JOURNAL).resolve())
+    if done or in_doubt:
+        sent = f"{count(len(done) + len(in_doubt), 'letter')} as sent" + (" or in doubt" if in_doubt else "")
+        raise UserError(f"{out}: the send journal {out / JOURNAL} records {sent}, "
                         f"and rendering in place would replace the PDFs that went out; render into a new folder "
                         f"instead: dunning-batch render {out} --out NEW")
 

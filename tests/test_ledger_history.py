@@ -174,7 +174,8 @@ def test_an_item_known_only_by_a_state_taken_from_the_export(ledger):
 def test_each_final_status_of_a_send_in_words(tmp_path):
     """The last row of each attempt chain decides: refused for good, a temporary failure after
     every retry, a lost connection, accepted by some recipients, and left by a `send` that
-    stopped; an `attempting` row of a later attempt with no outcome is in doubt."""
+    stopped; an `attempting` row of a later attempt with no outcome is in doubt, and so is an
+    attempt whose whole message went out and was never answered."""
     def chain(send_id, *rows):
         minute = int(send_id[1:])  # chain S4 at 08:04:00, 08:04:01, ...
         return [(send_id, A, f"<{send_id}@x>", F1, status, reply, attempt, f"2026-11-25 08:{minute:02d}:{second:02d}")
@@ -185,7 +186,8 @@ def test_each_final_status_of_a_send_in_words(tmp_path):
              + chain("S3", ("attempting", None, 1), ("disconnected", "connection reset", 1))
              + chain("S4", ("attempting", None, 1), ("temporary", "451 later", 1), ("attempting", None, 2))
              + chain("S5", ("not_attempted", "not attempted: mx ended the session", 0),)
-             + chain("S6", ("attempting", None, 1), ("partial", "550 b@y unknown", 1)))
+             + chain("S6", ("attempting", None, 1), ("partial", "550 b@y unknown", 1))
+             + chain("S7", ("attempting", None, 1), ("in_doubt", "connection lost: timed out", 1)))
     path = make_ledger(tmp_path / "ledger.duckdb", runs=RUNS[:1], letters=LETTERS[:1], items=ITEMS[:1],
                        states=STATES[:1], sends=sends, voids=[])
     assert history(path, "INV-1").text.splitlines()[4:] == [
@@ -198,6 +200,8 @@ def test_each_final_status_of_a_send_in_words(tmp_path):
         f"2026-11-25  {A} not sent: `send` stopped before it (not attempted: mx ended the session) (from {F1})",
         f"2026-11-25  sent {A} to the server: accepted for some recipients only at 08:06:01 UTC: 550 b@y unknown "
         f"(from {F1})",
+        f"2026-11-25  sent {A} to the server: in doubt, the server took the whole message at 08:07:01 UTC and never "
+        f"answered: connection lost: timed out (from {F1})",
     ]
 
 

@@ -28,6 +28,7 @@ import duckdb
 import pytest
 from conftest import ROOT
 from test_delivery import EMAIL_LETTERS, Inbox, email_letters, smtp_server
+from test_send_guard import hostile, leaves_unanswered, letters_received
 
 from dunning_batch.errors import UserError
 from dunning_batch.ledger.store import open_ledger
@@ -156,6 +157,26 @@ def test_an_attempt_without_its_outcome_is_in_doubt_named_and_not_sent_until_ask
         settled = cli(night, "send", "B", "--smtp", f"127.0.0.1:{server.port}")
     assert settled.returncode == 0 and "in doubt" not in settled.stderr, settled.stderr
     assert sorted(inbox.letters()) == letters
+
+
+def test_a_message_taken_whole_and_never_answered_is_in_doubt_from_every_folder(night):
+    """A's server read the first letter to its final dot and hung up: not retried, and B's `send`
+    does not mail it either, though B's journal never saw it."""
+    letters = sorted(email_letters(night / "A"))
+    with hostile(leaves_unanswered(1, "hang_up")) as server:
+        first = cli(night, "send", "A", "--smtp", f"127.0.0.1:{server.port}")
+        assert letters_received(server) == letters
+    inbox = Inbox()
+    with smtp_server(inbox) as server:
+        other = cli(night, "send", "B", "--smtp", f"127.0.0.1:{server.port}")
+    assert first.returncode == 1 and other.returncode == 1, other.stderr
+    assert inbox.letters() == []  # the others were accepted from A
+    [line] = [line for line in other.stderr.splitlines() if "in doubt" in line]
+    assert line.startswith(f"{letters[0]} to ") and (": in doubt: the server took the whole message and never answered "
+                                                     f"(connection lost: Connection unexpectedly closed)") in line
+    assert f"UTC from {night / 'A'}); check the mail server's log for <{letters[0]}@example.com>" in line
+    rows = table(night, f"SELECT status, attempt FROM sends WHERE letter_id = '{letters[0]}' ORDER BY status")
+    assert [(r["status"], r["attempt"]) for r in rows] == [("attempting", 1), ("in_doubt", 1)]
 
 
 class HoldsTheFirst(Inbox):

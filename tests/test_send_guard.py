@@ -2,7 +2,8 @@
 
 `send` mails only what the run wrote (outbox.parquet and outbox/*.eml against run.json's
 sha256, checked before connecting); a server that closes the session (421) or answers
-without end stops it at once; a password SMTP cannot carry, or one given in place of the
+without end stops it at once; a message the server took whole and never answered is in
+doubt, never sent twice; a password SMTP cannot carry, or one given in place of the
 variable's name, is a clear exit 2 that never shows it.
 
 The hostile servers are small socket servers on 127.0.0.1, each connection bounded in time.
@@ -26,8 +27,11 @@ import duckdb
 import pytest
 
 from conftest import ROOT
-from test_delivery import (EMAIL_LETTERS, Inbox, cli_sleeps, email_letters, folder,  # noqa: F401
-                           journal, send_cli, smtp_server)
+from test_delivery import (EMAIL_LETTERS, Inbox, Sleeps, cli_sleeps, email_letters, folder,  # noqa: F401
+                           journal, letter_of, parse, send_cli, smtp_server)
+
+from dunning_batch.delivery.send import Pacing, send_outbox
+from dunning_batch.delivery.smtp_session import SmtpServer
 
 SERVER_SECONDS = 20  # a hostile server gives up on a connection after this long, whatever the client does
 
@@ -228,3 +232,86 @@ def test_a_password_given_instead_of_a_variable_name_is_never_shown(folder):
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "Hunter2" not in result.stdout + result.stderr
     assert "the environment variable named by --password-env is not set" in result.stderr
+
+
+# ------------------------------------------- a message taken whole, its answer never heard
+
+def leaves_unanswered(first: int, how: str) -> Callable[[socket.socket, Hostile], None]:
+    """A server that takes every message whole (kept in `server.messages`) and answers 250,
+    except the first `first` messages: after their final dot it hangs up (`how` = "hang_up"),
+    says nothing ("silent"), or says something that is no SMTP reply ("garbage")."""
+    def script(connection: socket.socket, server: Hostile) -> None:
+        connection.sendall(b"220 hostile ESMTP\r\n")
+        reader = connection.makefile("rb")
+        for raw in reader:
+            command = raw.decode("ascii", "replace").strip().upper()
+            if command.startswith("EHLO"):
+                connection.sendall(b"250-hostile\r\n250 8BITMIME\r\n")
+            elif command == "DATA":
+                connection.sendall(b"354 go ahead\r\n")
+                body = b"".join(iter(lambda: reader.readline(), b".\r\n"))
+                server.messages = [*getattr(server, "messages", []), body]
+                if len(server.messages) > first:
+                    connection.sendall(b"250 2.0.0 queued\r\n")
+                elif how == "garbage":
+                    connection.sendall(b"thanks\r\n")
+                elif how == "silent":
+                    reader.read()  # until the client hangs up
+                    return
+                else:
+                    return
+            elif command.startswith("QUIT"):
+                connection.sendall(b"221 bye\r\n")
+                return
+            else:
+                connection.sendall(b"250 ok\r\n")
+    return script
+
+
+def letters_received(server: Hostile) -> list[str]:
+    return [letter_of(parse(m)) for m in getattr(server, "messages", [])]
+
+
+def test_a_message_taken_whole_and_never_answered_is_in_doubt_and_never_sent_twice(folder, cli_sleeps):
+    """The server read the first letter to its final dot and hung up: SPEC §10.4 retries a dropped
+    connection, and the letter went out 4 times in one send and again in the next (RFC 1047)."""
+    letters = sorted(email_letters(folder))
+    first, relative = letters[0], folder.name
+    with hostile(leaves_unanswered(1, "hang_up")) as server:
+        smtp = ("--smtp", f"127.0.0.1:{server.port}")
+        sent = cli(folder.parent, "send", relative, *smtp)
+        again = cli(folder.parent, "send", relative, *smtp)
+        dry = cli(folder, "send", ".", "--dry-run")
+        assert letters_received(server) == letters  # each once, the first too
+        resent = cli(folder.parent, "send", relative, *smtp, "--resend-in-doubt")
+        last = cli(folder.parent, "send", relative, *smtp)
+        received = letters_received(server)
+    assert sent.returncode == 1 and cli_sleeps == [], sent.stderr  # no retry, no backoff
+    [doubt] = [line for line in sent.stderr.splitlines() if "in doubt" in line]
+    assert doubt.startswith(f"{first} to ") and ": in doubt: the server took the whole message and never answered (" \
+        in doubt and f"from {folder})" in doubt and doubt.endswith("then run send --resend-in-doubt to send it again")
+    assert f"sent {EMAIL_LETTERS - 1} of {EMAIL_LETTERS - 1} letter(s) to send" in sent.stdout
+    assert sent.stdout.rstrip().endswith("0 not accepted, 1 in doubt")
+    records = journal(folder)[:EMAIL_LETTERS]
+    assert (records[0]["letter_id"], records[0]["status"], records[0]["attempt"]) == (first, "in_doubt", 1)
+    assert records[0]["reply"] == "connection lost: Connection unexpectedly closed"
+    assert [r["status"] for r in records[1:]] == ["accepted"] * (EMAIL_LETTERS - 1)
+    assert again.returncode == 1 and f"{first} to " in again.stderr and "sent 0 of 0 letter(s)" in again.stdout
+    assert dry.returncode == 1 and "dry run: 0 of" in dry.stdout and f"{first} to " in dry.stderr
+    assert resent.returncode == 0, resent.stderr
+    assert last.returncode == 0 and received == letters + [first]  # sent again only when asked, and once
+
+
+@pytest.mark.parametrize("how, reply", [("silent", "connection lost: Connection unexpectedly closed: timed out"),
+                                        ("garbage", "no SMTP reply: -1 thanks")])
+def test_a_message_answered_with_silence_or_garbage_is_in_doubt(folder, how, reply):
+    letters = sorted(email_letters(folder))
+    with hostile(leaves_unanswered(1, how)) as server:
+        result = send_outbox(folder, SmtpServer("127.0.0.1", server.port, timeout=1), Pacing(sleep=Sleeps()))
+        received = letters_received(server)
+    assert received == letters
+    [doubt] = result.in_doubt
+    assert (doubt["letter_id"], doubt["reply"]) == (letters[0], reply)
+    assert len(result.outcomes) == EMAIL_LETTERS - 1 and not result.not_accepted and not result.ok
+    rendered = cli(folder, "render", ".")  # its PDF may be the one that went out: kept
+    assert rendered.returncode == 2 and f"records {EMAIL_LETTERS} letters as sent or in doubt" in rendered.stderr

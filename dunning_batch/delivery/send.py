@@ -4,16 +4,19 @@ Every attempt is appended to `OUT/delivery/sent.jsonl` and forced to disk before
 and a letter the journal records as accepted is never sent again: a rerun after a crash,
 a dropped connection or a refused batch sends exactly the rest. Temporary failures (4xx
 replies, lost connections) are retried with exponential backoff; permanent ones (5xx) are
-reported. A server that closes the session (421) or sends a reply beyond any reasonable size
-stops `send` at once; the letters left are journaled as not attempted. Before connecting,
+reported. A message handed over whole (its final dot sent) whose answer never came is in
+doubt, not retried: the server may deliver it (RFC 1047), so it is named, and no later `send`
+mails it again before send --resend-in-doubt. A server that closes the session (421) or
+sends a reply beyond any reasonable size stops `send` at once; the letters left are
+journaled as not attempted. Before connecting,
 the outbox is checked against run.json: `send` mails only what the run wrote. The waiting
 is injectable (`Pacing.sleep`, `Pacing.clock`) so tests do not wait.
 Before anything goes out, the sender and every recipient are checked again with the rule
 validation used (addresses.py): only plain `local@domain` addresses reach MAIL FROM and
 RCPT TO, even from a folder written before that rule or edited since.
 With a ledger (--ledger, or the one run.json names) a letter accepted from any folder is not
-sent again, and one an earlier `send` may have handed over without hearing the answer is in
-doubt: named, not sent, exit 1, until send --resend-in-doubt (ledger/sends.py).
+sent again, and one an earlier `send` from any folder may have handed over without hearing the
+answer is in doubt: named, not sent, exit 1, until send --resend-in-doubt (ledger/sends.py).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from ..outputs.folder import connect_views, open_folder
 from ..outputs.layout import SEND_JOURNAL
 from ..errors import UserError
 from ..ledger.sends import DONE_ELSEWHERE, IN_DOUBT, LedgerState, SendLedger, ledger_for
+from ..ledger.voids import folder_of
 from ..manifest import recorded_difference
 from ..sql_runner import one, records
 from .journal import Journal
@@ -46,6 +50,8 @@ JOURNAL = SEND_JOURNAL
 # not re-sent, or the recipients who took it would get it twice)
 DONE = ("accepted", "partial")
 TEMPORARY, PERMANENT, DISCONNECTED = "temporary", "permanent", "disconnected"
+# IN_DOUBT: the whole message went out and no answer came; neither retried nor sent again
+# until asked (send --resend-in-doubt): the same word as the ledger's state of such a letter
 NOT_ATTEMPTED = "not_attempted"  # journaled for the letters left when `send` stops
 
 
@@ -100,7 +106,7 @@ class SendResult:
     stopped: str | None = None  # why the rest was not attempted (the server went away)
     dry_run: bool = False
     ledger: Path | None = None  # the ledger consulted, if any
-    in_doubt: list[dict[str, Any]] = field(default_factory=list)  # not sent: the server may have it
+    in_doubt: list[dict[str, Any]] = field(default_factory=list)  # not sent (again): the server may have it
     sent_elsewhere: dict[str, int] = field(default_factory=dict)  # folder -> letters accepted from there
     notes: list[str] = field(default_factory=list)  # what the ledger found on the way, in words
 
@@ -136,7 +142,9 @@ class SendResult:
         self.pending = kept
 
     def hold(self, letter: dict[str, Any], why: str, word: dict[str, Any], out: Path) -> None:
-        """`letter` is not sent: accepted already (from `word["folder"]`), or in doubt."""
+        """`letter` is not sent (again): accepted already (from `word["folder"]`), or in doubt
+        (attempted at `word["at"]` from `word["folder"]`; `word["reply"]` when the server took
+        the whole message and never answered)."""
         if why == IN_DOUBT:
             self.in_doubt.append(letter | word)
             return
@@ -159,17 +167,19 @@ def send_outbox(out: str | Path, server: SmtpServer | None, pacing: Pacing | Non
     book = ledger_for(out, manifest, ledger)
     record = SendLedger(book, out, send_id, resend_in_doubt, on_wait) if book else None
     if dry_run:  # writes nothing, not even the journal's folder; reads the ledger only
-        outbox, pending = pending_letters(out)
+        outbox, pending, doubts = pending_letters(out, resend_in_doubt)
         result = SendResult(outbox=outbox, already_sent=outbox - len(pending), pending=pending, dry_run=True,
                             ledger=book)
+        result.hold_back(doubts, out)
         if record:
             result.hold_back(record.peek([x["letter_id"] for x in pending]), out)
         check_recipients(out, result.pending)
         return result
     with Journal(out / JOURNAL, now, send_id) as journal:
         # read under the journal's lock, so a second `send` cannot pick the same letters
-        outbox, pending = pending_letters(out)
+        outbox, pending, doubts = pending_letters(out, resend_in_doubt)
         result = SendResult(outbox=outbox, already_sent=outbox - len(pending), pending=pending, ledger=book)
+        result.hold_back(doubts, out)
         if record:
             result.hold_back(record.start([x["letter_id"] for x in pending]), out)
         if not result.pending:
@@ -239,19 +249,26 @@ def check_outbox(out: Path, manifest: dict[str, Any]) -> None:
                         f"outbox/ differs from run.json); nothing was sent: run the job again to rebuild the outbox")
 
 
-def pending_letters(out: Path) -> tuple[int, list[dict[str, Any]]]:
-    """(letters in the outbox, those the journal does not record as accepted, by letter_id)."""
+def pending_letters(out: Path, resend_in_doubt: bool = False) -> tuple[int, list[dict[str, Any]], LedgerState]:
+    """(letters in the outbox, those the journal does not record as accepted, by letter_id, and
+    what it says of the ones in doubt, which `send` holds back unless `resend_in_doubt`)."""
     con = connect_views(out)
     [total] = one(con, "delivery/outbox_size")
-    return total, records(con, "delivery/outbox_pending", {"done": accepted_letters(con, (out / JOURNAL).resolve())})
+    done, in_doubt = journal_state(con, (out / JOURNAL).resolve())
+    doubts = LedgerState(in_doubt={} if resend_in_doubt else {
+        letter_id: {"folder": str(folder_of(out)), **word} for letter_id, word in in_doubt.items()})
+    return total, records(con, "delivery/outbox_pending", {"done": done}), doubts
 
 
-def accepted_letters(con: duckdb.DuckDBPyConnection, journal: Path) -> list[str]:
-    """The letters the journal records as accepted (or partly accepted) by an earlier `send`."""
+def journal_state(con: duckdb.DuckDBPyConnection, journal: Path) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """What the journal says of the letters earlier `send`s tried: those a server accepted
+    (wholly or in part), and those in doubt (letter_id -> {at, reply} of the latest attempt)."""
     if not journal.is_file():
-        return []
-    [done] = one(con, "delivery/accepted_letters", {"path": str(journal), "done": list(DONE)})
-    return done or []
+        return [], {}
+    rows = records(con, "delivery/journal_state", {"path": str(journal), "done": list(DONE)})
+    done = [row["letter_id"] for row in rows if row["state"] == "done"]
+    return done, {row["letter_id"]: {"at": row["attempted_at"], "reply": row["reply"]}
+                  for row in rows if row["state"] == IN_DOUBT}
 
 
 def check_unchanged(out: Path, pending: list[dict[str, Any]]) -> None:
@@ -318,11 +335,13 @@ def deliver(connection: "Connection", sender: str, letter: dict[str, Any], out: 
             break
         if attempt < pacing.attempts:
             pacing.wait_before_retry(attempt)
-    return Outcome(letter["letter_id"], letter["to"], status, reply, attempt)
+    word = {"folder": str(folder_of(out)), "at": journal.now(), "reply": reply} if status == IN_DOUBT else {}
+    return Outcome(letter["letter_id"], letter["to"], status, reply, attempt, word)
 
 
 def transmit(connection: "Connection", sender: str, recipients: list[str], data: bytes) -> tuple[str, str]:
-    """One attempt: (status, the server's reply). A lost connection is dropped, to reconnect next time."""
+    """One attempt: (status, the server's reply). A lost connection is dropped, to reconnect next
+    time; lost after the whole message went out, the letter is in doubt."""
     try:
         smtp = connection.get()
         status, reply, code = exchange(smtp, sender, recipients, data)
@@ -333,12 +352,14 @@ def transmit(connection: "Connection", sender: str, recipients: list[str], data:
     except smtplib.SMTPResponseException as exc:  # DATA refused before the message (SMTPDataError)
         status, reply, code = classify(exc.smtp_code), reply_text(exc.smtp_code, exc.smtp_error), exc.smtp_code
     except ReplyTooLong as exc:  # a broken or hostile server: end the session, send nothing more
+        unanswered = connection.message_out
         connection.drop()
         connection.closing = str(exc)
-        return DISCONNECTED, f"connection ended: {exc}"
+        return IN_DOUBT if unanswered else DISCONNECTED, f"connection ended: {exc}"
     except (smtplib.SMTPServerDisconnected, OSError) as exc:  # also smtplib's other errors and TLS errors
+        unanswered = connection.message_out
         connection.drop()
-        return DISCONNECTED, f"connection lost: {exc or type(exc).__name__}"
+        return IN_DOUBT if unanswered else DISCONNECTED, f"connection lost: {exc or type(exc).__name__}"
     except UnicodeEncodeError:
         connection.reset()
         return PERMANENT, "an address is not ASCII and the message is sent without SMTPUTF8"
@@ -363,6 +384,8 @@ def exchange(smtp: smtplib.SMTP, sender: str, recipients: list[str], data: bytes
         worst = max(code for code, _ in refused.values())
         return classify(worst), refused_text, worst
     code, text = smtp.data(data)
+    if not 200 <= code < 600:  # the message went out, and what came back is no answer
+        return IN_DOUBT, f"no SMTP reply: {reply_text(code, text)}", code
     if code != 250:
         return classify(code), reply_text(code, text), code
     if refused:

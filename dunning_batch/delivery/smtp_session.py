@@ -97,6 +97,11 @@ class Connection:
         except (smtplib.SMTPException, OSError):
             self.drop()
 
+    @property
+    def message_out(self) -> bool:
+        """Whether the whole message went out and the server has not answered it yet."""
+        return self.smtp is not None and self.smtp.message_out
+
     def drop(self) -> None:
         if self.smtp is not None:
             self.smtp.close()
@@ -142,7 +147,18 @@ class ReplyTooLong(smtplib.SMTPException):
 
 
 class _CappedReplies:
-    """smtplib's getreply() with the whole reply capped: its lines, its bytes and its time."""
+    """smtplib's getreply() with the whole reply capped: its lines, its bytes and its time; and
+    `message_out`, true from the moment the whole message with its final dot went out until
+    the server's reply to it came in."""
+
+    message_out = False
+
+    def send(self, s: bytes | str) -> None:
+        # smtplib's data() hands the whole message, ending in CRLF.CRLF, to one send(); from then
+        # on the server may deliver it, whether or not its answer ever reaches us (RFC 1047)
+        self.message_out = False
+        super().send(s)
+        self.message_out = isinstance(s, bytes) and s.endswith(b"\r\n.\r\n")
 
     def getreply(self) -> tuple[int, bytes]:
         if self.file is None:
@@ -167,9 +183,10 @@ class _CappedReplies:
             lines.append(line[4:].strip(b" \t\r\n"))
             try:
                 code = int(line[:3])
-            except ValueError:
-                return -1, b"\n".join(lines)
+            except ValueError:  # no SMTP reply: said whole, not cut after a code it lacks
+                return -1, b"\n".join(lines[:-1] + [line.strip(b" \t\r\n")])
             if line[3:4] != b"-":
+                self.message_out = False
                 return code, b"\n".join(lines)
 
 

@@ -27,7 +27,7 @@ from .store import LOCK_SUFFIX, ledger_path, open_ledger
 
 FORMATS = ("text", "csv", "json", "parquet")
 # the final statuses of a send attempt chain that have a sentence of their own
-SEND_OUTCOMES = ("accepted", "partial", "permanent", "temporary", "disconnected", "in_doubt")
+SEND_OUTCOMES = ("accepted", "partial", "permanent", "temporary", "disconnected", "in_doubt", "in_doubt_unanswered")
 INDENT = " " * len("2026-11-24  ")  # an item line under its letter's line (a customer's history)
 
 # The sentences; placeholders are str.format fields, text from the ledger escaped by `say`.
@@ -73,6 +73,7 @@ SENTENCES = {
     "temporary": "not accepted, a temporary failure after {attempts}: {reply}",
     "disconnected": "not accepted, the connection was lost after {attempts}: {reply}",
     "in_doubt": "in doubt, the attempt at {time} UTC has no outcome and the server may have taken it",
+    "in_doubt_unanswered": "in doubt, the server took the whole message at {time} UTC and never answered: {reply}",
     "other_status": "{status} after {attempts}: {reply}",
     "void": "{date}  {letter_id} voided by {void_id} (from {folder})",
 }
@@ -236,6 +237,8 @@ def _send(e: dict[str, Any], customer: bool) -> str:
         return say("send_skipped", date=e["event_date"], letter_id=e["letter_id"], reply=reply, folder=e["folder"])
     figures = dict(time=e["event_time"].strftime("%H:%M:%S"), attempts=count(e["attempts"] or 0, "attempt"),
                    reply=reply, status=status)
+    if status == "in_doubt" and reply:  # an outcome `send` recorded, not an attempt without one
+        status = "in_doubt_unanswered"
     outcome = say(status if status in SEND_OUTCOMES else "other_status", **figures)
     return say("send", date=e["event_date"], letter_id=e["letter_id"], outcome=outcome, folder=e["folder"])
 

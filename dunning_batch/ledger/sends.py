@@ -87,7 +87,8 @@ def fold_folder(ledger: Ledger, folder: Path) -> dict[str, int]:
 @dataclass
 class LedgerState:
     """What the ledger says of an outbox's letters: those a server accepted (letter_id ->
-    the folder it was first accepted from) and those in doubt (letter_id -> {folder, at})."""
+    the folder it was first accepted from) and those in doubt (letter_id -> {folder, at, reply},
+    reply None for an attempt without its outcome)."""
 
     done: dict[str, str] = field(default_factory=dict)
     in_doubt: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -152,7 +153,7 @@ class SendLedger:
             if row["state"] == DONE_ELSEWHERE:
                 state.done[row["letter_id"]] = row["folder"]
             elif not self.resend_in_doubt:
-                state.in_doubt[row["letter_id"]] = {"folder": row["folder"], "at": row["sent_at"]}
+                state.in_doubt[row["letter_id"]] = {"folder": row["folder"], "at": row["sent_at"], "reply": row["reply"]}
         return state
 
     def claim(self, letter: dict[str, Any], attempt: int) -> tuple[str, dict[str, Any]] | None:

@@ -32,7 +32,7 @@ judged AS (
                WHEN types[2] IS DISTINCT FROM 'VARCHAR' THEN 'has no letter_id'
                WHEN types[3] IS DISTINCT FROM 'VARCHAR'
                     OR try(line->>'$.status') NOT IN ('accepted', 'partial', 'temporary', 'permanent',
-                                                      'disconnected', 'not_attempted')
+                                                      'disconnected', 'in_doubt', 'not_attempted')
                    THEN 'has no status `send` writes'
                WHEN types[4] IS NULL OR types[4] NOT IN ('UBIGINT', 'BIGINT') THEN 'has no attempt number'
                WHEN coalesce(types[1], 'NULL') NOT IN ('VARCHAR', 'NULL')
