@@ -437,9 +437,10 @@ def test_a_server_that_goes_down_after_three_then_a_rerun_delivers_each_exactly_
     inbox = DropsAfter(DROPPED_AFTER, stay_down=True)
     with smtp_server(inbox) as server:
         first = send_outbox(folder, server, Pacing(sleep=Sleeps(), attempts=3))
-        assert not first.ok and first.stopped and "unreachable" in first.stopped
+        # it takes the connection and drops it at MAIL: one letter dropped may be that letter's fault, two are not
+        assert not first.ok and first.stopped and "dropped the connection for two letters in a row" in first.stopped
         assert len(inbox.received) == DROPPED_AFTER
-        assert len(first.outcomes) == DROPPED_AFTER + 1 and len(first.not_attempted) == EMAIL_LETTERS - DROPPED_AFTER - 1
+        assert len(first.outcomes) == DROPPED_AFTER + 2 and len(first.not_attempted) == EMAIL_LETTERS - DROPPED_AFTER - 2
         inbox.stay_down, inbox.after = False, 10**6  # the server is back
         second = send_outbox(folder, server, Pacing(sleep=Sleeps()))
     assert second.ok and second.already_sent == DROPPED_AFTER and len(second.outcomes) == EMAIL_LETTERS - DROPPED_AFTER

@@ -315,3 +315,39 @@ def test_a_message_answered_with_silence_or_garbage_is_in_doubt(folder, how, rep
     assert len(result.outcomes) == EMAIL_LETTERS - 1 and not result.not_accepted and not result.ok
     rendered = cli(folder, "render", ".")  # its PDF may be the one that went out: kept
     assert rendered.returncode == 2 and f"records {EMAIL_LETTERS} letters as sent or in doubt" in rendered.stderr
+
+
+def test_a_letter_whose_session_is_dropped_every_time_does_not_stop_the_others(folder, cli_sleeps):
+    """The server hangs up at DATA on every attempt at the first letter (its size, say) and takes
+    the next: that letter was not accepted, and the rest are sent. It stopped the whole send as
+    "unreachable", though the server took the next connection."""
+    def drops_the_first_four_datas(connection: socket.socket, server: Hostile) -> None:
+        connection.sendall(b"220 hostile ESMTP\r\n")
+        reader = connection.makefile("rb")
+        for raw in reader:
+            command = raw.decode("ascii", "replace").strip().upper()
+            if command.startswith("EHLO"):
+                connection.sendall(b"250-hostile\r\n250 8BITMIME\r\n")
+            elif command == "DATA":
+                server.datas = getattr(server, "datas", 0) + 1
+                if server.datas <= 4:
+                    return  # hangs up
+                connection.sendall(b"354 go ahead\r\n")
+                body = b"".join(iter(lambda: reader.readline(), b".\r\n"))
+                server.messages = [*getattr(server, "messages", []), body]
+                connection.sendall(b"250 2.0.0 queued\r\n")
+            elif command.startswith("QUIT"):
+                connection.sendall(b"221 bye\r\n")
+                return
+            else:
+                connection.sendall(b"250 ok\r\n")
+
+    letters = sorted(email_letters(folder))
+    with hostile(drops_the_first_four_datas) as server:
+        result = cli(folder.parent, "send", folder.name, "--smtp", f"127.0.0.1:{server.port}")
+        received = letters_received(server)
+    assert result.returncode == 1 and "stopped" not in result.stderr, result.stderr
+    assert received == letters[1:]
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("not accepted:")]
+    assert line.startswith(f"not accepted: {letters[0]} to ") and "disconnected after 4 attempt(s): connection lost" in line
+    assert [r["status"] for r in journal(folder)] == ["disconnected"] * 4 + ["accepted"] * (EMAIL_LETTERS - 1)

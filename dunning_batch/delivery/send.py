@@ -7,8 +7,9 @@ replies, lost connections) are retried with exponential backoff; permanent ones 
 reported. A message handed over whole (its final dot sent) whose answer never came is in
 doubt, not retried: the server may deliver it (RFC 1047), so it is named, and no later `send`
 mails it again before send --resend-in-doubt. A server that closes the session (421) or
-sends a reply beyond any reasonable size stops `send` at once; the letters left are
-journaled as not attempted. Before connecting,
+sends a reply beyond any reasonable size stops `send` at once, as does one that cannot be
+reached through every retry, or drops the session for two letters in a row; the letters left
+are journaled as not attempted. Before connecting,
 the outbox is checked against run.json: `send` mails only what the run wrote. The waiting
 is injectable (`Pacing.sleep`, `Pacing.clock`) so tests do not wait.
 Before anything goes out, the sender and every recipient are checked again with the rule
@@ -199,6 +200,7 @@ def send_outbox(out: str | Path, server: SmtpServer | None, pacing: Pacing | Non
 def deliver_all(result: SendResult, server: SmtpServer, sender: str, out: Path, journal: "Journal", pacing: Pacing,
                 record: SendLedger | None, on_progress: Callable[[int, int], None] | None) -> None:
     """Deliver `result.pending` one by one over one connection, until the server goes away."""
+    lost_before = False  # whether the letter before ended with the connection lost
     with Connection(server) as connection:
         for letter in list(result.pending):
             outcome = deliver(connection, sender, letter, out, journal, pacing, record)
@@ -212,9 +214,13 @@ def deliver_all(result: SendResult, server: SmtpServer, sender: str, out: Path, 
             if connection.closing:
                 # 421 or a runaway reply: the server ends the session, and hammering it helps nobody
                 result.stopped = f"{server.address} ended the session: {connection.closing}"
-            elif outcome.status == DISCONNECTED:
+            elif outcome.status == DISCONNECTED and not connection.reached:
                 # the server stayed away through every retry: the rest would only wait for it too
                 result.stopped = f"{server.address} unreachable: {outcome.reply}"
+            elif outcome.status == DISCONNECTED and lost_before:
+                # one letter the server drops (its size, its content) is that letter's; two in a row, the server's
+                result.stopped = f"{server.address} dropped the connection for two letters in a row: {outcome.reply}"
+            lost_before = outcome.status == DISCONNECTED
             if result.stopped:
                 for rest in result.not_attempted:
                     journal.record(rest, NOT_ATTEMPTED, f"not attempted: {result.stopped}", 0)

@@ -71,6 +71,7 @@ class Connection:
         self.server = server
         self.smtp: smtplib.SMTP | None = None
         self.closing: str | None = None  # why the server ended the session for good (421, runaway reply)
+        self.reached = False  # whether the latest attempt to connect got a session
 
     def __enter__(self) -> "Connection":
         return self
@@ -85,7 +86,9 @@ class Connection:
 
     def get(self) -> smtplib.SMTP:
         if self.smtp is None:
+            self.reached = False
             self.smtp = connect(self.server)
+            self.reached = True
         return self.smtp
 
     def reset(self) -> None:
