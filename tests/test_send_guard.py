@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import socketserver
 import subprocess
@@ -170,6 +171,35 @@ def test_send_refuses_a_message_the_run_did_not_write(folder):
     assert "outbox/DL-20261124-ffffffffff.eml not written by the run" in result.stderr
     assert inbox.received == []
 
+
+
+@pytest.mark.parametrize("linked", ["an .eml", "outbox/", "delivery/"])
+def test_send_refuses_links_among_the_outbox_and_its_journal(folder, tmp_path, linked):
+    """A link whose target holds the same bytes passed the digests (they follow the link): send
+    would mail, or journal, what lies outside the folder."""
+    elsewhere = tmp_path / "elsewhere"
+    if linked == "an .eml":
+        eml = sorted((folder / "outbox").glob("*.eml"))[0]
+        elsewhere.mkdir()
+        shutil.copy(eml, elsewhere / eml.name)
+        eml.unlink()
+        eml.symlink_to(elsewhere / eml.name)
+        named = f"outbox/{eml.name}"
+    elif linked == "outbox/":
+        shutil.move(folder / "outbox", elsewhere)
+        (folder / "outbox").symlink_to(elsewhere)
+        named = "outbox"
+    else:
+        elsewhere.mkdir()
+        (folder / "delivery").symlink_to(elsewhere)
+        named = "delivery"
+    inbox = Inbox()
+    with smtp_server(inbox) as server:
+        result = cli(folder, "send", ".", "--smtp", f"127.0.0.1:{server.port}")
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"{named}: is a link; a run writes plain files") and "nothing was sent" in line
+    assert inbox.received == [] and not any(elsewhere.glob("*.jsonl"))
 
 # ------------------------------------------------------------ item 19: hostile servers
 

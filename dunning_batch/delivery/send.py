@@ -9,12 +9,9 @@ doubt, not retried: the server may deliver it (RFC 1047), so it is named, and no
 mails it again before send --resend-in-doubt. A server that closes the session (421) or
 sends a reply beyond any reasonable size stops `send` at once, as does one that cannot be
 reached through every retry, or drops the session for two letters in a row; the letters left
-are journaled as not attempted. Before connecting,
-the outbox is checked against run.json: `send` mails only what the run wrote. The waiting
-is injectable (`Pacing.sleep`, `Pacing.clock`) so tests do not wait.
-Before anything goes out, the sender and every recipient are checked again with the rule
-validation used (addresses.py): only plain `local@domain` addresses reach MAIL FROM and
-RCPT TO, even from a folder written before that rule or edited since.
+are journaled as not attempted. Before connecting, the outbox and its addresses are checked
+(outbox_checks.py): `send` mails only what the run wrote, to plain addresses. The waiting is
+injectable (`Pacing.sleep`, `Pacing.clock`) so tests do not wait.
 With a ledger (--ledger, or the one run.json names) a letter accepted from any folder is not
 sent again, and one an earlier `send` from any folder may have handed over without hearing the
 answer is in doubt: named, not sent, exit 1, until send --resend-in-doubt (ledger/sends.py).
@@ -23,7 +20,6 @@ answer is in doubt: named, not sent, exit 1, until send --resend-in-doubt (ledge
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import smtplib
 import time
@@ -34,16 +30,13 @@ from typing import Any, Callable
 
 import duckdb
 
-from ..addresses import AddressError, plain
 from ..outputs.folder import connect_views, open_folder
 from ..outputs.layout import SEND_JOURNAL
-from ..errors import UserError
 from ..ledger.sends import DONE_ELSEWHERE, IN_DOUBT, LedgerState, SendLedger, ledger_for
 from ..ledger.voids import folder_of
-from ..manifest import recorded_difference
 from ..sql_runner import one, records
 from .journal import Journal
-from .outbox import OUTBOX_DIR, OUTBOX_FILE
+from .outbox_checks import addresses_of, check_outbox, check_recipients, check_unchanged, checked_sender
 from .smtp_session import Connection, ReplyTooLong, SmtpServer, reply_text
 
 JOURNAL = SEND_JOURNAL
@@ -227,34 +220,6 @@ def deliver_all(result: SendResult, server: SmtpServer, sender: str, out: Path, 
                 break
 
 
-def check_outbox(out: Path, manifest: dict[str, Any]) -> None:
-    """outbox.parquet and every outbox/*.eml as the run wrote them (run.json's sha256), or exit 2.
-
-    The recipients come from outbox.parquet: an edited `to` would send a letter elsewhere.
-    """
-    recorded = manifest.get("outputs", {})
-    if not (out / OUTBOX_FILE).is_file() and OUTBOX_FILE in recorded:
-        raise UserError(f"{out}: {OUTBOX_FILE} is missing, though run.json records that the run wrote it; nothing "
-                        f"was sent: restore the file from a backup, or run the job again to rebuild the outbox")
-    if not (out / OUTBOX_FILE).is_file():
-        raise UserError(f"{out}: no {OUTBOX_FILE}; the run wrote no outbox (it ran with --no-pdf, or "
-                        f"before delivery existed): run it again with PDFs")
-    if OUTBOX_FILE not in recorded or "outbox/" not in recorded:
-        raise UserError(f"{out / 'run.json'}: records no sha256 of {OUTBOX_FILE} and outbox/, so the outbox cannot "
-                        f"be checked; nothing was sent: run the job again to rebuild the outbox")
-    if recorded_difference(out, manifest, OUTBOX_FILE):
-        raise UserError(f"{out / OUTBOX_FILE}: changed since the run (its sha256 differs from run.json); nothing "
-                        f"was sent: run the job again to rebuild the outbox")
-    listed = records(connect_views(out), "delivery/outbox_listed")
-    check_unchanged(out, listed)
-    if recorded_difference(out, manifest, "outbox/"):  # a message the run did not write
-        known = {letter["eml_path"] for letter in listed}
-        extra = sorted(f"{OUTBOX_DIR}/{p.name}" for p in (out / OUTBOX_DIR).glob("*.eml")
-                       if f"{OUTBOX_DIR}/{p.name}" not in known)
-        raise UserError(f"{out}: {', '.join(extra[:5]) or OUTBOX_DIR + '/'} not written by the run (the digest of "
-                        f"outbox/ differs from run.json); nothing was sent: run the job again to rebuild the outbox")
-
-
 def pending_letters(out: Path, resend_in_doubt: bool = False) -> tuple[int, list[dict[str, Any]], LedgerState]:
     """(letters in the outbox, those the journal does not record as accepted, by letter_id, and
     what it says of the ones in doubt, which `send` holds back unless `resend_in_doubt`)."""
@@ -275,51 +240,6 @@ def journal_state(con: duckdb.DuckDBPyConnection, journal: Path) -> tuple[list[s
     done = [row["letter_id"] for row in rows if row["state"] == "done"]
     return done, {row["letter_id"]: {"at": row["attempted_at"], "reply": row["reply"]}
                   for row in rows if row["state"] == IN_DOUBT}
-
-
-def check_unchanged(out: Path, pending: list[dict[str, Any]]) -> None:
-    """Send only what the run wrote: a missing or edited .eml stops `send` before anything goes out."""
-    changed = [letter["eml_path"] for letter in pending
-               if not (out / letter["eml_path"]).is_file()
-               or hashlib.sha256((out / letter["eml_path"]).read_bytes()).hexdigest() != letter["sha256"]]
-    if changed:
-        raise UserError(f"{out}: {', '.join(changed[:5])}{' ...' if len(changed) > 5 else ''} missing or changed "
-                        f"since the run (sha256 differs from {OUTBOX_FILE}); run the job again to rebuild the outbox")
-
-
-def addresses_of(to: str) -> list[str]:
-    """The addresses of an outbox row's `to` (the To header: `a@x.de, b@y.de`), each re-checked:
-    AddressError unless every one is a plain address, exactly as delivery will send it."""
-    addresses = [part.strip(" ") for part in to.split(",")]
-    for address in addresses:
-        try:
-            if plain(address) != address:
-                raise AddressError(f"is not in the ASCII form {plain(address)!r} the run writes")
-        except AddressError as exc:
-            raise AddressError(f"{address!r} {exc}") from None
-    return addresses
-
-
-def checked_sender(out: Path, email: str) -> str:
-    try:
-        return plain(email)
-    except AddressError as exc:
-        raise UserError(f"{out}/run.json: the [sender] email {email!r} {exc}; fix the config and run the job "
-                        f"again") from None
-
-
-def check_recipients(out: Path, pending: list[dict[str, Any]]) -> None:
-    """Send only to plain addresses: one that is not stops `send` before anything goes out."""
-    bad = []
-    for letter in pending:
-        try:
-            addresses_of(letter["to"])
-        except AddressError as exc:
-            bad.append(f"{letter['letter_id']} to {letter['to']!r}: {exc}")
-    if bad:
-        raise UserError(f"{out}: {'; '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}: not plain addresses "
-                        f"local@domain; run the job again (its validation refuses such addresses) to rebuild "
-                        f"the outbox")
 
 
 def deliver(connection: "Connection", sender: str, letter: dict[str, Any], out: Path, journal: "Journal",
