@@ -129,10 +129,28 @@ def _utf16(data: bytes) -> tuple[str, str] | None:
     return None
 
 
+# what a file that is no text is, by its first bytes, and what to do instead
+BINARY_KINDS = ((b"PK\x03\x04", "a ZIP file (an .xlsx workbook is one): export the sheet as CSV"),
+                (b"PAR1", "a Parquet file: give it a name ending in .parquet"),
+                (b"%PDF", "a PDF: give the CSV or Parquet export instead"))
+
+
+def _binary(data: bytes) -> str | None:
+    """What the file is when it is no text (a known kind by its first bytes, or NUL bytes,
+    which no text export holds), and what to give instead; None for text."""
+    kind = next((what for magic, what in BINARY_KINDS if data.startswith(magic)), None)
+    if kind is None and b"\0" in data[:4096]:
+        kind = "binary data (it holds NUL bytes, which no text export has): give the CSV or Parquet export"
+    return kind
+
+
 def _decode(path: Path, data: bytes, encoding: str, section: str = "") -> str:
     """The file's text; an encoding that does not read it is named with the one that would."""
     under = f" under {section}" if section else ""
     utf16 = _utf16(data)
+    binary = None if utf16 else _binary(data)
+    if binary:
+        raise InputError(f"{path}: is not a text file but {binary}")
     if utf16 and not codecs.lookup(encoding).name.startswith("utf-16"):
         raise InputError(f"{path}: the file is UTF-16 ({utf16[1]}), not {encoding}; "
                          f"set encoding = \"{utf16[0]}\"{under}")

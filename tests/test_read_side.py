@@ -135,13 +135,14 @@ def test_reconcile_with_the_export_finds_config_and_export_from_anywhere(world):
 @pytest.mark.parametrize("sql, says", [
     ("SELECT * FROM read_text('/etc/passwd')", "Permission"),
     ("SELECT * FROM read_csv('/etc/hostname')", "Permission"),
-    ("COPY (SELECT 1) TO 'evil.csv'", "COPY statement is refused"),
-    ("COPY letters TO 'letters.parquet'", "COPY statement is refused"),
-    ("ATTACH 'evil.db'", "ATTACH statement is refused"),
-    ("INSTALL httpfs", "statement is refused"),
-    ("SET enable_external_access = true", "SET statement is refused"),
+    ("COPY (SELECT 1) TO 'evil.csv'", "query only reads: COPY is refused"),
+    ("COPY letters TO 'letters.parquet'", "query only reads: COPY is refused"),
+    ("ATTACH 'evil.db'", "query only reads: ATTACH is refused"),
+    ("INSTALL httpfs", "query only reads: INSTALL is refused"),  # DuckDB types it as LOAD
+    ("  load httpfs", "query only reads: LOAD is refused"),
+    ("SET enable_external_access = true", "query only reads: SET is refused"),
     ("SELECT 1; COPY letters TO 'x.csv'", "exactly one statement"),
-    ("CREATE TABLE t AS SELECT 1", "CREATE statement is refused"),
+    ("CREATE TABLE t AS SELECT 1", "query only reads: CREATE is refused"),
     ("SELECT * FROM glob('/etc/*')", "Permission"),
 ])
 def test_query_can_only_read_the_folder(world, sql, says):

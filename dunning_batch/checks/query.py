@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import json
 import math
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -89,7 +90,9 @@ def _one_select(con: duckdb.DuckDBPyConnection, sql: str) -> str:
                         f"run them one at a time")
     kind = statements[0].type
     if kind not in (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN):
-        raise UserError(f"query only reads: a {kind.name} statement is refused; write a SELECT "
+        # named by its own first word: DuckDB types INSTALL as LOAD, and ATTACH, COPY ... are what the user wrote
+        said = re.match(r"\s*([A-Za-z]+)", statements[0].query)
+        raise UserError(f"query only reads: {said[1].upper() if said else kind.name} is refused; write a SELECT "
                         f"(use --to FILE to save its result)")
     return sql
 
