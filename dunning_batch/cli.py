@@ -20,12 +20,14 @@ from .cli_common import (FORCE_HELP, FORCE_SENT_HELP, RunDate, as_of_option, con
 from .cli_delivery import history, send, void
 from .config.model import STALE_EXPORT
 from .errors import UserError
+from .manifest import edited_note
 from .rerender import render_folder
 from .distributed import on_cluster
 from .run import LOCAL, run_night
 from .session import RunOptions
 from .printout import echo, print_summary
 from .run import validate as validate_inputs
+from .terminal import printable
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = PROJECT_ROOT / "config" / "example.toml"
@@ -222,6 +224,8 @@ def explain(out, doc_id, customer_id):
     (or: dunning-batch explain out/2026-11-24 --customer C002)
     """
     echo(explain_outcome(Path(out), doc_id, customer_id), nl=False)
+    if note := edited_note(Path(out)):
+        echo(printable(note), err=True)
 
 
 @main.command()
@@ -236,6 +240,8 @@ def diff(out_a, out_b, fmt):
     """
     result = diff_runs(Path(out_a), Path(out_b))
     echo(result.to_json() if fmt == "json" else result.to_text(), nl=False)
+    for note in filter(None, (edited_note(Path(out_a)), edited_note(Path(out_b)))):
+        echo(printable(note), err=True)
     sys.exit(1 if result.differ else 0)
 
 

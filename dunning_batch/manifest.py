@@ -11,7 +11,7 @@ from .delivery.print_batch import BATCH_CSV, BATCH_PDF, PRINT_DIR
 from .digest import files_digest, sha256_of
 from .errors import UserError
 from .outputs import output_files, output_rules
-from .outputs.folder import add_views, new_connection
+from .outputs.folder import add_views, new_connection, read_manifest
 from .outputs.levels_file import levels_file_record
 from .session import Session
 from .sql_runner import count_rows, one, records, relation_arrow, rows
@@ -109,6 +109,19 @@ def check_as_written(folder: Path, manifest: dict[str, Any], consequence: str) -
         if difference := recorded_difference(folder, manifest, name):
             raise UserError(f"{folder}: {difference} (run.json records the files as the run wrote them), so "
                             f"{consequence}; restore the file from a backup, or run the night again into a new folder")
+
+
+def edited_note(folder: Path) -> str | None:
+    """A note for the answer of `explain` or `diff` when a file of what the run decided is not
+    as run.json records it: they read a received folder as it is, and say so instead of
+    stating an edited file's figures as the run's."""
+    manifest = read_manifest(folder)
+    edited = [difference for name in decided_outputs(manifest) if (folder / name).exists()
+              and (difference := recorded_difference(folder, manifest, name))]
+    if not edited:
+        return None
+    return (f"note: {folder}: {'; '.join(edited)}; this answer reads the files as they are now, not as the run "
+            f"wrote them (`dunning-batch reconcile {folder}` checks them against run.json)")
 
 
 def check_complete(folder: Path, manifest: dict[str, Any]) -> None:

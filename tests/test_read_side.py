@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 from conftest import AS_OF, SPEC_CONFIG, customer, item, write_csv
 
@@ -185,6 +186,28 @@ def test_a_folder_missing_a_file_of_its_run_is_named_incomplete(world, tmp_path,
     result = cli(tmp_path, *command)
     assert result.returncode == 2, result.stderr
     assert result.stderr == f"part: {lost} is missing; the folder is incomplete\n"
+
+
+def test_explain_and_diff_say_when_they_read_a_file_edited_since_the_run(world, tmp_path):
+    """They read a received folder as it is, but stated an edited fee as the run's; `reconcile`
+    alone flagged it. The answer still reads the file as it is; stderr says which one is not as the
+    run wrote it."""
+    folder = tmp_path / "edited"
+    shutil.copytree(world["demo"], folder)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE d AS SELECT * REPLACE (CASE WHEN doc_id = 'INV-10006' THEN 'invented' ELSE reason END "
+                "AS reason) FROM read_parquet($path)", {"path": str(folder / "decisions.parquet")})
+    con.execute("COPY d TO $path (FORMAT parquet)", {"path": str(folder / "decisions.parquet")})
+    edited = cli(folder, "explain", ".", "INV-10006")
+    untouched = cli(world["demo"], "explain", ".", "INV-10006")
+    compared = cli(tmp_path, "diff", "edited", world["demo"])
+    assert edited.returncode == 0 and untouched.stderr == "" and "(advanced)" in untouched.stdout
+    assert edited.stdout == untouched.stdout.replace("(advanced)", "(invented)")
+    assert edited.stderr == ("note: .: decisions.parquet changed since the run; this answer reads the files as they "
+                             "are now, not as the run wrote them (`dunning-batch reconcile .` checks them against "
+                             "run.json)\n")
+    assert compared.returncode == 1 and compared.stderr.startswith("note: edited: decisions.parquet changed since")
+    assert len(compared.stderr.splitlines()) == 1
 
 
 def test_a_file_of_the_folder_replaced_by_a_link_is_refused(world, tmp_path):
