@@ -47,11 +47,12 @@ def print_delivery(result: SendResult) -> None:
         echo(printable(f"{count} letter(s) not sent again: the ledger {result.ledger} records them accepted "
                        f"from {folder}"))
     for letter in result.in_doubt:
-        why = (f"the server took the whole message and never answered ({letter['reply']})" if letter.get("reply")
-               else "an earlier send stopped while the server may have taken it")
-        echo(printable(f"{letter['letter_id']} to {letter['to']}: in doubt: {why} (attempted "
-                       f"{letter['at']:%Y-%m-%d %H:%M:%S} UTC from {letter['folder']}); check the mail server's log "
-                       f"for {letter['message_id']}, then run send --resend-in-doubt to send it again"), err=True)
+        why = (f"the whole message went out and no answer came ({letter['reply']})" if letter.get("reply")
+               else "a send handed it to the server and recorded no answer (it stopped, or is still sending)")
+        at = f"{letter['at']:%Y-%m-%d %H:%M:%S} UTC " if letter.get("at") else ""
+        echo(printable(f"{letter['letter_id']} to {letter['to']}: in doubt: {why} (attempted {at}from "
+                       f"{letter['folder']}); check the mail server's log for {letter['message_id']}, then run "
+                       f"send --resend-in-doubt to send it again"), err=True)
     doubt = f", {len(result.in_doubt)} in doubt" if result.in_doubt else ""
     elsewhere = sum(result.sent_elsewhere.values())
     earlier = "accepted earlier" + (f", {elsewhere} of them from other folders" if elsewhere else "")
@@ -71,7 +72,7 @@ def print_delivery(result: SendResult) -> None:
         echo(printable(f"not sent: {letter['letter_id']} to {letter['to']}"), err=True)
     if result.stopped:
         echo(printable(f"stopped: {result.stopped}; run send again to deliver the rest"), err=True)
-    accepted = len(result.outcomes) - len(result.not_accepted)
+    accepted = result.accepted
     echo(f"sent {accepted} of {len(result.pending)} letter(s) to send ({result.outbox} in the outbox, "
          f"{result.already_sent} {earlier}); {len(result.not_accepted) + len(result.not_attempted)} "
          f"not accepted" + (f", {len(result.partly_refused)} partly refused" if result.partly_refused else "")

@@ -150,9 +150,10 @@ def _render_new(out: Path, target: Path, manifest: dict[str, Any],
 def _refuse_if_sent(out: Path) -> None:
     """A letter that went out keeps its PDF: no re-rendering in place once any was accepted, or
     may have been (in doubt)."""
-    done, in_doubt = journal_state(connect_views(out), (out / JOURNAL).resolve())
-    if done or in_doubt:
-        sent = f"{count(len(done) + len(in_doubt), 'letter')} as sent" + (" or in doubt" if in_doubt else "")
+    journaled = journal_state(connect_views(out), out)
+    if journaled.done or journaled.in_doubt:
+        sent = (f"{count(len(journaled.done) + len(journaled.in_doubt), 'letter')} as sent"
+                + (" or in doubt" if journaled.in_doubt else ""))
         raise UserError(f"{out}: the send journal {out / JOURNAL} records {sent}, "
                         f"and rendering in place would replace the PDFs that went out; render into a new folder "
                         f"instead: dunning-batch render {out} --out NEW")

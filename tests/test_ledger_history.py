@@ -200,8 +200,8 @@ def test_each_final_status_of_a_send_in_words(tmp_path):
         f"2026-11-25  {A} not sent: `send` stopped before it (not attempted: mx ended the session) (from {F1})",
         f"2026-11-25  sent {A} to the server: accepted for some recipients only at 08:06:01 UTC: 550 b@y unknown "
         f"(from {F1})",
-        f"2026-11-25  sent {A} to the server: in doubt, the server took the whole message at 08:07:01 UTC and never "
-        f"answered: connection lost: timed out (from {F1})",
+        f"2026-11-25  sent {A} to the server: in doubt, the whole message went out at 08:07:01 UTC and no answer "
+        f"came: connection lost: timed out (from {F1})",
     ]
 
 

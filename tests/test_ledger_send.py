@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 import pytest
 from conftest import ROOT
-from test_delivery import EMAIL_LETTERS, Inbox, email_letters, smtp_server
+from test_delivery import EMAIL_LETTERS, Inbox, email_letters, journal, smtp_server
 from test_send_guard import hostile, leaves_unanswered, letters_received
 
 from dunning_batch.errors import UserError
@@ -85,8 +85,6 @@ def insert_attempt(work: Path, letter_id: str, folder: Path, send_id: str = "kil
     con.close()
 
 
-def journal(out: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (out / "delivery" / "sent.jsonl").read_text().splitlines()]
 
 
 def fingerprint(path: Path) -> tuple[str, int]:
@@ -145,7 +143,8 @@ def test_an_attempt_without_its_outcome_is_in_doubt_named_and_not_sent_until_ask
         assert sorted(inbox.letters()) == [x for x in letters if x != doubtful]
         [line] = [line for line in first.stderr.splitlines() if "in doubt" in line]
         assert line.startswith(f"{doubtful} to ")
-        assert (": in doubt: an earlier send stopped while the server may have taken it (attempted 2026-11-24 "
+        assert (": in doubt: a send handed it to the server and recorded no answer (it stopped, or is still "
+                f"sending) (attempted 2026-11-24 "
                 f"22:00:05 UTC from {night / 'B'}); check the mail server's log for <{doubtful}@example.com>, "
                 f"then run send --resend-in-doubt to send it again") in line
         assert f"{EMAIL_LETTERS - 1} accepted earlier" not in first.stdout and "1 in doubt" in first.stdout
@@ -172,7 +171,7 @@ def test_a_message_taken_whole_and_never_answered_is_in_doubt_from_every_folder(
     assert first.returncode == 1 and other.returncode == 1, other.stderr
     assert inbox.letters() == []  # the others were accepted from A
     [line] = [line for line in other.stderr.splitlines() if "in doubt" in line]
-    assert line.startswith(f"{letters[0]} to ") and (": in doubt: the server took the whole message and never answered "
+    assert line.startswith(f"{letters[0]} to ") and (": in doubt: the whole message went out and no answer came "
                                                      f"(connection lost: Connection unexpectedly closed)") in line
     assert f"UTC from {night / 'A'}); check the mail server's log for <{letters[0]}@example.com>" in line
     rows = table(night, f"SELECT status, attempt FROM sends WHERE letter_id = '{letters[0]}' ORDER BY status")
@@ -210,10 +209,47 @@ def test_a_send_killed_while_the_server_holds_the_message_leaves_it_in_doubt(nig
         inbox.released.set()
         after = cli(night, "send", "B", "--smtp", f"127.0.0.1:{server.port}")  # the other folder, even
     assert after.returncode == 1, after.stderr
-    assert f"{letters[0]} to " in after.stderr and "in doubt: an earlier send stopped" in after.stderr
+    assert f"{letters[0]} to " in after.stderr and "in doubt: a send handed it to the server and recorded no answer" in after.stderr
     assert sorted(inbox.letters()) == letters  # the first one once: the killed send's
     assert journal(night / "A") == []  # it never heard the answer
 
+
+
+def test_resend_in_doubt_leaves_alone_what_a_running_send_attempts(night):
+    """`send B --resend-in-doubt` while `send A` waited for the server's answer to its first
+    letter sent that letter too, and every later one beside A: 17 of 22 twice. Only letters
+    whose `send` is gone are resent; the running one's are in its hands."""
+    letters = sorted(email_letters(night / "A"))
+    inbox = HoldsTheFirst()
+    with smtp_server(inbox) as server:
+        running = subprocess.Popen([sys.executable, "-c", "from dunning_batch.cli import main; main()", "send", "A",
+                                    "--smtp", f"127.0.0.1:{server.port}"], cwd=night,
+                                   env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        assert inbox.holding.wait(timeout=120), running.communicate()
+        resent = cli(night, "send", "B", "--smtp", f"127.0.0.1:{server.port}", "--resend-in-doubt")
+        inbox.released.set()
+        running.communicate(timeout=300)
+    assert resent.returncode == 1, resent.stderr  # A's letter stays in doubt for B: A is at work on it
+    assert f"{letters[0]} to " in resent.stderr and "recorded no answer (it stopped, or is still sending)" in resent.stderr
+    assert sorted(inbox.letters()) == letters, "a letter went out twice, or not at all"
+
+
+def test_a_letter_in_doubt_here_that_another_folder_got_accepted_is_done(night):
+    """A's journal left a letter in doubt; B resent it and the server accepted it: `send A`
+    still named it in doubt and exited 1 every night."""
+    letters = sorted(email_letters(night / "A"))
+    with hostile(leaves_unanswered(1, "hang_up")) as server:
+        first = cli(night, "send", "A", "--smtp", f"127.0.0.1:{server.port}")
+    inbox = Inbox()
+    with smtp_server(inbox) as server:
+        resent = cli(night, "send", "B", "--smtp", f"127.0.0.1:{server.port}", "--resend-in-doubt")
+        again = cli(night, "send", "A", "--smtp", f"127.0.0.1:{server.port}")
+    assert first.returncode == 1 and resent.returncode == 0, resent.stderr
+    assert inbox.letters() == [letters[0]]
+    assert again.returncode == 0 and "in doubt" not in again.stderr, again.stderr
+    assert f"1 letter(s) not sent again: the ledger {night / 'ledger.duckdb'} records them accepted from " \
+        f"{night / 'B'}" in again.stdout
 
 # ------------------------------------------------------------------ which ledger
 

@@ -13,6 +13,7 @@ The demo's output folder and aiosmtpd's well-behaved server come from tests/test
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -173,7 +174,7 @@ def test_send_refuses_a_message_the_run_did_not_write(folder):
 
 
 
-@pytest.mark.parametrize("linked", ["an .eml", "outbox/", "delivery/"])
+@pytest.mark.parametrize("linked", ["an .eml", "outbox/", "delivery/", "delivery as a file", "journal as a folder"])
 def test_send_refuses_links_among_the_outbox_and_its_journal(folder, tmp_path, linked):
     """A link whose target holds the same bytes passed the digests (they follow the link): send
     would mail, or journal, what lies outside the folder."""
@@ -189,16 +190,23 @@ def test_send_refuses_links_among_the_outbox_and_its_journal(folder, tmp_path, l
         shutil.move(folder / "outbox", elsewhere)
         (folder / "outbox").symlink_to(elsewhere)
         named = "outbox"
-    else:
+    elif linked == "delivery/":
         elsewhere.mkdir()
         (folder / "delivery").symlink_to(elsewhere)
         named = "delivery"
+    elif linked == "delivery as a file":
+        (folder / "delivery").write_text("")
+        named = "delivery"
+    else:
+        (folder / "delivery" / "sent.jsonl").mkdir(parents=True)
+        named = "delivery/sent.jsonl"
     inbox = Inbox()
     with smtp_server(inbox) as server:
         result = cli(folder, "send", ".", "--smtp", f"127.0.0.1:{server.port}")
     assert result.returncode == 2, result.stderr
     [line] = result.stderr.strip().splitlines()
-    assert line.startswith(f"{named}: is a link; a run writes plain files") and "nothing was sent" in line
+    said = "is a link; a run writes plain files" if linked in ("an .eml", "outbox/", "delivery/") else "is not a f"
+    assert line.startswith(f"{named}: {said}") and "nothing was sent" in line, line
     assert inbox.received == [] and not any(elsewhere.glob("*.jsonl"))
 
 # ------------------------------------------------------------ item 19: hostile servers
@@ -269,7 +277,8 @@ def test_a_password_given_instead_of_a_variable_name_is_never_shown(folder):
 def leaves_unanswered(first: int, how: str) -> Callable[[socket.socket, Hostile], None]:
     """A server that takes every message whole (kept in `server.messages`) and answers 250,
     except the first `first` messages: after their final dot it hangs up (`how` = "hang_up"),
-    says nothing ("silent"), or says something that is no SMTP reply ("garbage")."""
+    says nothing ("silent"), says something that is no SMTP reply ("garbage"), or gives
+    another reply ("reply 251 ok")."""
     def script(connection: socket.socket, server: Hostile) -> None:
         connection.sendall(b"220 hostile ESMTP\r\n")
         reader = connection.makefile("rb")
@@ -285,6 +294,8 @@ def leaves_unanswered(first: int, how: str) -> Callable[[socket.socket, Hostile]
                     connection.sendall(b"250 2.0.0 queued\r\n")
                 elif how == "garbage":
                     connection.sendall(b"thanks\r\n")
+                elif how.startswith("reply "):
+                    connection.sendall(how.removeprefix("reply ").encode() + b"\r\n")
                 elif how == "silent":
                     reader.read()  # until the client hangs up
                     return
@@ -318,9 +329,9 @@ def test_a_message_taken_whole_and_never_answered_is_in_doubt_and_never_sent_twi
         received = letters_received(server)
     assert sent.returncode == 1 and cli_sleeps == [], sent.stderr  # no retry, no backoff
     [doubt] = [line for line in sent.stderr.splitlines() if "in doubt" in line]
-    assert doubt.startswith(f"{first} to ") and ": in doubt: the server took the whole message and never answered (" \
+    assert doubt.startswith(f"{first} to ") and ": in doubt: the whole message went out and no answer came (" \
         in doubt and f"from {folder})" in doubt and doubt.endswith("then run send --resend-in-doubt to send it again")
-    assert f"sent {EMAIL_LETTERS - 1} of {EMAIL_LETTERS - 1} letter(s) to send" in sent.stdout
+    assert f"sent {EMAIL_LETTERS - 1} of {EMAIL_LETTERS} letter(s) to send" in sent.stdout
     assert sent.stdout.rstrip().endswith("0 not accepted, 1 in doubt")
     records = journal(folder)[:EMAIL_LETTERS]
     assert (records[0]["letter_id"], records[0]["status"], records[0]["attempt"]) == (first, "in_doubt", 1)
@@ -333,7 +344,7 @@ def test_a_message_taken_whole_and_never_answered_is_in_doubt_and_never_sent_twi
 
 
 @pytest.mark.parametrize("how, reply", [("silent", "connection lost: Connection unexpectedly closed: timed out"),
-                                        ("garbage", "no SMTP reply: -1 thanks")])
+                                        ("garbage", "no final SMTP reply: -1 thanks")])
 def test_a_message_answered_with_silence_or_garbage_is_in_doubt(folder, how, reply):
     letters = sorted(email_letters(folder))
     with hostile(leaves_unanswered(1, how)) as server:
@@ -342,7 +353,8 @@ def test_a_message_answered_with_silence_or_garbage_is_in_doubt(folder, how, rep
     assert received == letters
     [doubt] = result.in_doubt
     assert (doubt["letter_id"], doubt["reply"]) == (letters[0], reply)
-    assert len(result.outcomes) == EMAIL_LETTERS - 1 and not result.not_accepted and not result.ok
+    assert len(result.outcomes) == EMAIL_LETTERS and result.accepted == EMAIL_LETTERS - 1
+    assert not result.not_accepted and not result.ok
     rendered = cli(folder, "render", ".")  # its PDF may be the one that went out: kept
     assert rendered.returncode == 2 and f"records {EMAIL_LETTERS} letters as sent or in doubt" in rendered.stderr
 
@@ -381,3 +393,66 @@ def test_a_letter_whose_session_is_dropped_every_time_does_not_stop_the_others(f
     [line] = [line for line in result.stderr.splitlines() if line.startswith("not accepted:")]
     assert line.startswith(f"not accepted: {letters[0]} to ") and "disconnected after 4 attempt(s): connection lost" in line
     assert [r["status"] for r in journal(folder)] == ["disconnected"] * 4 + ["accepted"] * (EMAIL_LETTERS - 1)
+
+
+@pytest.mark.parametrize("reply, status", [("251 2.1.5 ok, forwarded", "accepted"), ("200 ok", "accepted"),
+                                           ("354 again?", "in_doubt"), ("550 5.7.1 refused", "permanent")])
+def test_the_final_reply_decides_by_its_class(folder, reply, status):
+    """Any 2yz after the final dot means the server took the message (RFC 5321 §4.2.1): a 251
+    was journaled `permanent`, and the next `send` mailed every letter again. A 3yz is no
+    final answer: in doubt."""
+    letters = sorted(email_letters(folder))
+    with hostile(leaves_unanswered(1, f"reply {reply}")) as server:  # the first message gets it, the others 250
+        send_outbox(folder, SmtpServer("127.0.0.1", server.port, timeout=5), Pacing(sleep=Sleeps(), attempts=1))
+        again = send_outbox(folder, SmtpServer("127.0.0.1", server.port, timeout=5), Pacing(sleep=Sleeps(), attempts=1))
+        received = letters_received(server)
+    assert [r["status"] for r in journal(folder)[:EMAIL_LETTERS]] == [status] + ["accepted"] * (EMAIL_LETTERS - 1)
+    sent_again = [letters[0]] if status == "permanent" else []  # a rerun tries a refused letter again
+    assert received == letters + sent_again and [o.letter_id for o in again.outcomes] == sent_again
+
+
+def test_a_server_that_leaves_every_message_unanswered_stops_the_send_after_two(folder, cli_sleeps):
+    """It swallowed every message: all 22 ended in doubt, one after another, 30 s each."""
+    with hostile(leaves_unanswered(EMAIL_LETTERS, "hang_up")) as server:
+        result = cli(folder.parent, "send", folder.name, "--smtp", f"127.0.0.1:{server.port}")
+        received = letters_received(server)
+    assert result.returncode == 1 and len(received) == 2
+    assert "left the message unanswered for two letters in a row" in result.stderr
+    assert [r["status"] for r in journal(folder)] == ["in_doubt"] * 2 + ["not_attempted"] * (EMAIL_LETTERS - 2)
+
+
+def test_a_send_killed_while_the_server_holds_the_message_leaves_it_in_doubt_without_a_ledger(folder):
+    """Without a ledger the journal said nothing of the attempt, and the next `send` mailed the
+    letter again: now its `attempting` line is on disk before the message goes out."""
+    letters = sorted(email_letters(folder))
+    with hostile(leaves_unanswered(1, "silent")) as server:
+        killed = subprocess.Popen([sys.executable, "-c", "from dunning_batch.cli import main; main()", "send",
+                                   folder.name, "--smtp", f"127.0.0.1:{server.port}"], cwd=folder.parent,
+                                  env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not getattr(server, "messages", []) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        killed.kill()
+        killed.wait(timeout=30)
+        after = cli(folder.parent, "send", folder.name, "--smtp", f"127.0.0.1:{server.port}")
+        received = letters_received(server)
+    assert after.returncode == 1, after.stderr
+    assert received == letters  # the first once: the killed send's
+    [line] = [line for line in after.stderr.splitlines() if "in doubt" in line]
+    assert line.startswith(f"{letters[0]} to ") and "recorded no answer" in line
+
+
+def test_a_damaged_journal_stops_send_without_a_ledger_too(folder):
+    """The journal is read by the ledger's judgement with or without a ledger: an edited line
+    (here an accepted line with text after it) was read as cut short, and its letter sent again."""
+    letters = sorted(email_letters(folder))
+    (folder / "delivery").mkdir()
+    (folder / "delivery" / "sent.jsonl").write_text(json.dumps(
+        {"letter_id": letters[0], "message_id": f"<{letters[0]}@example.com>", "status": "accepted", "reply": "250",
+         "attempt": 1, "send_id": "s1"}) + " x\n")
+    result = cli(folder, "send", ".", "--dry-run")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (f"delivery/sent.jsonl is damaged (line 1 is no JSON object); it records what "
+                                     f"`send` delivered: restore it from a backup, or correct that line from the mail "
+                                     f"server's log")

@@ -1,7 +1,8 @@
-"""OUT/delivery/sent.jsonl, `send`'s journal: one JSON line per attempt at a letter, each on
-disk (fsync'd) before the next attempt, under a lock that keeps a second `send` of the same
-folder out. `send` reads it to skip what a server accepted; the ledger folds it in
-(ledger/sends.py)."""
+"""OUT/delivery/sent.jsonl, `send`'s journal: for each attempt at a letter an `attempting`
+line just before its message goes out and the outcome after, each on disk (fsync'd) before
+the next step, under a lock that keeps a second `send` of the same folder out (and tells
+others that this one is at work: in_use). `send` reads it to skip what a server accepted and
+hold back what is in doubt; the ledger folds it in (ledger/sends.py)."""
 
 from __future__ import annotations
 
@@ -51,3 +52,19 @@ class Journal:
         self.handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
         self.handle.flush()
         os.fsync(self.handle.fileno())
+
+
+def in_use(path: Path) -> bool:
+    """Whether a `send` holds the journal at `path` now (its lock): a letter that `send`
+    attempted without an answer yet is in its hands, not in doubt."""
+    try:
+        handle = path.open("rb")
+    except OSError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False

@@ -37,7 +37,7 @@ def check_outbox(out: Path, manifest: dict[str, Any]) -> None:
     if recorded_difference(out, manifest, OUTBOX_FILE):
         raise UserError(f"{out / OUTBOX_FILE}: changed since the run (its sha256 differs from run.json); nothing "
                         f"was sent: run the job again to rebuild the outbox")
-    check_no_links(out)
+    check_plain_files(out)
     listed = records(connect_views(out), "delivery/outbox_listed")
     check_unchanged(out, listed)
     if recorded_difference(out, manifest, "outbox/"):  # a message the run did not write
@@ -48,16 +48,22 @@ def check_outbox(out: Path, manifest: dict[str, Any]) -> None:
                         f"outbox/ differs from run.json); nothing was sent: run the job again to rebuild the outbox")
 
 
-def check_no_links(out: Path) -> None:
+def check_plain_files(out: Path) -> None:
     """The run wrote outbox/ and its messages as plain files, and `send` writes delivery/ and
     its journal so: a link among them (whose digest is its target's) would mail, or journal,
-    what lies elsewhere."""
+    what lies elsewhere, and anything else in their place (a file for a folder, a folder or a
+    pipe for the journal) is no journal `send` can keep."""
     links = [path for path in (out / OUTBOX_DIR, out / SEND_JOURNAL.parent, out / SEND_JOURNAL) if path.is_symlink()]
     if not links and (out / OUTBOX_DIR).is_dir():
         links = sorted(path for path in (out / OUTBOX_DIR).iterdir() if path.is_symlink())
     if links:
         raise UserError(f"{links[0]}: is a link; a run writes plain files, so this folder was changed after the run; "
                         f"nothing was sent: run the night again into a new folder")
+    for path, kind, is_kind in ((out / SEND_JOURNAL.parent, "a folder", Path.is_dir),
+                                (out / SEND_JOURNAL, "a file", Path.is_file)):
+        if path.exists() and not is_kind(path):
+            raise UserError(f"{path}: is not {kind}, which `send` keeps its journal in; nothing was sent: move it "
+                            f"away (it is no journal `send` wrote)")
 
 
 def check_unchanged(out: Path, pending: list[dict[str, Any]]) -> None:

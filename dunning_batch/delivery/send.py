@@ -1,7 +1,8 @@
 """`send` (SPEC §10.4): delivers an output folder's outbox over SMTP, never a letter twice.
 
-Every attempt is appended to `OUT/delivery/sent.jsonl` and forced to disk before the next,
-and a letter the journal records as accepted is never sent again: a rerun after a crash,
+Every attempt is appended to `OUT/delivery/sent.jsonl` (an `attempting` line before the
+message goes out, the outcome after) and forced to disk before the next step, and a letter
+the journal records as accepted is never sent again: a rerun after a crash,
 a dropped connection or a refused batch sends exactly the rest. Temporary failures (4xx
 replies, lost connections) are retried with exponential backoff; permanent ones (5xx) are
 reported. A message handed over whole (its final dot sent) whose answer never came is in
@@ -32,9 +33,11 @@ import duckdb
 
 from ..outputs.folder import connect_views, open_folder
 from ..outputs.layout import SEND_JOURNAL
-from ..ledger.sends import DONE_ELSEWHERE, IN_DOUBT, LedgerState, SendLedger, ledger_for
+from ..errors import UserError
+from ..ledger.sends import (ATTEMPTING, DONE_ELSEWHERE, IN_DOUBT, LedgerState, SendLedger, ledger_for, read_journal,
+                            send_state)
 from ..ledger.voids import folder_of
-from ..sql_runner import one, records
+from ..sql_runner import one, records, table_from_file
 from .journal import Journal
 from .outbox_checks import addresses_of, check_outbox, check_recipients, check_unchanged, checked_sender
 from .smtp_session import Connection, ReplyTooLong, SmtpServer, reply_text
@@ -84,7 +87,8 @@ class Outcome:
     status: str
     reply: str
     attempts: int
-    word: dict[str, Any] = field(default_factory=dict)  # the ledger's word when it held the letter back
+    word: dict[str, Any] = field(default_factory=dict)  # the ledger's word, or the in-doubt attempt's
+    held: bool = False  # not attempted: the ledger held it back (DONE_ELSEWHERE, IN_DOUBT)
 
     @property
     def accepted(self) -> bool:
@@ -100,13 +104,18 @@ class SendResult:
     stopped: str | None = None  # why the rest was not attempted (the server went away)
     dry_run: bool = False
     ledger: Path | None = None  # the ledger consulted, if any
-    in_doubt: list[dict[str, Any]] = field(default_factory=list)  # not sent (again): the server may have it
+    in_doubt: list[dict[str, Any]] = field(default_factory=list)  # held back, or left so now: the server may have it
     sent_elsewhere: dict[str, int] = field(default_factory=dict)  # folder -> letters accepted from there
     notes: list[str] = field(default_factory=list)  # what the ledger found on the way, in words
 
     @property
     def not_accepted(self) -> list[Outcome]:
-        return [o for o in self.outcomes if not o.accepted]
+        """Refused, or failed: the next `send` tries them again (a letter in doubt it does not)."""
+        return [o for o in self.outcomes if not o.accepted and o.status != IN_DOUBT]
+
+    @property
+    def accepted(self) -> int:
+        return sum(o.accepted for o in self.outcomes)
 
     @property
     def not_attempted(self) -> list[dict[str, Any]]:
@@ -122,7 +131,7 @@ class SendResult:
         return not self.not_accepted and not self.not_attempted and not self.partly_refused and not self.in_doubt
 
     def hold_back(self, state: LedgerState, out: Path) -> None:
-        """Take out of `pending` the letters the ledger says were accepted or are in doubt."""
+        """Take out of `pending` the letters the ledger (or the journal) says were accepted or are in doubt."""
         self.notes += state.notes
         kept = []
         for letter in self.pending:
@@ -137,8 +146,8 @@ class SendResult:
 
     def hold(self, letter: dict[str, Any], why: str, word: dict[str, Any], out: Path) -> None:
         """`letter` is not sent (again): accepted already (from `word["folder"]`), or in doubt
-        (attempted at `word["at"]` from `word["folder"]`; `word["reply"]` when the server took
-        the whole message and never answered)."""
+        (attempted at `word["at"]` from `word["folder"]`; `word["reply"]` when the whole message
+        went out and no answer came, None when the attempt has no outcome)."""
         if why == IN_DOUBT:
             self.in_doubt.append(letter | word)
             return
@@ -161,21 +170,21 @@ def send_outbox(out: str | Path, server: SmtpServer | None, pacing: Pacing | Non
     book = ledger_for(out, manifest, ledger)
     record = SendLedger(book, out, send_id, resend_in_doubt, on_wait) if book else None
     if dry_run:  # writes nothing, not even the journal's folder; reads the ledger only
-        outbox, pending, doubts = pending_letters(out, resend_in_doubt)
+        outbox, pending, journaled = pending_letters(out, send_id, resend_in_doubt)
         result = SendResult(outbox=outbox, already_sent=outbox - len(pending), pending=pending, dry_run=True,
                             ledger=book)
-        result.hold_back(doubts, out)
-        if record:
+        if record:  # first: a letter in doubt here that a server accepted from another folder is done
             result.hold_back(record.peek([x["letter_id"] for x in pending]), out)
+        result.hold_back(journaled, out)
         check_recipients(out, result.pending)
         return result
     with Journal(out / JOURNAL, now, send_id) as journal:
         # read under the journal's lock, so a second `send` cannot pick the same letters
-        outbox, pending, doubts = pending_letters(out, resend_in_doubt)
+        outbox, pending, journaled = pending_letters(out, send_id, resend_in_doubt)
         result = SendResult(outbox=outbox, already_sent=outbox - len(pending), pending=pending, ledger=book)
-        result.hold_back(doubts, out)
         if record:
             result.hold_back(record.start([x["letter_id"] for x in pending]), out)
+        result.hold_back(journaled, out)
         if not result.pending:
             return result
         check_unchanged(out, result.pending)
@@ -197,11 +206,13 @@ def deliver_all(result: SendResult, server: SmtpServer, sender: str, out: Path, 
     with Connection(server) as connection:
         for letter in list(result.pending):
             outcome = deliver(connection, sender, letter, out, journal, pacing, record)
-            if outcome.status in (DONE_ELSEWHERE, IN_DOUBT):  # another `send` got there first
+            if outcome.held:  # another `send` got there first
                 result.pending.remove(letter)
                 result.hold(letter, outcome.status, outcome.word, out)
             else:
                 result.outcomes.append(outcome)
+                if outcome.status == IN_DOUBT:
+                    result.in_doubt.append(letter | outcome.word)
             if on_progress:
                 on_progress(1, len(result.pending))
             if connection.closing:
@@ -210,36 +221,38 @@ def deliver_all(result: SendResult, server: SmtpServer, sender: str, out: Path, 
             elif outcome.status == DISCONNECTED and not connection.reached:
                 # the server stayed away through every retry: the rest would only wait for it too
                 result.stopped = f"{server.address} unreachable: {outcome.reply}"
-            elif outcome.status == DISCONNECTED and lost_before:
-                # one letter the server drops (its size, its content) is that letter's; two in a row, the server's
-                result.stopped = f"{server.address} dropped the connection for two letters in a row: {outcome.reply}"
-            lost_before = outcome.status == DISCONNECTED
+            elif outcome.status in (DISCONNECTED, IN_DOUBT) and lost_before:
+                # one letter the server drops or leaves unanswered is that letter's; two in a row, the server's
+                result.stopped = (f"{server.address} dropped the connection or left the message unanswered for two "
+                                  f"letters in a row: {outcome.reply}")
+            lost_before = outcome.status in (DISCONNECTED, IN_DOUBT)
             if result.stopped:
                 for rest in result.not_attempted:
                     journal.record(rest, NOT_ATTEMPTED, f"not attempted: {result.stopped}", 0)
                 break
 
 
-def pending_letters(out: Path, resend_in_doubt: bool = False) -> tuple[int, list[dict[str, Any]], LedgerState]:
+def pending_letters(out: Path, send_id: str, resend_in_doubt: bool) -> tuple[int, list[dict[str, Any]], LedgerState]:
     """(letters in the outbox, those the journal does not record as accepted, by letter_id, and
-    what it says of the ones in doubt, which `send` holds back unless `resend_in_doubt`)."""
+    what the journal says of them: `send` holds back the ones in doubt, unless `resend_in_doubt`;
+    under the journal's lock no other `send` of the folder is at work on them)."""
     con = connect_views(out)
     [total] = one(con, "delivery/outbox_size")
-    done, in_doubt = journal_state(con, (out / JOURNAL).resolve())
-    doubts = LedgerState(in_doubt={} if resend_in_doubt else {
-        letter_id: {"folder": str(folder_of(out)), **word} for letter_id, word in in_doubt.items()})
-    return total, records(con, "delivery/outbox_pending", {"done": done}), doubts
+    journaled = journal_state(con, out, send_id)
+    if resend_in_doubt:
+        journaled.in_doubt = {}
+    return total, records(con, "delivery/outbox_pending", {"done": list(journaled.done)}), journaled
 
 
-def journal_state(con: duckdb.DuckDBPyConnection, journal: Path) -> tuple[list[str], dict[str, dict[str, Any]]]:
-    """What the journal says of the letters earlier `send`s tried: those a server accepted
-    (wholly or in part), and those in doubt (letter_id -> {at, reply} of the latest attempt)."""
-    if not journal.is_file():
-        return [], {}
-    rows = records(con, "delivery/journal_state", {"path": str(journal), "done": list(DONE)})
-    done = [row["letter_id"] for row in rows if row["state"] == "done"]
-    return done, {row["letter_id"]: {"at": row["attempted_at"], "reply": row["reply"]}
-                  for row in rows if row["state"] == IN_DOUBT}
+def journal_state(con: duckdb.DuckDBPyConnection, out: Path, send_id: str = "") -> LedgerState:
+    """What `out`'s send journal says of the letters earlier `send`s tried: those a server
+    accepted (wholly or in part), and those in doubt; by the ledger's own rule
+    (ledger/send_state.sql), over the journal as the ledger reads it (read_journal)."""
+    if not read_journal(con, out):
+        return LedgerState()
+    table_from_file(con, "sends", "delivery/journal_sends", temp=True)
+    [letters] = one(con, "delivery/journal_letters")
+    return send_state(con, letters or [], send_id, str(folder_of(out)))
 
 
 def deliver(connection: "Connection", sender: str, letter: dict[str, Any], out: Path, journal: "Journal",
@@ -252,8 +265,15 @@ def deliver(connection: "Connection", sender: str, letter: dict[str, Any], out: 
         pacing.wait_for_slot()
         held = record.claim(letter, attempt) if record else None
         if held:
-            return Outcome(letter["letter_id"], letter["to"], held[0], "", attempt - 1, held[1])
-        status, reply = transmit(connection, sender, recipients, data)
+            return Outcome(letter["letter_id"], letter["to"], held[0], "", attempt - 1, held[1], held=True)
+        try:  # the journal's `attempting` line is on disk before the message goes out, once the server took MAIL
+            status, reply = transmit(connection, sender, recipients, data,
+                                     lambda: journal.record(letter, ATTEMPTING, None, attempt))
+        except UserError as exc:  # the login or STARTTLS refused: nothing went out, and nothing is in doubt
+            journal.record(letter, NOT_ATTEMPTED, f"not attempted: {exc}", attempt)
+            if record:
+                record.outcome(letter, NOT_ATTEMPTED, f"not attempted: {exc}", attempt)
+            raise
         journal.record(letter, status, reply, attempt)
         if record:
             record.outcome(letter, status, reply, attempt)
@@ -265,12 +285,13 @@ def deliver(connection: "Connection", sender: str, letter: dict[str, Any], out: 
     return Outcome(letter["letter_id"], letter["to"], status, reply, attempt, word)
 
 
-def transmit(connection: "Connection", sender: str, recipients: list[str], data: bytes) -> tuple[str, str]:
+def transmit(connection: "Connection", sender: str, recipients: list[str], data: bytes,
+             before_data: Callable[[], None]) -> tuple[str, str]:
     """One attempt: (status, the server's reply). A lost connection is dropped, to reconnect next
     time; lost after the whole message went out, the letter is in doubt."""
     try:
         smtp = connection.get()
-        status, reply, code = exchange(smtp, sender, recipients, data)
+        status, reply, code = exchange(smtp, sender, recipients, data, before_data)
     except smtplib.SMTPConnectError as exc:  # the greeting refused the session (RFC 5321 §3.1): not per letter
         connection.drop()
         connection.closing = reply_text(exc.smtp_code, exc.smtp_error)
@@ -297,8 +318,10 @@ def transmit(connection: "Connection", sender: str, recipients: list[str], data:
     return status, reply
 
 
-def exchange(smtp: smtplib.SMTP, sender: str, recipients: list[str], data: bytes) -> tuple[str, str, int]:
-    """MAIL, RCPT per recipient, DATA: what `sendmail` does, keeping the server's final reply."""
+def exchange(smtp: smtplib.SMTP, sender: str, recipients: list[str], data: bytes,
+             before_data: Callable[[], None]) -> tuple[str, str, int]:
+    """MAIL, RCPT per recipient, DATA: what `sendmail` does, keeping the server's final reply;
+    `before_data` just before the message may go out."""
     smtp.ehlo_or_helo_if_needed()
     code, text = smtp.mail(sender)
     if code != 250:
@@ -309,10 +332,11 @@ def exchange(smtp: smtplib.SMTP, sender: str, recipients: list[str], data: bytes
     if len(refused) == len(recipients):
         worst = max(code for code, _ in refused.values())
         return classify(worst), refused_text, worst
+    before_data()
     code, text = smtp.data(data)
-    if not 200 <= code < 600:  # the message went out, and what came back is no answer
-        return IN_DOUBT, f"no SMTP reply: {reply_text(code, text)}", code
-    if code != 250:
+    if not 200 <= code < 300 and not 400 <= code < 600:  # the message went out, and no final answer came back
+        return IN_DOUBT, f"no final SMTP reply: {reply_text(code, text)}", code
+    if not 200 <= code < 300:  # any 2yz: the server took it (RFC 5321 §4.2.1)
         return classify(code), reply_text(code, text), code
     if refused:
         return "partial", f"{reply_text(code, text)}; refused {refused_text}", code

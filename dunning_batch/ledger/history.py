@@ -73,7 +73,7 @@ SENTENCES = {
     "temporary": "not accepted, a temporary failure after {attempts}: {reply}",
     "disconnected": "not accepted, the connection was lost after {attempts}: {reply}",
     "in_doubt": "in doubt, the attempt at {time} UTC has no outcome and the server may have taken it",
-    "in_doubt_unanswered": "in doubt, the server took the whole message at {time} UTC and never answered: {reply}",
+    "in_doubt_unanswered": "in doubt, the whole message went out at {time} UTC and no answer came: {reply}",
     "other_status": "{status} after {attempts}: {reply}",
     "void": "{date}  {letter_id} voided by {void_id} (from {folder})",
 }

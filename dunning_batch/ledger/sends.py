@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import duckdb
+
+from ..delivery.journal import in_use
 from ..errors import UserError
 from ..outputs.layout import SEND_JOURNAL
 from ..sql_runner import execute, one, records, table_from_file
@@ -58,20 +61,32 @@ def legacy_send_id(folder: Path) -> str:
     return LEGACY_PREFIX + hashlib.sha256(str(folder_of(folder)).encode()).hexdigest()[:16]
 
 
-def fold_journal(ledger: Ledger, folder: Path) -> int:
-    """Add the attempts of `folder`'s send journal that the ledger lacks; how many. A line a
-    crash cut short never counted and is left out; a damaged line stops the command (exit 2)."""
+def read_journal(con: duckdb.DuckDBPyConnection, folder: Path) -> bool:
+    """`folder`'s send journal as the temporary table `journal_lines` of `con`; False when the
+    folder has none. A line a crash cut short never counts; a damaged line stops the command
+    (exit 2), as does a journal that is no file: `send` reads it, with or without a ledger, and
+    the ledger folds it, by this one judgement."""
     path = folder / SEND_JOURNAL
+    if not path.exists():
+        return False
     if not path.is_file():
-        return 0
-    table_from_file(ledger.con, "journal_lines", "ledger/send_journal_lines",
-                    {"path": str(path), "legacy_send_id": legacy_send_id(folder), "now": now_utc()}, temp=True)
-    damaged = one(ledger.con, "ledger/send_journal_damage")
+        raise UserError(f"{path} is not a file; it records what `send` delivered: restore it from a backup")
+    table_from_file(con, "journal_lines", "ledger/send_journal_lines",
+                    {"path": str(path.resolve()), "legacy_send_id": legacy_send_id(folder), "now": now_utc()},
+                    temp=True)
+    damaged = one(con, "ledger/send_journal_damage")
     if damaged is not None:
         line_no, damage = damaged
         where = f"line {line_no} {damage}" if line_no is not None else damage
         raise UserError(f"{path} is damaged ({where}); it records what `send` delivered: restore it from a backup, "
                         f"or correct that line from the mail server's log")
+    return True
+
+
+def fold_journal(ledger: Ledger, folder: Path) -> int:
+    """Add the attempts of `folder`'s send journal that the ledger lacks; how many (read_journal)."""
+    if not read_journal(ledger.con, folder):
+        return 0
     with ledger.transaction() as con:
         [(added,)] = execute(con, "ledger/send_fold_journal", {"folder": str(folder_of(folder))}).fetchall()
     return added
@@ -95,6 +110,23 @@ class LedgerState:
     notes: list[str] = field(default_factory=list)
 
 
+def send_state(con: duckdb.DuckDBPyConnection, letters: list[str], send_id: str,
+               folder: str | None = None) -> LedgerState:
+    """What the `sends` of `con` (the ledger's, or one folder's journal as journal_sends.sql
+    shapes it, whose rows then name no folder: `folder`) say of `letters`."""
+    state = LedgerState()
+    if not letters:
+        return state
+    for row in records(con, "ledger/send_state", {"letters": letters, "low": min(letters), "high": max(letters),
+                                                   "send_id": send_id}):
+        if row["state"] == DONE_ELSEWHERE:
+            state.done[row["letter_id"]] = row["folder"] or folder
+        else:
+            state.in_doubt[row["letter_id"]] = {"folder": row["folder"] or folder, "at": row["sent_at"],
+                                                "reply": row["reply"]}
+    return state
+
+
 @dataclass
 class SendLedger:
     """One `send`'s use of the ledger at `path` for output folder `out` (as the user named it;
@@ -105,6 +137,7 @@ class SendLedger:
     send_id: str
     resend_in_doubt: bool = False
     on_wait: Callable[[str], None] | None = None
+    started: dt.datetime = field(default_factory=now_utc)
     _waited: bool = False
     _heard: list[tuple] = field(default_factory=list)  # answers in the journal, not yet in the ledger
 
@@ -145,15 +178,14 @@ class SendLedger:
             return self._state(ledger, letters)
 
     def _state(self, ledger: Ledger, letters: list[str]) -> LedgerState:
-        state = LedgerState()
-        if not letters:
-            return state
-        for row in records(ledger.con, "ledger/send_state", {"letters": letters, "low": min(letters),
-                                                              "high": max(letters), "send_id": self.send_id}):
-            if row["state"] == DONE_ELSEWHERE:
-                state.done[row["letter_id"]] = row["folder"]
-            elif not self.resend_in_doubt:
-                state.in_doubt[row["letter_id"]] = {"folder": row["folder"], "at": row["sent_at"], "reply": row["reply"]}
+        """What the ledger says of `letters`. --resend-in-doubt resends a letter in doubt since
+        before this `send` began, unless the `send` that attempted it still runs (its folder's
+        journal is locked): that one is talking to the server, and would deliver it too."""
+        state = send_state(ledger.con, letters, self.send_id)
+        if self.resend_in_doubt:
+            state.in_doubt = {letter_id: word for letter_id, word in state.in_doubt.items()
+                              if word["at"] >= self.started
+                              or word["folder"] != str(self.folder) and in_use(Path(word["folder"]) / SEND_JOURNAL)}
         return state
 
     def claim(self, letter: dict[str, Any], attempt: int) -> tuple[str, dict[str, Any]] | None:

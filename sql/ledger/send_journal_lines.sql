@@ -1,7 +1,8 @@
 -- send journal lines: every line of an output folder's send journal ($path,
 -- OUT/delivery/sent.jsonl), numbered, as the attempt of `send` it records, for the ledger's
 -- `sends` (ledger/sends.py folds them in). A line that is no JSON object but starts the way
--- `send` starts a line was cut short by a crash (cut): it never counts, as `send` reads it.
+-- `send` starts a line, and lacks the send_id a whole line ends with, was cut short by a crash
+-- (cut): it never counts, as `send` reads it.
 -- `damage` says what else is wrong with a line (NULL: nothing); a file that is no UTF-8 text
 -- is one row with line_no NULL. A line written before send_id existed takes $legacy_send_id,
 -- and its time tells it from another `send`'s line of the same letter and attempt.
@@ -26,13 +27,15 @@ typed AS (
 ),
 judged AS (
     SELECT *,
-           NOT is_object AND starts_with(line, '{"letter_id": ') AS cut,
+           -- a whole line ends with its send_id: one holding it, with more after, was edited, not cut
+           NOT is_object AND starts_with(line, '{"letter_id": ')
+               AND NOT regexp_matches(line, '"send_id": "[^"]*"}') AS cut,
            CASE
                WHEN NOT is_object THEN 'is no JSON object'
                WHEN types[2] IS DISTINCT FROM 'VARCHAR' THEN 'has no letter_id'
                WHEN types[3] IS DISTINCT FROM 'VARCHAR'
-                    OR try(line->>'$.status') NOT IN ('accepted', 'partial', 'temporary', 'permanent',
-                                                      'disconnected', 'in_doubt', 'not_attempted')
+                    OR try(line->>'$.status') NOT IN ('attempting', 'accepted', 'partial', 'temporary',
+                                                      'permanent', 'disconnected', 'in_doubt', 'not_attempted')
                    THEN 'has no status `send` writes'
                WHEN types[4] IS NULL OR types[4] NOT IN ('UBIGINT', 'BIGINT') THEN 'has no attempt number'
                WHEN coalesce(types[1], 'NULL') NOT IN ('VARCHAR', 'NULL')

@@ -5,8 +5,8 @@
 -- attempt (it stopped, or is still talking to the server, between handing the message over
 -- and hearing the answer), or a `send` recorded the outcome `in_doubt` (the whole message went
 -- out and no answer came); `folder`, `sent_at` and `reply` (NULL for an attempt without its
--- outcome) are the latest such attempt's. $low and $high are the least and
--- greatest of $letters: they let DuckDB skip the row groups of other nights.
+-- outcome) are the latest such attempt's. $low and $high are the least and greatest of
+-- $letters: they let DuckDB skip the row groups of other nights.
 -- Grain: letter_id. Inputs: sends. Parameters: $letters, $low, $high, $send_id.
 WITH
 wanted AS (
