@@ -53,7 +53,10 @@ def print_delivery(result: SendResult) -> None:
         echo(printable(f"{letter['letter_id']} to {letter['to']}: in doubt: {why} (attempted {at}from "
                        f"{letter['folder']}); check the mail server's log for {letter['message_id']}, then run "
                        f"send --resend-in-doubt to send it again"), err=True)
+    for letter in result.voided:
+        echo(printable(f"not sent: {letter['letter_id']} to {letter['to']}: voided by {letter['void_id']}"))
     doubt = f", {len(result.in_doubt)} in doubt" if result.in_doubt else ""
+    doubt += f", {len(result.voided)} voided (not sent)" if result.voided else ""
     elsewhere = sum(result.sent_elsewhere.values())
     earlier = "accepted earlier" + (f", {elsewhere} of them from other folders" if elsewhere else "")
     if result.dry_run:

@@ -251,6 +251,18 @@ def test_a_letter_in_doubt_here_that_another_folder_got_accepted_is_done(night):
     assert f"1 letter(s) not sent again: the ledger {night / 'ledger.duckdb'} records them accepted from " \
         f"{night / 'B'}" in again.stdout
 
+
+def test_a_letter_voided_from_one_folder_is_sent_from_none(night):
+    letters = sorted(email_letters(night / "A"))
+    voided = cli(night, "void", "A", letters[2], "--as-of", VOID_DAY)
+    assert voided.returncode == 0, voided.stderr
+    inbox = Inbox()
+    with smtp_server(inbox) as server:
+        sent = cli(night, "send", "B", "--smtp", f"127.0.0.1:{server.port}")
+    assert sent.returncode == 0, sent.stderr
+    assert sorted(inbox.letters()) == letters[:2] + letters[3:]
+    assert f"not sent: {letters[2]} to " in sent.stdout and "1 voided (not sent)" in sent.stdout
+
 # ------------------------------------------------------------------ which ledger
 
 def test_a_run_json_naming_a_ledger_that_is_gone_stops_send_and_void(night):

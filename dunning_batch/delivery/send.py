@@ -36,7 +36,7 @@ from ..outputs.layout import SEND_JOURNAL
 from ..errors import UserError
 from ..ledger.sends import (ATTEMPTING, DONE_ELSEWHERE, IN_DOUBT, LedgerState, SendLedger, ledger_for, read_journal,
                             send_state)
-from ..ledger.voids import folder_of
+from ..ledger.voids import folder_of, void_entries
 from ..sql_runner import one, records, table_from_file
 from .journal import Journal
 from .outbox_checks import addresses_of, check_outbox, check_recipients, check_unchanged, checked_sender
@@ -105,6 +105,7 @@ class SendResult:
     dry_run: bool = False
     ledger: Path | None = None  # the ledger consulted, if any
     in_doubt: list[dict[str, Any]] = field(default_factory=list)  # held back, or left so now: the server may have it
+    voided: list[dict[str, Any]] = field(default_factory=list)  # voided (voids.jsonl, the ledger): never sent
     sent_elsewhere: dict[str, int] = field(default_factory=dict)  # folder -> letters accepted from there
     notes: list[str] = field(default_factory=list)  # what the ledger found on the way, in words
 
@@ -136,7 +137,9 @@ class SendResult:
         kept = []
         for letter in self.pending:
             letter_id = letter["letter_id"]
-            if letter_id in state.done:
+            if letter_id in state.voided:
+                self.voided.append(letter | {"void_id": state.voided[letter_id]})
+            elif letter_id in state.done:
                 self.hold(letter, DONE_ELSEWHERE, {"folder": state.done[letter_id]}, out)
             elif letter_id in state.in_doubt:
                 self.hold(letter, IN_DOUBT, state.in_doubt[letter_id], out)
@@ -168,7 +171,8 @@ def send_outbox(out: str | Path, server: SmtpServer | None, pacing: Pacing | Non
     check_outbox(out, manifest)  # before anything is listed or sent: the outbox is the run's own
     send_id = uuid.uuid4().hex
     book = ledger_for(out, manifest, ledger)
-    record = SendLedger(book, out, send_id, resend_in_doubt, on_wait) if book else None
+    record = SendLedger(book, out, send_id, resend_in_doubt, on_wait,
+                        run_date=dt.date.fromisoformat(manifest["as_of"])) if book else None
     if dry_run:  # writes nothing, not even the journal's folder; reads the ledger only
         outbox, pending, journaled = pending_letters(out, send_id, resend_in_doubt)
         result = SendResult(outbox=outbox, already_sent=outbox - len(pending), pending=pending, dry_run=True,
@@ -241,6 +245,7 @@ def pending_letters(out: Path, send_id: str, resend_in_doubt: bool) -> tuple[int
     journaled = journal_state(con, out, send_id)
     if resend_in_doubt:
         journaled.in_doubt = {}
+    journaled.voided = {letter: entry["void_id"] for entry in void_entries(out) for letter in entry["letters"]}
     return total, records(con, "delivery/outbox_pending", {"done": list(journaled.done)}), journaled
 
 

@@ -27,7 +27,7 @@ from ..errors import UserError
 from ..outputs.layout import SEND_JOURNAL
 from ..sql_runner import execute, one, records, table_from_file
 from .store import Ledger, open_ledger, now_utc
-from .voids import fold_voids, folder_of
+from .voids import fold_voids, folder_of, voided_anywhere
 
 DONE_ELSEWHERE, IN_DOUBT = "done", "in_doubt"  # the states of sql/ledger/send_state.sql
 ATTEMPTING = "attempting"
@@ -102,11 +102,12 @@ def fold_folder(ledger: Ledger, folder: Path) -> dict[str, int]:
 @dataclass
 class LedgerState:
     """What the ledger says of an outbox's letters: those a server accepted (letter_id ->
-    the folder it was first accepted from) and those in doubt (letter_id -> {folder, at, reply},
-    reply None for an attempt without its outcome)."""
+    the folder it was first accepted from), those in doubt (letter_id -> {folder, at, reply},
+    reply None for an attempt without its outcome), and those voided."""
 
     done: dict[str, str] = field(default_factory=dict)
     in_doubt: dict[str, dict[str, Any]] = field(default_factory=dict)
+    voided: dict[str, str] = field(default_factory=dict)  # letter_id -> the void that undid it: never sent
     notes: list[str] = field(default_factory=list)
 
 
@@ -138,6 +139,7 @@ class SendLedger:
     resend_in_doubt: bool = False
     on_wait: Callable[[str], None] | None = None
     started: dt.datetime = field(default_factory=now_utc)
+    run_date: dt.date | None = None  # the folder's night: its letters voided from any folder of it are not sent
     _waited: bool = False
     _heard: list[tuple] = field(default_factory=list)  # answers in the journal, not yet in the ledger
 
@@ -160,6 +162,8 @@ class SendLedger:
         with self._open() as ledger:
             fold_folder(ledger, self.out)
             state = self._state(ledger, letters)
+            state.voided = self._voided(ledger, voided_anywhere(ledger, self.out, self.run_date)
+                                        if self.run_date else None)
             others = sorted({d["folder"] for d in state.in_doubt.values()} - {str(self.folder)})
             for other in others:
                 try:
@@ -167,15 +171,24 @@ class SendLedger:
                 except UserError as exc:  # the letters stay in doubt; the damage is said
                     state.notes.append(str(exc))
             if others:
-                notes, state = state.notes, self._state(ledger, letters)
-                state.notes = notes
+                notes, voided, state = state.notes, state.voided, self._state(ledger, letters)
+                state.notes, state.voided = notes, voided
             state.notes = ledger.notes + state.notes
         return state
 
     def peek(self, letters: list[str]) -> LedgerState:
         """What the ledger says of `letters`, read only (send --dry-run writes nothing)."""
         with self._open(read_only=True) as ledger:
-            return self._state(ledger, letters)
+            state = self._state(ledger, letters)
+            state.voided = self._voided(ledger)
+            return state
+
+    @staticmethod
+    def _voided(ledger: Ledger, voided: dict[str, dict] | None = None) -> dict[str, str]:
+        """letter_id -> void_id of every letter the ledger records as voided, from any folder."""
+        voided = voided if voided is not None else {row["letter_id"]: row for row in records(ledger.con,
+                                                                                                 "ledger/void_voided")}
+        return {letter_id: row["void_id"] for letter_id, row in voided.items()}
 
     def _state(self, ledger: Ledger, letters: list[str]) -> LedgerState:
         """What the ledger says of `letters`. --resend-in-doubt resends a letter in doubt since
