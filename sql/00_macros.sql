@@ -51,6 +51,13 @@ CREATE OR REPLACE MACRO has_unsafe_char(t) AS
 CREATE OR REPLACE MACRO without_line_breaks(t) AS
     replace(replace(CAST(t AS VARCHAR), chr(13) || chr(10), ''), chr(10), '');
 
+-- Ids and codes (document, customer and payment ids, classes, postal codes, ...) are matched
+-- byte for byte by the ERP and by the checks: they may not hold invisible format characters
+-- either (Unicode Cf: a byte order mark inside the file, U+200B, bidi controls), which made
+-- 'INV-1' and a BOM before 'INV-1' two documents, and put the BOM into the levels file.
+CREATE OR REPLACE MACRO has_unsafe_id_char(t) AS
+    coalesce(regexp_matches(CAST(t AS VARCHAR), '[\x00-\x1f\x7f-\x9f\x{2028}\x{2029}\p{Cf}]'), false);
+
 -- The sentence for text `t` whose `checked` part holds such a character (the first one).
 CREATE OR REPLACE MACRO unsafe_text(t, checked) AS
     '''' || t || ''' holds the '
@@ -59,6 +66,12 @@ CREATE OR REPLACE MACRO unsafe_text(t, checked) AS
             ELSE 'control character U+'
                  || printf('%04X', unicode(regexp_extract(checked, '[\x00-\x1f\x7f-\x9f\x{2028}\x{2029}]')))
        END || '; remove it from the export';
+
+-- The sentence for an id or code `t` that holds a character has_unsafe_id_char refuses.
+CREATE OR REPLACE MACRO unsafe_id_text(t) AS
+    CASE WHEN has_unsafe_char(t) THEN unsafe_text(t, t)
+         ELSE '''' || t || ''' holds the invisible format character U+'
+              || printf('%04X', unicode(regexp_extract(t, '\p{Cf}'))) || '; remove it from the export' END;
 
 -- The sentence for a value that does not parse as `expected`.
 CREATE OR REPLACE MACRO not_a(t, expected) AS

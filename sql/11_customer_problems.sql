@@ -77,8 +77,11 @@ FROM c
 WHERE _row IS NOT NULL AND delivery IN ('print', 'both')
   AND blank(regexp_replace(address, '[\r\n]', '', 'g')) IS NULL
 UNION ALL
--- text holding control characters (00_macros.sql); an address that goes out is judged above
-SELECT 'customers', _row, col, 'unsafe_char', unsafe_text(t, checked)
+-- text holding control characters, ids and codes also invisible format characters
+-- (00_macros.sql); an address that goes out is judged above
+SELECT 'customers', _row, col, 'unsafe_char',
+       CASE WHEN col IN ('name', 'address', 'email', 'contact_name', 'contact_email') THEN unsafe_text(t, checked)
+            ELSE unsafe_id_text(t) END
 FROM (SELECT _row, 'customer_id' AS col, customer_id AS t, customer_id AS checked FROM c
       UNION ALL SELECT _row, 'name', name, without_line_breaks(name) FROM c
       UNION ALL SELECT _row, 'address', address, without_line_breaks(address) FROM c
@@ -90,7 +93,8 @@ FROM (SELECT _row, 'customer_id' AS col, customer_id AS t, customer_id AS checke
       UNION ALL SELECT _row, 'contact_name', contact_name, contact_name FROM c
       UNION ALL SELECT _row, 'contact_email', contact_email, contact_email FROM c WHERE delivery NOT IN ('email', 'both')
       UNION ALL SELECT _row, 'sales_rep', sales_rep, sales_rep FROM c)
-WHERE has_unsafe_char(checked)
+WHERE CASE WHEN col IN ('name', 'address', 'email', 'contact_name', 'contact_email') THEN has_unsafe_char(checked)
+           ELSE has_unsafe_id_char(checked) END
 UNION ALL
 SELECT 'customers', _row, 'policy', 'unknown_policy',
        'names policy ''' || policy_named || ''', which the config does not define'
@@ -104,7 +108,7 @@ SELECT 'customers', _row, 'sales_rep', 'unknown_sales_rep',
                ELSE '"' || replace(replace(sales_rep, '\', '\\'), '"', '\"') || '"' END
        || '] table with its name and email to the config, or name one of its [sales_rep.ID] tables'
        || coalesce(' (' || (SELECT string_agg(rep_id, ', ' ORDER BY rep_id) FROM cfg_sales_reps) || ')', '')
-FROM c WHERE sales_rep IS NOT NULL AND NOT has_unsafe_char(sales_rep) AND NOT too_long(sales_rep)
+FROM c WHERE sales_rep IS NOT NULL AND NOT has_unsafe_id_char(sales_rep) AND NOT too_long(sales_rep)
   AND sales_rep NOT IN (SELECT rep_id FROM cfg_sales_reps)
 UNION ALL
 -- SPEC §11.2: the window holds 6 lines (templates/letter.css): the name, the attention line

@@ -108,6 +108,10 @@ UNION ALL
 SELECT 'open_items', _row, 'branch', 'null_word', not_a(t_branch, '')
 FROM i WHERE is_null_word(t_branch)
 UNION ALL
-SELECT 'open_items', _row, col, 'unsafe_char', unsafe_text(t, checked) FROM item_texts WHERE has_unsafe_char(checked)
+-- ids may not hold invisible format characters either (00_macros.sql)
+SELECT 'open_items', _row, col, 'unsafe_char',
+       CASE WHEN col = 'branch' THEN unsafe_text(t, checked) ELSE unsafe_id_text(t) END
+FROM item_texts
+WHERE CASE WHEN col = 'branch' THEN has_unsafe_char(checked) ELSE has_unsafe_id_char(checked) END
 UNION ALL
 SELECT 'open_items', _row, col, 'too_long', too_long_message(t) FROM item_texts WHERE too_long(t)

@@ -75,6 +75,10 @@ UNION ALL
 SELECT 'payments', _row, 'branch', 'null_word', not_a(t_branch, '')
 FROM pay WHERE is_null_word(t_branch)
 UNION ALL
-SELECT 'payments', _row, col, 'unsafe_char', unsafe_text(t, checked) FROM payment_texts WHERE has_unsafe_char(checked)
+-- ids may not hold invisible format characters either (00_macros.sql)
+SELECT 'payments', _row, col, 'unsafe_char',
+       CASE WHEN col = 'branch' THEN unsafe_text(t, checked) ELSE unsafe_id_text(t) END
+FROM payment_texts
+WHERE CASE WHEN col = 'branch' THEN has_unsafe_char(checked) ELSE has_unsafe_id_char(checked) END
 UNION ALL
 SELECT 'payments', _row, col, 'too_long', too_long_message(t) FROM payment_texts WHERE too_long(t)

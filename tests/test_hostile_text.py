@@ -21,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from conftest import AS_OF, SPEC_CONFIG, Outcome, customer, days_before, item, with_config, write_csv
 from dunning_batch.checks.reconcile import reconcile
@@ -141,11 +142,12 @@ def cli(folder: Path, *args: str) -> subprocess.CompletedProcess:
 
 def hostile_night(tmp_path: Path) -> Path:
     """A non-strict night in tmp_path/out: a document id with a terminal escape (rejected, kept
-    as exported in rejected.parquet) and a customer whose name and id hold a bidi override."""
+    as exported in rejected.parquet) and a customer whose name holds a bidi override (an id may
+    not: test_an_id_with_an_invisible_format_character_is_refused)."""
     (tmp_path / "config.toml").write_text(SPEC_CONFIG.replace("strict = true", "strict = false"), encoding="utf-8")
-    write_csv(tmp_path / "open_items.csv", [item(f"INV-1{ESC}[2J", 30), item("INV-2", 30, customer_id="C\u202e2")],
+    write_csv(tmp_path / "open_items.csv", [item(f"INV-1{ESC}[2J", 30), item("INV-2", 30, customer_id="C2")],
               tuple(item("x", 0)))
-    write_csv(tmp_path / "customers.csv", [customer("C1"), customer("C\u202e2", name="\u202eevil\u202c Ltd")],
+    write_csv(tmp_path / "customers.csv", [customer("C1"), customer("C2", name="\u202eevil\u202c Ltd")],
               ("customer_id", "name", "address"))
     result = cli(tmp_path, "run", "--config", "config.toml", "--open-items", "open_items.csv", "--customers",
                  "customers.csv", "--as-of", AS_OF.isoformat(), "--out", "out", "--no-pdf")
@@ -157,20 +159,20 @@ def test_query_prints_control_characters_of_the_data_escaped(tmp_path):
     hostile_night(tmp_path)
     names = cli(tmp_path, "query", "out", "SELECT customer_id, name FROM recipients", "--format", "csv")
     assert names.returncode == 0, names.stderr
-    assert "\u202e" not in names.stdout and "C\\u202e2,\\u202eevil\\u202c Ltd" in names.stdout
+    assert "\u202e" not in names.stdout and "C2,\\u202eevil\\u202c Ltd" in names.stdout
     table = cli(tmp_path, "query", "out", "SELECT row_number, reason FROM rejected")
     assert table.returncode == 0, table.stderr
     assert ESC not in table.stdout and "INV-1\\x1b[2J" in table.stdout
     as_json = cli(tmp_path, "query", "out", "SELECT customer_id, name FROM recipients", "--format", "json")
     assert "\u202e" not in as_json.stdout
-    assert json.loads(as_json.stdout) == [{"customer_id": "C\u202e2", "name": "\u202eevil\u202c Ltd"}]
+    assert json.loads(as_json.stdout) == [{"customer_id": "C2", "name": "\u202eevil\u202c Ltd"}]
 
 
 def test_explain_prints_control_characters_of_the_data_escaped(tmp_path):
     hostile_night(tmp_path)
-    result = cli(tmp_path, "explain", "out", "INV-2")
-    assert result.returncode == 0, result.stderr
-    assert "\u202e" not in result.stdout and "INV-2: invoice of customer C\\u202e2," in result.stdout
+    result = cli(tmp_path, "explain", "out", f"INV-1{ESC}[2J")  # the rejected item: named, escaped
+    assert result.returncode == 2 and ESC not in result.stderr
+    assert result.stderr.startswith("out: no item 'INV-1\\x1b[2J' in decisions.parquet"), result.stderr
 
 
 def test_error_lines_print_control_characters_of_the_data_escaped(tmp_path):
@@ -184,3 +186,18 @@ def test_error_lines_print_control_characters_of_the_data_escaped(tmp_path):
     assert ESC not in result.stderr and "\x07" not in result.stderr
     assert "open_items.csv:2: customer_id: customer 'C\\x1b]0;owned\\x07' is not in the customers file" \
         in result.stderr.splitlines()
+
+
+@pytest.mark.parametrize("invisible", ["\ufeff", "\u200b", "\u202e"])
+def test_an_id_with_an_invisible_format_character_is_refused(tmp_path, invisible):
+    """A byte order mark before a record's 'INV-1' made a second document beside 'INV-1', both
+    decided, and put the BOM into levels_update.csv, where the ERP matches no document."""
+    (tmp_path / "config.toml").write_text(SPEC_CONFIG, encoding="utf-8")
+    write_csv(tmp_path / "open_items.csv", [item("INV-1", 30), item(f"{invisible}INV-1", 30)], tuple(item("x", 0)))
+    write_csv(tmp_path / "customers.csv", [customer("C1")], ("customer_id", "name", "address"))
+    result = cli(tmp_path, "validate", "--config", "config.toml", "--open-items", "open_items.csv",
+                 "--customers", "customers.csv")
+    code = f"{ord(invisible):04X}"
+    assert (result.returncode, result.stderr.splitlines()) == (2, [
+        f"open_items.csv:3: doc_id: '\\u{code.lower()}INV-1' holds the invisible format character U+{code}; remove it "
+        f"from the export"])
