@@ -107,6 +107,19 @@ def test_ids_that_look_like_formulas_are_written_as_text_in_every_csv(scenario):
     assert all(c.ok for c in reconcile(out)), [c.line() for c in reconcile(out) if not c.ok]
 
 
+def test_query_guards_formula_cells_in_its_csv_and_keeps_numbers(scenario):
+    """`query --format csv` wrote '=1+1' and '-2+3' as they are, the one CSV a spreadsheet
+    could run; JSON, for scripts, keeps the values."""
+    out = formula_night(scenario).out
+    sql = "SELECT doc_id, customer_id, level_after, -1 AS minus_one FROM levels_update ORDER BY doc_id"
+    as_csv = cli(out.parent, "query", out.name, sql, "--format", "csv")
+    as_json = cli(out.parent, "query", out.name, sql, "--format", "json")
+    assert as_csv.returncode == 0, as_csv.stderr
+    assert as_csv.stdout.splitlines() == ["doc_id,customer_id,level_after,minus_one", "'+SUM(A1),'@cmd,3,-1",
+                                          "'-2+3,'=1+1,2,-1"]
+    assert [r["doc_id"] for r in json.loads(as_json.stdout)] == ["+SUM(A1)", "-2+3"]
+
+
 def test_a_void_writes_its_csvs_the_same_way_and_a_negative_amount_stays_a_number(scenario, tmp_path):
     outcome = formula_night(scenario)
     [letter] = [x for x in outcome.letters if x["customer_id"] == "=1+1"]

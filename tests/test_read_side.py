@@ -298,3 +298,15 @@ def test_every_command_sees_the_optional_columns_of_a_run_without_them(world, tm
     result = cli(tmp_path, "query", world["small"] / "out", OPTIONAL, "--format", "csv")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1] == '"[DECIMAL(18,2)]",0,1,"DECIMAL(18,2)",DATE,"DECIMAL(18,2)",0,0,0,1'
+
+
+def test_diff_prints_what_run_json_says_escaped(world, tmp_path):
+    """diff printed run.json's as_of raw: an OSC sequence in it set the terminal's title."""
+    folder = tmp_path / "hostile"
+    shutil.copytree(world["demo"], folder)
+    manifest = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    manifest["as_of"] += "\x1b]0;pwned\x07"
+    (folder / "run.json").write_text(json.dumps(manifest), encoding="utf-8")
+    result = cli(tmp_path, "diff", "hostile", world["demo"])
+    assert "\x1b" not in result.stdout + result.stderr and "\x07" not in result.stdout
+    assert result.stdout.splitlines()[0] == "A: hostile (run of 2026-11-24\\x1b]0;pwned\\x07)"

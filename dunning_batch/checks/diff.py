@@ -48,8 +48,8 @@ class RunDiff:
         return json.dumps(data, indent=2, default=str) + "\n"
 
     def to_text(self, limit: int = TEXT_LIMIT) -> str:
-        lines = [f"A: {self.a['folder']} (run of {self.a['as_of']})",
-                 f"B: {self.b['folder']} (run of {self.b['as_of']})"]
+        lines = [printable(f"A: {self.a['folder']} (run of {self.a['as_of']})"),
+                 printable(f"B: {self.b['folder']} (run of {self.b['as_of']})")]
         if self.a["as_of"] != self.b["as_of"]:
             lines.append("note: the runs are for different dates; letter ids contain the date, "
                          "so letters match only within one date")

@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 
 from ..errors import UserError
+from ..outputs.layout import FORMULA_STARTS
 from ..manifest import check_complete
 from ..outputs.folder import connect_views, read_manifest
 from ..outputs.writer import write_parquet
@@ -71,7 +72,8 @@ def query(out: str | Path, sql: str, fmt: str = "table", to: str | Path | None =
         rows = Rows(list(relation.columns), [t.id in NUMERIC_TYPES for t in relation.types], relation.fetchall())
     except duckdb.Error as exc:
         raise UserError(f"query failed: {one_line(str(exc))}") from None
-    text = {"table": format_table, "csv": format_csv, "json": format_json}[fmt](rows)
+    # a CSV goes to spreadsheets: its text cells are guarded as the run's own CSVs are
+    text = {"table": format_table, "csv": lambda r: format_csv(r, guard=True), "json": format_json}[fmt](rows)
     if target is None:
         return QueryResult(rows=len(rows.values), text=text)
     try:
@@ -148,13 +150,15 @@ def format_table(rows: Rows) -> str:
     return "\n".join(body) + f"\n({count} row{'' if count == 1 else 's'})\n"
 
 
-def format_csv(rows: Rows) -> str:
-    """RFC 4180 CSV with a header; NULL is an empty field."""
+def format_csv(rows: Rows, guard: bool = False) -> str:
+    """RFC 4180 CSV with a header; NULL is an empty field. With `guard`, each text cell that
+    starts like a formula gets a ' before it, as in every CSV of the run (outputs.csv_cells)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([printable(name) for name in rows.columns])
     for row in rows.values:
-        writer.writerow(["" if v is None else cell_text(v) for v in row])
+        writer.writerow(["" if v is None else "'" + cell_text(v) if guard and isinstance(v, str)
+                         and v.startswith(FORMULA_STARTS) else cell_text(v) for v in row])
     return buffer.getvalue()
 
 
