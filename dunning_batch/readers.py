@@ -136,12 +136,9 @@ BINARY_KINDS = ((b"PK\x03\x04", "a ZIP file (an .xlsx workbook is one): export t
 
 
 def _binary(data: bytes) -> str | None:
-    """What the file is when it is no text (a known kind by its first bytes, or NUL bytes,
-    which no text export holds), and what to give instead; None for text."""
-    kind = next((what for magic, what in BINARY_KINDS if data.startswith(magic)), None)
-    if kind is None and b"\0" in data[:4096]:
-        kind = "binary data (it holds NUL bytes, which no text export has): give the CSV or Parquet export"
-    return kind
+    """What the file is when it is no text by its first bytes (a workbook, a Parquet file, a
+    PDF), and what to give instead; None otherwise."""
+    return next((what for magic, what in BINARY_KINDS if data.startswith(magic)), None)
 
 
 def _decode(path: Path, data: bytes, encoding: str, section: str = "") -> str:
@@ -158,6 +155,9 @@ def _decode(path: Path, data: bytes, encoding: str, section: str = "") -> str:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
+        if b"\0" in data[:4096]:  # undecodable with NUL bytes: no text export (one stray NUL in text is a field's problem)
+            raise InputError(f"{path}: is not a text file but binary data (it holds NUL bytes and bytes that are not "
+                             f"{encoding}): give the CSV or Parquet export") from None
         other = "cp1252" if codecs.lookup(encoding).name == "utf-8" else "utf-8"
         raise InputError(f"{path}:{line}: the bytes are not valid {encoding} (byte 0x{data[exc.start]:02x}); "
                          f"if the export is {other}, set encoding = \"{other}\"{under}") from None

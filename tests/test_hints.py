@@ -221,8 +221,8 @@ def test_a_utf16_file_is_named_and_the_setting_it_names_reads_it(tmp_path):
     (b"PK\x03\x04\x14\x00\x06\x00", "a ZIP file (an .xlsx workbook is one): export the sheet as CSV"),
     (b"PAR1\x15\x04\x15\x80", "a Parquet file: give it a name ending in .parquet"),
     (b"%PDF-1.7\n%\xe2\xe3", "a PDF: give the CSV or Parquet export instead"),
-    (b"\x89\xe9\x00\x00\x01\xff\xfa\x00", "binary data (it holds NUL bytes, which no text export has): give the "
-                                         "CSV or Parquet export")])
+    (b"\x89\xe9\x00\x00\x01\xff\xfa\x00", "binary data (it holds NUL bytes and bytes that are not utf-8): give "
+                                         "the CSV or Parquet export")])
 def test_a_file_that_is_no_text_is_named_for_what_it_is_not_for_an_encoding(tmp_path, first_bytes, said):
     """A workbook or Parquet file named .csv got "if the export is cp1252, set encoding", which
     only leads to garbled columns."""

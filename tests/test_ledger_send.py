@@ -402,12 +402,13 @@ def test_fold_folder_adds_what_a_folder_recorded_once(night):
     assert [(r["void_id"][-1], r["letter_id"], str(r["void_date"]), r["folder"]) for r in voids] == [
         ("1", letters[3], "2026-11-26", str(out)), ("1", letters[4], "2026-11-26", str(out)),
         ("2", letters[5], "2026-11-24", str(out))]
-    # a send from B now knows letters[0] and letters[1] as sent from A, and never the cut line's
+    # a send from B now knows letters[0] and letters[1] as sent from A, and never the cut line's;
+    # letters[3:6], voided from A, it sends from no folder
     inbox = Inbox()
     with smtp_server(inbox) as server:
         result = cli(night, "send", "B", "--smtp", f"127.0.0.1:{server.port}")
     assert result.returncode == 0, result.stderr
-    assert sorted(inbox.letters()) == letters[2:]
+    assert sorted(inbox.letters()) == letters[2:3] + letters[6:] and "3 voided (not sent)" in result.stdout
 
 
 @pytest.mark.parametrize("text, damage", [

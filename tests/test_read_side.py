@@ -300,13 +300,37 @@ def test_every_command_sees_the_optional_columns_of_a_run_without_them(world, tm
     assert result.stdout.splitlines()[1] == '"[DECIMAL(18,2)]",0,1,"DECIMAL(18,2)",DATE,"DECIMAL(18,2)",0,0,0,1'
 
 
-def test_diff_prints_what_run_json_says_escaped(world, tmp_path):
-    """diff printed run.json's as_of raw: an OSC sequence in it set the terminal's title."""
-    folder = tmp_path / "hostile"
+def test_diff_prints_the_folders_it_names_escaped(world, tmp_path):
+    """diff printed a folder's name raw: an OSC sequence in it set the terminal's title."""
+    name = "hos\x1b]0;pwned\x07tile"
+    shutil.copytree(world["demo"], tmp_path / name)
+    result = cli(tmp_path, "diff", name, world["demo"])
+    assert "\x1b" not in result.stdout + result.stderr and "\x07" not in result.stdout
+    assert result.stdout.splitlines()[0] == "A: hos\\x1b]0;pwned\\x07tile (run of 2026-11-24)"
+
+
+@pytest.mark.parametrize("key, value, says", [
+    ("outputs", None, 'its "outputs" is not an object'),
+    ("as_of", "2026-13-45", 'its "as_of" is not a date YYYY-MM-DD'),
+    ("as_of", "2026-11-24\x1b]0;x\x07", 'its "as_of" is not a date YYYY-MM-DD'),
+    ("inputs", [], 'its "inputs" is not an object'),
+    ("sender", None, None),  # null where a run may write nothing: left to the command that needs it
+    ("outputs", {"/etc/passwd": {"sha256": "0" * 64}}, "its \"outputs\" name '/etc/passwd', which is no file"),
+    ("outputs", {"../x.parquet": {"sha256": "0" * 64}}, "its \"outputs\" name '../x.parquet', which is no file"),
+    ("outputs", {"letters.parquet": "x"}, "its \"outputs\" entry 'letters.parquet' holds no sha256"),
+])
+def test_a_run_json_of_another_shape_is_named_damaged(world, tmp_path, key, value, says):
+    """Valid JSON of another shape was exit 3 (TypeError, KeyError) in every command, and an
+    output named outside the folder was read and hashed."""
+    folder = tmp_path / "odd"
     shutil.copytree(world["demo"], folder)
     manifest = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    manifest["as_of"] += "\x1b]0;pwned\x07"
+    manifest[key] = value if key != "outputs" or value is None else manifest["outputs"] | value
     (folder / "run.json").write_text(json.dumps(manifest), encoding="utf-8")
-    result = cli(tmp_path, "diff", "hostile", world["demo"])
-    assert "\x1b" not in result.stdout + result.stderr and "\x07" not in result.stdout
-    assert result.stdout.splitlines()[0] == "A: hostile (run of 2026-11-24\\x1b]0;pwned\\x07)"
+    result = cli(tmp_path, "reconcile", "odd")
+    if says is None:
+        assert result.returncode in (0, 1), result.stderr
+        return
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"odd/run.json is damaged ({says}") and result.stderr.count("\n") == 1
+    assert result.stderr.endswith("); restore it from a backup or run the job again into a new folder\n")

@@ -12,7 +12,9 @@ and its settings are locked.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +47,48 @@ def read_manifest(out: str | Path) -> dict[str, Any]:
         raise UserError(f"{out}: not an output folder of dunning-batch run (no {MANIFEST})")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"{path} is damaged (not valid JSON): {exc}; restore it from a backup or run "
-                        f"the job again into a new folder") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # ValueError: JSON, or an int too long
+        raise UserError(f"{path} is damaged (not valid JSON: {type(exc).__name__}); restore it from a backup "
+                        f"or run the job again into a new folder") from None
     if not isinstance(manifest, dict) or not {"as_of", "outputs"} <= manifest.keys():
         raise UserError(f"{path} is damaged (it lacks the keys a run writes: as_of, outputs); "
                         f"restore it from a backup or run the job again into a new folder")
+    if damage := manifest_damage(manifest):
+        raise UserError(f"{path} is damaged ({damage}); restore it from a backup or run the job again into a "
+                        f"new folder")
     return manifest
+
+
+# run.json's keys whose JSON type the commands rely on, as a run writes them
+MANIFEST_TYPES = {"as_of": str, "outputs": dict, "inputs": dict, "config": dict, "run": dict, "sender": dict,
+                  "input_totals": dict, "totals_per_currency": dict, "letters_per_level": dict,
+                  "decisions_per_reason": dict, "stage_rows": dict, "pdf_environment": dict,
+                  "levels_file": dict, "rejected_rows": int, "customers_created": int}
+# a file or folder a run writes inside its folder, as run.json's "outputs" names it
+OUTPUT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(/([A-Za-z0-9_][A-Za-z0-9_.-]*)?)?")
+
+
+def manifest_damage(manifest: dict[str, Any]) -> str | None:
+    """What is wrong with the shape of a run.json (a key of another JSON type than a run
+    writes, a run date that is no date, an output outside the folder or without its digest),
+    or None: every command reads these, and names and digests them within the folder only."""
+    for key, kind in MANIFEST_TYPES.items():
+        value = manifest.get(key)
+        required = key in ("as_of", "outputs")  # the others a run of an earlier version may lack, or write as null
+        if (value is not None or required) and (not isinstance(value, kind) or isinstance(value, bool)):
+            return f'its "{key}" is not {"an object" if kind is dict else "a whole number" if kind is int else "text"}'
+    try:
+        dated = len(manifest["as_of"]) == 10 and dt.date.fromisoformat(manifest["as_of"])
+    except (TypeError, ValueError):
+        dated = False
+    if not dated:
+        return 'its "as_of" is not a date YYYY-MM-DD'
+    for name, entry in manifest["outputs"].items():
+        if not OUTPUT_NAME.fullmatch(name) or ".." in name:
+            return f'its "outputs" name {name!r}, which is no file a run writes inside its folder'
+        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+            return f'its "outputs" entry {name!r} holds no sha256'
+    return None
 
 
 def new_connection() -> duckdb.DuckDBPyConnection:
