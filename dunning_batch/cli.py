@@ -14,7 +14,8 @@ from .checks.diff import diff_runs
 from .checks.explain import explain as explain_outcome
 from .checks.query import FORMATS as QUERY_FORMATS
 from .checks.query import query as query_folder
-from .cli_common import (FORCE_HELP, FORCE_SENT_HELP, RunDate, as_of_option, config_option, customers_option,
+from .cli_common import (FORCE_HELP, FORCE_SENT_HELP, RunDate, as_of_option, blames_changed_files, config_option,
+                         customers_option,
                          exits_cleanly, folder_argument, items_option, letter_progress, payments_option,
                          rates_option, stage_printer)
 from .cli_delivery import history, send, void
@@ -137,6 +138,7 @@ def demo(out, as_of, force, force_sent):
               help="Write a new complete folder (must not exist) instead of changing OUT; needed once letters "
                    "of OUT were sent.")
 @exits_cleanly
+@blames_changed_files("out")
 def render(out, letter_id, workers, target):
     """Re-renders the PDF letters of an output folder from its files alone; when a PDF comes out
     different, rebuilds the outbox and print batch from the new PDFs and says which changed.
@@ -154,6 +156,7 @@ def render(out, letter_id, workers, target):
 @click.option("--open-items", "open_items", type=click.Path(exists=True, dir_okay=False),
               help="The original export: also check that nothing was lost between it and decisions.")
 @exits_cleanly
+@blames_changed_files("out")
 def reconcile(out, open_items):
     """Proves the invariants of SPEC §8 on an output folder; exit 1 on any failed check.
 
@@ -200,6 +203,7 @@ def synth(customer_count, out, seed, fmt, as_of, force, letters_share):
 @click.option("--to", "to", type=click.Path(dir_okay=False), default=None,
               help="Write the result to this file instead of stdout (required for parquet).")
 @exits_cleanly
+@blames_changed_files("out")
 def query(out, sql, fmt, to):
     """Runs SQL over an output folder's views (letters, decisions, aging_buckets, ...).
 
@@ -217,6 +221,7 @@ def query(out, sql, fmt, to):
 @click.argument("doc_id", required=False)
 @click.option("--customer", "customer_id", default=None, help="Explain every item of this customer instead.")
 @exits_cleanly
+@blames_changed_files("out")
 def explain(out, doc_id, customer_id):
     """Says in plain sentences why an item, or each item of a customer, got its outcome.
 
@@ -233,6 +238,7 @@ def explain(out, doc_id, customer_id):
 @click.argument("out_b", metavar="OUT_B", type=click.Path(file_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @exits_cleanly
+@blames_changed_files("out_a", "out_b")
 def diff(out_a, out_b, fmt):
     """Letters, level changes and decisions per reason that differ between two runs; exit 1 when any.
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
+from pathlib import Path
 
 import click
 
 from .errors import UserError
+from .manifest import changed_file
 from .printout import echo
 from .session import FIRST_RUN_DATE, LAST_RUN_DATE
 from .terminal import printable
@@ -70,6 +72,30 @@ def exits_cleanly(command):
             sys.exit(3)
 
     return wrapper
+
+
+def blames_changed_files(*folder_args: str):
+    """For a command that reads run folders (its arguments `folder_args`): an error that is
+    not the user's (a DuckDB error reading a data file, a file where a folder was) is named
+    as the user's when a file of such a folder is not as run.json records it (edited,
+    missing, a link, a folder in its place): exit 2 naming that file, not exit 3. When every
+    file is as the run wrote it, the error stays ours (exit 3)."""
+    def decorate(command):
+        @functools.wraps(command)
+        def wrapper(*args, **kwargs):
+            try:
+                return command(*args, **kwargs)
+            except (UserError, click.ClickException):
+                raise
+            except Exception as exc:
+                for folder in (Path(kwargs[name]) for name in folder_args if kwargs.get(name)):
+                    if difference := changed_file(folder):
+                        raise UserError(f"{folder}: {difference} (run.json records the files as the run wrote "
+                                        f"them), and it cannot be read ({type(exc).__name__}); restore the file "
+                                        f"from a backup, or run the night again into a new folder") from None
+                raise
+        return wrapper
+    return decorate
 
 
 @contextlib.contextmanager

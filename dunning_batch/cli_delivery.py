@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from .checks.void import void_letters
-from .cli_common import exits_cleanly, letter_progress
+from .cli_common import blames_changed_files, exits_cleanly, letter_progress
 from .delivery.send import Pacing, send_outbox
 from .delivery.smtp_session import SmtpServer, check_login, parse_server
 from .errors import UserError
@@ -38,6 +38,7 @@ def _say_waiting(message: str) -> None:
               help="The day of the void (YYYY-MM-DD): the date of every reversal document.")
 @click.option("--ledger", "ledger", type=click.Path(dir_okay=False), default=None, help=FOLDER_LEDGER_HELP)
 @exits_cleanly
+@blames_changed_files("out")
 def void(out, letter_ids, target, as_of, ledger):
     """Undoes letters sent by mistake: restoring levels file, fee reversals and customer actions to undo.
 
@@ -86,6 +87,7 @@ def history(doc_id, customer_id, ledger, fmt, to):
               help="Send again the letters in doubt: an earlier send stopped, or heard no answer, after the "
                    "server may have taken them (check the mail server's log first).")
 @exits_cleanly
+@blames_changed_files("out")
 def send(out, smtp, starttls, use_ssl, user, password_env, max_per_minute, dry_run, ledger, resend_in_doubt):
     """Delivers the outbox of an output folder by SMTP, never a letter twice (journal: OUT/delivery/sent.jsonl).
 

@@ -124,6 +124,25 @@ def edited_note(folder: Path) -> str | None:
             f"wrote them (`dunning-batch reconcile {folder}` checks them against run.json)")
 
 
+def changed_file(folder: Path) -> str | None:
+    """The first file of `folder`'s run that is not as run.json records it (a link, missing, a
+    folder in its place, changed), in words; None when all are, or the folder has no readable
+    run.json (its own error is said where it is read)."""
+    try:
+        manifest = read_manifest(folder)
+    except UserError:
+        return None
+    for name in manifest["outputs"]:
+        path = folder / name.rstrip("/")
+        if path.is_symlink():
+            return f"{name} is a link"
+        if name.endswith("/") != path.is_dir() and path.exists():
+            return f"{name} is not a {'folder' if name.endswith('/') else 'file'}"
+        if difference := recorded_difference(folder, manifest, name):
+            return difference
+    return None
+
+
 def check_complete(folder: Path, manifest: dict[str, Any]) -> None:
     """Exit 2 naming the first file of what the run decided that the folder lacks: `query` and
     `explain` answer from a folder's files as they are (a received folder), but not from a part."""

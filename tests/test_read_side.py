@@ -334,3 +334,25 @@ def test_a_run_json_of_another_shape_is_named_damaged(world, tmp_path, key, valu
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(f"odd/run.json is damaged ({says}") and result.stderr.count("\n") == 1
     assert result.stderr.endswith("); restore it from a backup or run the job again into a new folder\n")
+
+
+@pytest.mark.parametrize("damage", ["deleted", "a folder in its place", "another run's file"])
+@pytest.mark.parametrize("command", [["reconcile", "hurt"], ["explain", "hurt", "INV-10006"],
+                                     ["send", "hurt", "--dry-run"], ["query", "hurt", "SELECT count(*) FROM letters"]])
+def test_a_data_file_the_commands_cannot_read_is_named_not_an_internal_error(world, tmp_path, damage, command):
+    """A deleted letters.parquet (reconcile, send), a folder in its place, or a valid Parquet
+    file of another shape was exit 3 with DuckDB's catalog or binder error: now the file that
+    is not as run.json records it is named, exit 2."""
+    folder = tmp_path / "hurt"
+    shutil.copytree(world["demo"], folder)
+    target = folder / "letters.parquet"
+    target.unlink()
+    if damage == "a folder in its place":
+        target.mkdir()
+    elif damage == "another run's file":
+        shutil.copy(folder / "rejected.parquet", target)
+    result = cli(tmp_path, *command)
+    said = {"deleted": "letters.parquet is missing", "a folder in its place": "letters.parquet is not a file",
+            "another run's file": "letters.parquet changed since the run"}[damage]
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"hurt: {said}") and result.stderr.count("\n") == 1, result.stderr
