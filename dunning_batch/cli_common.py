@@ -98,10 +98,16 @@ def blames_changed_files(*folder_args: str):
     return decorate
 
 
+def on_terminal(stream) -> bool:
+    """Whether `stream` is a terminal; a stream the command was started without (`2>&-`:
+    Python's sys.stderr is None then) is none."""
+    return stream is not None and stream.isatty()
+
+
 @contextlib.contextmanager
 def letter_progress(label: str = "rendering letters"):
     """A progress bar over letters on a terminal; nothing in CI and pipes."""
-    if not sys.stderr.isatty():
+    if not on_terminal(sys.stderr):
         yield None
         return
     with click.progressbar(length=0, label=label, file=sys.stderr) as bar:
@@ -113,6 +119,6 @@ def letter_progress(label: str = "rendering letters"):
 
 def stage_printer():
     """Stage progress on a terminal; quiet in CI and pipes."""
-    if not sys.stderr.isatty():
+    if not on_terminal(sys.stderr):
         return None
     return lambda stage, rows, seconds: echo(f"  {stage:<24} {rows:>12,} rows  {seconds:7.2f} s", err=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from .delivery.send import SendResult
+from .errors import UserError
 from .letters.environment import describe as describe_pdf_environment
 from .terminal import printable
 
@@ -21,10 +22,18 @@ NO_LEDGER = ("no ledger: nothing stops a letter from being issued or sent twice 
 def echo(message: str = "", *, nl: bool = True, err: bool = False) -> None:
     """click.echo, but a reader that has gone (`dunning-batch run ... | head -1`) stops the
     printing, not the command: its work is done and its exit code stays its own."""
+    stream = sys.stderr if err else sys.stdout
+    if stream is None:  # started without it (`2>&-`): what it would say goes nowhere, the work goes on
+        return
     try:
         click.echo(message, nl=nl, err=err)
     except BrokenPipeError:
-        _discard(sys.stderr if err else sys.stdout)
+        _discard(stream)
+    except OSError as exc:  # a full disk or a device that takes nothing (`> /dev/full`)
+        _discard(stream)
+        if not err:  # the answer itself is lost: say so (on stderr), exit 2; a lost warning is not worth a failure
+            raise UserError(f"stdout: cannot write the output ({exc.strerror or exc}); write it where there is "
+                            f"room") from None
 
 
 def _discard(stream) -> None:

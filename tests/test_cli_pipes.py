@@ -126,3 +126,27 @@ def test_a_reader_that_takes_one_line_and_goes(work):
     stderr = proc.stderr.read().decode("utf-8", "replace")
     assert proc.wait(timeout=300) == 0
     assert_quiet(stderr)
+
+
+def test_a_run_started_without_stderr_still_writes_its_folder(work):
+    """`run ... 2>&-` (Python's sys.stderr is None then) ended with exit 3 and no folder: the
+    line that warns of a missing ledger killed the run."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([*CLI, "demo", "--out", "no-stderr"], cwd=work, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, timeout=300, pass_fds=(), close_fds=True,
+                          preexec_fn=lambda: os.close(2))
+    assert proc.returncode == 0
+    assert_complete(work / "no-stderr", work / "ref")
+
+
+def test_output_that_cannot_be_written_is_one_sentence_not_an_internal_error(work):
+    """`explain ... > /dev/full` was exit 3 (OSError); a full stderr turned a missing item's exit 2 into 1."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with open("/dev/full", "w") as full:
+        answer = subprocess.run([*CLI, "explain", "ref", "--customer", "C001"], cwd=work, env=env, stdout=full,
+                                stderr=subprocess.PIPE, text=True, timeout=300)
+        unknown = subprocess.run([*CLI, "explain", "ref", "NOPE"], cwd=work, env=env, stdout=subprocess.PIPE,
+                                 stderr=full, text=True, timeout=300)
+    assert (answer.returncode, answer.stderr) == (2, "stdout: cannot write the output (No space left on device); "
+                                                     "write it where there is room\n")
+    assert unknown.returncode == 2
