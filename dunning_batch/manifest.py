@@ -83,6 +83,10 @@ def recorded_difference(folder: Path, manifest: dict[str, Any], name: str) -> st
     """How output `name` differs from what run.json records of it (missing, changed, other
     files in a fingerprinted folder), or None when it is as the run wrote it."""
     recorded = manifest["outputs"][name]
+    path = folder / name.rstrip("/")
+    # a run writes plain files: a link's digest would be its target's, wherever that is
+    if path.is_symlink() or (path.is_dir() and any(p.is_symlink() for p in path.iterdir())):
+        return f"{name} is a link" if path.is_symlink() else f"{name} holds a link"
     if name in FILE_FOLDERS:
         found = folder_digest(folder, name)
         return None if found == recorded else f"{name} has {found['files']} files, digest differs from run.json"
@@ -134,8 +138,6 @@ def changed_file(folder: Path) -> str | None:
         return None
     for name in manifest["outputs"]:
         path = folder / name.rstrip("/")
-        if path.is_symlink():
-            return f"{name} is a link"
         if name.endswith("/") != path.is_dir() and path.exists():
             return f"{name} is not a {'folder' if name.endswith('/') else 'file'}"
         if difference := recorded_difference(folder, manifest, name):

@@ -356,3 +356,19 @@ def test_a_data_file_the_commands_cannot_read_is_named_not_an_internal_error(wor
             "another run's file": "letters.parquet changed since the run"}[damage]
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(f"hurt: {said}") and result.stderr.count("\n") == 1, result.stderr
+
+
+@pytest.mark.parametrize("linked", ["levels_update.csv", "run.json"])
+def test_a_file_linked_to_an_identical_copy_elsewhere_is_named(world, tmp_path, linked):
+    """The digest follows a link: levels_update.csv (the file the ERP imports) or run.json
+    linked to an identical copy outside the folder passed reconcile and every command."""
+    folder = tmp_path / "linked"
+    shutil.copytree(world["demo"], folder)
+    shutil.copy(folder / linked, tmp_path / linked)
+    (folder / linked).unlink()
+    (folder / linked).symlink_to(tmp_path / linked)
+    result = cli(tmp_path, "reconcile", "linked")
+    if linked == "run.json":
+        assert result.returncode == 2 and result.stderr.startswith("linked/run.json: is a link"), result.stderr
+    else:
+        assert result.returncode == 1 and f"levels_update.csv is a link" in result.stdout, result.stdout

@@ -45,11 +45,14 @@ def read_manifest(out: str | Path) -> dict[str, Any]:
         raise UserError(f"{out}: no such folder; name the output folder of a dunning-batch run")
     if not path.is_file():
         raise UserError(f"{out}: not an output folder of dunning-batch run (no {MANIFEST})")
+    if path.is_symlink():
+        raise UserError(f"{path}: is a link; a run writes plain files, so this folder was changed after the run: "
+                        f"run the night again into a new folder")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # ValueError: JSON, or an int too long
-        raise UserError(f"{path} is damaged (not valid JSON: {type(exc).__name__}); restore it from a backup "
-                        f"or run the job again into a new folder") from None
+        raise UserError(f"{path} is damaged (not valid JSON): {exc}; restore it from a backup or run "
+                        f"the job again into a new folder") from None
     if not isinstance(manifest, dict) or not {"as_of", "outputs"} <= manifest.keys():
         raise UserError(f"{path} is damaged (it lacks the keys a run writes: as_of, outputs); "
                         f"restore it from a backup or run the job again into a new folder")
