@@ -87,6 +87,8 @@ def recorded_difference(folder: Path, manifest: dict[str, Any], name: str) -> st
     # a run writes plain files: a link's digest would be its target's, wherever that is
     if path.is_symlink() or (path.is_dir() and any(p.is_symlink() for p in path.iterdir())):
         return f"{name} is a link" if path.is_symlink() else f"{name} holds a link"
+    if name in FILE_FOLDERS and path.is_dir() and not all(p.is_file() for p in path.iterdir()):
+        return f"{name} holds a folder where the run wrote files"
     if name in FILE_FOLDERS:
         found = folder_digest(folder, name)
         return None if found == recorded else f"{name} has {found['files']} files, digest differs from run.json"

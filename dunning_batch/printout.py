@@ -32,8 +32,8 @@ def echo(message: str = "", *, nl: bool = True, err: bool = False) -> None:
     except OSError as exc:  # a full disk or a device that takes nothing (`> /dev/full`)
         _discard(stream)
         if not err:  # the answer itself is lost: say so (on stderr), exit 2; a lost warning is not worth a failure
-            raise UserError(f"stdout: cannot write the output ({exc.strerror or exc}); write it where there is "
-                            f"room") from None
+            raise UserError(f"stdout: cannot write the output ({exc.strerror or exc}); what the command wrote to "
+                            f"files or sent is done, only this output is lost: write it where there is room") from None
 
 
 def _discard(stream) -> None:

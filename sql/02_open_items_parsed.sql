@@ -112,7 +112,7 @@ SELECT
                                                         OR round(t.amount, 0) <> t.amount))))
     OR is_null_word(t.branch)
     OR has_unsafe_id_char(t.doc_id) OR has_unsafe_id_char(t.customer_id)
-    OR has_unsafe_char(without_line_breaks(t.branch))
+    OR has_unsafe_id_char(without_line_breaks(t.branch))
     OR too_long(t.doc_id) OR too_long(t.customer_id) OR too_long(t.branch)
     -- dates far from the run date, and a due date before the document's date
     OR implausible(t.due_date, $plausible_from, $plausible_to) OR implausible(t.doc_date, $plausible_from, $plausible_to)

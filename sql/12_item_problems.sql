@@ -110,8 +110,8 @@ FROM i WHERE is_null_word(t_branch)
 UNION ALL
 -- ids may not hold invisible format characters either (00_macros.sql)
 SELECT 'open_items', _row, col, 'unsafe_char',
-       CASE WHEN col = 'branch' THEN unsafe_text(t, checked) ELSE unsafe_id_text(t) END
+       unsafe_id_text(checked)
 FROM item_texts
-WHERE CASE WHEN col = 'branch' THEN has_unsafe_char(checked) ELSE has_unsafe_id_char(checked) END
+WHERE has_unsafe_id_char(checked)
 UNION ALL
 SELECT 'open_items', _row, col, 'too_long', too_long_message(t) FROM item_texts WHERE too_long(t)

@@ -77,8 +77,8 @@ FROM pay WHERE is_null_word(t_branch)
 UNION ALL
 -- ids may not hold invisible format characters either (00_macros.sql)
 SELECT 'payments', _row, col, 'unsafe_char',
-       CASE WHEN col = 'branch' THEN unsafe_text(t, checked) ELSE unsafe_id_text(t) END
+       unsafe_id_text(checked)
 FROM payment_texts
-WHERE CASE WHEN col = 'branch' THEN has_unsafe_char(checked) ELSE has_unsafe_id_char(checked) END
+WHERE has_unsafe_id_char(checked)
 UNION ALL
 SELECT 'payments', _row, col, 'too_long', too_long_message(t) FROM payment_texts WHERE too_long(t)

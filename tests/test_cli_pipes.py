@@ -148,5 +148,6 @@ def test_output_that_cannot_be_written_is_one_sentence_not_an_internal_error(wor
         unknown = subprocess.run([*CLI, "explain", "ref", "NOPE"], cwd=work, env=env, stdout=subprocess.PIPE,
                                  stderr=full, text=True, timeout=300)
     assert (answer.returncode, answer.stderr) == (2, "stdout: cannot write the output (No space left on device); "
-                                                     "write it where there is room\n")
+                                                     "what the command wrote to files or sent is done, only this "
+                                                     "output is lost: write it where there is room\n")
     assert unknown.returncode == 2

@@ -214,3 +214,15 @@ def test_an_id_with_an_invisible_format_character_is_refused(tmp_path, invisible
     assert (result.returncode, result.stderr.splitlines()) == (2, [
         f"open_items.csv:3: doc_id: '\\u{code.lower()}INV-1' holds the invisible format character U+{code}; remove it "
         f"from the export"])
+
+
+def test_a_branch_with_an_invisible_format_character_is_refused(tmp_path):
+    """'NOR\u200bTH' beside 'NORTH' gave one customer two letters when branches are not consolidated."""
+    (tmp_path / "config.toml").write_text(SPEC_CONFIG, encoding="utf-8")
+    write_csv(tmp_path / "open_items.csv", [item("INV-1", 30, branch="NORTH"), item("INV-2", 30, branch="NOR\u200bTH")],
+              (*tuple(item("x", 0)), "branch"))
+    write_csv(tmp_path / "customers.csv", [customer("C1")], ("customer_id", "name", "address"))
+    result = cli(tmp_path, "validate", "--config", "config.toml", "--open-items", "open_items.csv",
+                 "--customers", "customers.csv")
+    assert (result.returncode, result.stderr.splitlines()) == (2, [
+        "open_items.csv:3: branch: 'NOR\\u200bTH' holds the invisible format character U+200B; remove it from the export"])

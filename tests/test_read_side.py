@@ -372,3 +372,14 @@ def test_a_file_linked_to_an_identical_copy_elsewhere_is_named(world, tmp_path, 
         assert result.returncode == 2 and result.stderr.startswith("linked/run.json: is a link"), result.stderr
     else:
         assert result.returncode == 1 and f"levels_update.csv is a link" in result.stdout, result.stdout
+
+
+def test_a_folder_in_place_of_a_pdf_is_named(world, tmp_path):
+    folder = tmp_path / "hurt"
+    shutil.copytree(world["demo"], folder)
+    pdf = sorted((folder / "pdf").glob("*.pdf"))[0]
+    pdf.unlink()
+    pdf.mkdir()
+    result = cli(tmp_path, "reconcile", "hurt")
+    assert result.returncode == 1 and result.stderr == "", result.stderr  # it was exit 3, IsADirectoryError
+    assert "pdf/ holds a folder where the run wrote files" in result.stdout

@@ -36,7 +36,7 @@ from ..outputs.layout import SEND_JOURNAL
 from ..errors import UserError
 from ..ledger.sends import (ATTEMPTING, DONE_ELSEWHERE, IN_DOUBT, LedgerState, SendLedger, ledger_for, read_journal,
                             send_state)
-from ..ledger.voids import folder_of, void_entries
+from ..ledger.voids import folder_of, voided_letters
 from ..sql_runner import one, records, table_from_file
 from .journal import Journal
 from .outbox_checks import addresses_of, check_outbox, check_recipients, check_unchanged, checked_sender
@@ -245,7 +245,7 @@ def pending_letters(out: Path, send_id: str, resend_in_doubt: bool) -> tuple[int
     journaled = journal_state(con, out, send_id)
     if resend_in_doubt:
         journaled.in_doubt = {}
-    journaled.voided = {letter: entry["void_id"] for entry in void_entries(out) for letter in entry["letters"]}
+    journaled.voided = voided_letters(out)
     return total, records(con, "delivery/outbox_pending", {"done": list(journaled.done)}), journaled
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..outputs.folder import read_manifest
-from ..outputs.layout import VOIDS_RECORD
+from ..outputs.layout import VOIDS_FOLDER, VOIDS_RECORD
 from ..sql_runner import execute, records, rows
 from .store import Ledger, now_utc
 
@@ -23,6 +23,9 @@ from .store import Ledger, now_utc
 def void_entries(out: Path) -> list[dict]:
     """The records of OUT/voids.jsonl; a damaged file is reported, never read past."""
     path = out / VOIDS_RECORD
+    if path.is_symlink() or path.exists() and not path.is_file():
+        raise UserError(f"{path} is not a file; it records which letters were voided: restore it from a backup or "
+                        f"from the void.json files of the voids")
     if not path.is_file():
         return []
     entries = []
@@ -79,6 +82,25 @@ def record_voids(ledger: Ledger, out: Path, entries: list[dict]) -> int:
             "void_ids": void_ids, "letter_ids": letter_ids, "void_dates": void_dates,
             "folder": str(folder_of(out)), "recorded_at": now_utc()}).fetchall()
     return added
+
+
+def voided_letters(out: Path) -> dict[str, str]:
+    """letter_id -> void_id of every letter voided from `out`: the records of voids.jsonl, and
+    the void.json of each void under OUT/voids/, which stay when voids.jsonl was deleted,
+    emptied or edited (`send` never mails a letter either names)."""
+    voided = {letter: entry["void_id"] for entry in void_entries(out) for letter in entry["letters"]}
+    for record in sorted((out / VOIDS_FOLDER).glob("*/void.json")):
+        try:
+            head = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise UserError(f"{record} is damaged ({type(exc).__name__}); it records which letters that void undid: "
+                            f"restore it from a backup") from None
+        letters = head.get("letters") if isinstance(head, dict) else None
+        if not isinstance(letters, list) or not all(isinstance(letter, str) for letter in letters):
+            raise UserError(f"{record} is damaged (no list of letters); it records which letters that void undid: "
+                            f"restore it from a backup")
+        voided.update({letter: str(head.get("void_id")) for letter in letters if letter not in voided})
+    return voided
 
 
 def fold_voids(ledger: Ledger, out: Path) -> int:
