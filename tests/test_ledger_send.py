@@ -199,20 +199,24 @@ def test_a_send_killed_while_the_server_holds_the_message_leaves_it_in_doubt(nig
     letters = sorted(email_letters(night / "A"))
     inbox = HoldsTheFirst()
     with smtp_server(inbox) as server:
-        killed = subprocess.Popen([sys.executable, "-c", "from dunning_batch.cli import main; main()", "send", "A",
-                                   "--smtp", f"127.0.0.1:{server.port}"], cwd=night,
-                                  env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE)
+        killed = started_send(night, "A", server.port)
         assert inbox.holding.wait(timeout=120), killed.communicate()
         killed.send_signal(signal.SIGKILL)
         killed.wait(timeout=60)
         inbox.released.set()
         after = cli(night, "send", "B", "--smtp", f"127.0.0.1:{server.port}")  # the other folder, even
     assert after.returncode == 1, after.stderr
-    assert f"{letters[0]} to " in after.stderr and "in doubt: a send handed it to the server and recorded no answer" in after.stderr
+    assert f"{letters[0]} to " in after.stderr
+    assert "in doubt: a send handed it to the server and recorded no answer" in after.stderr
     assert sorted(inbox.letters()) == letters  # the first one once: the killed send's
     assert journal(night / "A") == []  # it never heard the answer
 
+
+def started_send(night: Path, folder: str, port: int) -> subprocess.Popen:
+    """`send FOLDER` started in `night`, left running."""
+    return subprocess.Popen([sys.executable, "-c", "from dunning_batch.cli import main; main()", "send", folder,
+                             "--smtp", f"127.0.0.1:{port}"], cwd=night, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_resend_in_doubt_leaves_alone_what_a_running_send_attempts(night):
@@ -222,10 +226,7 @@ def test_resend_in_doubt_leaves_alone_what_a_running_send_attempts(night):
     letters = sorted(email_letters(night / "A"))
     inbox = HoldsTheFirst()
     with smtp_server(inbox) as server:
-        running = subprocess.Popen([sys.executable, "-c", "from dunning_batch.cli import main; main()", "send", "A",
-                                    "--smtp", f"127.0.0.1:{server.port}"], cwd=night,
-                                   env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
+        running = started_send(night, "A", server.port)
         assert inbox.holding.wait(timeout=120), running.communicate()
         resent = cli(night, "send", "B", "--smtp", f"127.0.0.1:{server.port}", "--resend-in-doubt")
         inbox.released.set()

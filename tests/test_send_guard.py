@@ -110,29 +110,6 @@ def endless_ehlo(connection: socket.socket, server: Hostile) -> None:
             return
 
 
-def offers_auth(connection: socket.socket, server: Hostile) -> None:
-    """A server offering AUTH PLAIN LOGIN that accepts every login and every letter."""
-    connection.sendall(b"220 hostile ESMTP\r\n")
-    reader = connection.makefile("rb")
-    for raw in reader:
-        command = raw.decode("ascii", "replace").strip().upper()
-        if command.startswith("EHLO"):
-            connection.sendall(b"250-hostile\r\n250 AUTH PLAIN LOGIN\r\n")
-        elif command.startswith("AUTH"):
-            connection.sendall(b"235 2.7.0 ok\r\n")
-        elif command == "DATA":
-            connection.sendall(b"354 go ahead\r\n")
-            for body in reader:
-                if body in (b".\r\n", b".\n"):
-                    break
-            connection.sendall(b"250 2.0.0 queued\r\n")
-        elif command.startswith("QUIT"):
-            connection.sendall(b"221 bye\r\n")
-            return
-        else:
-            connection.sendall(b"250 ok\r\n")
-
-
 def cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if k != "SMTP_PW"}  # only the test's own
     environment.update(env or {})
@@ -254,7 +231,7 @@ def test_an_endless_ehlo_reply_is_cut_off_and_ends_the_send(folder, cli_sleeps):
 
 def test_a_password_smtp_cannot_carry_is_a_clear_error_before_connecting(folder):
     """A non-ASCII password was journaled as a permanent address failure for every letter."""
-    with hostile(offers_auth) as server:
+    with hostile(leaves_unanswered(0, "", auth=True)) as server:
         result = cli(folder.parent, "send", folder.name, "--smtp", f"127.0.0.1:{server.port}",
                      "--user", "dunning", "--password-env", "SMTP_PW", env={"SMTP_PW": "Grüße-2026"})
     assert result.returncode == 2, (result.stdout, result.stderr)
@@ -274,19 +251,26 @@ def test_a_password_given_instead_of_a_variable_name_is_never_shown(folder):
 
 # ------------------------------------------- a message taken whole, its answer never heard
 
-def leaves_unanswered(first: int, how: str) -> Callable[[socket.socket, Hostile], None]:
+def leaves_unanswered(first: int, how: str, drops_at_data: int = 0,
+                      auth: bool = False) -> Callable[[socket.socket, Hostile], None]:
     """A server that takes every message whole (kept in `server.messages`) and answers 250,
     except the first `first` messages: after their final dot it hangs up (`how` = "hang_up"),
     says nothing ("silent"), says something that is no SMTP reply ("garbage"), or gives
-    another reply ("reply 251 ok")."""
+    another reply ("reply 251 ok"). It hangs up at the first `drops_at_data` DATA commands.
+    With `auth` it offers AUTH PLAIN LOGIN and accepts every login."""
     def script(connection: socket.socket, server: Hostile) -> None:
         connection.sendall(b"220 hostile ESMTP\r\n")
         reader = connection.makefile("rb")
         for raw in reader:
             command = raw.decode("ascii", "replace").strip().upper()
             if command.startswith("EHLO"):
-                connection.sendall(b"250-hostile\r\n250 8BITMIME\r\n")
+                connection.sendall(b"250-hostile\r\n250 AUTH PLAIN LOGIN\r\n" if auth else b"250-hostile\r\n250 8BITMIME\r\n")
+            elif command.startswith("AUTH") and auth:
+                connection.sendall(b"235 2.7.0 ok\r\n")
             elif command == "DATA":
+                server.datas = getattr(server, "datas", 0) + 1
+                if server.datas <= drops_at_data:
+                    return
                 connection.sendall(b"354 go ahead\r\n")
                 body = b"".join(iter(lambda: reader.readline(), b".\r\n"))
                 server.messages = [*getattr(server, "messages", []), body]
@@ -363,29 +347,8 @@ def test_a_letter_whose_session_is_dropped_every_time_does_not_stop_the_others(f
     """The server hangs up at DATA on every attempt at the first letter (its size, say) and takes
     the next: that letter was not accepted, and the rest are sent. It stopped the whole send as
     "unreachable", though the server took the next connection."""
-    def drops_the_first_four_datas(connection: socket.socket, server: Hostile) -> None:
-        connection.sendall(b"220 hostile ESMTP\r\n")
-        reader = connection.makefile("rb")
-        for raw in reader:
-            command = raw.decode("ascii", "replace").strip().upper()
-            if command.startswith("EHLO"):
-                connection.sendall(b"250-hostile\r\n250 8BITMIME\r\n")
-            elif command == "DATA":
-                server.datas = getattr(server, "datas", 0) + 1
-                if server.datas <= 4:
-                    return  # hangs up
-                connection.sendall(b"354 go ahead\r\n")
-                body = b"".join(iter(lambda: reader.readline(), b".\r\n"))
-                server.messages = [*getattr(server, "messages", []), body]
-                connection.sendall(b"250 2.0.0 queued\r\n")
-            elif command.startswith("QUIT"):
-                connection.sendall(b"221 bye\r\n")
-                return
-            else:
-                connection.sendall(b"250 ok\r\n")
-
     letters = sorted(email_letters(folder))
-    with hostile(drops_the_first_four_datas) as server:
+    with hostile(leaves_unanswered(0, "", drops_at_data=4)) as server:  # the first letter's 4 attempts
         result = cli(folder.parent, "send", folder.name, "--smtp", f"127.0.0.1:{server.port}")
         received = letters_received(server)
     assert result.returncode == 1 and "stopped" not in result.stderr, result.stderr
