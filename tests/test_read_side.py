@@ -314,7 +314,9 @@ def test_diff_prints_the_folders_it_names_escaped(world, tmp_path):
     ("as_of", "2026-13-45", 'its "as_of" is not a date YYYY-MM-DD'),
     ("as_of", "2026-11-24\x1b]0;x\x07", 'its "as_of" is not a date YYYY-MM-DD'),
     ("inputs", [], 'its "inputs" is not an object'),
-    ("sender", None, None),  # null where a run may write nothing: left to the command that needs it
+    ("sender", None, 'its "sender" is not an object'),
+    ("run", None, 'its "run" is not an object'),
+    ("pdf_environment", None, None),  # null where a run may write nothing: left to the command that needs it
     ("outputs", {"/etc/passwd": {"sha256": "0" * 64}}, "its \"outputs\" name '/etc/passwd', which is no file"),
     ("outputs", {"../x.parquet": {"sha256": "0" * 64}}, "its \"outputs\" name '../x.parquet', which is no file"),
     ("outputs", {"letters.parquet": "x"}, "its \"outputs\" entry 'letters.parquet' holds no sha256"),

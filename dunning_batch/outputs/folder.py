@@ -77,7 +77,8 @@ def manifest_damage(manifest: dict[str, Any]) -> str | None:
     or None: every command reads these, and names and digests them within the folder only."""
     for key, kind in MANIFEST_TYPES.items():
         value = manifest.get(key)
-        required = key in ("as_of", "outputs")  # the others a run of an earlier version may lack, or write as null
+        # a run writes these as objects always; the others a run of an earlier version may write as null
+        required = key in ("as_of", "outputs", "inputs", "run", "config", "sender")
         if (value is not None or required) and (not isinstance(value, kind) or isinstance(value, bool)):
             return f'its "{key}" is not {"an object" if kind is dict else "a whole number" if kind is int else "text"}'
     try:
