@@ -80,13 +80,16 @@ def pay_by_calendar_record(session: Session) -> dict[str, Any]:
 
 
 def recorded_difference(folder: Path, manifest: dict[str, Any], name: str) -> str | None:
-    """How output `name` differs from what run.json records of it (missing, changed, other
-    files in a fingerprinted folder), or None when it is as the run wrote it."""
+    """How output `name` differs from what run.json records of it (a link, missing, a file
+    where the run wrote a folder or the other way round, changed, other files in a
+    fingerprinted folder), or None when it is as the run wrote it."""
     recorded = manifest["outputs"][name]
     path = folder / name.rstrip("/")
     # a run writes plain files: a link's digest would be its target's, wherever that is
     if path.is_symlink() or (path.is_dir() and any(p.is_symlink() for p in path.iterdir())):
         return f"{name} is a link" if path.is_symlink() else f"{name} holds a link"
+    if path.exists() and name.endswith("/") != path.is_dir():
+        return f"{name} is not a {'folder' if name.endswith('/') else 'file'}"
     if name in FILE_FOLDERS and path.is_dir() and not all(p.is_file() for p in path.iterdir()):
         return f"{name} holds a folder where the run wrote files"
     if name in FILE_FOLDERS:
@@ -138,13 +141,7 @@ def changed_file(folder: Path) -> str | None:
         manifest = read_manifest(folder)
     except UserError:
         return None
-    for name in manifest["outputs"]:
-        path = folder / name.rstrip("/")
-        if name.endswith("/") != path.is_dir() and path.exists():
-            return f"{name} is not a {'folder' if name.endswith('/') else 'file'}"
-        if difference := recorded_difference(folder, manifest, name):
-            return difference
-    return None
+    return next(filter(None, (recorded_difference(folder, manifest, name) for name in manifest["outputs"])), None)
 
 
 def check_complete(folder: Path, manifest: dict[str, Any]) -> None:

@@ -162,8 +162,9 @@ class SendLedger:
         with self._open() as ledger:
             fold_folder(ledger, self.out)
             state = self._state(ledger, letters)
-            state.voided = self._voided(ledger, voided_anywhere(ledger, self.out, self.run_date)
-                                        if self.run_date else None)
+            if self.run_date:  # the voids.jsonl of every folder of the night the ledger knows, folded in first
+                voided_anywhere(ledger, self.out, self.run_date)
+            state.voided = self._voided(ledger)
             others = sorted({d["folder"] for d in state.in_doubt.values()} - {str(self.folder)})
             for other in others:
                 try:
@@ -184,11 +185,9 @@ class SendLedger:
             return state
 
     @staticmethod
-    def _voided(ledger: Ledger, voided: dict[str, dict] | None = None) -> dict[str, str]:
+    def _voided(ledger: Ledger) -> dict[str, str]:
         """letter_id -> void_id of every letter the ledger records as voided, from any folder."""
-        voided = voided if voided is not None else {row["letter_id"]: row for row in records(ledger.con,
-                                                                                                 "ledger/void_voided")}
-        return {letter_id: row["void_id"] for letter_id, row in voided.items()}
+        return {row["letter_id"]: row["void_id"] for row in records(ledger.con, "ledger/void_voided")}
 
     def _state(self, ledger: Ledger, letters: list[str]) -> LedgerState:
         """What the ledger says of `letters`. --resend-in-doubt resends a letter in doubt since
