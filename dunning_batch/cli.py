@@ -26,7 +26,7 @@ from .rerender import render_folder
 from .distributed import on_cluster
 from .run import LOCAL, run_night
 from .session import RunOptions
-from .printout import echo, print_summary
+from .printout import Commands, echo, print_summary
 from .run import validate as validate_inputs
 from .terminal import printable
 
@@ -39,7 +39,7 @@ DEMO_RATES = PROJECT_ROOT / "fixtures" / "rates_ecb.csv"   # SPEC §11.1: C038's
 DEMO_AS_OF = dt.date(2026, 11, 24)
 
 
-@click.group()
+@click.group(cls=Commands)
 @click.version_option(package_name="dunning-batch")
 def main():
     """Turns an ERP's accounts-receivable exports into dunning letters."""

@@ -32,8 +32,30 @@ def echo(message: str = "", *, nl: bool = True, err: bool = False) -> None:
     except OSError as exc:  # a full disk or a device that takes nothing (`> /dev/full`)
         _discard(stream)
         if not err:  # the answer itself is lost: say so (on stderr), exit 2; a lost warning is not worth a failure
-            raise UserError(f"stdout: cannot write the output ({exc.strerror or exc}); what the command wrote to "
-                            f"files or sent is done, only this output is lost: write it where there is room") from None
+            raise UserError(output_lost(exc)) from None
+
+
+def output_lost(exc: OSError) -> str:
+    """The sentence for an answer stdout could not take."""
+    return (f"stdout: cannot write the output ({exc.strerror or exc}); what the command wrote to files or sent "
+            f"is done, only this output is lost: write it where there is room")
+
+
+class Commands(click.Group):
+    """The command group. click writes --help, --version and usage errors itself: a stdout
+    that cannot take them is the same one sentence and exit 2 as for a command's own output,
+    not a traceback."""
+
+    def main(self, *args, **kwargs):
+        try:
+            return super().main(*args, **kwargs)
+        except BrokenPipeError:
+            _discard(sys.stdout)
+            sys.exit(0)
+        except OSError as exc:
+            _discard(sys.stdout)
+            echo(output_lost(exc), err=True)
+            sys.exit(2)
 
 
 def _discard(stream) -> None:

@@ -153,3 +153,16 @@ def test_output_that_cannot_be_written_is_one_sentence_not_an_internal_error(wor
                                                      "what the command wrote to files or sent is done, only this "
                                                      "output is lost: write it where there is room\n")
     assert unknown.returncode == 2
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["query", "--help"]])
+def test_click_s_own_output_into_a_full_stdout_is_one_sentence(work, args):
+    """click writes --help and --version itself: `--help > /dev/full` printed click's traceback
+    (OSError) instead of the sentence every command's own output gets."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([*CLI, *args], cwd=work, env=env, stdout=full, stderr=subprocess.PIPE, text=True,
+                                timeout=300)
+    assert (result.returncode, result.stderr) == (2, "stdout: cannot write the output (No space left on device); "
+                                                     "what the command wrote to files or sent is done, only this "
+                                                     "output is lost: write it where there is room\n")

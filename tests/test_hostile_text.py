@@ -120,6 +120,15 @@ def test_query_guards_formula_cells_in_its_csv_and_keeps_numbers(scenario):
     assert [r["doc_id"] for r in json.loads(as_json.stdout)] == ["+SUM(A1)", "-2+3"]
 
 
+def test_query_guards_a_column_header_that_starts_like_a_formula(scenario):
+    """The analyst's SQL names the columns: a header "=HYPERLINK(...)" went into the CSV as it is."""
+    out = formula_night(scenario).out
+    sql = 'SELECT doc_id AS "=HYPERLINK(1)", level_after AS "@x" FROM levels_update ORDER BY doc_id LIMIT 1'
+    as_csv = cli(out.parent, "query", out.name, sql, "--format", "csv")
+    assert as_csv.returncode == 0, as_csv.stderr
+    assert as_csv.stdout.splitlines() == ["'=HYPERLINK(1),'@x", "'+SUM(A1),3"]
+
+
 def test_a_void_writes_its_csvs_the_same_way_and_a_negative_amount_stays_a_number(scenario, tmp_path):
     outcome = formula_night(scenario)
     [letter] = [x for x in outcome.letters if x["customer_id"] == "=1+1"]

@@ -340,6 +340,52 @@ def test_a_run_json_of_another_shape_is_named_damaged(world, tmp_path, monkeypat
     assert result.stderr.endswith("); restore it from a backup or run the job again into a new folder\n")
 
 
+@pytest.mark.parametrize("path, value, says, command", [
+    (("input_totals",), None, 'its "input_totals" is not an object', "reconcile"),
+    (("letters_per_level",), "DELETE", 'its "letters_per_level" is not an object', "reconcile"),
+    (("inputs", "open_items"), "DELETE", 'its "inputs" lacks "open_items"', "reconcile"),
+    (("inputs", "open_items", "rows"), 10 ** 400, 'its "inputs" "open_items" "rows" is not a whole number',
+     "reconcile"),
+    (("input_totals", "EUR", "open_amount"), float("nan"),
+     'its "input_totals" "EUR" "open_amount" is not an amount like 12.50', "reconcile"),
+    (("totals_per_currency", "EUR", "fee_total"), "12,50",
+     'its "totals_per_currency" "EUR" "fee_total" is not an amount like 12.50', "reconcile"),
+    (("letters_per_level", "abc"), 3, "its \"letters_per_level\" holds the key 'abc', which is no level",
+     "reconcile"),
+    (("run", "pdf"), "yes", 'its "run" "pdf" is not true or false', "reconcile"),
+    (("config",), "DELETE", 'its "config" is not an object', "reconcile"),
+    (("sender", "address"), None, '"sender": is not as a config\'s [sender] is read', "render"),
+    (("sender", "email"), "ar@example.com\r\nBcc: all@example.com",
+     "\"sender\" key 'email': holds the control character '\\r'", "send"),
+    (("levels_file",), {"headers": {}, "date_format": "%Y", "delimiter": ";", "encoding": "no-such-codec"},
+     'its "levels_file" "encoding" is not an encoding Python knows', "void"),
+])
+def test_a_run_json_value_of_another_shape_is_named_damaged(world, tmp_path, monkeypatch, path, value, says,
+                                                             command):
+    """Values inside run.json of another shape were exit 3 halfway through a command: reconcile
+    with a total of 10**400, NaN, "12,50" or a level "abc"; render with the sender's address
+    null; send with a line break in the sender's email; void with an unknown encoding."""
+    folder = tmp_path / "odd"
+    shutil.copytree(world["demo"], folder)
+    manifest = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    parent = manifest
+    for key in path[:-1]:
+        parent = parent[key]
+    if value == "DELETE":
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    (folder / "run.json").write_text(json.dumps(manifest), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    letter = duckdb.connect().execute("SELECT min(letter_id) FROM read_parquet(?)",
+                                      [str(folder / "letters.parquet")]).fetchone()[0]
+    args = {"reconcile": ["reconcile", "odd"], "render": ["render", "odd", "--letter", letter],
+            "send": ["send", "odd", "--dry-run"], "void": ["void", "odd", letter, "--as-of", "2026-11-26"]}[command]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith(f"odd/run.json is damaged ({says}") and result.stderr.count("\n") == 1
+
+
 @pytest.mark.parametrize("damage, command", [
     ("deleted", ["reconcile", "hurt"]), ("a folder in its place", ["send", "hurt", "--dry-run"]),
     ("another run's file", ["explain", "hurt", "INV-10006"]),

@@ -153,12 +153,19 @@ def format_table(rows: Rows) -> str:
 def format_csv(rows: Rows, guard: bool = False) -> str:
     """RFC 4180 CSV with a header; NULL is an empty field. With `guard`, each text cell that
     starts like a formula gets a ' before it, as in every CSV of the run (outputs.csv_cells)."""
+    def text(value: Any) -> str:
+        if value is None:
+            return ""
+        if guard and isinstance(value, str) and value.startswith(FORMULA_STARTS):
+            return "'" + cell_text(value)
+        return cell_text(value)
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([printable(name) for name in rows.columns])
+    # a header is a cell too: the analyst's SQL may name a column "=HYPERLINK(...)"
+    writer.writerow([text(printable(name)) for name in rows.columns])
     for row in rows.values:
-        writer.writerow(["" if v is None else "'" + cell_text(v) if guard and isinstance(v, str)
-                         and v.startswith(FORMULA_STARTS) else cell_text(v) for v in row])
+        writer.writerow([text(v) for v in row])
     return buffer.getvalue()
 
 

@@ -11,23 +11,21 @@ import csv
 import datetime as dt
 import hashlib
 import tomllib
-import unicodedata
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from .. import currencies
 from . import holiday_calendar
-from ..addresses import AddressError, display_name_problem, parse_address
 from ..errors import ConfigError
 from ..letters.templating import FALLBACK_LANGUAGE, MESSAGES_DIR, languages, payment_term_wording
 from .model import (CUSTOMER_COLUMNS, DOC_TYPES, MAX_DAYS_TO_SETTLE, OPEN_ITEM_COLUMNS, PAYMENT_COLUMNS,
                     PLAUSIBLE_YEARS, RATE_COLUMNS, RATE_DECIMALS, Config, InputFormat, Interest, Level, Policy, RunSettings)
 from .model import MAX_DAYS_TO  # SPEC §11.3
 from .output import read_output
-from .payment_keys import PAYMENT_KEYS, check_payment_keys
 from .money_rules import check_money_rules, read_letter_currency, read_level_money_rules, read_policy_money_rules
 from .sales_reps import read_sales_reps
+from .sender import control_character, read_sender
 from .toml_table import Table
 
 
@@ -49,7 +47,7 @@ def load_config(path: str | Path) -> Config:
     file = str(path)
     top = Table(data, "top level", problems, file, "top level")
     run = _read_run(Table(top.get("run"), "[run]", problems, file, "[run]"))
-    sender = _read_sender(Table(top.get("sender"), "[sender]", problems, file, "[sender]"))
+    sender = read_sender(Table(top.get("sender"), "[sender]", problems, file, "[sender]"))
     global_interest = Table(top.get("interest"), "[interest]", problems, file, "[interest]")
     interest = _read_interest(global_interest, Interest(), path)
     inputs = Table(top.get("input"), "[input]", problems, file, "[input]")
@@ -82,7 +80,7 @@ def _read_run(t: Table) -> RunSettings:
     low, high = PLAUSIBLE_YEARS
     if isinstance(run.plausible_years, int) and not low <= run.plausible_years <= high:
         t.problem("plausible_years", f"must be a number of years from {low} to {high}, not {run.plausible_years}")
-    if run.ledger is not None and (not run.ledger.strip() or _control_character(run.ledger)):
+    if run.ledger is not None and (not run.ledger.strip() or control_character(run.ledger)):
         t.problem("ledger", f"must be the path of the ledger file (relative to this config), not {run.ledger!r}")
     if run.pay_by_calendar is not None:
         wrong = holiday_calendar.problem(run.pay_by_calendar)
@@ -90,51 +88,6 @@ def _read_run(t: Table) -> RunSettings:
             t.problem("pay_by_calendar", wrong)
     t.done()
     return run
-
-
-# [sender] keys of the letter's layout (issue 19): letterhead phone and legal footer
-LAYOUT_KEYS = ("phone", "website", "register", "managing_directors", "vat_id")
-
-
-def _read_sender(t: Table) -> dict[str, Any]:
-    sender = {
-        "name": t.get("name"),
-        "address": t.get("address"),
-        "email": t.get("email"),
-        "iban": t.get("iban"),
-        "bic": t.get("bic"),
-        **{key: t.get(key) for key in PAYMENT_KEYS},
-        **{key: t.get(key) for key in LAYOUT_KEYS},
-    }
-    # Each value is one line of the letter and of an email header: a line break there would
-    # add a header line (From) or break the letterhead, a NUL ends a C string.
-    for key in ("name", "email", "iban", "bic", *PAYMENT_KEYS, "phone", "website", "register", "vat_id"):
-        bad = _control_character(sender[key])
-        if bad:
-            t.problem(key, f"holds the control character {bad!r}; it must be one line of text")
-    if isinstance(sender["name"], str) and (why := display_name_problem(sender["name"], "From")):
-        t.problem("name", why)
-    if sender["email"] and not _control_character(sender["email"]):
-        try:  # the rule delivery sends by (addresses.py): the From and the Message-ID's domain
-            parse_address(sender["email"])
-        except AddressError as exc:
-            t.problem("email", f"{sender['email']!r} is not a plain email address local@domain: it {exc}")
-    for key in ("address", "managing_directors"):
-        for number, line in enumerate(sender[key] or [], start=1):
-            bad = _control_character(line)
-            if bad:
-                t.problem(key, f"line {number} holds the control character {bad!r}; give each line of "
-                               f"the {key.replace('_', ' ')} as its own string")
-    check_payment_keys(t, sender)
-    t.done()
-    return sender
-
-
-def _control_character(text: Any) -> str | None:
-    """The first control character (CR, LF, NUL, tab, ...) or line separator in `text`."""
-    if not isinstance(text, str):
-        return None
-    return next((c for c in text if unicodedata.category(c) in ("Cc", "Zl", "Zp")), None)
 
 
 def _read_interest(t: Table, base: Interest, config_path: Path) -> Interest:

@@ -21,12 +21,14 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from ..config.sender import sender_problems
 from ..config.relations import CFG_TABLES
 from ..errors import UserError
 from ..sql_runner import (connect, create_view_from_file, empty_relation, lock_to, select_types, shadow_view,
                           with_nulls)
 from .layout import (ANALYST_VIEWS_DIR, CONFIG_FILES, CSV_TYPES, DELIVERY_FILES, OUTPUT_FILES, OutputFile,
                      csv_values, missing_columns)
+from .manifest_shape import shape_damage
 
 MANIFEST = "run.json"
 
@@ -67,6 +69,8 @@ MANIFEST_TYPES = {"as_of": str, "outputs": dict, "inputs": dict, "config": dict,
                   "input_totals": dict, "totals_per_currency": dict, "letters_per_level": dict,
                   "decisions_per_reason": dict, "stage_rows": dict, "pdf_environment": dict,
                   "levels_file": dict, "rejected_rows": int, "customers_created": int}
+REQUIRED_KEYS = ("as_of", "outputs", "inputs", "run", "config", "sender", "input_totals", "totals_per_currency",
+                 "letters_per_level")
 # a file or folder a run writes inside its folder, as run.json's "outputs" names it
 OUTPUT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(/([A-Za-z0-9_][A-Za-z0-9_.-]*)?)?")
 
@@ -77,8 +81,9 @@ def manifest_damage(manifest: dict[str, Any]) -> str | None:
     or None: every command reads these, and names and digests them within the folder only."""
     for key, kind in MANIFEST_TYPES.items():
         value = manifest.get(key)
-        # a run writes these as objects always; the others a run of an earlier version may write as null
-        required = key in ("as_of", "outputs", "inputs", "run", "config", "sender")
+        # a run writes these always (reconcile checks the totals against the files); the others
+        # a run may leave out or write as null (no PDFs, no levels file in the export's terms)
+        required = key in REQUIRED_KEYS
         if (value is not None or required) and (not isinstance(value, kind) or isinstance(value, bool)):
             return f'its "{key}" is not {"an object" if kind is dict else "a whole number" if kind is int else "text"}'
     try:
@@ -92,6 +97,10 @@ def manifest_damage(manifest: dict[str, Any]) -> str | None:
             return f'its "outputs" name {name!r}, which is no file a run writes inside its folder'
         if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
             return f'its "outputs" entry {name!r} holds no sha256'
+    if found := shape_damage(manifest):
+        return found
+    if problems := sender_problems(manifest["sender"], MANIFEST):
+        return problems[0].removeprefix(f"{MANIFEST}: ")  # the checks of a config's [sender]
     return None
 
 
