@@ -1,15 +1,20 @@
-"""Benchmark: letters per second of our letter, one write_pdf() per letter (naive) vs today's
-batched path with 1 and 2 workers, and with --dask on a Dask cluster (local:N, or a scheduler's
-address), with how many batches each Dask worker rendered; medians, the system libraries that set
-the speed (the font subsetter: HarfBuzz-Subset in C, or fontTools in Python) and the command that
-reproduces them.
+"""Benchmark: letters per second of our letter, one write_pdf() per letter (naive), WeasyPrint's
+batched path (every letter laid out by WeasyPrint, as before the direct renderer) and the run's
+path (letters/direct.py draws what it can, WeasyPrint lays out the rest), with 1 and 2 workers,
+and with --dask on a Dask cluster (local:N, or a scheduler's address), with how many batches each
+Dask worker rendered; medians, the system libraries that set the speed (the font subsetter:
+HarfBuzz-Subset in C, or fontTools in Python; the HarfBuzz uharfbuzz carries) and the command
+that reproduces them.
 
-Reproduce: .venv/bin/python bench/render.py [--letters 120 --repeats 3] [--dask local:2]
+Reproduce: .venv/bin/python bench/render.py [--letters 240 --repeats 3] [--dask local:2]
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import functools
+import multiprocessing
 import os
 import datetime as dt
 import shutil
@@ -26,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dunning_batch.letters.batches import batches_of, letter_contexts  # noqa: E402
 from dunning_batch.letters.environment import SUBSETTER_NAMES, pdf_environment, subsetter_version  # noqa: E402
 from dunning_batch.letters.pool import render_contexts, start_helpers  # noqa: E402
-from dunning_batch.letters.render import RefuseAll, letters_html  # noqa: E402
+from dunning_batch.letters.direct import render_direct  # noqa: E402
+from dunning_batch.letters.render import RefuseAll, letters_html, render_batch  # noqa: E402
 from dunning_batch.letters.templating import TEMPLATES_DIR  # noqa: E402
 from dunning_batch.run import run  # noqa: E402
 from dunning_batch.synth import write_synthetic  # noqa: E402
@@ -42,8 +48,16 @@ def libraries() -> str:
     used = env["font_subsetter"]
     harfbuzz = (f"harfbuzz-subset {subsetter_version('harfbuzz')}" if used["name"] == "harfbuzz"
                 else "harfbuzz-subset absent (apt-get install libharfbuzz-subset0)")
+    direct = (f"direct renderer: uharfbuzz {env['direct']['uharfbuzz']} (HarfBuzz {env['direct']['harfbuzz']})"
+              if env["direct"] else "direct renderer unavailable")
     return (f"WeasyPrint {env['weasyprint']}, pydyf {env['pydyf']}, {harfbuzz}, fontTools {subsetter_version('fonttools')}; "
-            f"fonts subset by {SUBSETTER_NAMES[used['name']]}")
+            f"fonts subset by {SUBSETTER_NAMES[used['name']]}; {direct}")
+
+
+def weasyprint_batches(batches, sender, pdf_dir: Path, pool=None) -> None:
+    """Every letter laid out by WeasyPrint, in the run's batches; over `pool`'s processes if given."""
+    render = functools.partial(render_batch, sender=sender, pdf_dir=pdf_dir, direct=False)
+    list(pool.map(render, batches) if pool else map(render, batches))
 
 
 def naive(contexts, sender, pdf_dir: Path) -> None:
@@ -69,7 +83,6 @@ def timed_on_dask(address: str, contexts, sender, fresh, n: int, repeats: int) -
     batches, mapped over the workers), the workers warmed first as a helper is; prints how many
     batches each worker rendered in the last measurement."""
     from dunning_batch.distributed import close_client, connect_client
-    from dunning_batch.letters.render import render_batch
 
     client = connect_client(address)
     try:
@@ -96,7 +109,7 @@ def timed_on_dask(address: str, contexts, sender, fresh, n: int, repeats: int) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--letters", type=int, default=120, help="letters rendered per measurement")
+    parser.add_argument("--letters", type=int, default=240, help="letters rendered per measurement")
     parser.add_argument("--repeats", type=int, default=3, help="measurements per path; the median is printed")
     parser.add_argument("--dask", default=None, metavar="ADDRESS",
                         help="also render on this Dask cluster (local:N, or a scheduler address whose workers see /tmp)")
@@ -120,14 +133,25 @@ def main() -> None:
             target.mkdir()
             return target
 
+        drawn = sum(1 for letter in contexts if render_direct(letter, sender, fresh()))
+        print(f"{drawn} of {n} letters drawn directly, {n - drawn} laid out by WeasyPrint")
         base = timed("naive, one write_pdf per letter", lambda: naive(contexts, sender, fresh()), n, args.repeats)
-        one = timed("batched, 1 worker", lambda: render_contexts(contexts, sender, fresh(), 1), n, args.repeats)
-        two = timed("batched, 2 workers", lambda: render_contexts(contexts, sender, fresh(), 2), n, args.repeats)
+        weasy = timed("WeasyPrint batched, 1 worker", lambda: weasyprint_batches(batches_of(contexts, 1), sender, fresh()),
+                      n, args.repeats)
+        with concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+            list(pool.map(functools.partial(render_batch, sender=sender, pdf_dir=fresh()), [contexts[:1]] * 2))
+            weasy_two = timed("WeasyPrint batched, 2 workers", lambda: weasyprint_batches(
+                batches_of(contexts, 2), sender, fresh(), pool), n, args.repeats)
+        one = timed("direct + WeasyPrint, 1 worker", lambda: render_contexts(contexts, sender, fresh(), 1), n,
+                    args.repeats)
+        two = timed("direct + WeasyPrint, 2 workers", lambda: render_contexts(contexts, sender, fresh(), 2), n,
+                    args.repeats)
         with start_helpers(2) as helpers:  # as `run` has them: started with the run, ready at the render step
             helpers.pool.submit(int).result()
-            timed("batched, 2 workers, helper ready", lambda: render_contexts(contexts, sender, fresh(), 2, None, helpers),
-                  n, args.repeats)
-        print(f"batched 1 worker vs naive: {one / base:.1f}x; 2 workers vs 1: {two / one:.2f}x")
+            timed("direct + WeasyPrint, 2 workers, helper ready",
+                  lambda: render_contexts(contexts, sender, fresh(), 2, None, helpers), n, args.repeats)
+        print(f"WeasyPrint batched vs naive: {weasy / base:.1f}x; direct vs WeasyPrint batched: {one / weasy:.1f}x "
+              f"(1 worker), {two / weasy_two:.1f}x (2 workers); 2 workers vs 1: {two / one:.2f}x")
         if args.dask:
             on_dask = timed_on_dask(args.dask, contexts, sender, fresh, n, args.repeats)
             print(f"dask {args.dask} vs 2 local workers: {on_dask / two:.2f}x")

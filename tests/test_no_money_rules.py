@@ -21,6 +21,9 @@ library: `apt-get install libharfbuzz-subset0`, or without installing it,
 and `LD_LIBRARY_PATH=/opt/hbsubset/usr/lib/x86_64-linux-gnu` on the command. A second check
 does not depend on bytes: the text of every letter and where each piece of it stands on
 the page (pypdf), the same under both subsetters, so the content is pinned either way.
+The letters the direct renderer draws (dunning_batch/letters/direct.py) are shaped and
+subset by the HarfBuzz uharfbuzz carries, whatever WeasyPrint's subsetter: the key of the
+PDF pins names both.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ import pytest
 from pypdf import PdfReader
 
 from conftest import AS_OF, SPEC_CONFIG, Scenario, customer, days_before, item, with_config
-from dunning_batch.letters.environment import subsetter_key, subsetters
+from dunning_batch.letters.environment import direct_renderer, subsetter_key, subsetters
 from dunning_batch.run import run
 
 PINS = Path(__file__).resolve().parent / "pins" / "no_money_rules.json"
@@ -106,6 +109,12 @@ def subsetting_with(subsetter: str) -> Iterator[None]:
         yield
 
 
+def pdf_key(subsetter: str) -> str:
+    """What the letters' bytes are pinned by: WeasyPrint's subsetter and the direct renderer's HarfBuzz."""
+    direct = direct_renderer()
+    return f"{subsetter_key(subsetter)}; direct {'harfbuzz ' + direct['harfbuzz'] if direct else 'none'}"
+
+
 # ----------------------------------------------------------------------- the scenarios
 
 def _digests(folder: Path) -> dict[str, str]:
@@ -166,7 +175,7 @@ def letters(request, tmp_path_factory) -> tuple[str, Path]:
 
 def test_without_money_rules_the_letters_are_byte_identical(letters):
     subsetter, pdf_dir = letters
-    key = subsetter_key(subsetter)
+    key = pdf_key(subsetter)
     pinned = load_pins()["pdf_bytes"]
     assert key in pinned, f"no PDF pins for {key} (pinned: {', '.join(pinned)}); re-pin as the docstring says"
     assert {f"pdf/{name}": digest for name, digest in _digests(pdf_dir).items()} == pinned[key]
@@ -194,7 +203,7 @@ def repin() -> None:
         pdf_bytes, contents = {}, {}
         for subsetter in available:
             pdf_dir = letter_pdfs(tmp / f"letters-{subsetter}", subsetter)
-            pdf_bytes[subsetter_key(subsetter)] = {f"pdf/{n}": d for n, d in _digests(pdf_dir).items()}
+            pdf_bytes[pdf_key(subsetter)] = {f"pdf/{n}": d for n, d in _digests(pdf_dir).items()}
             contents[subsetter] = {f"pdf/{p.name}": pdf_content(p) for p in sorted(pdf_dir.glob("*.pdf"))}
     if contents["fonttools"] != contents["harfbuzz"]:
         sys.exit("the letters read differently with fontTools and HarfBuzz-Subset; nothing re-pinned")

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import hashlib
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .font_files import letter_fonts
+
 HARFBUZZ, FONTTOOLS = "harfbuzz", "fonttools"
-# The fonts letter.css and payment.css ask for, as fontconfig patterns (family, style): the
-# text, and its bold (headings, totals, the sender's name).
-LETTER_FONTS = (("DejaVu Sans", "Book"), ("DejaVu Sans", "Bold"))
 SUBSETTER_NAMES = {HARFBUZZ: "HarfBuzz-Subset", FONTTOOLS: "fontTools"}
 
 
@@ -60,41 +57,6 @@ def subsetter_key(name: str) -> str:
     return f"{name} {subsetter_version(name)}"
 
 
-def letter_fonts() -> list[dict[str, str]]:
-    """The font file fontconfig resolves for each of LETTER_FONTS, as WeasyPrint (Pango) asks
-    for it: with the same substitutions, through WeasyPrint's own fontconfig binding."""
-    return [dict(font) for font in _letter_fonts()]
-
-
-@lru_cache(maxsize=1)
-def _letter_fonts() -> tuple[tuple[tuple[str, str], ...], ...]:
-    from weasyprint.text.ffi import ffi, fontconfig
-
-    config = ffi.gc(fontconfig.FcInitLoadConfigAndFonts(), fontconfig.FcConfigDestroy)
-    found = []
-    for family, style in LETTER_FONTS:
-        pattern = ffi.gc(fontconfig.FcPatternCreate(), fontconfig.FcPatternDestroy)
-        fontconfig.FcPatternAddString(pattern, b"family", family.encode())
-        fontconfig.FcPatternAddString(pattern, b"style", style.encode())
-        fontconfig.FcConfigSubstitute(config, pattern, fontconfig.FcMatchPattern)
-        fontconfig.FcDefaultSubstitute(pattern)
-        result = ffi.new("FcResult *")
-        match = fontconfig.FcFontMatch(config, pattern, result)
-        if match == ffi.NULL:
-            found.append((("asked", f"{family} {style}"), ("family", ""), ("file", ""), ("sha256", "")))
-            continue
-        match = ffi.gc(match, fontconfig.FcPatternDestroy)
-        values = {}
-        for key in ("family", "style", "file"):
-            text = ffi.new("FcChar8 **")
-            got = fontconfig.FcPatternGetString(match, key.encode(), 0, text)
-            values[key] = ffi.string(text[0]).decode() if got == fontconfig.FcResultMatch else ""
-        digest = hashlib.sha256(Path(values["file"]).read_bytes()).hexdigest() if values["file"] else ""
-        found.append((("asked", f"{family} {style}"), ("family", f"{values['family']} {values['style']}".strip()),
-                      ("file", values["file"]), ("sha256", digest)))
-    return tuple(found)
-
-
 def pdf_environment() -> dict[str, Any]:
     """What fixes the PDFs' bytes on this machine, for run.json."""
     import pydyf
@@ -103,7 +65,20 @@ def pdf_environment() -> dict[str, Any]:
     name = subsetter()
     return {"weasyprint": weasyprint.__version__, "pydyf": pydyf.__version__,
             "font_subsetter": {"name": name, "version": subsetter_version(name)},
-            "fonts": letter_fonts()}
+            "fonts": letter_fonts(), "direct": direct_renderer()}
+
+
+def direct_renderer() -> dict[str, Any] | None:
+    """What fixes the bytes of the letters drawn directly (letters/direct.py): uharfbuzz and
+    the HarfBuzz it carries, which shape and subset their fonts; None where letters are not
+    drawn directly (no uharfbuzz, or stylesheets the direct layout does not follow)."""
+    from .direct import available
+
+    if not available():
+        return None
+    import uharfbuzz
+
+    return {"uharfbuzz": uharfbuzz.__version__, "harfbuzz": uharfbuzz.version_string()}
 
 
 def describe(environment: dict[str, Any]) -> str:
@@ -113,6 +88,8 @@ def describe(environment: dict[str, Any]) -> str:
             f"(WeasyPrint {environment['weasyprint']}, pydyf {environment['pydyf']}; "
             + ", ".join(f"{Path(font['file']).name or 'no font'} for {font['asked']}" for font in environment["fonts"])
             + ")")
+    if environment.get("direct"):
+        line += f"; one-page letters drawn directly (HarfBuzz {environment['direct']['harfbuzz']})"
     if subset["name"] == FONTTOOLS:
         line += "; install libharfbuzz-subset0 (>= 4.1.0) for PDFs several times faster"
     return line

@@ -34,6 +34,7 @@ from weasyprint.urls import URLFetcher
 
 from . import batches
 from .batches import PRINTED_LINES, printed_lines
+from .direct import render_direct
 from .payment_codes import EPC_IMAGE_URL
 from .streamed_pdf import StreamedPdf
 from .templating import TEMPLATES_DIR, environment
@@ -68,8 +69,25 @@ def _layout(letters: list[dict[str, Any]], sender: dict[str, Any], fonts: FontCo
                 url_fetcher=RefuseAll()).render(font_config=fonts)
 
 
-def render_batch(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path) -> list[tuple[str, int]]:
-    """Render `letters` into one document and write one PDF per letter; returns (letter_id, pages)."""
+def render_batch(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path,
+                 direct: bool = True) -> list[tuple[str, int]]:
+    """Write one PDF per letter: each letter the direct renderer can draw (direct.py; not with
+    `direct` False) and of at most BATCH_LINES printed lines, the others laid out by WeasyPrint
+    as one document (a longer letter in parts). Returns (letter_id, pages) in the order of
+    `letters`."""
+    pages = {}
+    if direct:  # a letter longer than a layout holds is laid out in parts, in bounded memory
+        pages = {letter["letter_id"]: drawn for letter in letters if printed_lines(letter) <= batches.BATCH_LINES
+                 and (drawn := render_direct(letter, sender, pdf_dir))}
+    rest = [letter for letter in letters if letter["letter_id"] not in pages]
+    if rest:
+        pages.update(_render_with_weasyprint(rest, sender, pdf_dir))
+    return [(letter["letter_id"], pages[letter["letter_id"]]) for letter in letters]
+
+
+def _render_with_weasyprint(letters: list[dict[str, Any]], sender: dict[str, Any],
+                            pdf_dir: Path) -> list[tuple[str, int]]:
+    """Lay `letters` out as one document and write one PDF per letter."""
     with _source_date(letters[0]["run_date"]), _no_cycle_collection():
         if len(letters) == 1 and printed_lines(letters[0]) > batches.BATCH_LINES:
             return [_render_in_parts(parts_of(letters[0]), sender, pdf_dir)]
