@@ -67,6 +67,37 @@ def naive(contexts, sender, pdf_dir: Path) -> None:
              url_fetcher=RefuseAll()).write_pdf(pdf_dir / f"{letter['letter_id']}.pdf")
 
 
+def direct_parts(contexts, sender, pdf_dir: Path, repeats: int) -> None:
+    """CPU milliseconds a letter in each step of the direct renderer (letters/direct.py), medians."""
+    from dunning_batch.letters import direct
+    from dunning_batch.letters.direct_html import letter_sections
+    from dunning_batch.letters.direct_letter import lay_out
+    from dunning_batch.letters.direct_pdf import write_pdf
+    from dunning_batch.letters.payment_codes import epc_png, scheme
+
+    contexts = [c for c in contexts if direct.render_direct(c, sender, pdf_dir)]   # those drawn directly
+    template = direct._letter_template()
+    html = [template.render(letter=letter, sender=sender, pages={}) for letter in contexts]
+    sections = [letter_sections(text)[0] for text in html]
+    plans = [lay_out(section) for section in sections]
+    steps = {
+        "the EPC code (segno)": lambda: [epc_png(c, sender) for c in contexts if scheme(c, sender) == "epc"],
+        "the template, the EPC code included": lambda: [template.render(letter=c, sender=sender, pages={})
+                                                        for c in contexts],
+        "reading its HTML": lambda: [letter_sections(text) for text in html],
+        "the layout": lambda: [lay_out(section) for section in sections],
+        "the PDF": lambda: [write_pdf(plan, c["letter_id"], pdf_dir / "x.pdf") for plan, c in zip(plans, contexts)],
+    }
+    for label, step in steps.items():
+        seconds = []
+        for _ in range(repeats):
+            started = time.process_time()
+            step()
+            seconds.append(time.process_time() - started)
+        print(f"{label:<40} {statistics.median(seconds) / len(contexts) * 1000:6.2f} ms CPU a letter")
+    print(f"reproduce: .venv/bin/python bench/render.py --letters {len(contexts)} --repeats {repeats} --parts")
+
+
 def timed(label: str, fn, count: int, repeats: int) -> float:
     seconds = []
     for _ in range(repeats):
@@ -111,6 +142,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--letters", type=int, default=240, help="letters rendered per measurement")
     parser.add_argument("--repeats", type=int, default=3, help="measurements per path; the median is printed")
+    parser.add_argument("--parts", action="store_true",
+                        help="only print where a letter drawn directly spends its CPU, step by step")
     parser.add_argument("--dask", default=None, metavar="ADDRESS",
                         help="also render on this Dask cluster (local:N, or a scheduler address whose workers see /tmp)")
     args = parser.parse_args()
@@ -133,6 +166,9 @@ def main() -> None:
             target.mkdir()
             return target
 
+        if args.parts:
+            direct_parts(contexts, sender, fresh(), args.repeats)
+            return
         drawn = sum(1 for letter in contexts if render_direct(letter, sender, fresh()))
         print(f"{drawn} of {n} letters drawn directly, {n - drawn} laid out by WeasyPrint")
         base = timed("naive, one write_pdf per letter", lambda: naive(contexts, sender, fresh()), n, args.repeats)

@@ -16,12 +16,12 @@ from pathlib import Path
 import pypdfium2
 import pytest
 
-from conftest import AS_OF, SPEC_CONFIG, customer, item
+from conftest import customer, item
 from dunning_batch.letters import direct
 from dunning_batch.letters.batches import letter_contexts
 from dunning_batch.letters.direct_html import letter_sections
 from dunning_batch.letters.direct_letter import lay_out
-from dunning_batch.letters.direct_text import Unsupported, break_lines, Piece
+from dunning_batch.letters.direct_text import Piece, Unsupported, break_lines
 from dunning_batch.letters.render import render_batch
 from dunning_batch.run import run
 from dunning_batch.synth import write_synthetic

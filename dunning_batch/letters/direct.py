@@ -11,6 +11,7 @@ every letter when the stylesheets are not those direct_layout.STYLESHEETS_SHA256
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,7 @@ def stylesheets_sha256() -> str:
 def available() -> bool:
     """Whether this process renders letters directly: HarfBuzz's binding is there and the
     stylesheets are the ones the layout follows."""
-    try:
-        import uharfbuzz  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("uharfbuzz") is None:
         return False
     return stylesheets_sha256() == STYLESHEETS_SHA256
 

@@ -1,19 +1,18 @@
-"""The direct renderer's layout: one letter's section (direct_html.py) placed on an A4 page
-as letter.css and payment.css place it, as text runs, rules and the payment code's image.
+"""The direct renderer's page: one letter's section (direct_html.py) laid out top to bottom
+on A4 pages, its text broken into lines (direct_text.py) and kept as text runs, borders and
+the payment code's image per page (Plan), which direct_pdf.py writes.
 
-It knows the stylesheets' values (STYLE below: the page, the letterhead, the address field,
-the tables, the payment block), not CSS in general. A letter it cannot lay out exactly as
-WeasyPrint does (two pages, the Swiss QR-bill, a line that would break inside a word, an
-element it does not know) raises `Unsupported` and is rendered by WeasyPrint. STYLESHEETS_SHA256
-is the digest of the stylesheets these values were taken from: with any other, every letter
-goes to WeasyPrint (letters/direct.py), and tests/test_direct_render.py compares both
-renderers' words and their positions on the demo's letters.
+The stylesheets' values it needs are here and in direct_letter.py (the page and its margins,
+the body's font, the marks, the footer, the tables' columns), not CSS in general. A letter it
+cannot place exactly as WeasyPrint does raises `Unsupported` and is laid out by WeasyPrint.
+STYLESHEETS_SHA256 is the digest of the stylesheets these values were taken from: with any
+other, every letter goes to WeasyPrint (direct.py), and tests/test_direct_render.py compares
+both renderers' characters and their positions.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
 
 from .direct_html import Element, collapse
 from .direct_text import Line, Piece, Unsupported, break_lines, check_script, line_metrics
@@ -50,7 +49,7 @@ class Run:
 
 @dataclass(frozen=True)
 class Rule:
-    """A filled rectangle: a border."""
+    """A border: a line `height` thick across `width` (or `width` thick down `height`)."""
 
     x: float
     y: float
@@ -205,5 +204,3 @@ class Page:
     def rule(self, x: float, y: float, width: float, height: float, color: str) -> None:
         self.page.rules.append(Rule(x, y, width, height, color))
 
-
-Layout = Callable[[Page, Element], None]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import struct
 import zlib
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from .direct_text import Unsupported, fonts
 from .payment_codes import EPC_IMAGE_URL
 
 PX = 0.75   # PDF points in a CSS px
+# the font tables a PDF viewer does not read (shaping is done): dropped from each subset, as WeasyPrint drops them
+DROPPED_TABLES = ("BASE", "DSIG", "EBDT", "EBLC", "EBSC", "GPOS", "GSUB", "JSTF", "LTSH", "PCLT", "SVG ")
 NAMES = {False: "DejaVuSans", True: "DejaVuSans-Bold"}
 
 
@@ -104,7 +107,9 @@ def _font(pdf: pydyf.PDF, bold: bool, glyphs: dict[int, str]) -> pydyf.Reference
     hb = f.hb
     subset_input = hb.SubsetInput()
     subset_input.glyph_set.update(glyphs)
-    subset_input.flags = hb.SubsetFlags.RETAIN_GIDS
+    # as WeasyPrint subsets (weasyprint/pdf/fonts.py): glyph ids kept, no hinting, no layout tables
+    subset_input.flags = hb.SubsetFlags.RETAIN_GIDS | hb.SubsetFlags.NO_HINTING | hb.SubsetFlags.PASSTHROUGH_UNRECOGNIZED
+    subset_input.drop_table_tag_set.update(int.from_bytes(tag.encode(), "big") for tag in DROPPED_TABLES)
     subset = hb.subset(f.faces[bold], subset_input)
     if subset is None:
         raise Unsupported("hb-subset could not subset the letter's font")
@@ -152,15 +157,27 @@ def _subset_tag(glyphs: dict[int, str]) -> str:
 
 
 def _image(pdf: pydyf.PDF, src: str) -> pydyf.Reference:
-    """The EPC code's PNG (a data: URL, payment_codes.epc_png) as a greyscale image, drawn
-    without interpolation (image-rendering: pixelated)."""
-    from PIL import Image
-
+    """The EPC code's PNG (a data: URL, payment_codes.epc_png: 8-bit grey) as an image drawn
+    without interpolation (image-rendering: pixelated); its compressed rows go into the PDF
+    as they are, which PDF's Flate filter reads with PNG's predictors."""
     if not src.startswith(EPC_IMAGE_URL):
         raise Unsupported("an image that is not the EPC code's")
-    image = Image.open(io.BytesIO(base64.b64decode(src.split("base64,", 1)[1]))).convert("L")
-    stream = pydyf.Stream([zlib.compress(image.tobytes())], {
-        "Type": "/XObject", "Subtype": "/Image", "Width": image.width, "Height": image.height,
-        "ColorSpace": "/DeviceGray", "BitsPerComponent": 8, "Filter": "/FlateDecode", "Interpolate": "false"})
+    png = base64.b64decode(src.split("base64,", 1)[1])
+    header, rows, position = None, [], 8
+    while position + 8 <= len(png):
+        length, kind = struct.unpack(">I4s", png[position:position + 8])
+        body = png[position + 8:position + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            rows.append(body)
+        position += 12 + length
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or header is None or header[2:5] != (8, 0, 0) or header[6] != 0:
+        raise Unsupported("the EPC code's image is not an 8-bit grey PNG")
+    width, height = header[:2]
+    stream = pydyf.Stream([b"".join(rows)], {
+        "Type": "/XObject", "Subtype": "/Image", "Width": width, "Height": height, "ColorSpace": "/DeviceGray",
+        "BitsPerComponent": 8, "Interpolate": "false", "Filter": "/FlateDecode",
+        "DecodeParms": pydyf.Dictionary({"Predictor": 15, "Colors": 1, "BitsPerComponent": 8, "Columns": width})})
     pdf.add_object(stream)
     return stream.reference

@@ -46,6 +46,9 @@ class Glyphs:
 # characters after which UAX #14 (and so Pango) may break inside a word, and the scripts whose
 # text breaks between letters or runs right to left: such a word at a line's end is WeasyPrint's
 BREAKS_INSIDE = re.compile(r"[-/\u00ad\u2010-\u2014\u200b?!}\])]")
+# characters UAX #14 keeps on the line of what precedes them, a space between included
+# ("Bonjour !", "(a) ,"): closing punctuation, exclamation, infix separators, quotes
+NO_BREAK_BEFORE = frozenset("!?,.;:)]}/%\u2030\u2019\u201d\u00bb\u203a")
 # the smallest room, in CSS px, a line leaves or lacks for a break decision to be taken here
 # (HarfBuzz's widths of a line are WeasyPrint's within 0.025 pt)
 MARGIN_PX = 0.2
@@ -177,8 +180,11 @@ def break_lines(pieces: list[Piece], available, wrap: bool = True) -> list[Line]
         if wrap and current and end > room - MARGIN_PX:
             if end < room + MARGIN_PX:
                 raise Unsupported("a line fills its width to within a hair")
-            if _breaks_inside("".join(p.text for p in word)):
-                raise Unsupported(f"{''.join(p.text for p in word)!r} may break inside at a line's end")
+            text = "".join(p.text for p in word)
+            if _breaks_inside(text):
+                raise Unsupported(f"{text!r} may break inside at a line's end")
+            if text[0] in NO_BREAK_BEFORE:
+                raise Unsupported(f"the space before {text!r} is no place to break (UAX #14)")
             end_line()
             space_width, end = 0.0, word_width
         if wrap and word_width > available(len(lines)) - MARGIN_PX:

@@ -89,7 +89,7 @@ def describe(environment: dict[str, Any]) -> str:
             + ", ".join(f"{Path(font['file']).name or 'no font'} for {font['asked']}" for font in environment["fonts"])
             + ")")
     if environment.get("direct"):
-        line += f"; one-page letters drawn directly (HarfBuzz {environment['direct']['harfbuzz']})"
+        line += f"; letters drawn directly (HarfBuzz {environment['direct']['harfbuzz']})"
     if subset["name"] == FONTTOOLS:
         line += "; install libharfbuzz-subset0 (>= 4.1.0) for PDFs several times faster"
     return line
