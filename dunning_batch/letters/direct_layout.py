@@ -45,6 +45,7 @@ class Run:
     bold: bool
     color: str
     text: str
+    layer: int = 1   # the order WeasyPrint paints in (Page.layer), which is the order text is read back in
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,16 @@ class Page:
         self.y = TOP
         self.margin = 0.0               # the bottom margin pending below the last block
         self.float_box: tuple[float, float, float] | None = None   # top, bottom, left edge
+        # what is drawn now is painted: 0 floats, 1 the flow, 2 boxes that clip (the address
+        # field), 3 the page's margin boxes; each page's runs are kept in that order (in_paint_order)
+        self.layer = 1
+
+    def in_paint_order(self) -> Plan:
+        """The plan with each page's text in the order WeasyPrint paints it (and a reader of the
+        PDF extracts it): floats, the flow, the address field, the margins."""
+        for sheet in self.plan.pages:
+            sheet.runs.sort(key=lambda run: run.layer)
+        return self.plan
 
     @property
     def page(self) -> PagePlan:
@@ -199,7 +210,7 @@ class Page:
         for offset, piece in line.pieces:
             if piece.text.strip(" "):
                 self.page.runs.append(Run(start + offset, baseline, piece.size, piece.bold, piece.color,
-                                          piece.text))
+                                          piece.text, self.layer))
 
     def rule(self, x: float, y: float, width: float, height: float, color: str) -> None:
         self.page.rules.append(Rule(x, y, width, height, color))

@@ -47,13 +47,13 @@ def lay_out(section: Element) -> Plan:
     total = len(page.plan.pages)
     for number, sheet in enumerate(page.plan.pages, start=1):
         margins = Page()
-        margins.plan.pages = [sheet]
+        margins.plan.pages, margins.layer = [sheet], 3
+        if section.has("numbered") and total > 1:
+            _page_number(margins, section, number)
         _footer(margins, section.attrs.get("data-legal", ""))
         for x, y, width in MARKS:
             margins.rule(x, y, width, MARK_WIDTH, MARK_COLOR)
-        if section.has("numbered") and total > 1:
-            _page_number(margins, section, number)
-    return page.plan
+    return page.in_paint_order()
 
 
 def _bottom(page: Page) -> float:
@@ -90,8 +90,8 @@ def _page_number(page: Page, section: Element, number: int) -> None:
     block = Block(size=7.5 * PT, factor=None, fixed=normal, color="#444")
     boxes = [(section.attrs.get("data-page-before", "") + str(number) + section.attrs.get("data-page-after", ""),
               LEFT + WIDTH - 40 * MM, 40 * MM, "right")]
-    if number > 1:
-        boxes.append((section.attrs.get("data-continued", ""), LEFT, 125 * MM, "left"))
+    if number > 1:   # painted first, as @top-left comes before @top-right
+        boxes.insert(0, (section.attrs.get("data-continued", ""), LEFT, 125 * MM, "left"))
     for text, x, width, align in boxes:
         aligned = replace(block, align=align)
         pieces = pieces_of(Element("div", {}, [text]), aligned)
@@ -107,11 +107,14 @@ def _head(page: Page, head: Element) -> None:
         raise Unsupported("the letterhead is higher than its 25 mm")
     zone, recipient = _children(window, ("div", "zone"), ("div", "recipient"))
     (line,) = _children(zone, ("div", "return"))
+    page.layer = 2   # the address field clips what it holds (overflow: hidden): painted after the flow
     page.text(pieces_of(line, RETURN), RETURN, LEFT, 85 * MM, 58.6 * MM)
     page.rule(LEFT, 61.6 * MM, 85 * MM, 0.3 * PT, "#444")
     if page.text(pieces_of(recipient, RECIPIENT), RECIPIENT, LEFT, 85 * MM, 62.7 * MM) > 27.3 * MM:
         raise Unsupported("the address has more lines than the window shows")
-    page.text(pieces_of(info, INFO), INFO, LEFT + 100 * MM, 65 * MM, 50 * MM)
+    page.layer = 1
+    if page.text(pieces_of(info, INFO), INFO, LEFT + 100 * MM, 65 * MM, 50 * MM) > 41 * MM:
+        raise Unsupported("the info block runs past the head's 71 mm")
     page.y = TOP + 71 * MM
 
 
@@ -293,7 +296,9 @@ def _bank(page: Page, bank: Element) -> None:
             left = LEFT + WIDTH - 32 * MM
             page.page.images.append((left, top, 32 * MM, 32 * MM, images[0].attrs.get("src", "")))
             caption = Element("div", {}, [c for c in child.children if not (isinstance(c, Element) and c.tag == "img")])
+            page.layer = 0   # a float is painted before the flow
             height = page.text(pieces_of(caption, CAPTION), CAPTION, left, 32 * MM, top + 33 * MM)
+            page.layer = 1
             page.float_box = (top, top + 33 * MM + height + 2 * MM, left - 6 * MM)
         elif child.tag == "p":
             _paragraph(page, child, BANK, margin=1.8 * MM)

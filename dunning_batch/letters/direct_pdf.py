@@ -36,22 +36,25 @@ def write_pdf(plan: Plan, title: str, path: Path) -> None:
     glyphs of its own pages, shared by them."""
     pdf = pydyf.PDF()
     used: dict[bool, dict[int, str]] = {False: {}, True: {}}
-    contents = [_content(sheet, used) for sheet in plan.pages]
-    font_refs = {f"F{int(bold)}": _font(pdf, bold, glyphs) for bold, glyphs in used.items() if glyphs}
-    for sheet, content in zip(plan.pages, contents):
-        resources = pydyf.Dictionary({"Font": pydyf.Dictionary(font_refs), "XObject": pydyf.Dictionary()})
-        for number, (x, y, width, height, src) in enumerate(sheet.images):
-            name = f"I{number}"
-            resources["XObject"][name] = _image(pdf, src)
+    pages = []
+    for sheet in plan.pages:
+        content, images = pydyf.Stream(compress=True), pydyf.Dictionary()
+        for number, (x, y, width, height, src) in enumerate(sheet.images):   # floats: painted first
+            images[f"I{number}"] = _image(pdf, src)
             content.push_state()
             content.set_matrix(width * PX, 0, 0, height * PX, x * PX, (PAGE_H - y - height) * PX)
-            content.draw_x_object(name)
+            content.draw_x_object(f"I{number}")
             content.pop_state()
+        _draw(sheet, content, used)
+        pages.append((content, images))
+    font_refs = {f"F{int(bold)}": _font(pdf, bold, glyphs) for bold, glyphs in used.items() if glyphs}
+    for content, images in pages:
         pdf.add_object(content)
         pdf.add_page(pydyf.Dictionary({
             "Type": "/Page", "Parent": pdf.pages.reference,
             "MediaBox": pydyf.Array([0, 0, round(PAGE_W * PX, 4), round(PAGE_H * PX, 4)]),
-            "Contents": content.reference, "Resources": resources}))
+            "Contents": content.reference,
+            "Resources": pydyf.Dictionary({"Font": pydyf.Dictionary(font_refs), "XObject": images})}))
     pdf.info["Title"] = pydyf.String(title)
     pdf.info["Producer"] = pydyf.String("dunning_batch")
     buffer = io.BytesIO()
@@ -59,10 +62,9 @@ def write_pdf(plan: Plan, title: str, path: Path) -> None:
     path.write_bytes(buffer.getvalue())
 
 
-def _content(sheet: PagePlan, used: dict[bool, dict[int, str]]) -> pydyf.Stream:
-    """A page's content stream: its borders, then its text runs (glyphs noted in `used`)."""
+def _draw(sheet: PagePlan, content: pydyf.Stream, used: dict[bool, dict[int, str]]) -> None:
+    """A page's borders, then its text runs (their glyphs noted in `used`), onto `content`."""
     f = fonts()
-    content = pydyf.Stream(compress=True)
     height = PAGE_H * PX
     for rule in sheet.rules:   # stroked along its middle, as WeasyPrint draws a border
         content.set_color_rgb(*_rgb(rule.color), stroke=True)
@@ -93,7 +95,6 @@ def _content(sheet: PagePlan, used: dict[bool, dict[int, str]]) -> pydyf.Stream:
         content.set_text_matrix(1, 0, 0, 1, round(run.x * PX, 4), round(height - run.y * PX, 4))
         content.show_text(" ".join(parts).encode())   # pydyf writes the [...] TJ around it
         content.end_text()
-    return content
 
 
 def _thousandths(units: int) -> int:

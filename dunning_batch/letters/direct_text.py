@@ -43,15 +43,22 @@ class Glyphs:
     width: int
 
 
-# characters after which UAX #14 (and so Pango) may break inside a word, and the scripts whose
-# text breaks between letters or runs right to left: such a word at a line's end is WeasyPrint's
-BREAKS_INSIDE = re.compile(r"[-/\u00ad\u2010-\u2014\u200b?!}\])]")
-# characters UAX #14 keeps on the line of what precedes them, a space between included
-# ("Bonjour !", "(a) ,"): closing punctuation, exclamation, infix separators, quotes
-NO_BREAK_BEFORE = frozenset("!?,.;:)]}/%\u2030\u2019\u201d\u00bb\u203a")
+# A word the line breaking moves to the next line, or leaves at a line's end, must be plain:
+# letters and digits of the alphabetic scripts and punctuation UAX #14 (and so Pango) breaks
+# neither at nor around inside a word. A word with anything else there (a hyphen or dash, a
+# slash, "|", a Unicode space, "?" before a digit) may break where this module would not: the
+# letter is WeasyPrint's. So is a break at a space UAX #14 does not break at: before closing
+# punctuation ("Foo !"), or after an opening one ("( Foo": LB14).
+PLAIN_PUNCTUATION = frozenset(".,:;'\"@&+#*=_()€$£%°§«»„“”‚‘’·\u00a0\u202f")
+STARTS_A_LINE = frozenset("([{„“‘‚«\"'€$£+#@&*=_§")
+OPENING = frozenset("([{„“‘‚«")
 # the smallest room, in CSS px, a line leaves or lacks for a break decision to be taken here
 # (HarfBuzz's widths of a line are WeasyPrint's within 0.025 pt)
 MARGIN_PX = 0.2
+
+
+# the shaped words and runs a process keeps (about 200 bytes each)
+SHAPED_KEPT = 50_000
 
 
 class Fonts:
@@ -78,6 +85,8 @@ class Fonts:
         key = (text, bold)
         found = self._shaped.get(key)
         if found is None:
+            if len(self._shaped) >= SHAPED_KEPT:   # a night's names and amounts are new words: memory stays bounded
+                self._shaped.clear()
             hb = self.hb
             buffer = hb.Buffer()
             buffer.add_str(text)
@@ -114,11 +123,17 @@ def check_script(text: str) -> None:
             raise Unsupported(f"{text!r} needs bidi or mark handling")
 
 
-def _breaks_inside(word: str) -> bool:
-    """Whether UAX #14 may break `word` before its end: after a hyphen, dash, slash or closing
-    punctuation followed by a letter ("Berlin-Charlottenburg", "a/b"), or at a zero width space."""
-    return "\u200b" in word or any(BREAKS_INSIDE.match(word, i) and word[i + 1].isalpha()
-                                    for i in range(len(word) - 1))
+def _letter(char: str) -> bool:
+    """A letter or digit of Latin, Greek, Cyrillic or Armenian: UAX #14's AL and NU."""
+    return char.isalnum() and (ord(char) < 0x0590 or 0x1E00 <= ord(char) <= 0x1FFF)
+
+
+def _breaks_here(before: str, word: str) -> bool:
+    """Whether a line may break at the space between `before` (the line so far) and `word`,
+    and nowhere inside `word`, as UAX #14 breaks: plain words only (PLAIN_PUNCTUATION)."""
+    inside = word.rstrip("?!")   # "lettre ?": no break before the mark, and after it only at the space
+    return (all(_letter(c) or c in PLAIN_PUNCTUATION for c in inside) and inside != ""
+            and (_letter(word[0]) or word[0] in STARTS_A_LINE) and before[-1:] not in OPENING)
 
 
 @dataclass(frozen=True)
@@ -181,10 +196,8 @@ def break_lines(pieces: list[Piece], available, wrap: bool = True) -> list[Line]
             if end < room + MARGIN_PX:
                 raise Unsupported("a line fills its width to within a hair")
             text = "".join(p.text for p in word)
-            if _breaks_inside(text):
-                raise Unsupported(f"{text!r} may break inside at a line's end")
-            if text[0] in NO_BREAK_BEFORE:
-                raise Unsupported(f"the space before {text!r} is no place to break (UAX #14)")
+            if not _breaks_here(current[-1][1].text, text):
+                raise Unsupported(f"{text!r} at a line's end: UAX #14 may break there otherwise")
             end_line()
             space_width, end = 0.0, word_width
         if wrap and word_width > available(len(lines)) - MARGIN_PX:

@@ -71,17 +71,21 @@ def _layout(letters: list[dict[str, Any]], sender: dict[str, Any], fonts: FontCo
 
 def render_batch(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path,
                  direct: bool = True) -> list[tuple[str, int]]:
-    """Write one PDF per letter: each letter the direct renderer can draw (direct.py; not with
-    `direct` False) and of at most BATCH_LINES printed lines, the others laid out by WeasyPrint
-    as one document (a longer letter in parts). Returns (letter_id, pages) in the order of
-    `letters`."""
+    """Write one PDF per letter: each letter the direct renderer can draw (direct.py) and of at
+    most BATCH_LINES printed lines, the others laid out by WeasyPrint one letter a document (a
+    longer letter in parts). With `direct` False (bench/render.py: the path before the direct
+    renderer) WeasyPrint lays out all `letters` as one document. Returns (letter_id, pages) in
+    the order of `letters`."""
     pages = {}
     if direct:  # a letter longer than a layout holds is laid out in parts, in bounded memory
         pages = {letter["letter_id"]: drawn for letter in letters if printed_lines(letter) <= batches.BATCH_LINES
                  and (drawn := render_direct(letter, sender, pdf_dir))}
     rest = [letter for letter in letters if letter["letter_id"] not in pages]
-    if rest:
-        pages.update(_render_with_weasyprint(rest, sender, pdf_dir))
+    # what the direct renderer leaves (a few letters a night) is laid out one letter a document:
+    # in a batch, the EPC code's caption that WeasyPrint cuts off a page's end lands on the next
+    # letter's first page (README Semantics, "Drawn directly or laid out by WeasyPrint")
+    for part in ([[letter] for letter in rest] if direct else [rest] if rest else []):
+        pages.update(_render_with_weasyprint(part, sender, pdf_dir))
     return [(letter["letter_id"], pages[letter["letter_id"]]) for letter in letters]
 
 
