@@ -76,7 +76,7 @@ def direct_parts(contexts, sender, pdf_dir: Path, repeats: int) -> None:
     from dunning_batch.letters.payment_codes import epc_png, scheme
 
     contexts = [c for c in contexts if direct.render_direct(c, sender, pdf_dir)]   # those drawn directly
-    template = direct._letter_template()
+    template = direct.letter_template()
     html = [template.render(letter=letter, sender=sender, pages={}) for letter in contexts]
     sections = [letter_sections(text)[0] for text in html]
     plans = [lay_out(section) for section in sections]

@@ -20,7 +20,6 @@ from pypdf import PdfReader
 from conftest import customer, item
 from dunning_batch.letters import direct
 from dunning_batch.letters.batches import letter_contexts
-from dunning_batch.letters.direct_html import letter_sections
 from dunning_batch.letters.direct_letter import lay_out
 from dunning_batch.letters.direct_text import Piece, Unsupported, break_lines, fonts
 from dunning_batch.letters.render import render_batch
@@ -103,11 +102,6 @@ def test_a_night_in_four_languages_with_two_page_letters_looks_the_same(tmp_path
     assert_look_the_same(ids, drawn, laid_out)
 
 
-def section_of(letter: dict, sender: dict):
-    (section,) = letter_sections(direct._letter_template().render(letter=letter, sender=sender, pages={}))
-    return section
-
-
 def test_what_it_cannot_place_exactly_is_left_to_weasyprint(scenario):
     """A word Pango may break inside at a line's end, right-to-left text, an info block longer
     than the head and the Swiss QR-bill are WeasyPrint's; the renderer says why."""
@@ -115,7 +109,7 @@ def test_what_it_cannot_place_exactly_is_left_to_weasyprint(scenario):
     [letter] = letter_contexts(outcome.out)
     sender = json.loads((outcome.out / "run.json").read_text(encoding="utf-8"))["sender"]
     with pytest.raises(Unsupported, match="bidi"):
-        lay_out(section_of(letter, sender))
+        lay_out(direct.letter_section(letter, sender, {}))
     # where Pango may break otherwise: after a hyphen, dash or "|", at a thin space, and at no
     # space before "!" (found by a probe: "2020–2021" broke after the dash in WeasyPrint's)
     room = fonts().width("x" * 30, False, 12) + 1   # the word after the x's goes to the next line

@@ -41,7 +41,7 @@ def available() -> bool:
 
 
 @lru_cache(maxsize=1)
-def _letter_template():
+def letter_template():
     """One letter's section: the level's template, as document.html.j2 includes it."""
     return environment().from_string('{% include letter.template ~ ".html.j2" %}')
 
@@ -52,10 +52,10 @@ def render_direct(letter: dict[str, Any], sender: dict[str, Any], pdf_dir: Path)
     if not available():
         return None
     try:
-        plan = lay_out(_section(letter, sender, {}))
+        plan = lay_out(letter_section(letter, sender, {}))
         total = len(plan.pages)
         if total > 1:   # "Page 1 of 2" needs the total the template is given: the body stays as it was
-            plan = lay_out(_section(letter, sender, {letter["letter_id"]: total}))
+            plan = lay_out(letter_section(letter, sender, {letter["letter_id"]: total}))
             if len(plan.pages) != total:
                 raise Unsupported("numbering the pages changed the layout")
     except Unsupported:
@@ -64,6 +64,7 @@ def render_direct(letter: dict[str, Any], sender: dict[str, Any], pdf_dir: Path)
     return len(plan.pages)
 
 
-def _section(letter: dict[str, Any], sender: dict[str, Any], pages: dict[str, int]):
-    (section,) = letter_sections(_letter_template().render(letter=letter, sender=sender, pages=pages))
+def letter_section(letter: dict[str, Any], sender: dict[str, Any], pages: dict[str, int]):
+    """The section of `letter` the templates write; `pages`: the totals of numbered letters."""
+    (section,) = letter_sections(letter_template().render(letter=letter, sender=sender, pages=pages))
     return section

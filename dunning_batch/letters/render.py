@@ -1,5 +1,7 @@
-"""Letters -> PDF files: many letters laid out as one WeasyPrint document, each letter's pages
-written as `pdf/LETTER_ID.pdf`.
+"""Letters -> PDF files, each letter's pages written as `pdf/LETTER_ID.pdf`: drawn directly
+(direct.py) where the direct renderer can, else laid out by WeasyPrint, one letter a document
+(render_batch); bench/render.py still lays out many letters as one WeasyPrint document, the
+path before the direct renderer.
 
 Laying out a batch as one document spreads a document's fixed costs (the stylesheet, fonts)
 over its letters. Each letter's PDF is written from its own pages, its fonts subset to its own
