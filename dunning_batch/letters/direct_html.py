@@ -23,6 +23,11 @@ class Element:
     def classes(self) -> tuple[str, ...]:
         return tuple((self.attrs.get("class") or "").split())
 
+    @property
+    def kind(self) -> tuple[str, str]:
+        """(tag, first class or ""): how the layout tells the template's blocks apart."""
+        return self.tag, self.classes[0] if self.classes else ""
+
     def has(self, name: str) -> bool:
         return name in self.classes
 

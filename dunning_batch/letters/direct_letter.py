@@ -32,7 +32,7 @@ def lay_out(section: Element) -> Plan:
     page = Page()
     before = None    # (the block placed last, the layout before it)
     for child in section.elements():
-        kind = (child.tag, child.classes[0] if child.classes else "")
+        kind = child.kind
         place = BLOCKS.get(kind)
         if place is None:
             raise Unsupported(f"<{child.tag} class={child.attrs.get('class')!r}> in a letter")
@@ -316,7 +316,7 @@ def _footer(page: Page, legal: str) -> None:
 
 def _children(element: Element, *expected: tuple[str, str]) -> list[Element]:
     children = element.elements()
-    if [(c.tag, c.classes[0] if c.classes else "") for c in children] != list(expected):
+    if [c.kind for c in children] != list(expected):
         raise Unsupported(f"<{element.tag}> holds other elements than the template writes")
     return children
 

@@ -2,10 +2,11 @@
 them for WeasyPrint), a block's inline text broken into lines the way WeasyPrint breaks it,
 and the height and baseline of each line by CSS's inline formatting rules.
 
-Lines break at spaces only. Where WeasyPrint might break elsewhere (after a hyphen or a
-slash of a word that does not fit, inside a word longer than the line) or a line fills its
-width to within a hair, `Unsupported` is raised and the letter goes to WeasyPrint: a line
-this module breaks is one WeasyPrint breaks the same way.
+Lines break at spaces only. Where WeasyPrint might break elsewhere (a word at a line's end
+that is not plain: a hyphen, dash, slash or Unicode space in it; a word longer than the line;
+a space UAX #14 does not break at) or a line fills its width to within a hair, `Unsupported`
+is raised and the letter goes to WeasyPrint: a line this module breaks is one WeasyPrint
+breaks the same way.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from .font_files import letter_fonts
 
@@ -72,8 +72,7 @@ class Fonts:
         files = {("Bold" in font["asked"]): font["file"] for font in letter_fonts()}
         if not all(files.get(bold) for bold in (False, True)):
             raise Unsupported("fontconfig resolves no file for the letters' fonts")
-        self.files = {bold: Path(path) for bold, path in files.items()}
-        self.faces = {bold: hb.Face(hb.Blob.from_file_path(str(path))) for bold, path in self.files.items()}
+        self.faces = {bold: hb.Face(hb.Blob.from_file_path(path)) for bold, path in files.items()}
         self.fonts = {bold: hb.Font(face) for bold, face in self.faces.items()}
         self.upem = self.faces[False].upem
         extents = self.fonts[False].get_font_extents("ltr")
