@@ -291,12 +291,21 @@ def deliver(connection: "Connection", sender: str, letter: dict[str, Any], out: 
 
 
 def transmit(connection: "Connection", sender: str, recipients: list[str], data: bytes,
-             before_data: Callable[[], None]) -> tuple[str, str]:
+             before_data: Callable[[], None], reopened: bool = False) -> tuple[str, str]:
     """One attempt: (status, the server's reply). A lost connection is dropped, to reconnect next
-    time; lost after the whole message went out, the letter is in doubt."""
+    time; lost after the whole message went out, the letter is in doubt. A session kept from
+    the letter before and found closed before DATA is reopened at once, once: servers end idle
+    or used sessions (some after every message), nothing of this letter went out, and waiting
+    a backoff for it cost every letter two seconds."""
+    began_data = []
+
+    def before() -> None:
+        began_data.append(True)
+        before_data()
+
     try:
         smtp = connection.get()
-        status, reply, code = exchange(smtp, sender, recipients, data, before_data)
+        status, reply, code = exchange(smtp, sender, recipients, data, before)
     except smtplib.SMTPConnectError as exc:  # the greeting refused the session (RFC 5321 §3.1): not per letter
         connection.drop()
         connection.closing = reply_text(exc.smtp_code, exc.smtp_error)
@@ -310,7 +319,10 @@ def transmit(connection: "Connection", sender: str, recipients: list[str], data:
         return IN_DOUBT if unanswered else DISCONNECTED, f"connection ended: {exc}"
     except (smtplib.SMTPServerDisconnected, OSError) as exc:  # also smtplib's other errors and TLS errors
         unanswered = connection.message_out
+        kept = connection.reused
         connection.drop()
+        if kept and not began_data and not reopened:
+            return transmit(connection, sender, recipients, data, before_data, reopened=True)
         return IN_DOUBT if unanswered else DISCONNECTED, f"connection lost: {exc or type(exc).__name__}"
     except UnicodeEncodeError:
         connection.reset()

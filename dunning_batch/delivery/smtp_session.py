@@ -72,6 +72,7 @@ class Connection:
         self.smtp: smtplib.SMTP | None = None
         self.closing: str | None = None  # why the server ended the session for good (421, runaway reply)
         self.reached = False  # whether the latest attempt to connect got a session
+        self.reused = False   # whether get() handed out the session of an earlier letter
 
     def __enter__(self) -> "Connection":
         return self
@@ -85,6 +86,7 @@ class Connection:
             self.smtp = None
 
     def get(self) -> smtplib.SMTP:
+        self.reused = self.smtp is not None
         if self.smtp is None:
             self.reached = False
             self.smtp = connect(self.server)
