@@ -30,14 +30,15 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
-from weasyprint import HTML
+from weasyprint import CSS, HTML
+from weasyprint.formatting_structure.boxes import TextBox
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from . import batches
 from .batches import PRINTED_LINES, printed_lines
 from .direct import render_direct
-from .payment_codes import EPC_IMAGE_URL
+from .payment_codes import EPC_IMAGE_URL, EPC_SIZE_MM
 from .streamed_pdf import StreamedPdf
 from .templating import TEMPLATES_DIR, environment
 
@@ -65,10 +66,46 @@ def letters_html(letters: list[dict[str, Any]], sender: dict[str, Any], first_pa
                                                                   first_page=first_page, pages=pages or {})
 
 
+# The EPC code and its caption float beside the bank details (payment.css). Where the float
+# would run past the page's end while the text beside it fits, WeasyPrint keeps the closing
+# block on the page and cuts the float off: the code runs into the footer and the caption is
+# lost. Such a letter is laid out again with the bank details at least as tall as the code, its
+# caption (three lines at most in the catalogues) and margins, so the closing block goes to the
+# next page with what it takes along, as the direct renderer places it (direct_letter.py).
+KEEP_CODE_WHOLE = f".bank {{ min-height: {EPC_SIZE_MM + 14}mm; }}"
+
+
 def _layout(letters: list[dict[str, Any]], sender: dict[str, Any], fonts: FontConfiguration,
             first_page: int = 1, pages: dict[str, int] | None = None) -> Any:
-    return HTML(string=letters_html(letters, sender, first_page, pages), base_url=str(TEMPLATES_DIR),
-                url_fetcher=RefuseAll()).render(font_config=fonts)
+    """One document of `letters`; a letter alone whose EPC code was cut off at a page's end is
+    laid out again keeping it whole (KEEP_CODE_WHOLE). In a document of several letters the
+    rule would move the others' blocks too: bench/render.py's batched path keeps the cut."""
+    html = HTML(string=letters_html(letters, sender, first_page, pages), base_url=str(TEMPLATES_DIR),
+                url_fetcher=RefuseAll())
+    document = html.render(font_config=fonts)
+    if len(letters) == 1 and code_cut_off(document.pages):
+        document = html.render(font_config=fonts, stylesheets=[CSS(string=KEEP_CODE_WHOLE)])
+    return document
+
+
+def code_cut_off(pages: list[Any]) -> bool:
+    """Whether the laid-out `pages` hold an EPC code without its caption. WeasyPrint's page box
+    (a private attribute) is the one place that says what was placed."""
+    placed = {"code": False, "caption": False}
+
+    def walk(box: Any, in_code: bool) -> None:
+        element = getattr(box, "element", None)
+        if element is not None and getattr(box, "element_tag", None) == "div" \
+                and "epc-code" in (element.get("class") or "").split():
+            in_code = placed["code"] = True
+        if in_code and isinstance(box, TextBox) and box.text.strip():
+            placed["caption"] = True
+        for child in getattr(box, "children", ()):
+            walk(child, in_code)
+
+    for page in pages:
+        walk(page._page_box, False)
+    return placed["code"] and not placed["caption"]
 
 
 def render_batch(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path,
