@@ -16,6 +16,7 @@ from .delivery.send import Pacing, send_outbox
 from .delivery.smtp_session import SmtpServer, check_login, parse_server
 from .errors import UserError
 from .ledger.history import FORMATS as HISTORY_FORMATS, history as ledger_history
+from .outputs.guard import WRITE_ERRORS
 from .printout import echo, print_delivery
 from .terminal import printable
 
@@ -44,8 +45,15 @@ def void(out, letter_ids, target, as_of, ledger):
 
     Example: dunning-batch void out/2026-11-24 DL-20261124-0123456789abcdef --as-of 2026-11-26
     """
-    record = void_letters(Path(out), list(letter_ids), Path(target) if target else None, as_of=as_of.date(),
-                          ledger=ledger, on_wait=_say_waiting)
+    try:
+        record = void_letters(Path(out), list(letter_ids), Path(target) if target else None, as_of=as_of.date(),
+                              ledger=ledger, on_wait=_say_waiting)
+    except OSError as exc:  # a folder the user may read but not write, a full disk: void_letters left nothing
+        if exc.errno not in WRITE_ERRORS:
+            raise
+        raise UserError(f"{exc.filename or out}: cannot write ({exc.strerror}); nothing was voided: a void writes "
+                        f"its files and {Path(out) / 'voids.jsonl'}, so give write access there and void "
+                        f"again") from None
     echo(f"{record['void_id']}: {len(record['letters'])} letter(s) voided on {record['void_date']}, "
                f"{record['levels_restored']} level(s) restored, {record['fee_reversals']} fee reversal(s), "
                f"{len(record['customer_actions_restored'])} customer action(s) to undo -> {record['folder']}")

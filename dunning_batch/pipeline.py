@@ -30,7 +30,8 @@ import pyarrow as pa
 
 from . import sql_runner
 from .addresses import address_list_problem
-from .sql_runner import StageLog, arrow, count_rows, execute, registered, sql_text, stage_files, table_from_file
+from .sql_runner import arrow, count_rows, execute, registered, sql_text, stage_files, table_from_file
+from .stage_log import StageLog
 
 MACROS = "00_macros"
 

@@ -107,7 +107,7 @@ def _check_new_folder(out: Path, target: Path) -> None:
 def _render_in_place(out: Path, manifest: dict[str, Any], render: Callable[..., dict[str, int]]) -> RenderResult:
     # the hidden `.render.partial-PID` inside OUT: removed at the end, or by the next render
     # when this one is killed; never committed, its contents are moved into OUT one by one
-    with AtomicFolder(out / "render", force=False) as staging:
+    with AtomicFolder(out / "render", force=None) as staging:
         pages = render(pdf_dir=staging.path / PDF_DIR)
         with folder_lock(out):
             _refuse_if_sent(out)  # a `send` may have begun while the letters were rendering
@@ -131,7 +131,7 @@ def _render_in_place(out: Path, manifest: dict[str, Any], render: Callable[..., 
 
 def _render_new(out: Path, target: Path, manifest: dict[str, Any],
                 render: Callable[..., dict[str, int]]) -> RenderResult:
-    with AtomicFolder(target, force=False) as folder:
+    with AtomicFolder(target, force=None) as folder:
         with folder_lock(out):  # a void recording itself meanwhile is copied whole or not at all
             _copy_run(out, folder.path)
         pages = render(pdf_dir=folder.path / PDF_DIR)

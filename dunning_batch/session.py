@@ -26,7 +26,8 @@ from .optional_inputs import OPTIONAL_INPUTS, load_optional, optional_params
 from .outputs import AtomicFolder
 from .pipeline import INPUT_STAGES, define_macros, run_stages
 from .readers import RawInput, load_raw
-from .sql_runner import StageLog, connect, rename_relation, table_from_arrow, table_from_file
+from .sql_runner import connect, rename_relation, table_from_arrow, table_from_file
+from .stage_log import StageLog
 
 # The run dates a run takes (--as-of): every date computed from one, up to a century either
 # side (plausible_years) and the pay-by dates, stays a date of every library it meets.

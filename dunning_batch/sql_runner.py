@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -20,27 +19,11 @@ import duckdb
 import pyarrow as pa
 
 from .errors import StageError, UserError
+from .stage_log import StageLog
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 _PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
-
-
-@dataclass
-class StageLog:
-    """Seconds and row count per stage, in the order they ran (run.json's timings)."""
-
-    seconds: dict[str, float] = field(default_factory=dict)
-    rows: dict[str, int] = field(default_factory=dict)
-    on_stage: Callable[[str, int, float], None] | None = None
-
-    @contextlib.contextmanager
-    def timed(self, name: str) -> Iterator[None]:
-        """Record the seconds the block takes as `name`'s: a part of the run that is no SQL
-        stage (reading the inputs, writing, rendering)."""
-        started = time.perf_counter()
-        yield
-        self.seconds[name] = round(time.perf_counter() - started, 3)
 
 
 # --- connections -------------------------------------------------------------------------
@@ -81,12 +64,23 @@ def script(con: duckdb.DuckDBPyConnection, name: str) -> None:
 def lock_to(con: duckdb.DuckDBPyConnection, folders: Iterable[Path]) -> None:
     """Let `con` read only inside `folders` from now on, with its settings locked: `query` hands
     such a connection an analyst's SQL, one statement of which could otherwise read any file of
-    the machine, write over the run's files, ATTACH a database or install an extension."""
-    con.execute("SET allowed_directories = $dirs", {"dirs": [f"{Path(f)}/" for f in folders]})
+    the machine, write over the run's files, ATTACH a database or install an extension. No
+    spill folder: DuckDB allows its own (`.tmp` in the working directory) beside `folders`."""
+    con.execute("SET temp_directory = ''")
+    # each folder also as the file readers are handed it (literal_path), which DuckDB checks too
+    dirs = sorted({f"{name}/" for f in folders for name in (str(Path(f)), literal_path(Path(f)))})
+    con.execute("SET allowed_directories = $dirs", {"dirs": dirs})
     con.execute("SET enable_external_access = false")
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
     con.execute("SET lock_configuration = true")
+
+
+def literal_path(path: Path | str) -> str:
+    """`path` as DuckDB's file readers take it literally. They read a path as a glob pattern:
+    a folder named `A*` beside a folder `A` would read both folders' files, so each `*`, `?`
+    and `[` is written as a class of that one character (`[*]`)."""
+    return re.sub(r"([*?\[])", r"[\1]", str(path))
 
 
 # --- the files of sql/ ---------------------------------------------------------------------
@@ -323,7 +317,7 @@ def parquet_relation(con: duckdb.DuckDBPyConnection, name: str, path: Path,
             selects.append(f"CAST({quote(source)} AS {cast}) AS {quote(column)}")
         else:
             raise ValueError(f"parquet_relation: cast {cast!r} is not one of {PARQUET_CASTS}")
-    literal = "'" + str(Path(path).resolve()).replace("'", "''") + "'"
+    literal = "'" + literal_path(Path(path).resolve()).replace("'", "''") + "'"
     sql = (f"CREATE OR REPLACE {'TABLE' if table else 'VIEW'} {quote(name)} AS SELECT {', '.join(selects)}, "
            f"file_row_number + 1 AS _row FROM read_parquet({literal}, file_row_number = true)")
     if table:

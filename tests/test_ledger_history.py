@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -381,6 +382,51 @@ def test_a_file_that_is_no_ledger_is_exit_2(tmp_path):
     result = cli(tmp_path, "history", "INV-1", "--ledger", "notes.duckdb")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"{tmp_path}/notes.duckdb: not a ledger (not a DuckDB database file)")
+
+
+@pytest.mark.parametrize("alter, says", [
+    ("CREATE TABLE l2 AS SELECT * REPLACE (CAST(total_due AS VARCHAR) AS total_due) FROM letters; "
+     "DROP TABLE letters CASCADE; ALTER TABLE l2 RENAME TO letters", "letters.total_due is VARCHAR, not DECIMAL(18,2)"),
+    ("DROP TABLE letters CASCADE", "letters.run_id is missing"),
+], ids=["retyped", "dropped"])
+def test_a_ledger_whose_tables_were_altered_is_exit_2(ledger, alter, says):
+    """A probe retyped a column (exit 3: a format code for a number met text) or dropped a table
+    (exit 3: the history's SQL failed)."""
+    con = duckdb.connect(str(ledger))
+    for statement in alter.split("; "):
+        con.execute(statement)
+    con.close()
+    result = cli(ledger.parent, "history", "INV-1", "--ledger", "ledger.duckdb")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr == (f"{ledger}: a ledger of schema version 1 whose tables were altered ({says}); "
+                             f"restore the ledger from a backup\n")
+
+
+def test_a_ledger_another_program_holds_open_is_named_as_busy_not_as_no_ledger(ledger):
+    """DuckDB's own lock, held by another process (an analyst's open connection): the message
+    told the user to give another path, which would start an empty ledger."""
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
+                               "print('open', flush=True); time.sleep(60)", str(ledger)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        result = cli(ledger.parent, "history", "INV-1", "--ledger", "ledger.duckdb")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 2
+    assert result.stderr == (f"{ledger}: the ledger is open in another program (PID {holder.pid}); wait for it to "
+                             f"close the ledger, then run again\n")
+
+
+def test_history_to_never_writes_into_a_run_s_folder(ledger, demo_run, tmp_path):
+    """`--to` guarded only its own ledger: a probe wrote the history over a run's run.json."""
+    shutil.copytree(demo_run, tmp_path / "run")
+    before = (tmp_path / "run" / "run.json").read_bytes()
+    result = cli(ledger.parent, "history", "INV-1", "--ledger", "ledger.duckdb", "--format", "json",
+                 "--to", str(tmp_path / "run" / "run.json"))
+    assert result.returncode == 2 and "the output folder of a run" in result.stderr
+    assert (tmp_path / "run" / "run.json").read_bytes() == before
 
 
 def test_history_only_reads_the_ledger(ledger):

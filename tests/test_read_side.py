@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from conftest import AS_OF, SPEC_CONFIG, customer, item, write_csv
@@ -146,6 +147,10 @@ def test_reconcile_with_the_export_finds_config_and_export_from_anywhere(world):
     ("SELECT 1; COPY letters TO 'x.csv'", "exactly one statement"),
     ("CREATE TABLE t AS SELECT 1", "query only reads: CREATE is refused"),
     ("SELECT * FROM glob('/etc/*')", "Permission"),
+    # EXPLAIN ANALYZE runs the statement it explains (a probe overwrote run.json with it)
+    ("EXPLAIN ANALYZE COPY (SELECT 'x') TO 'evil.csv' (FORMAT csv, HEADER false)", "EXPLAIN COPY is refused"),
+    ("EXPLAIN ANALYZE CREATE TABLE t AS SELECT 1", "EXPLAIN CREATE is refused"),
+    ("explain /* a comment */ analyze copy (select 1) to 'evil.csv'", "query failed"),
 ])
 def test_query_can_only_read_the_folder(world, sql, says):
     before = sorted(p.name for p in world["demo"].iterdir())
@@ -154,6 +159,48 @@ def test_query_can_only_read_the_folder(world, sql, says):
     assert says in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert sorted(p.name for p in world["demo"].iterdir()) == before
+
+
+def test_query_reads_no_spill_folder_of_the_working_directory(world, tmp_path):
+    """DuckDB allowed its spill folder, `.tmp` in the working directory, beside the run's
+    folder: a probe read a file there through `query`."""
+    (tmp_path / ".tmp").mkdir()
+    (tmp_path / ".tmp" / "secret.txt").write_text("secret", encoding="utf-8")
+    result = cli(tmp_path, "query", world["demo"], "SELECT content FROM read_text('.tmp/secret.txt')")
+    assert result.returncode == 2 and "Permission" in result.stderr and "secret" not in result.stdout
+
+
+def test_a_folder_named_with_a_glob_character_is_read_alone(world, tmp_path):
+    """DuckDB reads a path as a pattern: beside a folder `A`, the folder `A*` was read as both
+    (a probe's `void 'A*'` reversed each fee twice). Each command reads the folder it is given."""
+    shutil.copytree(world["demo"], tmp_path / "A")
+    shutil.copytree(world["demo"], tmp_path / "A*")
+    shutil.copytree(world["small"] / "out", tmp_path / "A[1]")
+    for folder, own in (("A*", world["demo"]), ("A[1]", world["small"] / "out")):
+        expected = pq.read_metadata(own / "letters.parquet").num_rows
+        result = cli(tmp_path, "query", folder, "SELECT count(*) AS n FROM letters", "--format", "csv")
+        assert (result.returncode, result.stdout) == (0, f"n\n{expected}\n"), (folder, result.stderr)
+    assert cli(tmp_path, "diff", "A*", "A").returncode == 0
+    letter = duckdb.sql(f"SELECT min(letter_id) FROM read_parquet('{world['demo'] / 'letters.parquet'}') "
+                        f"WHERE fee > 0").fetchall()[0][0]
+    result = cli(tmp_path, "void", "A*", letter, "--as-of", "2026-11-27")
+    assert result.returncode == 0, result.stderr
+    [reversals] = (tmp_path / "A*" / "voids").glob("*/fee_reversals.csv")
+    assert len(reversals.read_text(encoding="utf-8").splitlines()) == 2   # the header and one reversal
+
+
+@pytest.mark.parametrize("target", ["ledger", "other_run_json", "ledger_lock"])
+def test_query_to_never_writes_over_another_run_s_record_or_a_ledger(world, tmp_path, target):
+    """`--to` guarded only the folder `query` reads: a probe wrote over another run's run.json
+    and over a ledger with exit 0."""
+    shutil.copytree(world["small"] / "out", tmp_path / "other")
+    duckdb.connect(str(tmp_path / "ledger.duckdb")).close()
+    (tmp_path / "ledger.duckdb.lock").write_text("{}", encoding="utf-8")
+    path = {"ledger": "ledger.duckdb", "other_run_json": "other/run.json", "ledger_lock": "ledger.duckdb.lock"}[target]
+    before = (tmp_path / path).read_bytes()
+    result = cli(tmp_path, "query", world["demo"], "SELECT 1 AS x", "--format", "csv", "--to", path)
+    assert result.returncode == 2 and "--to" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert (tmp_path / path).read_bytes() == before
 
 
 def test_query_to_a_parquet_file_beside_the_folder_keeps_types(world, tmp_path):

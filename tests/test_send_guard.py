@@ -13,6 +13,7 @@ The demo's output folder and aiosmtpd's well-behaved server come from tests/test
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -149,6 +150,49 @@ def test_send_refuses_a_message_the_run_did_not_write(folder):
     assert "outbox/DL-20261124-ffffffffff.eml not written by the run" in result.stderr
     assert inbox.received == []
 
+
+
+def test_send_refuses_a_message_named_outside_the_outbox_even_with_run_json_rehashed(folder, tmp_path):
+    """A probe pointed one row's eml_path at a message outside the folder, with that file's
+    digest, and wrote outbox.parquet's new digest into run.json: `send` mailed it."""
+    victim = min(email_letters(folder))
+    evil = tmp_path / "evil.eml"
+    evil.write_bytes(b"To: x@example.com\r\nSubject: EVIL\r\n\r\nx\r\n")
+    path = str(folder / "outbox.parquet")
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE outbox AS SELECT * REPLACE (
+                       CASE WHEN letter_id = $id THEN $eml ELSE eml_path END AS eml_path,
+                       CASE WHEN letter_id = $id THEN $sha ELSE sha256 END AS sha256) FROM read_parquet($path)""",
+                {"id": victim, "eml": os.path.relpath(evil, folder), "path": path,
+                 "sha": hashlib.sha256(evil.read_bytes()).hexdigest()})
+    con.execute("COPY outbox TO $path (FORMAT parquet)", {"path": path})
+    manifest = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    manifest["outputs"]["outbox.parquet"]["sha256"] = hashlib.sha256((folder / "outbox.parquet").read_bytes()).hexdigest()
+    (folder / "run.json").write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+    inbox = Inbox()
+    with smtp_server(inbox) as server:
+        result = send_cli(folder, "--smtp", f"127.0.0.1:{server.port}")
+    assert result.exit_code == 2, result.output
+    assert f"letter '{victim}' names its message" in result.stderr and "nothing was sent" in result.stderr
+    assert inbox.received == []
+
+
+def test_a_folder_send_may_read_but_not_write_is_one_sentence(folder, monkeypatch):
+    """A probe ran `send` as a user who may read the folder but not write its journal: exit 3."""
+    real = Path.mkdir
+
+    def refused(self, *args, **kwargs):
+        if self.name == "delivery":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", refused)
+    inbox = Inbox()
+    with smtp_server(inbox) as server:
+        result = send_cli(folder, "--smtp", f"127.0.0.1:{server.port}")
+    assert result.exit_code == 2, result.output
+    assert "cannot open send's journal (Permission denied); nothing was sent" in result.stderr
+    assert inbox.received == []
 
 
 @pytest.mark.parametrize("linked", ["an .eml", "outbox/", "delivery/", "delivery as a file", "journal as a folder"])

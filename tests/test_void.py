@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -221,10 +222,15 @@ def test_voids_record_the_same_folder_from_anywhere(scenario):
     assert runs == {str(outcome.out.resolve())}
 
 
-def test_a_damaged_voids_record_is_reported_in_one_sentence(scenario):
+@pytest.mark.parametrize("damage", [
+    '{"void_id": "VOID-20261124-0123456789", "lett',   # cut short
+    "9" * 5000,                                       # beyond Python's integer conversion (a probe: exit 3)
+    "[" * 100_000 + "]" * 100_000,                    # deeper than the JSON parser goes
+])
+def test_a_damaged_voids_record_is_reported_in_one_sentence(scenario, damage):
     outcome = scenario.run([item("INV-1", 30, "400.00")])
     [letter] = outcome.letters
-    (outcome.out / "voids.jsonl").write_text('{"void_id": "VOID-20261124-0123456789", "lett')  # cut short
+    (outcome.out / "voids.jsonl").write_text(damage + "\n")
     result = subprocess.run([sys.executable, "-c", "from dunning_batch.cli import main; main()", "void",
                              outcome.out.name, letter["letter_id"], "--as-of", VOID_DAY],
                             cwd=outcome.out.parent, env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -251,3 +257,30 @@ def test_the_voids_record_is_replaced_whole_never_cut_short(scenario, monkeypatc
     assert (outcome.out / "voids.jsonl").read_bytes() == before
     assert [p.name for p in (outcome.out / "voids").iterdir()] == [json.loads(before)["void_id"]]  # none of it
     assert [p.name for p in outcome.out.iterdir() if p.name.startswith(".voids.jsonl")] == []
+
+
+def test_a_folder_void_may_read_but_not_write_is_one_sentence_and_nothing_is_voided(scenario, monkeypatch):
+    """A probe ran `void` as a user who may read the run's folder but not write it: exit 3."""
+    outcome = scenario.run([item("INV-1", 30, "400.00")])
+    [letter] = outcome.letters
+    real = Path.mkdir
+
+    def refused(self, *args, **kwargs):
+        if self.name.startswith(".voids") or self.parent == outcome.out:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", refused)
+    result = void(outcome.out, letter["letter_id"])
+    assert result.exit_code == 2, result.output
+    assert "cannot write (Permission denied); nothing was voided" in result.output
+    assert not (outcome.out / "voids.jsonl").exists()
+
+
+def test_an_existing_void_folder_is_refused_without_offering_a_force_void_lacks(scenario, tmp_path):
+    outcome = scenario.run([item("INV-1", 30, "400.00")])
+    [letter] = outcome.letters
+    (tmp_path / "taken").mkdir()
+    result = void(outcome.out, letter["letter_id"], "--out", tmp_path / "taken")
+    assert result.exit_code == 2 and "exists; choose another --out" in result.output
+    assert "--force" not in result.output

@@ -25,6 +25,7 @@ from ..errors import UserError
 from ..outputs.layout import FORMULA_STARTS
 from ..manifest import check_complete
 from ..outputs.folder import connect_views, read_manifest
+from ..outputs.guard import check_result_file
 from ..outputs.writer import write_parquet
 from ..terminal import printable
 
@@ -90,13 +91,30 @@ def _one_select(con: duckdb.DuckDBPyConnection, sql: str) -> str:
     if len(statements) != 1:
         raise UserError(f"query runs exactly one statement, this SQL has {len(statements)}; "
                         f"run them one at a time")
-    kind = statements[0].type
-    if kind not in (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN):
-        # named by its own first word: DuckDB types INSTALL as LOAD, and ATTACH, COPY ... are what the user wrote
-        said = re.match(r"\s*([A-Za-z]+)", statements[0].query)
-        raise UserError(f"query only reads: {said[1].upper() if said else kind.name} is refused; write a SELECT "
+    statement = statements[0]
+    if statement.type == duckdb.StatementType.EXPLAIN:
+        # EXPLAIN ANALYZE runs the statement it explains: only a SELECT may follow (what the
+        # pattern does not read, a comment between the words, is refused)
+        explained = EXPLAINED.match(statement.query)
+        inner = con.extract_statements(statement.query[explained.end():]) if explained else []
+        if len(inner) != 1 or inner[0].type != duckdb.StatementType.SELECT:
+            raise UserError(f"query only reads: EXPLAIN {_first_word(inner[0]) if len(inner) == 1 else 'of this'} "
+                            f"is refused; EXPLAIN a SELECT")
+    elif statement.type != duckdb.StatementType.SELECT:
+        raise UserError(f"query only reads: {_first_word(statement)} is refused; write a SELECT "
                         f"(use --to FILE to save its result)")
     return sql
+
+
+# EXPLAIN and EXPLAIN ANALYZE before the statement they explain
+EXPLAINED = re.compile(r"\s*EXPLAIN\s+(?:ANALY[SZ]E\s+)?", re.IGNORECASE)
+
+
+def _first_word(statement: Any) -> str:
+    """A statement named by its own first word: DuckDB types INSTALL as LOAD, and ATTACH,
+    COPY ... are what the user wrote."""
+    said = re.match(r"\s*([A-Za-z]+)", statement.query)
+    return said[1].upper() if said else statement.type.name
 
 
 def one_line(message: str) -> str:
@@ -111,6 +129,7 @@ def _check_target(out: Path, to: Path) -> Path:
         raise UserError(f"{to}: --to must not write into the output folder {out}; choose a file elsewhere")
     if not to.parent.is_dir():
         raise UserError(f"{to}: the folder {to.parent} does not exist")
+    check_result_file(to)
     return to
 
 

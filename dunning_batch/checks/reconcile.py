@@ -33,7 +33,8 @@ from ..manifest import recorded_difference
 from ..pipeline import define_macros
 from ..readers import load_raw
 from ..outputs.folder import connect_views, open_folder
-from ..sql_runner import StageLog, connect, one, records, rows, run_stage, table_from_arrow
+from ..sql_runner import connect, one, records, rows, run_stage, table_from_arrow
+from ..stage_log import StageLog
 
 # the checks of SPEC §8 that every folder gets: sql/checks/<stem>.sql -> its name
 CHECKS = {"1_decisions": "1 decisions", "2_amounts": "2 amounts", "3_letter_totals": "3 letter totals",

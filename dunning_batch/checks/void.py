@@ -101,7 +101,7 @@ def _write_void(con, out: Path, target: Path, params: dict, head: dict) -> dict:
     charged_payments = (out / "payments_charged.csv").is_file()
     layout = LevelsFileLayout.from_record(read_manifest(out).get("levels_file"))
     counts = {}
-    with AtomicFolder(target, force=False) as folder:
+    with AtomicFolder(target, force=None) as folder:
         for name, files in (VOID_FILES | (PAYMENT_FILES if charged_payments else {})).items():
             counts[name] = table_from_file(con, name, f"void/{name}", params, temp=True)
             # the §9 state columns only where the run's levels file has them

@@ -26,8 +26,13 @@ class Journal:
         self.path, self.now, self.send_id = path, now, send_id
 
     def __enter__(self) -> "Journal":
-        self.path.parent.mkdir(exist_ok=True)
-        self.handle = self.path.open("a+", encoding="utf-8")
+        try:
+            self.path.parent.mkdir(exist_ok=True)
+            self.handle = self.path.open("a+", encoding="utf-8")
+        except OSError as exc:  # a folder the user may read but not write (or a full disk)
+            raise UserError(f"{self.path}: cannot open send's journal ({exc.strerror}); nothing was sent: every "
+                            f"attempt is recorded there first, so give write access to "
+                            f"{self.path.parent.parent} and send again") from None
         try:
             fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -67,7 +67,14 @@ def check_plain_files(out: Path) -> None:
 
 
 def check_unchanged(out: Path, pending: list[dict[str, Any]]) -> None:
-    """Send only what the run wrote: a missing or edited .eml stops `send` before anything goes out."""
+    """Send only what the run wrote: a message named anywhere but where the run writes it (an
+    edited outbox.parquet whose digest was written into run.json too), or a missing or edited
+    .eml, stops `send` before anything goes out."""
+    for letter in pending:
+        if letter["eml_path"] != f"{OUTBOX_DIR}/{letter['letter_id']}.eml":
+            raise UserError(f"{out / OUTBOX_FILE}: letter {letter['letter_id']!r} names its message "
+                            f"{letter['eml_path']!r}, not {OUTBOX_DIR}/ID.eml where the run writes it; nothing was "
+                            f"sent: run the job again to rebuild the outbox")
     changed = [letter["eml_path"] for letter in pending
                if not (out / letter["eml_path"]).is_file()
                or hashlib.sha256((out / letter["eml_path"]).read_bytes()).hexdigest() != letter["sha256"]]

@@ -20,6 +20,7 @@ from ..checks.query import NUMERIC_TYPES, QueryResult, Rows, format_csv, format_
 from ..checks.wording import count, money
 from ..errors import UserError
 from ..outputs import csv_cells, write_text_atomic
+from ..outputs.guard import check_result_file
 from ..outputs.writer import write_parquet
 from ..sql_runner import arrow, connect
 from ..terminal import printable
@@ -130,6 +131,7 @@ def _check_target(ledger: Path, to: Path) -> Path:
         raise UserError(f"{to}: --to must not write over the ledger {ledger}; choose a file elsewhere")
     if not to.parent.is_dir():
         raise UserError(f"{to}: the folder {to.parent} does not exist")
+    check_result_file(to)
     return to
 
 

@@ -17,8 +17,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import functools
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +31,7 @@ import duckdb
 from ..digest import sha256_of
 from ..errors import UserError
 from ..processes import pid_alive
-from ..sql_runner import connect_file, execute, records, rows, script
+from ..sql_runner import connect, connect_file, execute, records, rows, script
 
 FORMAT = "dunning_batch ledger"
 SCHEMA_VERSION = "1"
@@ -122,7 +124,7 @@ def _holder(lock: Path) -> dict:
     """Who holds the lock, as it wrote itself into the lock file (best effort: may be empty)."""
     try:
         holder = json.loads(lock.read_text(encoding="utf-8") or "{}")
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     return holder if isinstance(holder, dict) else {}
 
@@ -137,6 +139,10 @@ def opened(path: Path, *, create: bool = False, read_only: bool = False) -> Iter
     try:
         con = connect_file(path, read_only=read_only and path.exists())
     except duckdb.Error as exc:
+        if "Could not set lock" in str(exc):  # another program holds the database itself (not our .lock)
+            held = re.search(r"PID (\d+)", str(exc))
+            raise UserError(f"{path}: the ledger is open in another program{f' (PID {held[1]})' if held else ''}; "
+                            f"wait for it to close the ledger, then run again") from None
         raise UserError(f"{path}: not a ledger this tool can open ({_first_line(exc)}); give the ledger file "
                         f"the runs recorded, or a new path") from None
     try:
@@ -161,7 +167,7 @@ def open_ledger(path: str | Path, command: str, what: str, *, create: bool = Fal
 
 def _check_path(path: Path, create: bool) -> None:
     """Refuse, before any lock file is made beside it, a path that is no ledger to open."""
-    if path.exists() and not create and not _is_duckdb_file(path):
+    if path.exists() and not create and not is_duckdb_file(path):
         # DuckDB would make a database of an empty file: a command that only uses a ledger
         # (send, void, history: its path may come from a folder's run.json) never does
         raise UserError(f"{path}: not a ledger (not a DuckDB database file); give the ledger file the runs "
@@ -179,7 +185,7 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _is_duckdb_file(path: Path) -> bool:
+def is_duckdb_file(path: Path) -> bool:
     """Whether `path` starts like a DuckDB database file (its magic bytes "DUCK" at offset 8)."""
     try:
         with path.open("rb") as handle:
@@ -203,6 +209,30 @@ def _check_format(path: Path, con: duckdb.DuckDBPyConnection, make: bool) -> Non
     if info.get("schema_version") != SCHEMA_VERSION:
         raise UserError(f"{path}: a ledger of schema version {info.get('schema_version')!r}, and this version "
                         f"of dunning_batch reads version {SCHEMA_VERSION}; use the dunning_batch that wrote it")
+    if altered := _altered(con):
+        raise UserError(f"{path}: a ledger of schema version {SCHEMA_VERSION} whose tables were altered "
+                        f"({altered}); restore the ledger from a backup")
+
+
+@functools.cache
+def _schema_columns() -> tuple[dict[str, Any], ...]:
+    """ledger/columns over ledger/schema.sql made in memory, once a process: `send` opens the
+    ledger twice a letter."""
+    made = connect()
+    script(made, "ledger/schema")
+    return tuple(records(made, "ledger/columns"))
+
+
+def _altered(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The first column of ledger/schema.sql that the ledger on `con` lacks or holds in another
+    type, worded; None when it has them all as that schema makes them."""
+    have = {(r["table_name"], r["column_name"]): r["data_type"] for r in records(con, "ledger/columns")}
+    for row in _schema_columns():
+        column = f"{row['table_name']}.{row['column_name']}"
+        found = have.get((row["table_name"], row["column_name"]))
+        if found != row["data_type"]:
+            return f"{column} is missing" if found is None else f"{column} is {found}, not {row['data_type']}"
+    return None
 
 
 def _finish_pending(ledger: Ledger) -> list[str]:

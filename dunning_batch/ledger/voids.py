@@ -34,8 +34,9 @@ def void_entries(out: Path) -> list[dict]:
             continue
         try:
             entry = json.loads(line)
-        except json.JSONDecodeError as exc:  # a line cut short or overwritten
-            raise UserError(f"{path} is damaged (not valid JSON) at line {number}: {exc}; it records which "
+        except (ValueError, RecursionError) as exc:  # a line cut short or overwritten, an int too long, too deep
+            said = exc if isinstance(exc, json.JSONDecodeError) else "a number or nesting beyond any void's record"
+            raise UserError(f"{path} is damaged (not valid JSON) at line {number}: {said}; it records which "
                             f"letters were voided: restore it from a backup or from the void.json files "
                             f"of the voids") from None
         if not isinstance(entry, dict) or not isinstance(entry.get("void_id"), str) \

@@ -24,7 +24,7 @@ import pyarrow as pa
 from ..config.sender import sender_problems
 from ..config.relations import CFG_TABLES
 from ..errors import UserError
-from ..sql_runner import (connect, create_view_from_file, empty_relation, lock_to, select_types, shadow_view,
+from ..sql_runner import (connect, create_view_from_file, empty_relation, literal_path, lock_to, select_types, shadow_view,
                           with_nulls)
 from .layout import (ANALYST_VIEWS_DIR, CONFIG_FILES, CSV_TYPES, DELIVERY_FILES, OUTPUT_FILES, OutputFile,
                      csv_values, missing_columns)
@@ -227,11 +227,11 @@ def _relation(con: duckdb.DuckDBPyConnection, path: Path, relation: str) -> duck
     """The file as a relation; a CSV's columns in their written types (amounts DECIMAL, never DOUBLE)."""
     try:
         if path.suffix != ".csv":
-            return con.read_parquet(str(path))
+            return con.read_parquet(literal_path(path))
         header = _csv_header(con, path)
         types = {c: t for c, t in CSV_TYPES.get(relation, {}).items() if c in header}
         # the values, without the ' that keeps a spreadsheet from running a cell (writer.csv_cells)
-        table = con.read_csv(str(path), header=True, sep=",", quotechar='"', dtype=types)
+        table = con.read_csv(literal_path(path), header=True, sep=",", quotechar='"', dtype=types)
         return table.project(csv_values(types))
     except duckdb.Error as exc:
         raise UserError(f"{path}: cannot be read as the file a run writes ({_first_line(exc)}); "
@@ -247,7 +247,7 @@ def _csv_header(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
             header = next(csv.reader(handle), [])
     except (OSError, UnicodeDecodeError, csv.Error):
         header = []
-    return header or con.read_csv(str(path), header=True, all_varchar=True, sep=",", quotechar='"').columns
+    return header or con.read_csv(literal_path(path), header=True, all_varchar=True, sep=",", quotechar='"').columns
 
 
 def _first_line(exc: Exception) -> str:

@@ -26,6 +26,7 @@ import duckdb
 from ..delivery.outbox import OUTBOX_DIR, OUTBOX_FILE
 from ..delivery.print_batch import BATCH_CSV, BATCH_PDF
 from ..errors import StageError, UserError
+from ..ledger.store import LOCK_SUFFIX as LEDGER_LOCK_SUFFIX, is_duckdb_file
 from .layout import CONFIG_FILES, OUTPUT_FILES, SEND_JOURNAL, VOIDS_FOLDER, VOIDS_RECORD
 from .lock import LOCK_FILE
 
@@ -35,6 +36,21 @@ RUN_FOLDERS = {"pdf": lambda name: name.endswith(".pdf"),
                OUTBOX_DIR: lambda name: name.endswith(".eml"),
                str(Path(BATCH_PDF).parent): lambda name: name in {Path(BATCH_PDF).name, Path(BATCH_CSV).name}}
 RUN_JSON_KEYS = ("version", "as_of", "outputs")
+
+
+def check_result_file(to: Path) -> None:
+    """Refuse a `--to` (query, history) that would write over a record: a file inside any run's
+    output folder (a folder holding a run.json, at any depth), a DuckDB database (a ledger), or
+    a ledger's lock or log. Each command also refuses its own folder or ledger, in its words."""
+    where = to.resolve()
+    for folder in where.parents:
+        if (folder / "run.json").is_file():
+            raise UserError(f"{to}: inside {folder}, the output folder of a run, which is its record; "
+                            f"--to writes a file elsewhere")
+    database = where.with_name(where.name.removesuffix(LEDGER_LOCK_SUFFIX).removesuffix(".wal"))
+    if is_duckdb_file(where) or (database != where and is_duckdb_file(database)):
+        raise UserError(f"{to}: a DuckDB database (a ledger?), or its lock or log; --to never writes over "
+                        f"one: choose another file")
 
 
 def check_out(out: Path, force: bool, force_sent: bool = False, protected: Iterable[Path] = ()) -> None:
@@ -102,7 +118,7 @@ def _finished_run(out: Path) -> bool:
     """A run.json that parses and has the keys every run writes: the mark of a finished run."""
     try:
         manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return False
     return isinstance(manifest, dict) and all(k in manifest for k in RUN_JSON_KEYS) \
         and isinstance(manifest["outputs"], dict)

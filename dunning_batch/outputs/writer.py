@@ -19,10 +19,12 @@ from .layout import FORMULA_STARTS, OutputFile, output_files
 from .levels_file import write_levels_file
 
 
-def check_target(out: Path, force: bool) -> None:
-    """Refuse an existing output folder unless --force: found before any work is done."""
+def check_target(out: Path, force: bool | None) -> None:
+    """Refuse an existing output folder unless --force (None: the command has no --force, as
+    void and render): found before any work is done."""
     if out.exists() and not force:
-        raise UserError(f"{out}: the output folder exists; choose another --out or pass --force to replace it")
+        offer = " or pass --force to replace it" if force is not None else ""
+        raise UserError(f"{out}: the output folder exists; choose another --out{offer}")
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: exists and is not a folder; choose another --out")
 
@@ -34,7 +36,7 @@ class AtomicFolder:
     run into the same place removes, so no half-written DIR is ever visible.
     """
 
-    def __init__(self, target: Path, force: bool):
+    def __init__(self, target: Path, force: bool | None):
         self.target, self.force = target, force
         self.path = target.parent / f".{target.name}.partial-{os.getpid()}"
 
