@@ -145,6 +145,7 @@ def test_reconcile_with_the_export_finds_config_and_export_from_anywhere(world):
     ("  load httpfs", "query only reads: LOAD is refused"),
     ("SET enable_external_access = true", "query only reads: SET is refused"),
     ("SELECT 1; COPY letters TO 'x.csv'", "exactly one statement"),
+    ("  -- nothing but a comment", "query needs a statement"),
     ("CREATE TABLE t AS SELECT 1", "query only reads: CREATE is refused"),
     ("SELECT * FROM glob('/etc/*')", "Permission"),
     # EXPLAIN ANALYZE runs the statement it explains (a probe overwrote run.json with it)

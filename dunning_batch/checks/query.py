@@ -88,6 +88,8 @@ def _one_select(con: duckdb.DuckDBPyConnection, sql: str) -> str:
     """`sql` when it is one statement that only reads (SELECT, WITH ... SELECT, DESCRIBE, SHOW,
     EXPLAIN); anything else is refused before it runs: the folder is the run's record."""
     statements = con.extract_statements(sql)
+    if not statements:
+        raise UserError("query needs a statement: write a SELECT over the folder's views")
     if len(statements) != 1:
         raise UserError(f"query runs exactly one statement, this SQL has {len(statements)}; "
                         f"run them one at a time")
