@@ -172,7 +172,9 @@ def test_a_code_weasyprint_would_cut_off_at_a_page_s_end_is_kept_whole_as_drawn_
                     url_fetcher=render.RefuseAll())
         return render.code_cut_off(html.render().pages)
 
-    [letter] = [letter for letter in letter_contexts(tmp_path / "out") if cut_off_alone(letter)]
+    # the letter, found once by laying every letter of the night out alone (6 s a run of the test)
+    [letter] = letter_contexts(tmp_path / "out", "DL-20261124-73ab7cb062539cf1")
+    assert cut_off_alone(letter), "synth's seed 1 no longer makes the letter this test needs: find another"
     drawn, laid_out = tmp_path / "direct", tmp_path / "weasyprint"
     drawn.mkdir()
     laid_out.mkdir()

@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import duckdb
 import pytest
@@ -140,12 +140,17 @@ def test_send_refuses_an_outbox_whose_recipient_was_edited(folder):
     assert inbox.received == [] and not (folder / "delivery").exists()
 
 
+def sent_to_an_inbox(folder: Path) -> tuple[Any, Inbox]:
+    """`send FOLDER` to a well-behaved server: the command's result, and the server's inbox."""
+    inbox = Inbox()
+    with smtp_server(inbox) as server:
+        return send_cli(folder, "--smtp", f"127.0.0.1:{server.port}"), inbox
+
+
 def test_send_refuses_a_message_the_run_did_not_write(folder):
     """An extra outbox/*.eml is not in outbox.parquet, but outbox/'s digest in run.json says so."""
     (folder / "outbox" / "DL-20261124-ffffffffff.eml").write_bytes(b"To: thief@example.net\r\n\r\nhello\r\n")
-    inbox = Inbox()
-    with smtp_server(inbox) as server:
-        result = send_cli(folder, "--smtp", f"127.0.0.1:{server.port}")
+    result, inbox = sent_to_an_inbox(folder)
     assert result.exit_code == 2, result.output
     assert "outbox/DL-20261124-ffffffffff.eml not written by the run" in result.stderr
     assert inbox.received == []
@@ -169,9 +174,7 @@ def test_send_refuses_a_message_named_outside_the_outbox_even_with_run_json_reha
     manifest = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     manifest["outputs"]["outbox.parquet"]["sha256"] = hashlib.sha256((folder / "outbox.parquet").read_bytes()).hexdigest()
     (folder / "run.json").write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
-    inbox = Inbox()
-    with smtp_server(inbox) as server:
-        result = send_cli(folder, "--smtp", f"127.0.0.1:{server.port}")
+    result, inbox = sent_to_an_inbox(folder)
     assert result.exit_code == 2, result.output
     assert f"letter '{victim}' names its message" in result.stderr and "nothing was sent" in result.stderr
     assert inbox.received == []
@@ -187,9 +190,7 @@ def test_a_folder_send_may_read_but_not_write_is_one_sentence(folder, monkeypatc
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(Path, "mkdir", refused)
-    inbox = Inbox()
-    with smtp_server(inbox) as server:
-        result = send_cli(folder, "--smtp", f"127.0.0.1:{server.port}")
+    result, inbox = sent_to_an_inbox(folder)
     assert result.exit_code == 2, result.output
     assert "cannot open send's journal (Permission denied); nothing was sent" in result.stderr
     assert inbox.received == []

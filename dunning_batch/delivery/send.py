@@ -319,9 +319,8 @@ def transmit(connection: "Connection", sender: str, recipients: list[str], data:
         return IN_DOUBT if unanswered else DISCONNECTED, f"connection ended: {exc}"
     except (smtplib.SMTPServerDisconnected, OSError) as exc:  # also smtplib's other errors and TLS errors
         unanswered = connection.message_out
-        kept = connection.reused
         connection.drop()
-        if kept and not began_data and not reopened:
+        if connection.reused and not began_data and not reopened:
             return transmit(connection, sender, recipients, data, before_data, reopened=True)
         return IN_DOUBT if unanswered else DISCONNECTED, f"connection lost: {exc or type(exc).__name__}"
     except UnicodeEncodeError:
