@@ -129,8 +129,6 @@ def _check_target(out: Path, to: Path) -> Path:
     """The file `--to` names; never inside the output folder, which is the run's record."""
     if to.resolve().is_relative_to(out.resolve()):
         raise UserError(f"{to}: --to must not write into the output folder {out}; choose a file elsewhere")
-    if not to.parent.is_dir():
-        raise UserError(f"{to}: the folder {to.parent} does not exist")
     check_result_file(to)
     return to
 

@@ -129,8 +129,6 @@ def _check_target(ledger: Path, to: Path) -> Path:
     own = {ledger.resolve(), *(ledger.with_name(ledger.name + suffix).resolve() for suffix in (LOCK_SUFFIX, ".wal"))}
     if to.resolve() in own:
         raise UserError(f"{to}: --to must not write over the ledger {ledger}; choose a file elsewhere")
-    if not to.parent.is_dir():
-        raise UserError(f"{to}: the folder {to.parent} does not exist")
     check_result_file(to)
     return to
 

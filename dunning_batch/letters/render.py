@@ -91,21 +91,11 @@ def _layout(letters: list[dict[str, Any]], sender: dict[str, Any], fonts: FontCo
 def code_cut_off(pages: list[Any]) -> bool:
     """Whether the laid-out `pages` hold an EPC code without its caption. WeasyPrint's page box
     (a private attribute) is the one place that says what was placed."""
-    placed = {"code": False, "caption": False}
-
-    def walk(box: Any, in_code: bool) -> None:
-        element = getattr(box, "element", None)
-        if element is not None and getattr(box, "element_tag", None) == "div" \
-                and "epc-code" in (element.get("class") or "").split():
-            in_code = placed["code"] = True
-        if in_code and isinstance(box, TextBox) and box.text.strip():
-            placed["caption"] = True
-        for child in getattr(box, "children", ()):
-            walk(child, in_code)
-
-    for page in pages:
-        walk(page._page_box, False)
-    return placed["code"] and not placed["caption"]
+    codes = [box for page in pages for box in page._page_box.descendants()
+             if getattr(box, "element_tag", None) == "div" and getattr(box, "element", None) is not None
+             and "epc-code" in (box.element.get("class") or "").split()]
+    return bool(codes) and not any(isinstance(box, TextBox) and box.text.strip()
+                                   for code in codes for box in code.descendants())
 
 
 def render_batch(letters: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path,

@@ -39,9 +39,12 @@ RUN_JSON_KEYS = ("version", "as_of", "outputs")
 
 
 def check_result_file(to: Path) -> None:
-    """Refuse a `--to` (query, history) that would write over a record: a file inside any run's
-    output folder (a folder holding a run.json, at any depth), a DuckDB database (a ledger), or
-    a ledger's lock or log. Each command also refuses its own folder or ledger, in its words."""
+    """Refuse a `--to` (query, history) whose folder does not exist or that would write over a
+    record: a file inside any run's output folder (a folder holding a run.json, at any depth),
+    a DuckDB database (a ledger), or a ledger's lock or log. Each command refuses its own
+    folder or ledger first, in its words."""
+    if not to.parent.is_dir():
+        raise UserError(f"{to}: the folder {to.parent} does not exist")
     where = to.resolve()
     for folder in where.parents:
         if (folder / "run.json").is_file():
