@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dunning_batch.letters.batches import batches_of, letter_contexts  # noqa: E402
 from dunning_batch.letters.environment import SUBSETTER_NAMES, pdf_environment, subsetter_version  # noqa: E402
-from dunning_batch.letters.pool import render_contexts, start_helpers  # noqa: E402
+from dunning_batch.letters.pool import HELPER_LETTERS, Helpers, render_contexts  # noqa: E402
 from dunning_batch.letters.direct import render_direct  # noqa: E402
 from dunning_batch.letters.render import RefuseAll, letters_html, render_batch  # noqa: E402
 from dunning_batch.letters.templating import TEMPLATES_DIR  # noqa: E402
@@ -180,9 +180,11 @@ def main() -> None:
                 batches_of(contexts, 2), sender, fresh(), pool), n, args.repeats)
         one = timed("direct + WeasyPrint, 1 worker", lambda: render_contexts(contexts, sender, fresh(), 1), n,
                     args.repeats)
+        if n < HELPER_LETTERS:
+            print(f"note: a render of fewer than {HELPER_LETTERS} letters starts no helper: '2 workers' is 1 here")
         two = timed("direct + WeasyPrint, 2 workers", lambda: render_contexts(contexts, sender, fresh(), 2), n,
                     args.repeats)
-        with start_helpers(2) as helpers:  # as `run` has them: started with the run, ready at the render step
+        with Helpers(1) as helpers:  # as `run` has them: started early, ready at the render step
             helpers.pool.submit(int).result()
             timed("direct + WeasyPrint, 2 workers, helper ready",
                   lambda: render_contexts(contexts, sender, fresh(), 2, None, helpers), n, args.repeats)

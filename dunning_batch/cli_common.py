@@ -15,7 +15,7 @@ from .errors import UserError
 from .manifest import changed_file
 from .printout import echo
 from .session import FIRST_RUN_DATE, LAST_RUN_DATE
-from .terminal import printable
+from .terminal import printable, shortened
 
 
 class RunDate(click.DateTime):
@@ -62,13 +62,13 @@ def exits_cleanly(command):
         try:
             return command(*args, **kwargs)
         except UserError as exc:
-            for line in exc.lines():  # a line may quote data: shown with its control characters escaped
-                echo(printable(line), err=True)
+            for line in exc.lines():  # a line may quote data: its control characters escaped, a long value cut
+                echo(shortened(printable(line)), err=True)
             sys.exit(exc.exit_code)
         except click.ClickException:  # usage errors: click prints them with the usage line, exit 2
             raise
         except Exception as exc:  # a bug of ours: still one line, and a distinct exit code
-            echo(printable(f"dunning-batch: internal error: {type(exc).__name__}: {exc}"), err=True)
+            echo(shortened(printable(f"dunning-batch: internal error: {type(exc).__name__}: {exc}")), err=True)
             sys.exit(3)
 
     return wrapper

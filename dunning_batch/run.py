@@ -31,13 +31,17 @@ from .manifest import build_manifest
 from .outputs import AtomicFolder, output_files, output_rules, views_sql, write_data_files, write_json
 from .outputs.levels_file import levels_file_layout
 from .outputs.guard import check_out, write_errors
-from .pipeline import DECISION_STAGES, REJECTION_STAGES, drop_spent, run_stages
+from .pipeline import DECISION_STAGES, REJECTION_STAGES, drop_spent, relation, run_stages
 from .session import (FIRST_RUN_DATE, LAST_RUN_DATE, Driver, RunOptions, RunResult, Session, Step, load,
                       protected_paths)
-from .sql_runner import connect, rows  # connect: tests open a connection as a run does, from here
+from .sql_runner import connect, count_rows, rows  # connect: tests open a connection as a run does, from here
 
 __all__ = ["FIRST_RUN_DATE", "LAST_RUN_DATE", "LOCAL", "RunOptions", "RunResult", "connect", "run", "run_night", "steps",
            "validate"]
+
+
+# the stage after which a run knows how many letters it renders (decide_local)
+LETTERS_MADE = "60_letters"
 
 
 def steps(driver: Driver) -> tuple[Step, ...]:
@@ -125,14 +129,17 @@ def reject(session: Session) -> None:
 
 def decide_local(session: Session) -> None:
     """Step (LOCAL): the decision stages of SPEC §4 on this machine, then the checks of the night.
-    A run with PDFs starts its rendering helpers first, so that their start (about a second
-    each: WeasyPrint, fonts) overlaps with DuckDB deciding; not earlier, so that a run its
-    inputs stop starts none. They stop at the end, however the run ends."""
+    A run with PDFs starts its rendering helpers as soon as its letters are counted (LETTERS_MADE),
+    when they are enough to repay a helper's start (letters.pool.HELPER_LETTERS), so that the
+    start (about a second each: WeasyPrint, fonts) overlaps with DuckDB's remaining stages and
+    the writing; a run its inputs stop starts none. They stop at the end, however the run ends."""
+    counted = DECISION_STAGES.index(LETTERS_MADE) + 1
+    run_stages(session.con, DECISION_STAGES[:counted], session.params, session.log)
     if session.options.pdf:
-        session.helpers = start_helpers(session.options.workers)
+        session.helpers = start_helpers(session.options.workers, count_rows(session.con, relation(LETTERS_MADE)))
         if session.helpers is not None:
             session.exits.callback(session.helpers.close)
-    run_stages(session.con, DECISION_STAGES, session.params, session.log)
+    run_stages(session.con, DECISION_STAGES[counted:], session.params, session.log)
     check_decisions(session)
     drop_spent(session.con)
 

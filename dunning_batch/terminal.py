@@ -35,3 +35,17 @@ def printable(text: str, escape: Callable[[str], str] = python_escape) -> str:
     if text.isprintable():  # the common case, decided in C: no character to escape
         return text
     return "".join(escape(c) if unicodedata.category(c) in ESCAPED_CATEGORIES else c for c in text)
+
+
+# An error line is read by a person: a value of 100,000 characters (an id an attacker wrote)
+# is quoted by its start and its end, which hold the file, row and column and the fix.
+MESSAGE_LIMIT = 1_000
+
+
+def shortened(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """`text` when it is at most `limit` characters; else its first and last `limit` / 2, with
+    the number of characters left out between them."""
+    if len(text) <= limit:
+        return text
+    keep = limit // 2
+    return f"{text[:keep]} [... {len(text) - 2 * keep} characters left out ...] {text[-keep:]}"

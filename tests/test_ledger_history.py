@@ -384,6 +384,27 @@ def test_a_file_that_is_no_ledger_is_exit_2(tmp_path):
     assert result.stderr.startswith(f"{tmp_path}/notes.duckdb: not a ledger (not a DuckDB database file)")
 
 
+def test_a_duckdb_file_that_is_no_ledger_is_exit_2_and_gets_no_lock_file_beside_it(tmp_path):
+    """A probe found foreign.duckdb.lock left beside another program's database: the lock is
+    taken before the file is opened and found to be no ledger; what the command made, it removes."""
+    con = duckdb.connect(str(tmp_path / "foreign.duckdb"))
+    con.execute("CREATE TABLE notes AS SELECT 1 AS n")
+    con.close()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = cli(tmp_path, "history", "INV-1", "--ledger", "foreign.duckdb")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"{tmp_path}/foreign.duckdb: a DuckDB database but not a dunning_batch ledger")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before == ["foreign.duckdb"]
+
+
+def test_a_ledger_s_own_lock_file_stays_when_a_command_is_refused(ledger):
+    """The removal is only of a lock file beside a database that is no ledger: a ledger's stays."""
+    lock = ledger.with_name("ledger.duckdb.lock")
+    lock.unlink(missing_ok=True)
+    result = cli(ledger.parent, "history", "NO-SUCH-ITEM", "--ledger", "ledger.duckdb")
+    assert result.returncode == 2 and lock.exists()
+
+
 @pytest.mark.parametrize("alter, says", [
     ("CREATE TABLE l2 AS SELECT * REPLACE (CAST(total_due AS VARCHAR) AS total_due) FROM letters; "
      "DROP TABLE letters CASCADE; ALTER TABLE l2 RENAME TO letters", "letters.total_due is VARCHAR, not DECIMAL(18,2)"),

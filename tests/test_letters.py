@@ -668,6 +668,7 @@ def test_two_runs_of_the_same_inputs_give_identical_pdfs(rendered, monkeypatch):
 # ---------------------------------------------------------------- workers
 
 def test_two_workers_give_the_same_bytes_as_one(scenario, monkeypatch):
+    monkeypatch.setattr("dunning_batch.letters.pool.HELPER_LETTERS", 2)   # 70 letters get the helper
     customers = [customer(f"W{n:03d}") for n in range(70)]
     items = [item(f"W-{n:03d}", 10, "100.00", customer_id=f"W{n:03d}") for n in range(70)]
     config, items_path, customers_path = scenario.files(items, customers)
@@ -697,6 +698,7 @@ def test_a_helper_process_that_fails_fails_the_render(scenario, monkeypatch, tmp
     contexts = [{**letter, "template": "no_such_level"} for letter in letter_contexts(out)]
     assert len(contexts) > BATCH_SIZE                     # two batches: one goes to the helper
     monkeypatch.setattr("dunning_batch.letters.render.render_batch", _render_in_helpers_only)
+    monkeypatch.setattr("dunning_batch.letters.pool.HELPER_LETTERS", 2)   # 70 letters get the helper
     with pytest.raises(Exception, match="no_such_level"):
         render_contexts(contexts, sender_of(out), tmp_path, workers=2)
 

@@ -482,3 +482,49 @@ def test_a_folder_in_place_of_a_pdf_is_named(world, tmp_path):
     result = cli(tmp_path, "reconcile", "hurt")
     assert result.returncode == 1 and result.stderr == "", result.stderr  # it was exit 3, IsADirectoryError
     assert "pdf/ holds a folder where the run wrote files" in result.stdout
+
+
+def test_diff_shows_a_null_id_of_a_tampered_file_as_null(world, tmp_path):
+    """A probe's letters.parquet with a null letter_id: diff printed "None", which no file holds."""
+    for name in ("a", "b"):
+        shutil.copytree(world["small"] / "out", tmp_path / name)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE l AS SELECT * REPLACE (NULL::VARCHAR AS letter_id) FROM read_parquet($path)",
+                {"path": str(tmp_path / "b" / "letters.parquet")})
+    con.execute("COPY l TO $path (FORMAT parquet)", {"path": str(tmp_path / "b" / "letters.parquet")})
+    [letter_id] = pq.read_table(tmp_path / "a" / "letters.parquet", columns=["letter_id"])["letter_id"].to_pylist()
+    result = cli(tmp_path, "diff", "a", "b")
+    assert result.returncode == 1, result.stderr
+    assert "None" not in result.stdout
+    assert "  + NULL C1 EUR: only in B, level 1" in result.stdout
+    assert f"  - {letter_id} C1 EUR: only in A, level 1" in result.stdout
+
+
+def test_a_fifo_in_place_of_a_file_of_the_run_is_named_not_missing_and_never_waited_on(world, tmp_path):
+    """A probe's named pipe for run.json was reported as a folder of no run, and one for
+    letters.parquet as missing; opening either would wait for a writer forever."""
+    for name in ("run.json", "letters.parquet"):
+        folder = tmp_path / name
+        shutil.copytree(world["small"] / "out", folder)
+        (folder / name).unlink()
+        os.mkfifo(folder / name)
+    said = ("run.json/run.json: not a plain file; a run writes plain files, so this folder was changed after the run: "
+            "run the night again into a new folder\n")
+    for command in (["query", "run.json", "SELECT count(*) FROM letters"], ["explain", "run.json", "X-1"],
+                    ["reconcile", "run.json"]):
+        assert cli(tmp_path, *command).stderr == said, command
+    for command in (["query", "letters.parquet", "SELECT count(*) FROM letters"], ["reconcile", "letters.parquet"]):
+        result = cli(tmp_path, *command)
+        assert (result.returncode, result.stdout) == (2, ""), command
+        assert result.stderr.startswith("letters.parquet: letters.parquet is not a plain file"), result.stderr
+        assert result.stderr.count("\n") == 1
+
+
+def test_an_error_quoting_a_value_of_100_000_characters_shows_its_start_and_end(world):
+    """A probe's 100 k-character id came back whole in a 100 KB error line."""
+    result = cli(world["small"], "explain", "out", "X" * 100_000)
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert len(line) < 1_100
+    assert line.startswith("out: no item 'XXXX") and line.endswith("XXXX' in decisions.parquet")
+    assert " [... 99036 characters left out ...] " in line   # 14 + 100,000 + 22 characters, 1,000 kept

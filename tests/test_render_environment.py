@@ -25,7 +25,7 @@ import pytest
 import weasyprint
 
 from conftest import ROOT, SPEC_CONFIG, Scenario, customer, days_before, group_members, item
-from dunning_batch.letters import environment
+from dunning_batch.letters import environment, pool
 from dunning_batch.run import run
 from test_no_money_rules import subsetting_with
 
@@ -108,18 +108,34 @@ def spawned_children() -> list[int]:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
 @pytest.mark.allow_skip("Linux only: reads processes from /proc")
-@pytest.mark.parametrize("pdf, helpers", [(True, 1), (False, 0)], ids=["with-pdfs", "no-pdf"])
-def test_the_rendering_helpers_run_while_duckdb_decides_and_are_gone_after(tmp_path, pdf, helpers):
+@pytest.mark.parametrize("pdf, helper_letters, helpers", [(True, 1, 1), (False, 1, 0), (True, None, 0)],
+                         ids=["with-pdfs", "no-pdf", "too-few-letters"])
+def test_the_rendering_helpers_run_while_duckdb_decides_and_are_gone_after(tmp_path, monkeypatch, pdf,
+                                                                           helper_letters, helpers):
     """--workers 2: one helper beside the run's own process, already there while the decision
-    stages run (not started at the render step); --no-pdf starts none. None outlives the run."""
+    stages after the letters run (not started at the render step); --no-pdf starts none, and
+    neither does a night of fewer letters than repay a helper's start (HELPER_LETTERS, 100;
+    here the night's one letter), then or at the render step. None outlives the run."""
+    if helper_letters is not None:
+        monkeypatch.setattr("dunning_batch.letters.pool.HELPER_LETTERS", helper_letters)
     seen: dict[str, int] = {}
     before = set(spawned_children())   # another test's processes of this worker are not this run's
 
     def on_stage(stage: str, rows: int, seconds: float) -> None:
         seen.setdefault(stage, len(set(spawned_children()) - before))
 
-    Scenario(tmp_path).run(ITEMS, CUSTOMERS, pdf=pdf, workers=2, on_stage=on_stage)
-    assert seen["70_item_outcomes"] == helpers, seen
+    spawned = []
+    real_helpers = pool.Helpers.__init__
+
+    def counted(self, count):
+        spawned.append(count)
+        real_helpers(self, count)
+
+    monkeypatch.setattr(pool.Helpers, "__init__", counted)
+    outcome = Scenario(tmp_path).run(ITEMS, CUSTOMERS, pdf=pdf, workers=2, on_stage=on_stage)
+    assert len(outcome.letters) == 1
+    assert seen["60_letters"] == 0 and seen["70_item_outcomes"] == helpers, seen
+    assert spawned == [1] * helpers
     assert set(spawned_children()) - before == set()
 
 
@@ -134,6 +150,7 @@ def test_no_helper_outlives_a_run_that_stops_with_a_user_error(tmp_path, monkeyp
         raise UserError("out: no space left on device")
 
     monkeypatch.setattr("dunning_batch.run.write_data_files", disk_full)
+    monkeypatch.setattr("dunning_batch.letters.pool.HELPER_LETTERS", 1)   # the night's one letter gets it
     seen: list[int] = []
     before = set(spawned_children())
     with pytest.raises(UserError):
@@ -145,12 +162,13 @@ def test_no_helper_outlives_a_run_that_stops_with_a_user_error(tmp_path, monkeyp
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
 @pytest.mark.allow_skip("Linux only: reads processes from /proc")
-def test_a_run_its_inputs_stop_starts_no_helper(tmp_path):
+def test_a_run_its_inputs_stop_starts_no_helper(tmp_path, monkeypatch):
     """The helpers start only once the inputs have passed their checks: a run that stops at an
     input problem (exit 2) pays no WeasyPrint start (about a second of CPU)."""
     from dunning_batch.errors import UserError
 
     bad = ITEMS + [item("INV-9", 10, "12.345")]  # too many decimals: a strict run stops at its checks
+    monkeypatch.setattr("dunning_batch.letters.pool.HELPER_LETTERS", 1)   # a letter would get one
     seen: list[int] = []
     before = set(spawned_children())
     with pytest.raises(UserError):
@@ -166,8 +184,9 @@ def test_no_helper_outlives_a_run_ended_by_sigterm(inputs):
     """A scheduler's SIGTERM ends the run's process; its helper dies with it (it asked Linux
     for that when it started), rendering or idle."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    job = subprocess.Popen([sys.executable, "-c", "from dunning_batch.cli import main; main()",
-                            *run_args("out", "--workers", "2")], cwd=inputs, env=env, start_new_session=True,
+    with_a_helper = ("import dunning_batch.letters.pool as pool; pool.HELPER_LETTERS = 1  # the one letter gets it\n"
+                     "from dunning_batch.cli import main; main()")
+    job = subprocess.Popen([sys.executable, "-c", with_a_helper, *run_args("out", "--workers", "2")], cwd=inputs, env=env, start_new_session=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60

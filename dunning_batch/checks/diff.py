@@ -15,6 +15,7 @@ from typing import Any
 from ..outputs.folder import add_views, new_connection, read_manifest
 from ..sql_runner import lock_to, records
 from ..terminal import printable
+from .query import cell_text
 
 COMPARED = ("letters", "letter_lines", "decisions", "levels_update")  # the relations sql/diff/ reads
 TEXT_LIMIT = 50  # rows listed per section in the human summary; JSON holds them all
@@ -90,7 +91,7 @@ def _limited(lines: list[str], limit: int) -> list[str]:
 
 
 def _letter_line(row: dict[str, Any]) -> str:
-    head = printable(f"{row['letter_id']} {row['customer_id']} {row['currency']}")
+    head = printable(" ".join(cell_text(row[key]) for key in ("letter_id", "customer_id", "currency")))
     if row["change"] == "added":
         return (f"  + {head}: only in B, level {row['level_b']}, total due {row['total_due_b']}, "
                 f"{row['line_count_b']} line(s)")
@@ -103,9 +104,9 @@ def _letter_line(row: dict[str, Any]) -> str:
     if row["total_due_a"] != row["total_due_b"]:
         parts.append(f"total due {row['total_due_a']} -> {row['total_due_b']}")
     if row["lines_added"]:
-        parts.append("lines added " + printable(", ".join(row["lines_added"])))
+        parts.append("lines added " + printable(", ".join(map(cell_text, row["lines_added"]))))
     if row["lines_removed"]:
-        parts.append("lines removed " + printable(", ".join(row["lines_removed"])))
+        parts.append("lines removed " + printable(", ".join(map(cell_text, row["lines_removed"]))))
     return f"  ~ {head}: " + "; ".join(parts)
 
 
@@ -114,4 +115,4 @@ def _level_line(row: dict[str, Any]) -> str:
         if row[f"level_after_{run}"] is None:
             return "no level change"
         return f"{row[f'level_before_{run}']} -> {row[f'level_after_{run}']}"
-    return printable(f"  {row['doc_id']} ({row['customer_id']}): A {change('a')}, B {change('b')}")
+    return printable(f"  {cell_text(row['doc_id'])} ({cell_text(row['customer_id'])}): A {change('a')}, B {change('b')}")

@@ -68,12 +68,17 @@ def ledger_path(path: str | Path) -> Path:
     return Path(os.path.abspath(path))
 
 
+class NotALedger(UserError):
+    """The file at a ledger's path is some other database: refused, with nothing left beside it."""
+
+
 @contextlib.contextmanager
 def hold(path: Path, command: str, what: str, *,
          on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
     """Hold LEDGER.lock for the block. A run meeting another run stops (exit 2); anyone else
     waits for the holder, saying once whom it waits for."""
     lock = path.with_name(path.name + LOCK_SUFFIX)
+    made = not lock.exists()
     try:
         handle = lock.open("a+", encoding="utf-8")
     except OSError as exc:
@@ -98,7 +103,12 @@ def hold(path: Path, command: str, what: str, *,
         handle.truncate()
         handle.write(json.dumps({"pid": os.getpid(), "command": command, "what": what}))
         handle.flush()
-        yield  # closing the handle releases the lock, also when the process is killed
+        try:
+            yield  # closing the handle releases the lock, also when the process is killed
+        except NotALedger:
+            if made:  # leave nothing beside a database that is not ours
+                lock.unlink(missing_ok=True)
+            raise
 
 
 def _released_by_the_dead(handle: Any, holder: dict) -> bool:
@@ -143,7 +153,7 @@ def opened(path: Path, *, create: bool = False, read_only: bool = False) -> Iter
             held = re.search(r"PID (\d+)", str(exc))
             raise UserError(f"{path}: the ledger is open in another program{f' (PID {held[1]})' if held else ''}; "
                             f"wait for it to close the ledger, then run again") from None
-        raise UserError(f"{path}: not a ledger this tool can open ({_first_line(exc)}); give the ledger file "
+        raise NotALedger(f"{path}: not a ledger this tool can open ({_first_line(exc)}); give the ledger file "
                         f"the runs recorded, or a new path") from None
     try:
         _check_format(path, con, create and not read_only)
@@ -204,7 +214,7 @@ def _check_format(path: Path, con: duckdb.DuckDBPyConnection, make: bool) -> Non
         return
     info = {row["key"]: row["value"] for row in records(con, "ledger/info")} if "ledger_info" in tables else {}
     if info.get("format") != FORMAT:
-        raise UserError(f"{path}: a DuckDB database but not a dunning_batch ledger (it has no ledger_info "
+        raise NotALedger(f"{path}: a DuckDB database but not a dunning_batch ledger (it has no ledger_info "
                         f"table naming the format); give the ledger file the runs recorded, or a new path")
     if info.get("schema_version") != SCHEMA_VERSION:
         raise UserError(f"{path}: a ledger of schema version {info.get('schema_version')!r}, and this version "

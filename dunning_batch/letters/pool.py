@@ -22,6 +22,12 @@ from typing import Any, Callable
 from .batches import batches_of, letter_contexts
 
 
+# A helper pays for its start (about a second of CPU: imports, fonts) only on a night with
+# letters enough: on 2 cores, 2 workers were no faster than 1 up to about 100 one-page
+# letters drawn directly (about 15 ms each) and took a second more CPU; from 150 they were
+# faster (3.0 s against 3.2 s, 600 letters 7.6 s against 10.6 s). Fewer letters render here alone.
+HELPER_LETTERS = 100
+
 # what a helper lays out once at its start (_start_helper): a line in each of the letters' fonts
 WARM_UP = '<p style="font: 9pt \'DejaVu Sans\'">Aa 0,00 € <b>Aa 0,00 €</b></p>'
 
@@ -72,11 +78,12 @@ class Helpers:
         self.close()
 
 
-def start_helpers(workers: int | None) -> Helpers | None:
-    """The `workers - 1` helper processes of a render over `workers` processes (this one renders
-    too), started now; None when this process renders alone."""
+def start_helpers(workers: int | None, letters: int) -> Helpers | None:
+    """The `workers - 1` helper processes of a render of `letters` over `workers` processes
+    (this one renders too), started now; None when this process renders alone: one worker, or
+    fewer than HELPER_LETTERS letters."""
     count = (workers or default_workers()) - 1
-    return Helpers(count) if count > 0 else None
+    return Helpers(count) if count > 0 and letters >= HELPER_LETTERS else None
 
 
 def render_contexts(contexts: list[dict[str, Any]], sender: dict[str, Any], pdf_dir: Path,
@@ -92,6 +99,8 @@ def render_contexts(contexts: list[dict[str, Any]], sender: dict[str, Any], pdf_
     from .render import render_batch
 
     workers = workers or default_workers()
+    if helpers is None and len(contexts) < HELPER_LETTERS:
+        workers = 1   # this process alone, in as few batches as it takes
     pending = deque(batches_of(contexts, workers))
     pages: dict[str, int] = {}
 

@@ -45,6 +45,9 @@ def read_manifest(out: str | Path) -> dict[str, Any]:
     path = out / MANIFEST
     if not out.is_dir():
         raise UserError(f"{out}: no such folder; name the output folder of a dunning-batch run")
+    if path.exists() and not path.is_file():  # a folder or a FIFO (reading one would wait forever)
+        raise UserError(f"{path}: not a plain file; a run writes plain files, so this folder was changed after "
+                        f"the run: run the night again into a new folder")
     if not path.is_file():
         raise UserError(f"{out}: not an output folder of dunning-batch run (no {MANIFEST})")
     if path.is_symlink():
