@@ -26,13 +26,17 @@ from .optional_inputs import OPTIONAL_INPUTS, load_optional, optional_params
 from .outputs import AtomicFolder
 from .pipeline import INPUT_STAGES, define_macros, run_stages
 from .readers import RawInput, load_raw
-from .sql_runner import connect, rename_relation, table_from_arrow, table_from_file
+from .sql_runner import connect, one_thread, rename_relation, table_from_arrow, table_from_file
 from .stage_log import StageLog
 
 # The run dates a run takes (--as-of): every date computed from one, up to a century either
 # side (plausible_years) and the pay-by dates, stays a date of every library it meets.
 FIRST_RUN_DATE = dt.date(1900, 1, 1)
 LAST_RUN_DATE = dt.date(2999, 12, 31)
+# A night of fewer input rows than one DuckDB row group (122,880) is decided on one thread:
+# its scans are one task each, and a second thread only costs scheduling (a one-item run
+# took 12 % less CPU on one, 558 against 640 ms; bench/fixed_cost.py). Results do not depend on it.
+ONE_THREAD_ROWS = 122_880
 REQUIRED_ITEM_COLUMNS = ("doc_id", "customer_id", "currency", "open_amount")
 REQUIRED_CUSTOMER_COLUMNS = ("customer_id", "name")
 # The raw relations a shard keeps the rows of its customers of (keep_shard).
@@ -162,6 +166,8 @@ def open_inputs(session: Session, shard: tuple[int, int] | None = None) -> None:
         inputs.update({kind.role: raw for kind, raw in optional.items() if raw is not None})
         if shard is not None:
             keep_shard(con, shard)
+    if sum(raw.rows for raw in inputs.values()) < ONE_THREAD_ROWS:
+        one_thread(con)
     session.params.update({
         "as_of": as_of,
         "grouping": config.run.grouping,

@@ -44,6 +44,11 @@ def connect(memory_limit: str | None = None, temp_dir: Path | None = None) -> du
     return con
 
 
+def one_thread(con: duckdb.DuckDBPyConnection) -> None:
+    """Run `con`'s queries on one thread: for a small night, a second one only schedules."""
+    con.execute("SET threads = 1")
+
+
 def connect_file(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A connection to the DuckDB database file `path` (the ledger), in UTC with no progress
     bar; duckdb.Error when the file is no DuckDB database or another process holds it."""

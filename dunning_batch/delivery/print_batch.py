@@ -62,7 +62,7 @@ def print_letters(folder: Path) -> Iterator[dict[str, Any]]:
 
     The query runs now, before the caller creates print/ files that the folder's views
     would otherwise try to read half-written; its rows are fetched as the caller iterates."""
-    con = connect_views(folder)
+    con = connect_views(folder, relations=("letters", "recipients"))
     reader = relation(con, "delivery/print_letters").to_arrow_reader(FETCH_ROWS)
 
     def rows() -> Iterator[dict[str, Any]]:

@@ -18,12 +18,14 @@ BATCH_SIZE = 60  # letters per WeasyPrint document at most: spreads a document's
 BATCH_LINES = 1000
 # A letter's printed lines in the order its PDF shows them: the table, then the blocks below it.
 PRINTED_LINES = ("lines", "interest_lines", "late_interest_lines", "compensation_lines")
+# what sql/letters/letter_context.sql reads of a folder
+CONTEXT_RELATIONS = ("letters", "letter_lines", "recipients", "customer_actions", "interest_documents")
 
 
 def letter_contexts(folder: Path, letter_id: str | None = None) -> list[dict[str, Any]]:
     """One dict per letter with its lines, interest lines and actions (sql/letters/letter_context.sql);
     with `letter_id`, that letter's alone (a letter's PDF does not depend on its batch: letters/render.py)."""
-    return relation(connect_views(folder), "letters/letter_context",
+    return relation(connect_views(folder, relations=CONTEXT_RELATIONS), "letters/letter_context",
                     {"letter_ids": None if letter_id is None else [letter_id]}).to_arrow_table().to_pylist()
 
 
@@ -64,7 +66,7 @@ def printed_lines(letter: dict[str, Any]) -> int:
 
 
 def has_letter(folder: Path, letter_id: str) -> bool:
-    [found] = one(connect_views(folder), "letters/has_letter", {"id": letter_id})
+    [found] = one(connect_views(folder, relations=("letters",)), "letters/has_letter", {"id": letter_id})
     return found
 
 
