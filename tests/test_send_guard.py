@@ -180,6 +180,32 @@ def test_send_refuses_a_message_named_outside_the_outbox_even_with_run_json_reha
     assert inbox.received == []
 
 
+@pytest.mark.parametrize("edit, says", [
+    # the row's letter_id and eml_path both point outside, so eml_path is outbox/ + letter_id + .eml
+    ("SELECT * REPLACE (CASE WHEN letter_id = $id THEN '../../victim/X' ELSE letter_id END AS letter_id, "
+     "CASE WHEN letter_id = $id THEN 'outbox/../../victim/X.eml' ELSE eml_path END AS eml_path) FROM read_parquet($path)",
+     "names no letter of letters.parquet ('../../victim/X')"),
+    ("SELECT * FROM read_parquet($path) UNION ALL SELECT * FROM read_parquet($path) WHERE letter_id = $id",
+     "names a letter it lists twice ('{victim}')"),
+], ids=["letter-id-outside", "a-letter-twice"])
+def test_send_refuses_an_outbox_row_of_no_letter_or_a_letter_twice_even_with_run_json_rehashed(folder, edit, says):
+    """A probe's outbox.parquet, re-hashed into run.json: a row whose letter_id climbed out of
+    the folder mailed a file elsewhere, and a row listed twice mailed its letter twice."""
+    victim = min(email_letters(folder))
+    path = str(folder / "outbox.parquet")
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE outbox AS {edit}", {"id": victim, "path": path})
+    con.execute("COPY outbox TO $path (FORMAT parquet)", {"path": path})
+    manifest = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    manifest["outputs"]["outbox.parquet"]["sha256"] = hashlib.sha256((folder / "outbox.parquet").read_bytes()).hexdigest()
+    (folder / "run.json").write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+    result, inbox = sent_to_an_inbox(folder)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"{folder / 'outbox.parquet'}: {says.format(victim=victim)}; the outbox was changed after "
+                             f"the run, and nothing was sent: run the job again to rebuild the outbox\n")
+    assert inbox.received == []
+
+
 def test_a_folder_send_may_read_but_not_write_is_one_sentence(folder, monkeypatch):
     """A probe ran `send` as a user who may read the folder but not write its journal: exit 3."""
     real = Path.mkdir

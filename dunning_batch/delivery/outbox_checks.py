@@ -39,6 +39,11 @@ def check_outbox(out: Path, manifest: dict[str, Any]) -> None:
                         f"was sent: run the job again to rebuild the outbox")
     check_plain_files(out)
     listed = records(connect_views(out), "delivery/outbox_listed")
+    for letter in listed:  # each a letter of the run, once (it is its file's name and its Message-ID)
+        if not letter["known"] or letter["copies"] != 1:
+            what = "a letter it lists twice" if letter["known"] else "no letter of letters.parquet"
+            raise UserError(f"{out / OUTBOX_FILE}: names {what} ({letter['letter_id']!r}); the outbox was changed "
+                            f"after the run, and nothing was sent: run the job again to rebuild the outbox")
     check_unchanged(out, listed)
     if recorded_difference(out, manifest, "outbox/"):  # a message the run did not write
         known = {letter["eml_path"] for letter in listed}
