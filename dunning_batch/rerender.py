@@ -86,12 +86,35 @@ def render_folder(out: Path, letter_id: str | None = None, workers: int | None =
     check_as_written(out, manifest, "nothing was rendered")
     if letter_id and not has_letter(out, letter_id):
         raise UserError(f"{out}: no letter {letter_id!r} in letters.parquet")
+    _check_pdf_files(out)
     render = functools.partial(render_letters, out, manifest["sender"], workers, letter_id, on_progress)
     if target is not None:
         _check_new_folder(out, Path(target))
-        return _render_new(out, Path(target), manifest, render)
+        return _render_new(out, Path(target), manifest, render, letter_id)
     _refuse_if_sent(out)
-    return _render_in_place(out, manifest, render)
+    return _render_in_place(out, manifest, render, letter_id)
+
+
+def _check_pdf_files(out: Path) -> None:
+    """pdf/ holds plain files, as the run wrote them: a link's target (a file elsewhere) or a
+    named pipe (which waits forever when read) would go into the outbox or be waited on."""
+    if not (out / PDF_DIR).is_dir() or (out / PDF_DIR).is_symlink():
+        return  # none, or a link: rendered anew in place of it
+    odd = next((p for p in sorted((out / PDF_DIR).iterdir()) if p.is_symlink() or not p.is_file()), None)
+    if odd is not None:
+        raise UserError(f"{odd}: is {'a link' if odd.is_symlink() else 'not a plain file'}; a run writes plain "
+                        f"files, so this folder was changed after the run; nothing was rendered: remove it and "
+                        f"render again")
+
+
+def _check_the_others(pdf_dir: Path, out: Path, manifest: dict[str, Any], letter_id: str) -> None:
+    """`render --letter` keeps the other letters' PDFs: only when, with the one rendered now,
+    pdf/ is as run.json records it. Another PDF swapped or added would otherwise be mailed as
+    the run's, and run.json would take its digest."""
+    if folder_digest(pdf_dir.parent, f"{PDF_DIR}/") != manifest["outputs"].get(f"{PDF_DIR}/"):
+        raise UserError(f"{out / PDF_DIR}: with {letter_id} rendered again, not as run.json records it (another "
+                        f"PDF was changed, added or removed, or {letter_id} comes out different on this machine); "
+                        f"nothing was rendered: render all the letters: dunning-batch render {out}")
 
 
 def _check_new_folder(out: Path, target: Path) -> None:
@@ -104,7 +127,8 @@ def _check_new_folder(out: Path, target: Path) -> None:
                         f"choose an --out outside {out}")
 
 
-def _render_in_place(out: Path, manifest: dict[str, Any], render: Callable[..., dict[str, int]]) -> RenderResult:
+def _render_in_place(out: Path, manifest: dict[str, Any], render: Callable[..., dict[str, int]],
+                     letter_id: str | None) -> RenderResult:
     # the hidden `.render.partial-PID` inside OUT: removed at the end, or by the next render
     # when this one is killed; never committed, its contents are moved into OUT one by one
     with AtomicFolder(out / "render", force=None) as staging:
@@ -112,13 +136,18 @@ def _render_in_place(out: Path, manifest: dict[str, Any], render: Callable[..., 
         with folder_lock(out):
             _refuse_if_sent(out)  # a `send` may have begun while the letters were rendering
             manifest = read_manifest(out)  # as another render may have left it meanwhile
+            _check_pdf_files(out)
+            if letter_id is not None:
+                _add_the_others(staging.path / PDF_DIR, out / PDF_DIR, link=True)
+                _check_the_others(staging.path / PDF_DIR, out, manifest, letter_id)
             changed, missing = _compare(staging.path / PDF_DIR, out / PDF_DIR, pages)
+            # a whole render keeps no file of pdf/ that is no letter's
+            extra = letter_id is None and _names(out / PDF_DIR) != _names(staging.path / PDF_DIR)
             has_delivery = OUTBOX_FILE in manifest["outputs"]
             # the same PDFs, but an outbox or batch made from others (what `render` used to leave)
             stale = has_delivery and not (changed or missing) and not check_delivery(out).ok
-            delivery = has_delivery and bool(changed or missing or stale)
-            if changed or missing or stale:
-                _add_the_others(staging.path / PDF_DIR, out / PDF_DIR, link=True)
+            delivery = has_delivery and bool(changed or missing or stale or extra)
+            if changed or missing or stale or extra:
                 if delivery:
                     write_outbox(out, manifest["sender"], into=staging.path)
                     write_print_batch(out, into=staging.path)
@@ -130,13 +159,15 @@ def _render_in_place(out: Path, manifest: dict[str, Any], render: Callable[..., 
 
 
 def _render_new(out: Path, target: Path, manifest: dict[str, Any],
-                render: Callable[..., dict[str, int]]) -> RenderResult:
+                render: Callable[..., dict[str, int]], letter_id: str | None) -> RenderResult:
     with AtomicFolder(target, force=None) as folder:
         with folder_lock(out):  # a void recording itself meanwhile is copied whole or not at all
             _copy_run(out, folder.path)
         pages = render(pdf_dir=folder.path / PDF_DIR)
         changed, missing = _compare(folder.path / PDF_DIR, out / PDF_DIR, pages)
-        _add_the_others(folder.path / PDF_DIR, out / PDF_DIR, link=False)
+        if letter_id is not None:
+            _add_the_others(folder.path / PDF_DIR, out / PDF_DIR, link=False)
+            _check_the_others(folder.path / PDF_DIR, out, manifest, letter_id)
         has_delivery = OUTBOX_FILE in manifest["outputs"]
         if has_delivery:
             write_outbox(folder.path, manifest["sender"])
@@ -169,6 +200,10 @@ def _compare(new: Path, old: Path, pages: dict[str, int]) -> tuple[list[str], li
         elif not filecmp.cmp(new / f"{letter_id}.pdf", before, shallow=False):
             changed.append(letter_id)
     return changed, missing
+
+
+def _names(pdf_dir: Path) -> set[str]:
+    return {p.name for p in pdf_dir.iterdir()} if pdf_dir.is_dir() else set()
 
 
 def _add_the_others(new: Path, old: Path, link: bool) -> None:

@@ -317,3 +317,67 @@ def test_run_json_is_replaced_whole_never_cut_short(out, monkeypatch):
         write_json(out / "run.json", {**json.loads(before), "outputs": {}})
     assert (out / "run.json").read_bytes() == before
     assert [p.name for p in out.iterdir() if p.name.startswith(".run.json")] == []
+
+
+# ---------------------------------------------------------------- a tampered pdf/ (a probe's)
+
+def test_render_letter_keeps_no_other_pdf_swapped_since_the_run(out):
+    """A probe copied C2's letter over C1's PDF and ran `render --letter` on C2's: the outbox
+    was rebuilt around the swapped PDF and run.json took its digest, so `reconcile` passed and
+    C1 would have been mailed C2's letter."""
+    by_email, to_print = letter_of(out, "C1"), letter_of(out, "C2")
+    shutil.copyfile(out / "pdf" / f"{to_print}.pdf", out / "pdf" / f"{by_email}.pdf")
+    before = files(out)
+    result = cli(out.parent, "render", "out", "--letter", to_print, "--workers", "1")
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    assert result.stderr == (f"out/pdf: with {to_print} rendered again, not as run.json records it (another PDF was "
+                             f"changed, added or removed, or {to_print} comes out different on this machine); nothing "
+                             f"was rendered: render all the letters: dunning-batch render out\n")
+    assert files(out) == before
+    assert "6 files" in failed(out)
+    whole = cli(out.parent, "render", "out", "--workers", "1")          # what the sentence says to do
+    assert whole.returncode == 0, whole.stderr
+    assert failed(out) == {}
+
+
+def test_render_letter_restores_a_lost_pdf_when_the_others_are_the_run_s(out):
+    letter_id = letter_of(out, "C1")
+    before = files(out)
+    (out / "pdf" / f"{letter_id}.pdf").unlink()
+    result = cli(out.parent, "render", "out", "--letter", letter_id, "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    assert files(out) == before
+
+
+@pytest.mark.parametrize("odd", ["link", "fifo"])
+def test_render_refuses_a_pdf_that_is_a_link_or_a_pipe(out, tmp_path, odd):
+    """A probe linked a letter's PDF to a file elsewhere: `render --letter` built the outbox from
+    the link's target and `send` mailed it; a named pipe among the PDFs made `render` wait forever."""
+    elsewhere = tmp_path / "secret.pdf"
+    elsewhere.write_bytes(b"%PDF-1.4 not the run's\n")
+    letter_id, other = letter_of(out, "C1"), letter_of(out, "C2")
+    pdf = out / "pdf" / f"{letter_id}.pdf"
+    pdf.unlink()
+    pdf.symlink_to(elsewhere) if odd == "link" else os.mkfifo(pdf)
+    before = {name: data for name, data in files(out).items() if not name.endswith(f"{letter_id}.pdf")}
+    for args in (["--letter", other], [], ["--out", "new"]):
+        result = subprocess.run([sys.executable, "-c", "from dunning_batch.cli import main; main()", "render", "out",
+                                 *args, "--workers", "1"], cwd=out.parent, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr == (f"out/pdf/{letter_id}.pdf: is {'a link' if odd == 'link' else 'not a plain file'}; "
+                                 f"a run writes plain files, so this folder was changed after the run; nothing was "
+                                 f"rendered: remove it and render again\n"), args
+    assert not (out.parent / "new").exists()
+    assert {name: data for name, data in files(out).items() if not name.endswith(f"{letter_id}.pdf")} == before
+
+
+def test_a_whole_render_keeps_no_file_of_pdf_that_is_no_letter_s(out):
+    """A probe's extra pdf/DL-...-ffff.pdf was kept by `render` and recorded in run.json, after
+    which `reconcile` passed."""
+    (out / "pdf" / "DL-20261124-ffffffffffffffff.pdf").write_bytes(b"junk\n")
+    assert "6 files" in failed(out)
+    result = cli(out.parent, "render", "out", "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    assert not (out / "pdf" / "DL-20261124-ffffffffffffffff.pdf").exists()
+    assert failed(out) == {}
