@@ -284,3 +284,54 @@ def test_an_existing_void_folder_is_refused_without_offering_a_force_void_lacks(
     result = void(outcome.out, letter["letter_id"], "--out", tmp_path / "taken")
     assert result.exit_code == 2 and "exists; choose another --out" in result.output
     assert "--force" not in result.output
+
+
+@pytest.mark.parametrize("where", ["pdf/v", "outbox/v", "voids", "other-run/v"])
+def test_a_void_folder_inside_the_run_s_pdf_outbox_or_another_run_is_refused(scenario, tmp_path, where):
+    """A probe's `void --out OUT/pdf/v` was accepted, and the next `render` deleted the void's
+    files while voids.jsonl still named them; in outbox/ it stopped every later `send`."""
+    outcome = scenario.run([item("INV-1", 30, "400.00")])
+    [letter] = outcome.letters
+    other = scenario.run([item("INV-2", 30, "400.00")]).out
+    target = other / "v" if where.startswith("other-run") else outcome.out / where
+    result = void(outcome.out, letter["letter_id"], "--out", target)
+    assert result.exit_code == 2, result.output
+    said = (f"inside {other}, the output folder of a run" if where.startswith("other-run")
+            else f"inside {outcome.out} but not in its voids/")
+    assert said in result.output and "nothing was voided" in result.output
+    assert not target.exists() and not (outcome.out / "voids.jsonl").exists()
+
+
+@pytest.mark.parametrize("odd", ["link", "file"])
+def test_a_voids_folder_that_is_a_link_or_a_file_is_refused(scenario, tmp_path, odd):
+    """A probe's OUT/voids linked to a folder elsewhere got the void's files written there (exit 0);
+    a file in its place was exit 3."""
+    outcome = scenario.run([item("INV-1", 30, "400.00")])
+    [letter] = outcome.letters
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    voids = outcome.out / "voids"
+    voids.symlink_to(elsewhere) if odd == "link" else voids.write_text("x\n")
+    result = void(outcome.out, letter["letter_id"])
+    assert result.exit_code == 2, result.output
+    assert f"{voids}: is {'a link' if odd == 'link' else 'not a folder'}, where the voids of" in result.output
+    assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("odd", ["fifo", "folder", "link"])
+def test_a_folder_lock_that_is_no_plain_file_is_refused_not_waited_on(scenario, tmp_path, odd):
+    """A probe's OUT/.lock as a named pipe hung `void` and `render`, a folder was exit 3, and a
+    link to a missing file made that file elsewhere."""
+    outcome = scenario.run([item("INV-1", 30, "400.00")])
+    [letter] = outcome.letters
+    lock = outcome.out / ".lock"
+    lock.unlink(missing_ok=True)
+    {"fifo": os.mkfifo, "folder": Path.mkdir, "link": lambda p: p.symlink_to(tmp_path / "made-elsewhere")}[odd](lock)
+    for args in (["void", str(outcome.out), letter["letter_id"], "--as-of", VOID_DAY], ["render", str(outcome.out)]):
+        result = subprocess.run([sys.executable, "-c", "from dunning_batch.cli import main; main()", *args],
+                                cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 2, (args, result.stderr)
+        assert f"{lock}: is {'a link' if odd == 'link' else 'not a plain file'}, where the commands keep" \
+            in result.stderr, result.stderr
+    assert not (tmp_path / "made-elsewhere").exists()

@@ -67,6 +67,7 @@ def void_letters(out: Path, letter_ids: list[str], target: Path | None = None, *
                         f"after the day it went out")
     void_id = f"VOID-{manifest['as_of'].replace('-', '')}-{hashlib.sha256('|'.join(letters).encode()).hexdigest()[:10]}"
     target = Path(target) if target else out / VOIDS_FOLDER / void_id
+    _check_target(out, target)
     book = ledger_for(out, manifest, ledger)
     # the ledger's lock first, then the folder's (never the other way round: a run holding the
     # ledger may wait for nothing a void holds); one void at a time across the night's folders
@@ -92,6 +93,26 @@ def void_letters(out: Path, letter_ids: list[str], target: Path | None = None, *
         if opened:  # done; a kill before this line is made good by the next fold of voids.jsonl
             record_voids(opened, out, [entry])
     return record | {"folder": str(target)}
+
+
+def _check_target(out: Path, target: Path) -> None:
+    """The void's folder goes into OUT/voids/ (a plain folder, not a link to one elsewhere) or
+    outside every run's folder: in OUT's pdf/ or outbox/ the next `render` would replace it, and
+    in another run's folder it would be taken for that run's."""
+    voids = out / VOIDS_FOLDER
+    if voids.is_symlink() or (voids.exists() and not voids.is_dir()):
+        raise UserError(f"{voids}: is {'a link' if voids.is_symlink() else 'not a folder'}, where the voids of "
+                        f"{out} are kept; nothing was voided: move it away and void again")
+    where = target.resolve()
+    if where.is_relative_to(out.resolve()):
+        if not where.is_relative_to(voids.resolve()) or where == voids.resolve():
+            raise UserError(f"{target}: inside {out} but not in its {VOIDS_FOLDER}/; nothing was voided: leave out "
+                            f"--out (the void goes into {voids}) or choose a folder outside {out}")
+        return
+    for folder in (where, *where.parents):
+        if (folder / "run.json").is_file():
+            raise UserError(f"{target}: inside {folder}, the output folder of a run; nothing was voided: choose a "
+                            f"folder outside every run's folder")
 
 
 def _write_void(con, out: Path, target: Path, params: dict, head: dict) -> dict:
