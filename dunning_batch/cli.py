@@ -189,8 +189,8 @@ def synth(customer_count, out, seed, fmt, as_of, force, letters_share):
 
     counts = write_synthetic(Path(out), customer_count, seed, as_of.date(), fmt, force=force,
                              letters_share=letters_share)
-    echo(f"wrote {counts['open_items']:,} open items and {counts['customers']:,} customers to {out} "
-               f"(run it with config/example.toml, --as-of {as_of.date()})")
+    echo(printable(f"wrote {counts['open_items']:,} open items and {counts['customers']:,} customers to {out} "
+                   f"(run it with config/example.toml, --as-of {as_of.date()})"))
     echo(synth_aim(counts))
 
 
@@ -211,7 +211,7 @@ def query(out, sql, fmt, to):
     """
     result = query_folder(Path(out), sql, fmt, to)
     if result.path is not None:
-        echo(f"wrote {result.rows} row(s) to {result.path}", err=True)
+        echo(printable(f"wrote {result.rows} row(s) to {result.path}"), err=True)
     else:
         echo(result.text, nl=False)
 

@@ -54,9 +54,9 @@ def void(out, letter_ids, target, as_of, ledger):
         raise UserError(f"{exc.filename or out}: cannot write ({exc.strerror}); nothing was voided: a void writes "
                         f"its files and {Path(out) / 'voids.jsonl'}, so give write access there and void "
                         f"again") from None
-    echo(f"{record['void_id']}: {len(record['letters'])} letter(s) voided on {record['void_date']}, "
-               f"{record['levels_restored']} level(s) restored, {record['fee_reversals']} fee reversal(s), "
-               f"{len(record['customer_actions_restored'])} customer action(s) to undo -> {record['folder']}")
+    echo(printable(f"{record['void_id']}: {len(record['letters'])} letter(s) voided on {record['void_date']}, "
+                   f"{record['levels_restored']} level(s) restored, {record['fee_reversals']} fee reversal(s), "
+                   f"{len(record['customer_actions_restored'])} customer action(s) to undo -> {record['folder']}"))
 
 
 @click.command()

@@ -154,7 +154,7 @@ def print_summary(manifest: dict, out: Path) -> None:
         echo(f"  {reason:<32} {n:>8}")
     if manifest.get("pdf_environment"):
         echo(describe_pdf_environment(manifest["pdf_environment"]))
-    echo(f"written to {out}")
+    echo(printable(f"written to {out}"))
     print_ledger(manifest.get("ledger"))
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from dunning_batch.errors import UserError
 from dunning_batch.ledger.history import history
 from dunning_batch.ledger.store import hold, open_ledger
 
@@ -510,3 +511,21 @@ def test_the_cli_into_a_pipe_that_closes(ledger):
         stderr = proc.stderr.read().decode("utf-8", "replace")
         assert proc.wait(timeout=120) == 0, stderr
         assert "Traceback" not in stderr and "Exception ignored" not in stderr and "BrokenPipe" not in stderr
+
+
+@pytest.mark.parametrize("pipe", ["ledger", "its-log"])
+def test_a_named_pipe_as_the_ledger_or_its_log_is_refused_not_waited_on(ledger, pipe):
+    """A probe's FIFO at the ledger's path hung `run`, and one at LEDGER.wal hung `history` and
+    `send`: DuckDB opened them and waited for a writer."""
+    target = ledger if pipe == "ledger" else ledger.with_name("ledger.duckdb.wal")
+    target.unlink(missing_ok=True)
+    os.mkfifo(target)
+    said = (f"{target}: not a plain file (a folder, a named pipe or a device); a ledger and its log are files "
+            f"DuckDB writes: give the ledger file the runs recorded (--ledger PATH)")
+    if pipe == "its-log":
+        result = cli(ledger.parent, "history", "INV-1", "--ledger", "ledger.duckdb")
+        assert (result.returncode, result.stdout, result.stderr) == (2, "", said + "\n")
+    with pytest.raises(UserError) as refused:   # as `run` opens it: made when absent
+        with open_ledger(ledger, "run", "a test", create=True):
+            pass
+    assert str(refused.value) == said

@@ -379,3 +379,24 @@ def test_a_mount_point_refusing_the_rename_is_one_sentence(place, monkeypatch):
     assert "cannot be renamed onto it" in result.stderr and "Traceback" not in result.output
     assert (place / "work" / "out" / "run.json").is_file()
     assert sorted(p.name for p in (place / "work").iterdir()) == ["out"]
+
+
+def test_an_out_name_too_long_for_the_hidden_working_folder_is_one_sentence(place):
+    """A probe's --out of 250 characters: the file system took the name, but not the hidden
+    `.NAME.partial-PID` the run writes first (exit 3, "File name too long")."""
+    long, fits = "L" * 250, "F" * 238
+    result = cli(place / "work", *run_args("../exports", long))
+    one_sentence(result, f"{long}: a name of 250 bytes", "choose a name of at most 238 bytes")
+    assert sorted(p.name for p in (place / "work").iterdir()) == []
+    assert cli(place / "work", *run_args("../exports", fits)).returncode == 0
+    assert (place / "work" / fits / "run.json").is_file()
+
+
+def test_the_folder_a_run_wrote_is_printed_escaped(place):
+    """A probe's --out holding a newline and ESC [31m came back raw in "written to ...": a forged
+    line and a recoloured terminal."""
+    name = "tty\nline\x1b[31mRED"
+    result = cli(place / "work", *run_args("../exports", name))
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout
+    assert result.stdout.splitlines()[-1] == "written to tty\\nline\\x1b[31mRED"

@@ -177,6 +177,10 @@ def open_ledger(path: str | Path, command: str, what: str, *, create: bool = Fal
 
 def _check_path(path: Path, create: bool) -> None:
     """Refuse, before any lock file is made beside it, a path that is no ledger to open."""
+    for part in (path, path.with_name(path.name + ".wal")):  # DuckDB would wait forever on a named pipe
+        if part.exists() and not part.is_file():
+            raise NotALedger(f"{part}: not a plain file (a folder, a named pipe or a device); a ledger and its "
+                            f"log are files DuckDB writes: give the ledger file the runs recorded (--ledger PATH)")
     if path.exists() and not create and not is_duckdb_file(path):
         # DuckDB would make a database of an empty file: a command that only uses a ledger
         # (send, void, history: its path may come from a folder's run.json) never does
@@ -196,7 +200,10 @@ def _first_line(exc: Exception) -> str:
 
 
 def is_duckdb_file(path: Path) -> bool:
-    """Whether `path` starts like a DuckDB database file (its magic bytes "DUCK" at offset 8)."""
+    """Whether `path` starts like a DuckDB database file (its magic bytes "DUCK" at offset 8);
+    never opens anything but a plain file (a named pipe would wait for a writer forever)."""
+    if not path.is_file():
+        return False
     try:
         with path.open("rb") as handle:
             return handle.read(12)[8:12] == b"DUCK"

@@ -29,6 +29,7 @@ from ..errors import StageError, UserError
 from ..ledger.store import LOCK_SUFFIX as LEDGER_LOCK_SUFFIX, is_duckdb_file
 from .layout import CONFIG_FILES, OUTPUT_FILES, SEND_JOURNAL, VOIDS_FOLDER, VOIDS_RECORD
 from .lock import LOCK_FILE
+from .writer import check_name_length
 
 # The files a run writes at the top of its folder, and its folders with the files they may hold.
 RUN_FILES = frozenset({f.name for f in OUTPUT_FILES + CONFIG_FILES} | {"run.json", "views.sql", "summary.html", OUTBOX_FILE})
@@ -90,6 +91,7 @@ def check_out(out: Path, force: bool, force_sent: bool = False, protected: Itera
 
 def _check_place(out: Path) -> None:
     """Never the root, a home folder, the current folder or one of its parents, nor a mount point."""
+    check_name_length(out)
     here = out.resolve()
     cwd = Path.cwd().resolve()
     if here == Path(here.anchor):

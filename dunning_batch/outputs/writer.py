@@ -29,6 +29,20 @@ def check_target(out: Path, force: bool | None) -> None:
         raise UserError(f"{out}: exists and is not a folder; choose another --out")
 
 
+# A folder is written beside its place under a hidden name, `.NAME.partial-PID` (a PID has up
+# to 7 digits): a NAME the file system takes may still make that one too long (255 bytes).
+NAME_MAX = 255
+HIDDEN_EXTRA = len(".") + len(".partial-4194304")
+
+
+def check_name_length(target: Path) -> None:
+    """Refuse a folder name too long for the hidden name it is written under (else exit 3)."""
+    if len(target.name.encode()) + HIDDEN_EXTRA > NAME_MAX:
+        raise UserError(f"{target}: a name of {len(target.name.encode())} bytes, and the folder is written beside "
+                        f"it under a hidden name {HIDDEN_EXTRA} bytes longer, more than the {NAME_MAX} a file "
+                        f"system allows; nothing was written: choose a name of at most {NAME_MAX - HIDDEN_EXTRA} bytes")
+
+
 class AtomicFolder:
     """A temporary folder beside `target` that becomes `target` only on `commit()`.
 
@@ -37,6 +51,7 @@ class AtomicFolder:
     """
 
     def __init__(self, target: Path, force: bool | None):
+        check_name_length(target)
         self.target, self.force = target, force
         self.path = target.parent / f".{target.name}.partial-{os.getpid()}"
 
