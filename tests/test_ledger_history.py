@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import errno
 import os
 import shutil
 import subprocess
@@ -460,6 +461,24 @@ def test_history_only_reads_the_ledger(ledger):
     assert ledger.read_bytes() == before
     with duckdb.connect(str(ledger), read_only=True) as con:
         assert con.execute("SELECT status FROM runs WHERE run_id = 5").fetchall() == [("pending",)]
+
+
+def test_history_reads_a_ledger_on_a_read_only_file_system(ledger, monkeypatch):
+    """A probe mounted a ledger's backup read-only: history (and send --dry-run) said "cannot use
+    the ledger here" for the lock file it could not make. Nothing can change such a ledger, so
+    no lock is needed; the file system's refusal is what the lock file's open meets."""
+    lock = ledger.with_name("ledger.duckdb.lock")
+    lock.unlink(missing_ok=True)
+    real_open = Path.open
+
+    def read_only_file_system(self, *args, **kwargs):
+        if self == lock:
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", read_only_file_system)
+    told = history(ledger, customer_id="C1")
+    assert told.text.startswith("Customer C1: ") and not lock.exists()
 
 
 def test_history_waits_for_a_run_holding_the_ledger(ledger):

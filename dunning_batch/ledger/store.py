@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import functools
 import json
@@ -82,6 +83,10 @@ def hold(path: Path, command: str, what: str, *,
     try:
         handle = lock.open("a+", encoding="utf-8")
     except OSError as exc:
+        if exc.errno == errno.EROFS and path.is_file():
+            # a ledger on a read-only file system (a mounted backup) cannot change: nothing to lock
+            yield
+            return
         raise UserError(f"{path}: cannot use the ledger here ({exc.strerror}: {lock}); give a --ledger in a "
                         f"folder you may write to") from None
     with handle:
