@@ -108,13 +108,15 @@ def _check_pdf_files(out: Path) -> None:
 
 
 def _check_the_others(pdf_dir: Path, out: Path, manifest: dict[str, Any], letter_id: str) -> None:
-    """`render --letter` keeps the other letters' PDFs: only when, with the one rendered now,
-    pdf/ is as run.json records it. Another PDF swapped or added would otherwise be mailed as
-    the run's, and run.json would take its digest."""
-    if folder_digest(pdf_dir.parent, f"{PDF_DIR}/") != manifest["outputs"].get(f"{PDF_DIR}/"):
-        raise UserError(f"{out / PDF_DIR}: with {letter_id} rendered again, not as run.json records it (another "
-                        f"PDF was changed, added or removed, or {letter_id} comes out different on this machine); "
-                        f"nothing was rendered: render all the letters: dunning-batch render {out}")
+    """`render --letter` keeps the other letters' PDFs: only when pdf/ is as run.json records
+    it, before (the letter comes out new: another version, a changed template) or with the one
+    rendered now (its PDF was lost or damaged). Another PDF swapped or added would otherwise be
+    mailed as the run's, and run.json would take its digest."""
+    recorded = manifest["outputs"].get(f"{PDF_DIR}/")
+    if recorded not in (folder_digest(out, f"{PDF_DIR}/"), folder_digest(pdf_dir.parent, f"{PDF_DIR}/")):
+        raise UserError(f"{out / PDF_DIR}: not as run.json records it, before or with {letter_id} rendered again "
+                        f"(another PDF was changed, added or removed); nothing was rendered: render all the "
+                        f"letters: dunning-batch render {out}")
 
 
 def _check_new_folder(out: Path, target: Path) -> None:

@@ -330,9 +330,9 @@ def test_render_letter_keeps_no_other_pdf_swapped_since_the_run(out):
     before = files(out)
     result = cli(out.parent, "render", "out", "--letter", to_print, "--workers", "1")
     assert (result.returncode, result.stdout) == (2, ""), result.stderr
-    assert result.stderr == (f"out/pdf: with {to_print} rendered again, not as run.json records it (another PDF was "
-                             f"changed, added or removed, or {to_print} comes out different on this machine); nothing "
-                             f"was rendered: render all the letters: dunning-batch render out\n")
+    assert result.stderr == (f"out/pdf: not as run.json records it, before or with {to_print} rendered again (another "
+                             f"PDF was changed, added or removed); nothing was rendered: render all the letters: "
+                             f"dunning-batch render out\n")
     assert files(out) == before
     assert "6 files" in failed(out)
     whole = cli(out.parent, "render", "out", "--workers", "1")          # what the sentence says to do
