@@ -115,4 +115,5 @@ def _level_line(row: dict[str, Any]) -> str:
         if row[f"level_after_{run}"] is None:
             return "no level change"
         return f"{row[f'level_before_{run}']} -> {row[f'level_after_{run}']}"
-    return printable(f"  {cell_text(row['doc_id'])} ({cell_text(row['customer_id'])}): A {change('a')}, B {change('b')}")
+    item = f"{cell_text(row['doc_id'])} ({cell_text(row['customer_id'])})"
+    return printable(f"  {item}: A {change('a')}, B {change('b')}")

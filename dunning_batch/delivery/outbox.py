@@ -55,7 +55,8 @@ def write_outbox(folder: Path, sender: dict[str, Any], into: Path | None = None)
 
 def email_letters(folder: Path) -> list[dict[str, Any]]:
     """The letters whose channel includes email, with what their message says (sql/delivery)."""
-    return relation(connect_views(folder, relations=("letters", "recipients")), "delivery/email_letters").to_arrow_table().to_pylist()
+    con = connect_views(folder, relations=("letters", "recipients"))
+    return relation(con, "delivery/email_letters").to_arrow_table().to_pylist()
 
 
 def write_message(folder: Path, letter: dict[str, Any], sender: dict[str, Any]) -> dict[str, Any]:

@@ -159,7 +159,7 @@ def opened(path: Path, *, create: bool = False, read_only: bool = False) -> Iter
             raise UserError(f"{path}: the ledger is open in another program{f' (PID {held[1]})' if held else ''}; "
                             f"wait for it to close the ledger, then run again") from None
         raise NotALedger(f"{path}: not a ledger this tool can open ({_first_line(exc)}); give the ledger file "
-                        f"the runs recorded, or a new path") from None
+                         f"the runs recorded, or a new path") from None
     try:
         _check_format(path, con, create and not read_only)
         ledger = Ledger(path, con)
@@ -185,7 +185,7 @@ def _check_path(path: Path, create: bool) -> None:
     for part in (path, path.with_name(path.name + ".wal")):  # DuckDB would wait forever on a named pipe
         if part.exists() and not part.is_file():
             raise NotALedger(f"{part}: not a plain file (a folder, a named pipe or a device); a ledger and its "
-                            f"log are files DuckDB writes: give the ledger file the runs recorded (--ledger PATH)")
+                             f"log are files DuckDB writes: give the ledger file the runs recorded (--ledger PATH)")
     if path.exists() and not create and not is_duckdb_file(path):
         # DuckDB would make a database of an empty file: a command that only uses a ledger
         # (send, void, history: its path may come from a folder's run.json) never does
@@ -227,7 +227,7 @@ def _check_format(path: Path, con: duckdb.DuckDBPyConnection, make: bool) -> Non
     info = {row["key"]: row["value"] for row in records(con, "ledger/info")} if "ledger_info" in tables else {}
     if info.get("format") != FORMAT:
         raise NotALedger(f"{path}: a DuckDB database but not a dunning_batch ledger (it has no ledger_info "
-                        f"table naming the format); give the ledger file the runs recorded, or a new path")
+                         f"table naming the format); give the ledger file the runs recorded, or a new path")
     if info.get("schema_version") != SCHEMA_VERSION:
         raise UserError(f"{path}: a ledger of schema version {info.get('schema_version')!r}, and this version "
                         f"of dunning_batch reads version {SCHEMA_VERSION}; use the dunning_batch that wrote it")
