@@ -140,6 +140,18 @@ def test_send_refuses_an_outbox_whose_recipient_was_edited(folder):
     assert inbox.received == [] and not (folder / "delivery").exists()
 
 
+def edit_outbox_rehashed(folder: Path, select: str, params: dict[str, Any]) -> None:
+    """Replace outbox.parquet by `select` over it ($path) and write its new sha256 into run.json,
+    as an attacker who can write the whole folder would."""
+    path = str(folder / "outbox.parquet")
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE outbox AS {select}", {**params, "path": path})
+    con.execute("COPY outbox TO $path (FORMAT parquet)", {"path": path})
+    manifest = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    manifest["outputs"]["outbox.parquet"]["sha256"] = hashlib.sha256((folder / "outbox.parquet").read_bytes()).hexdigest()
+    (folder / "run.json").write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+
+
 def sent_to_an_inbox(folder: Path) -> tuple[Any, Inbox]:
     """`send FOLDER` to a well-behaved server: the command's result, and the server's inbox."""
     inbox = Inbox()
@@ -163,17 +175,12 @@ def test_send_refuses_a_message_named_outside_the_outbox_even_with_run_json_reha
     victim = min(email_letters(folder))
     evil = tmp_path / "evil.eml"
     evil.write_bytes(b"To: x@example.com\r\nSubject: EVIL\r\n\r\nx\r\n")
-    path = str(folder / "outbox.parquet")
-    con = duckdb.connect()
-    con.execute("""CREATE TABLE outbox AS SELECT * REPLACE (
-                       CASE WHEN letter_id = $id THEN $eml ELSE eml_path END AS eml_path,
-                       CASE WHEN letter_id = $id THEN $sha ELSE sha256 END AS sha256) FROM read_parquet($path)""",
-                {"id": victim, "eml": os.path.relpath(evil, folder), "path": path,
-                 "sha": hashlib.sha256(evil.read_bytes()).hexdigest()})
-    con.execute("COPY outbox TO $path (FORMAT parquet)", {"path": path})
-    manifest = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    manifest["outputs"]["outbox.parquet"]["sha256"] = hashlib.sha256((folder / "outbox.parquet").read_bytes()).hexdigest()
-    (folder / "run.json").write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+    edit_outbox_rehashed(folder, """SELECT * REPLACE (
+                                        CASE WHEN letter_id = $id THEN $eml ELSE eml_path END AS eml_path,
+                                        CASE WHEN letter_id = $id THEN $sha ELSE sha256 END AS sha256)
+                                    FROM read_parquet($path)""",
+                         {"id": victim, "eml": os.path.relpath(evil, folder),
+                          "sha": hashlib.sha256(evil.read_bytes()).hexdigest()})
     result, inbox = sent_to_an_inbox(folder)
     assert result.exit_code == 2, result.output
     assert f"letter '{victim}' names its message" in result.stderr and "nothing was sent" in result.stderr
@@ -192,13 +199,7 @@ def test_send_refuses_an_outbox_row_of_no_letter_or_a_letter_twice_even_with_run
     """A probe's outbox.parquet, re-hashed into run.json: a row whose letter_id climbed out of
     the folder mailed a file elsewhere, and a row listed twice mailed its letter twice."""
     victim = min(email_letters(folder))
-    path = str(folder / "outbox.parquet")
-    con = duckdb.connect()
-    con.execute(f"CREATE TABLE outbox AS {edit}", {"id": victim, "path": path})
-    con.execute("COPY outbox TO $path (FORMAT parquet)", {"path": path})
-    manifest = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    manifest["outputs"]["outbox.parquet"]["sha256"] = hashlib.sha256((folder / "outbox.parquet").read_bytes()).hexdigest()
-    (folder / "run.json").write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+    edit_outbox_rehashed(folder, edit, {"id": victim})
     result, inbox = sent_to_an_inbox(folder)
     assert result.exit_code == 2, result.output
     assert result.stderr == (f"{folder / 'outbox.parquet'}: {says.format(victim=victim)}; the outbox was changed after "
