@@ -113,7 +113,8 @@ def _check_the_others(pdf_dir: Path, out: Path, manifest: dict[str, Any], letter
     rendered now (its PDF was lost or damaged). Another PDF swapped or added would otherwise be
     mailed as the run's, and run.json would take its digest."""
     recorded = manifest["outputs"].get(f"{PDF_DIR}/")
-    if recorded not in (folder_digest(out, f"{PDF_DIR}/"), folder_digest(pdf_dir.parent, f"{PDF_DIR}/")):
+    # each digest reads every PDF: the one before only when the one with the letter differs
+    if folder_digest(pdf_dir.parent, f"{PDF_DIR}/") != recorded and folder_digest(out, f"{PDF_DIR}/") != recorded:
         raise UserError(f"{out / PDF_DIR}: not as run.json records it, before or with {letter_id} rendered again "
                         f"(another PDF was changed, added or removed); nothing was rendered: render all the "
                         f"letters: dunning-batch render {out}")
